@@ -1,0 +1,326 @@
+// core/autograd.cpp: graph recording and the backward engine (see autograd.h).
+//
+// The engine in three steps, as in flashlight's Variable::backward:
+//   1. walk the graph from the roots, marking the nodes that must run
+//      (all of them for backward(); those that lead to an input for grad())
+//      and counting, for each, how many marked nodes send it a gradient;
+//   2. run nodes whose count has dropped to zero (reverse topological order),
+//      summing the gradients each receives into one buffer;
+//   3. leaves: add the buffer into .grad (backward) or hand it back (grad).
+#include "core/autograd.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/elementwise.h"
+#include "core/factory.h"
+#include "core/reduce.h"
+
+namespace nova::autograd {
+
+namespace {
+
+thread_local bool grad_enabled = true;
+
+std::shared_ptr<Node> accumulator_of(const Tensor& leaf) {
+  TensorImpl* impl = leaf.impl();
+  if (!impl->grad_accumulator) {
+    auto node = std::make_shared<Node>();
+    node->name = "AccumulateGrad";
+    node->is_accumulator = true;
+    node->leaf = leaf.impl_ptr();
+    impl->grad_accumulator = node;
+  }
+  return impl->grad_accumulator;
+}
+
+/// Where the gradient of t goes: its op's node, its accumulator, or nowhere.
+std::shared_ptr<Node> gradient_edge(const Tensor& t) {
+  if (!t.defined() || !t.requires_grad()) return nullptr;
+  if (t.grad_fn()) return t.grad_fn();
+  return accumulator_of(t);
+}
+
+/// Reduces a gradient to the shape/dtype of the input it belongs to.
+Tensor fit_gradient(const char* op, const Tensor& g, const Shape& shape, DType dtype) {
+  Tensor out = g;
+  if (out.shape() != shape) {
+    out = ops::sum_to(out, shape);
+    NOVA_CHECK(out.shape() == shape, "autograd: {} backward returned a gradient of shape {} for an input of shape {}",
+               op, g.shape().str(), shape.str());
+  }
+  if (out.dtype() != dtype) out = out.to(dtype);
+  return out;
+}
+
+struct Engine {
+  bool retain_graph = false;
+  bool create_graph = false;
+  // grad() mode: gradients of these nodes are captured, leaves are not touched
+  std::unordered_map<Node*, size_t> capture_index;
+  std::vector<Tensor> captured;
+
+  std::unordered_set<Node*> needed;
+  std::unordered_map<Node*, int> pending;  // marked senders not yet run
+  std::unordered_map<Node*, Tensor> buffer;
+
+  // Step 1. Marks nodes (iteratively: graphs of long sequences are deep) and
+  // returns whether `root` is needed.
+  void mark(const std::vector<std::shared_ptr<Node>>& roots) {
+    bool capture_mode = !capture_index.empty();
+    // Post-order DFS: a node is needed if it is a capture target or (backward
+    // mode) always, or if any of its next nodes is needed.
+    std::unordered_map<Node*, bool> visited;
+    struct Frame { Node* node; size_t child; };
+    std::vector<Frame> stack;
+    for (const auto& r : roots) {
+      if (!r || visited.count(r.get())) continue;
+      stack.push_back({r.get(), 0});
+      visited[r.get()] = false;
+      while (!stack.empty()) {
+        Frame& f = stack.back();
+        if (f.child < f.node->next.size()) {
+          Node* child = f.node->next[f.child++].get();
+          if (child && !visited.count(child)) {
+            visited[child] = false;
+            stack.push_back({child, 0});
+          }
+          continue;
+        }
+        Node* n = f.node;
+        bool need = !capture_mode || capture_index.count(n);
+        for (const auto& c : n->next)
+          if (c && needed.count(c.get())) need = true;
+        if (need) needed.insert(n);
+        stack.pop_back();
+      }
+    }
+    for (Node* n : needed)
+      for (const auto& c : n->next)
+        if (c && needed.count(c.get())) ++pending[c.get()];
+  }
+
+  void add_to_buffer(Node* n, const Tensor& g) {
+    auto it = buffer.find(n);
+    if (it == buffer.end() || !it->second.defined()) {
+      buffer[n] = g;
+    } else {
+      it->second = ops::add(it->second, g);
+    }
+  }
+
+  void accumulate_into_leaf(Node* n, const Tensor& g) {
+    auto leaf = n->leaf.lock();
+    if (!leaf) return;  // the leaf was destroyed: nobody can read its .grad
+    Tensor grad(leaf->grad);
+    if (create_graph) {
+      leaf->grad = grad.defined() ? ops::add(grad, g).impl_ptr() : g.impl_ptr();
+    } else if (grad.defined() && !grad.requires_grad()) {
+      NoGradGuard no_grad;
+      grad.add_(g);  // in place: .grad may be a view into a flat buffer
+    } else {
+      // the gradient may be shared with a caller's tensor (e.g. the seed of
+      // backward), and later accumulation writes in place: own a copy then
+      bool owned = g.is_contiguous() && g.storage().use_count() == 1 && !g.requires_grad();
+      leaf->grad = owned ? g.impl_ptr() : g.detach().clone().impl_ptr();
+    }
+  }
+
+  // Step 2 and 3.
+  void run(const std::vector<std::shared_ptr<Node>>& roots, const std::vector<Tensor>& root_grads) {
+    mark(roots);
+    std::vector<std::shared_ptr<Node>> ready;
+    for (size_t i = 0; i < roots.size(); ++i) {
+      if (!roots[i] || !needed.count(roots[i].get())) continue;
+      add_to_buffer(roots[i].get(), root_grads[i]);
+    }
+    for (const auto& r : roots)
+      if (r && needed.count(r.get()) && pending[r.get()] == 0) {
+        ready.push_back(r);
+        pending[r.get()] = -1;  // queued
+      }
+
+    GradModeGuard mode(create_graph);
+    while (!ready.empty()) {
+      std::shared_ptr<Node> node = ready.back();
+      ready.pop_back();
+      Tensor g = buffer[node.get()];
+      buffer.erase(node.get());
+
+      auto cap = capture_index.find(node.get());
+      if (cap != capture_index.end()) captured[cap->second] = g;
+      if (node->is_accumulator) {
+        if (capture_index.empty()) accumulate_into_leaf(node.get(), g);
+        continue;
+      }
+      uint64_t mask = 0;
+      for (size_t i = 0; i < node->next.size(); ++i)
+        if (node->next[i] && needed.count(node->next[i].get())) mask |= uint64_t(1) << i;
+      // nothing arrived (every sender returned "no gradient") or nothing is
+      // wanted below this node: skip the backward function, release children
+      if (!g.defined() || mask == 0) {
+        release_children(node, ready);
+        continue;
+      }
+
+      NOVA_CHECK(!node->released,
+                 "autograd: backward through {} a second time, but its saved tensors were freed "
+                 "by the first backward; pass retain_graph=true to the first one",
+                 node->name);
+
+      Tensor out;
+      if (node->saved_out) {
+        auto impl = std::make_shared<TensorImpl>(*node->saved_out);
+        if (create_graph) {
+          impl->grad_fn = node;
+          impl->requires_grad = true;
+        }
+        out = Tensor(impl);
+      }
+      Grads grads = node->fn(BackwardCtx{g, out, mask});
+      NOVA_CHECK(grads.size() == node->next.size(),
+                 "autograd: {} backward returned {} gradients for {} inputs", node->name,
+                 grads.size(), node->next.size());
+      if (!retain_graph) {
+        node->fn = nullptr;
+        node->saved_out.reset();
+        node->released = true;
+      }
+      for (size_t i = 0; i < grads.size(); ++i) {
+        Node* next = node->next[i].get();
+        if (!next || !needed.count(next)) continue;
+        if (grads[i].defined())
+          add_to_buffer(next, fit_gradient(node->name, grads[i], node->input_shapes[i],
+                                           node->input_dtypes[i]));
+      }
+      release_children(node, ready);
+    }
+  }
+
+  // One sender fewer for each needed child; children with none left are ready.
+  void release_children(const std::shared_ptr<Node>& node, std::vector<std::shared_ptr<Node>>& ready) {
+    for (const auto& child : node->next) {
+      if (!child || !needed.count(child.get())) continue;
+      if (--pending[child.get()] == 0) {
+        ready.push_back(child);
+        pending[child.get()] = -1;
+      }
+    }
+  }
+};
+
+std::vector<Tensor> seed_gradients(const char* api, const std::vector<Tensor>& roots,
+                                   const std::vector<Tensor>& grads) {
+  NOVA_CHECK(grads.empty() || grads.size() == roots.size(),
+             "{}: got {} gradients for {} outputs", api, grads.size(), roots.size());
+  std::vector<Tensor> seeds(roots.size());
+  for (size_t i = 0; i < roots.size(); ++i) {
+    const Tensor& r = roots[i];
+    check_defined(api, r, "output");
+    NOVA_CHECK(r.requires_grad(),
+               "{}: output {} does not require grad and has no grad_fn (was it computed under "
+               "NoGradGuard, or from tensors without requires_grad?)", api, i);
+    if (i < grads.size() && grads[i].defined()) {
+      NOVA_CHECK(grads[i].shape() == r.shape(), "{}: gradient of shape {} for an output of shape {}",
+                 api, grads[i].shape().str(), r.shape().str());
+      seeds[i] = grads[i];
+    } else {
+      NOVA_CHECK(r.numel() == 1,
+                 "{}: output {} has shape {}; a gradient is needed for a non-scalar output", api,
+                 i, r.shape().str());
+      seeds[i] = ones_like(r);
+    }
+  }
+  return seeds;
+}
+
+}  // namespace
+
+bool is_grad_enabled() { return grad_enabled; }
+void set_grad_enabled(bool enabled) { grad_enabled = enabled; }
+
+bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!grad_enabled) return false;
+  for (const Tensor* t : inputs)
+    if (t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, BackwardFn fn,
+            bool save_output) {
+  if (!grad_enabled) return;
+  bool any = false;
+  for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
+  if (!any) return;
+  NOVA_CHECK(inputs.size() <= 64, "autograd: {} has {} inputs; at most 64 are supported", name,
+             inputs.size());
+  auto node = std::make_shared<Node>();
+  node->name = name;
+  node->next.reserve(inputs.size());
+  node->input_shapes.reserve(inputs.size());
+  node->input_dtypes.reserve(inputs.size());
+  for (const Tensor& t : inputs) {
+    node->next.push_back(gradient_edge(t));
+    node->input_shapes.push_back(t.defined() ? t.shape() : Shape());
+    node->input_dtypes.push_back(t.defined() ? t.dtype() : kFloat32);
+  }
+  node->fn = std::move(fn);
+  if (save_output) {
+    node->saved_out = std::make_shared<TensorImpl>(*out.impl());
+    node->saved_out->grad_fn.reset();
+    node->saved_out->requires_grad = false;
+  }
+  out.impl()->grad_fn = std::move(node);
+  out.impl()->requires_grad = true;
+}
+
+void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads,
+              bool retain_graph, bool create_graph) {
+  std::vector<Tensor> seeds = seed_gradients("backward", roots, grads);
+  std::vector<std::shared_ptr<Node>> nodes;
+  for (const Tensor& r : roots) nodes.push_back(gradient_edge(r));
+  Engine engine;
+  engine.retain_graph = retain_graph || create_graph;
+  engine.create_graph = create_graph;
+  engine.run(nodes, seeds);
+}
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, bool create_graph,
+                         bool allow_unused) {
+  return grad(outputs, inputs, grad_outputs, create_graph, allow_unused, create_graph);
+}
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, bool create_graph,
+                         bool allow_unused, bool retain_graph) {
+  std::vector<Tensor> seeds = seed_gradients("grad", outputs, grad_outputs);
+  Engine engine;
+  engine.retain_graph = retain_graph || create_graph;
+  engine.create_graph = create_graph;
+  engine.captured.resize(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    check_defined("grad", inputs[i]);
+    NOVA_CHECK(inputs[i].requires_grad(), "grad: input {} (shape {}) does not require grad", i,
+               inputs[i].shape().str());
+    Node* n = gradient_edge(inputs[i]).get();
+    NOVA_CHECK(!engine.capture_index.count(n), "grad: input {} is listed twice", i);
+    engine.capture_index[n] = i;
+  }
+  std::vector<std::shared_ptr<Node>> nodes;
+  for (const Tensor& o : outputs) nodes.push_back(gradient_edge(o));
+  engine.run(nodes, seeds);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Tensor& g = engine.captured[i];
+    if (!g.defined()) {
+      NOVA_CHECK(allow_unused,
+                 "grad: input {} (shape {}) is not reached from the outputs; pass allow_unused=true "
+                 "to get an undefined gradient instead", i, inputs[i].shape().str());
+      continue;
+    }
+    if (!create_graph) g = g.detach();
+  }
+  return engine.captured;
+}
+
+}  // namespace nova::autograd

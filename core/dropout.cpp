@@ -1,0 +1,1 @@
+// core/dropout.cpp: (being written)

@@ -1,0 +1,3 @@
+// core/dropout.h: (being written)
+#pragma once
+#include "core/tensor.h"

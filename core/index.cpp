@@ -1,0 +1,1 @@
+// core/index.cpp: (being written)

@@ -1,0 +1,3 @@
+// core/index.h: (being written)
+#pragma once
+#include "core/tensor.h"

@@ -1,0 +1,1 @@
+// core/linalg.cpp: (being written)

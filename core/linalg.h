@@ -1,0 +1,3 @@
+// core/linalg.h: (being written)
+#pragma once
+#include "core/tensor.h"

@@ -1,0 +1,1 @@
+// core/loss.cpp: (being written)

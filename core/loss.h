@@ -1,0 +1,3 @@
+// core/loss.h: (being written)
+#pragma once
+#include "core/tensor.h"

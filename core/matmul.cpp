@@ -1,0 +1,102 @@
+// core/matmul.cpp: checks, shapes and autograd of matmul and linear.
+//
+// Derivative table for C = A @ B with A [.., m, k], B [.., k, n], g = dL/dC:
+//   dA = g @ B^T   [.., m, n] @ [.., n, k] -> [.., m, k]
+//   dB = A^T @ g   [.., k, m] @ [.., m, n] -> [.., k, n]
+// Broadcast batch dims are summed back by the engine. 1-D operands are
+// unsqueezed to a matrix before and squeezed after, so their gradients come
+// from the view ops' backward.
+// linear(x, W, b) = x W^T + b: built from matmul, so its gradients are
+//   dx = g W, dW = g^T x (summed over the batch), db = sum of g over rows.
+#include "core/matmul.h"
+
+#include "core/autograd.h"
+#include "core/dispatch.h"
+#include "core/elementwise.h"
+#include "core/factory.h"
+#include "core/views.h"
+#include "kernels/cpu/matmul.h"
+
+namespace nova::ops {
+
+using autograd::BackwardCtx;
+using autograd::Grads;
+using autograd::record;
+
+namespace {
+
+/// matmul of two tensors of at least 2 dims.
+Tensor matmul_nd(const Tensor& a, const Tensor& b) {
+  const int na = a.dim(), nb = b.dim();
+  NOVA_CHECK(a.size(na - 1) == b.size(nb - 2), "matmul: shapes {} and {} do not fit ({} != {})",
+             a.shape().str(), b.shape().str(), a.size(na - 1), b.size(nb - 2));
+  Shape batch_a, batch_b;
+  for (int d = 0; d < na - 2; ++d) batch_a.push_back(a.size(d));
+  for (int d = 0; d < nb - 2; ++d) batch_b.push_back(b.size(d));
+  Shape batch = broadcast_shapes("matmul", batch_a, batch_b);
+  Shape sa = batch, sb = batch, so = batch;
+  sa.push_back(a.size(na - 2));
+  sa.push_back(a.size(na - 1));
+  sb.push_back(b.size(nb - 2));
+  sb.push_back(b.size(nb - 1));
+  so.push_back(a.size(na - 2));
+  so.push_back(b.size(nb - 1));
+  Tensor y = empty(so, a.dtype(), a.device());
+  {
+    NoGradGuard no_grad;  // the expanded views are only for the kernel
+    Tensor ea = expand(a, sa), eb = expand(b, sb);
+    switch (a.device().type) {
+      case DeviceType::CPU: cpu::matmul(ea, eb, y); break;
+      case DeviceType::CUDA: no_cuda_kernel("matmul", a.device());
+    }
+  }
+  if (autograd::any_requires_grad({&a, &b}))
+    record("matmul", {a, b}, y, [a, b](const BackwardCtx& c) {
+      return Grads{c.needs(0) ? matmul_nd(c.grad, transpose(b, -1, -2)) : Tensor(),
+                   c.needs(1) ? matmul_nd(transpose(a, -1, -2), c.grad) : Tensor()};
+    });
+  return y;
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  check_defined("matmul", a, "first input");
+  check_defined("matmul", b, "second input");
+  check_same_device("matmul", {&a, &b});
+  check_same_dtype("matmul", a, b);
+  check_floating("matmul", a);
+  NOVA_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both inputs need at least 1 dim, got {} and {}",
+             a.shape().str(), b.shape().str());
+  // 1-D operands become a row (left) or a column (right); that dim is dropped after.
+  Tensor a2 = a.dim() == 1 ? unsqueeze(a, 0) : a;
+  Tensor b2 = b.dim() == 1 ? unsqueeze(b, 1) : b;
+  Tensor y = matmul_nd(a2, b2);
+  if (b.dim() == 1) y = squeeze(y, -1);
+  if (a.dim() == 1) y = squeeze(y, a.dim() == 1 && b.dim() == 1 ? -1 : -2);
+  return y;
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  check_defined("linear", x);
+  check_defined("linear", weight, "weight");
+  NOVA_CHECK(weight.dim() == 2, "linear: weight must be 2-D [out, in], got {}", weight.shape().str());
+  NOVA_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1),
+             "linear: input {} does not end in in_features {} (weight {})", x.shape().str(),
+             weight.size(1), weight.shape().str());
+  if (bias.defined())
+    NOVA_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0),
+               "linear: bias must be [{}], got {}", weight.size(0), bias.shape().str());
+  // fold leading dims into rows: one GEMM instead of one per batch entry
+  Tensor x2 = x.dim() == 2 ? x : reshape(x, {-1, x.size(-1)});
+  Tensor y = matmul(x2, transpose(weight, 0, 1));
+  if (bias.defined()) y = y + bias;
+  if (x.dim() != 2) {
+    Shape s = x.shape();
+    s[s.size() - 1] = weight.size(0);
+    y = reshape(y, s);
+  }
+  return y;
+}
+
+}  // namespace nova::ops

@@ -1,0 +1,1 @@
+// core/normalization.cpp: (being written)

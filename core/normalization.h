@@ -1,0 +1,3 @@
+// core/normalization.h: (being written)
+#pragma once
+#include "core/tensor.h"

@@ -1,0 +1,102 @@
+// core/shape.cpp: Shape storage and the shared shape algebra (see shape.h).
+#include "core/shape.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace nova {
+
+Shape::Shape(std::initializer_list<int64_t> dims) {
+  NOVA_CHECK(dims.size() <= kMaxDims, "shape: at most {} dims, got {}", kMaxDims, dims.size());
+  for (int64_t v : dims) d_[n_++] = v;
+}
+
+Shape::Shape(const std::vector<int64_t>& dims) {
+  NOVA_CHECK(dims.size() <= kMaxDims, "shape: at most {} dims, got {}", kMaxDims, dims.size());
+  for (int64_t v : dims) d_[n_++] = v;
+}
+
+Shape Shape::filled(int n, int64_t value) {
+  NOVA_CHECK(n >= 0 && n <= kMaxDims, "shape: at most {} dims, got {}", kMaxDims, n);
+  Shape s;
+  for (int i = 0; i < n; ++i) s.d_[i] = value;
+  s.n_ = n;
+  return s;
+}
+
+void Shape::push_back(int64_t v) {
+  NOVA_CHECK(n_ < kMaxDims, "shape: at most {} dims", kMaxDims);
+  d_[n_++] = v;
+}
+
+void Shape::insert(int pos, int64_t v) {
+  NOVA_CHECK(n_ < kMaxDims, "shape: at most {} dims", kMaxDims);
+  for (int i = n_; i > pos; --i) d_[i] = d_[i - 1];
+  d_[pos] = v;
+  ++n_;
+}
+
+void Shape::erase(int pos) {
+  for (int i = pos; i + 1 < n_; ++i) d_[i] = d_[i + 1];
+  --n_;
+}
+
+int64_t Shape::numel() const {
+  int64_t n = 1;
+  for (int i = 0; i < n_; ++i) n *= d_[i];
+  return n;
+}
+
+std::string Shape::str() const {
+  std::string s = "[";
+  for (int i = 0; i < n_; ++i) {
+    if (i) s += ", ";
+    s += std::to_string(d_[i]);
+  }
+  return s + "]";
+}
+
+bool Shape::operator==(const Shape& o) const {
+  if (n_ != o.n_) return false;
+  for (int i = 0; i < n_; ++i)
+    if (d_[i] != o.d_[i]) return false;
+  return true;
+}
+
+Shape contiguous_strides(const Shape& shape) {
+  Shape strides = Shape::filled(shape.size(), 1);
+  for (int i = shape.size() - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * std::max<int64_t>(shape[i + 1], 1);
+  return strides;
+}
+
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
+  if (a == b) return a;
+  int n = std::max(a.size(), b.size());
+  Shape out = Shape::filled(n, 1);
+  for (int i = 0; i < n; ++i) {
+    int ia = a.size() - n + i, ib = b.size() - n + i;
+    int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
+    NOVA_CHECK(da == db || da == 1 || db == 1, "{}: shapes {} and {} cannot be broadcast", op,
+               a.str(), b.str());
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+Shape broadcast_strides(const Shape& shape, const Shape& strides, const Shape& target) {
+  Shape out = Shape::filled(target.size(), 0);
+  int lead = target.size() - shape.size();
+  for (int i = 0; i < shape.size(); ++i)
+    out[lead + i] = (shape[i] == 1 && target[lead + i] != 1) ? 0 : strides[i];
+  return out;
+}
+
+int normalize_dim(const char* op, int64_t dim, int ndim) {
+  int64_t lo = ndim == 0 ? -1 : -ndim, hi = ndim == 0 ? 0 : ndim - 1;
+  NOVA_CHECK(dim >= lo && dim <= hi, "{}: dim {} out of range for a {}-d tensor", op, dim, ndim);
+  return static_cast<int>(dim < 0 ? dim + std::max(ndim, 1) : dim);
+}
+
+}  // namespace nova

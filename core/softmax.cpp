@@ -1,0 +1,1 @@
+// core/softmax.cpp: (being written)

@@ -1,0 +1,3 @@
+// core/softmax.h: (being written)
+#pragma once
+#include "core/tensor.h"

@@ -1,0 +1,1 @@
+// kernels/cpu/index.cpp: (being written)

@@ -1,0 +1,74 @@
+// kernels/cpu/matmul.cpp: batched GEMM on the CPU.
+// Each matrix is handed to Eigen as a Map over the tensor's memory: a
+// row-major map when the last dim is dense, a column-major map when the
+// second-to-last is (a transposed view), and a copy only when neither is.
+// So x @ w.t() never copies w.
+#include "kernels/cpu/matmul.h"
+
+#include <Eigen/Core>
+
+namespace nova::cpu {
+
+namespace {
+
+template <typename T>
+using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T>
+using ColMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
+template <typename M>
+using StridedMap = Eigen::Map<const M, Eigen::Unaligned, Eigen::OuterStride<>>;
+
+/// Calls f(matrix expression) for the rows x cols matrix at p with strides (rs, cs).
+template <typename T, typename F>
+void with_matrix(const T* p, int64_t rows, int64_t cols, int64_t rs, int64_t cs, F&& f) {
+  if (cs == 1 || cols == 1) {
+    f(StridedMap<RowMajor<T>>(p, rows, cols, Eigen::OuterStride<>(rs)));
+  } else if (rs == 1 || rows == 1) {
+    f(StridedMap<ColMajor<T>>(p, rows, cols, Eigen::OuterStride<>(cs)));
+  } else {
+    RowMajor<T> dense(rows, cols);  // neither dim dense: gather once
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) dense(i, j) = p[i * rs + j * cs];
+    f(StridedMap<RowMajor<T>>(dense.data(), rows, cols, Eigen::OuterStride<>(cols)));
+  }
+}
+
+/// Storage offset of batch index `b` (row-major over the batch dims) in t.
+int64_t batch_offset(const Tensor& t, int64_t b) {
+  int64_t off = 0;
+  for (int d = t.dim() - 3; d >= 0; --d) {
+    off += (b % t.size(d)) * t.strides()[d];
+    b /= t.size(d);
+  }
+  return off;
+}
+
+}  // namespace
+
+void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
+  dispatch_floating("matmul", a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const int nd = out.dim();
+    const int64_t m = out.size(nd - 2), n = out.size(nd - 1), k = a.size(nd - 1);
+    const int64_t batches = out.numel() / std::max<int64_t>(m * n, 1);
+    if (out.numel() == 0) return;
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    T* po = out.data<T>();
+    const int64_t ars = a.strides()[nd - 2], acs = a.strides()[nd - 1];
+    const int64_t brs = b.strides()[nd - 2], bcs = b.strides()[nd - 1];
+    for (int64_t i = 0; i < batches; ++i) {
+      Eigen::Map<RowMajor<T>> result(po + i * m * n, m, n);
+      if (k == 0) {
+        result.setZero();
+        continue;
+      }
+      with_matrix(pa + batch_offset(a, i), m, k, ars, acs, [&](const auto& A) {
+        with_matrix(pb + batch_offset(b, i), k, n, brs, bcs,
+                    [&](const auto& B) { result.noalias() = A * B; });
+      });
+    }
+  });
+}
+
+}  // namespace nova::cpu

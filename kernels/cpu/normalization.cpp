@@ -1,0 +1,1 @@
+// kernels/cpu/normalization.cpp: (being written)

@@ -1,0 +1,46 @@
+// kernels/cpu/reduce_loop.h: the loop shared by every CPU reduction.
+//
+// reduce_each_output(x, out_shape, fn) calls fn(o, base, inner_shape,
+// inner_strides) once per output element o (row-major over out_shape, the
+// keepdim shape): the input elements reduced into o are those at
+// base + sum_d i_d * inner_strides[d] for i < inner_shape. fn runs its own
+// loop (usually for_each_row with may_parallelize = false) and writes out[o].
+// Output elements are shared across OpenMP threads when there is enough work.
+#pragma once
+
+#include "core/tensor.h"
+#include "kernels/cpu/loops.h"
+
+namespace nova::cpu {
+
+template <typename Fn>
+void reduce_each_output(const Tensor& x, const Shape& out_shape, Fn&& fn) {
+  const int nd = x.dim();
+  Shape inner = x.shape();   // sizes of the reduced dims, 1 elsewhere
+  Shape outer_strides = x.strides();  // x strides along kept dims
+  for (int d = 0; d < nd; ++d) {
+    if (out_shape[d] == 1) {
+      outer_strides[d] = 0;
+    } else {
+      inner[d] = 1;
+    }
+  }
+  const int64_t n_out = out_shape.numel();
+  const bool parallel = n_out > 1 && x.numel() >= kParallelGrain;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t o = 0; o < n_out; ++o) {
+    int64_t rem = o, base = 0;
+    for (int d = nd - 1; d >= 0; --d) {
+      int64_t i = rem % out_shape[d];
+      rem /= out_shape[d];
+      base += i * outer_strides[d];
+    }
+    fn(o, base, inner, x.strides());
+  }
+}
+
+/// Accumulator type for sums: double for floats, int64 for integers.
+template <typename T>
+using acc_t = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+
+}  // namespace nova::cpu

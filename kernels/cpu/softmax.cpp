@@ -1,0 +1,1 @@
+// kernels/cpu/softmax.cpp: (being written)

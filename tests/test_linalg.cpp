@@ -1,0 +1,2 @@
+// tests/test_linalg.cpp: (being written)
+#include <catch2/catch.hpp>

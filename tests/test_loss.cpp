@@ -1,0 +1,2 @@
+// tests/test_loss.cpp: (being written)
+#include <catch2/catch.hpp>

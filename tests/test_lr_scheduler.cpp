@@ -1,0 +1,2 @@
+// tests/test_lr_scheduler.cpp: (being written)
+#include <catch2/catch.hpp>

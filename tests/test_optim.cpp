@@ -1,0 +1,2 @@
+// tests/test_optim.cpp: (being written)
+#include <catch2/catch.hpp>

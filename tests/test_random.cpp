@@ -1,0 +1,2 @@
+// tests/test_random.cpp: (being written)
+#include <catch2/catch.hpp>
