@@ -1,0 +1,1 @@
+// core/optim.cpp: (being written)

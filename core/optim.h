@@ -1,0 +1,2 @@
+// core/optim.h: (being written)
+#pragma once
