@@ -192,6 +192,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
       NOVA_CHECK(j >= 0, "expand: -1 is not allowed for a new leading dim ({})", shape.str());
       target[i] = x.size(j);
     }
+    NOVA_CHECK(target[i] >= 0, "expand: invalid size {} in {}", target[i], shape.str());
     NOVA_CHECK(j < 0 || x.size(j) == target[i] || x.size(j) == 1,
                "expand: cannot expand {} to {} (dim {} has size {})", x.shape().str(), shape.str(),
                j, j >= 0 ? x.size(j) : 0);

@@ -153,6 +153,8 @@ TEST_CASE("expand rejects shapes it cannot reach", "[views][errors]") {
   REQUIRE_THROWS_NOVA(x.expand({2, 2}), "expand: cannot expand [3, 1] to [2, 2]");
   REQUIRE_THROWS_NOVA(x.expand({-1, 3, 1}), "expand: -1 is not allowed for a new leading dim");
   REQUIRE_THROWS_NOVA(x.expand({3}), "expand: cannot expand [3, 1] to fewer dims [3]");
+  REQUIRE_THROWS_NOVA(x.expand({3, -2}), "expand: invalid size -2 in [3, -2]");
+  REQUIRE_THROWS_NOVA(x.expand({-5, 3, 1}), "expand: invalid size -5 in [-5, 3, 1]");
 }
 
 TEST_CASE("squeeze and unsqueeze drop and add size-1 dims", "[views]") {
