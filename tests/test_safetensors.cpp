@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -202,6 +203,18 @@ TEST_CASE("nova.crc32 is the IEEE CRC-32 of the data section", "[checkpoint]") {
   Metadata metadata;
   read_file(path, &metadata);
   CHECK(metadata.at("nova.crc32") == "cbf43926");  // zlib.crc32(b"123456789")
+
+  // One checksum runs across tensors of odd sizes (5 + 17 + 21 bytes), so
+  // the 8-byte blocks straddle tensor boundaries.
+  const std::string fox = "The quick brown fox jumps over the lazy dog";
+  auto piece = [&](size_t begin, size_t size) {
+    return Entry{"U8", {static_cast<int64_t>(size)},
+                 std::vector<uint8_t>(fox.begin() + static_cast<long>(begin),
+                                      fox.begin() + static_cast<long>(begin + size))};
+  };
+  write_file(path, {{"a", piece(0, 5)}, {"b", piece(5, 17)}, {"c", piece(22, 21)}});
+  read_file(path, &metadata);
+  CHECK(metadata.at("nova.crc32") == "414fa339");  // zlib.crc32 of the whole sentence
 }
 
 TEST_CASE("a truncated file is rejected with its name, wherever it is cut", "[checkpoint]") {
