@@ -1,2 +1,101 @@
-// tests/test_random.cpp: (being written)
-#include <catch2/catch.hpp>
+// tests/test_random.cpp: Philox-4x32-10 against the Random123 known-answer
+// vectors, and the stream convention of core/random.h (seeded, offset-based,
+// element i independent of the tensor size).
+#include <cmath>
+
+#include "tests/test_util.h"
+
+using namespace nova;
+
+TEST_CASE("philox4x32-10 matches the Random123 known-answer vectors", "[random]") {
+  using W = std::array<uint32_t, 4>;
+  REQUIRE(philox4x32_10({0, 0, 0, 0}, {0, 0}) == W{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8});
+  REQUIRE(philox4x32_10({0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, {0xffffffff, 0xffffffff}) ==
+          W{0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd});
+  REQUIRE(philox4x32_10({0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, {0xa4093822, 0x299f31d0}) ==
+          W{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1});
+}
+
+TEST_CASE("the same seed gives the same numbers and advances the offset", "[random]") {
+  Generator a(42), b(42);
+  REQUIRE(rand({10}, kFloat32, kCPU, &a).to_vector<float>() == rand({10}, kFloat32, kCPU, &b).to_vector<float>());
+  REQUIRE(a.offset() == 3);  // 10 floats use ceil(10 / 4) blocks
+  Tensor next = rand({10}, kFloat32, kCPU, &a);
+  Tensor again = rand({10}, kFloat32, kCPU, &b);
+  REQUIRE(next.to_vector<float>() == again.to_vector<float>());
+  Generator c(43);
+  REQUIRE(rand({10}, kFloat32, kCPU, &c).to_vector<float>() != next.to_vector<float>());
+}
+
+TEST_CASE("element i of a draw does not depend on the draw's size", "[random]") {
+  Generator a(7), b(7);
+  auto small = randn({5}, kFloat64, kCPU, &a).to_vector<double>();
+  auto large = randn({1001}, kFloat64, kCPU, &b).to_vector<double>();
+  for (int i = 0; i < 5; ++i) REQUIRE(small[i] == large[i]);
+  Generator c(7), d(7);
+  auto us = rand({3}, kFloat32, kCPU, &c).to_vector<float>();
+  auto ul = rand({100}, kFloat32, kCPU, &d).to_vector<float>();
+  for (int i = 0; i < 3; ++i) REQUIRE(us[i] == ul[i]);
+}
+
+TEST_CASE("uniform float32 uses the top 24 bits of lane i % 4 of block i / 4", "[random]") {
+  Generator g(123);
+  g.set_offset(5);
+  auto u = rand({6}, kFloat32, kCPU, &g).to_vector<float>();
+  auto block5 = philox_block(123, 5), block6 = philox_block(123, 6);
+  REQUIRE(u[0] == float(block5[0] >> 8) / 16777216.0f);
+  REQUIRE(u[3] == float(block5[3] >> 8) / 16777216.0f);
+  REQUIRE(u[5] == float(block6[1] >> 8) / 16777216.0f);
+}
+
+TEST_CASE("random tensors have the right moments and ranges", "[random]") {
+  Generator g(2024);
+  const int64_t n = 200000;
+  for (DType dt : {kFloat32, kFloat64}) {
+    auto u = uniform({n}, -2.0, 3.0, dt, kCPU, &g).to_vector<double>();
+    double lo = 1e9, hi = -1e9, mean = 0;
+    for (double v : u) {
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+      mean += v / n;
+    }
+    REQUIRE(lo >= -2.0);
+    REQUIRE(hi < 3.0);
+    REQUIRE(mean == Approx(0.5).margin(0.02));
+    auto z = normal({n}, 1.0, 2.0, dt, kCPU, &g).to_vector<double>();
+    double m = 0, v2 = 0;
+    for (double v : z) m += v / n;
+    for (double v : z) v2 += (v - m) * (v - m) / n;
+    REQUIRE(m == Approx(1.0).margin(0.03));
+    REQUIRE(std::sqrt(v2) == Approx(2.0).epsilon(0.02));
+  }
+  auto r = randint(-3, 4, {n}, kInt64, kCPU, &g).to_vector<int64_t>();
+  std::vector<int> counts(7, 0);
+  for (int64_t v : r) {
+    REQUIRE(v >= -3);
+    REQUIRE(v < 4);
+    ++counts[v + 3];
+  }
+  for (int c : counts) REQUIRE(c == Approx(n / 7.0).epsilon(0.05));
+  auto b = bernoulli({n}, 0.3, kFloat32, kCPU, &g).to_vector<float>();
+  double ones = 0;
+  for (float v : b) ones += v;
+  REQUIRE(ones / n == Approx(0.3).margin(0.01));
+}
+
+TEST_CASE("randperm is a permutation", "[random]") {
+  Generator g(5);
+  auto p = randperm(100, kCPU, &g).to_vector<int64_t>();
+  std::vector<int64_t> sorted = p;
+  std::sort(sorted.begin(), sorted.end());
+  for (int64_t i = 0; i < 100; ++i) REQUIRE(sorted[i] == i);
+  REQUIRE(p != sorted);
+}
+
+TEST_CASE("manual_seed makes the default generator repeatable", "[random]") {
+  manual_seed(99);
+  auto a = randn({4}).to_vector<float>();
+  manual_seed(99);
+  auto b = randn({4}).to_vector<float>();
+  REQUIRE(a == b);
+}

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/autograd.h"
 #include "core/gradcheck.h"
 #include "core/ops.h"
 
