@@ -1,1 +1,202 @@
-// kernels/cpu/optim.cpp: (being written)
+// kernels/cpu/optim.cpp: fused optimizer-step loops (see optim.h; the update
+// rules and where they come from are in core/optim.h).
+//
+// Arithmetic is done in the parameter's type T, as PyTorch does: a float32
+// model gets float32 updates. Scalars that depend only on the step (bias
+// corrections, the decayed Adagrad rate) are computed once, in double.
+#include "kernels/cpu/optim.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/cpu/loops.h"
+
+namespace nova::cpu {
+
+namespace {
+
+/// Typed pointer to a buffer, or null for an undefined (unused) one.
+template <typename T>
+T* ptr_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+template <typename T>
+void sgd_typed(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, double lr,
+               double momentum, double dampening, double weight_decay, bool nesterov,
+               bool first_step) {
+  T* p = param.data<T>();
+  const T* g = grad.data<T>();
+  T* buf = ptr_or_null<T>(momentum_buffer);
+  const int64_t n = param.numel();
+  const T lr_t = T(lr), mu = T(momentum), keep = T(1.0 - dampening), wd = T(weight_decay);
+#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) {
+    T d = g[i];
+    if (weight_decay != 0) d += wd * p[i];
+    if (buf) {
+      T b = first_step ? d : mu * buf[i] + keep * d;
+      buf[i] = b;
+      d = nesterov ? d + mu * b : b;
+    }
+    p[i] -= lr_t * d;
+  }
+}
+
+template <typename T>
+void adam_typed(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
+                const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, int64_t step, double lr,
+                double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+                bool amsgrad) {
+  T* p = param.data<T>();
+  const T* g = grad.data<T>();
+  T* m = exp_avg.data<T>();
+  T* v = exp_avg_sq.data<T>();
+  T* v_max = amsgrad ? max_exp_avg_sq.data<T>() : nullptr;
+  const int64_t n = param.numel();
+  const double bias_correction1 = 1.0 - std::pow(beta1, double(step));
+  const double bias_correction2 = 1.0 - std::pow(beta2, double(step));
+  // lr * m_hat / (sqrt(v_hat) + eps) with m_hat = m / bc1, v_hat = v / bc2,
+  // rearranged as PyTorch does so that the corrections are two scalars
+  const T step_size = T(lr / bias_correction1);
+  const T inv_sqrt_bc2 = T(1.0 / std::sqrt(bias_correction2));
+  const T b1 = T(beta1), b2 = T(beta2), one_b1 = T(1.0 - beta1), one_b2 = T(1.0 - beta2);
+  const T eps_t = T(eps), wd = T(weight_decay), shrink = T(1.0 - lr * weight_decay);
+  const bool l2 = weight_decay != 0 && !decoupled;
+  const bool decay = weight_decay != 0 && decoupled;
+#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) {
+    T d = g[i];
+    if (decay) p[i] *= shrink;
+    if (l2) d += wd * p[i];
+    const T mi = b1 * m[i] + one_b1 * d;
+    const T vi = b2 * v[i] + one_b2 * d * d;
+    m[i] = mi;
+    v[i] = vi;
+    T v_used = vi;
+    if (v_max) {
+      v_used = std::max(v_max[i], vi);
+      v_max[i] = v_used;
+    }
+    p[i] -= step_size * mi / (std::sqrt(v_used) * inv_sqrt_bc2 + eps_t);
+  }
+}
+
+template <typename T>
+void rmsprop_typed(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
+                   const Tensor& momentum_buffer, const Tensor& grad_avg, double lr, double alpha,
+                   double eps, double weight_decay, double momentum, bool centered) {
+  T* p = param.data<T>();
+  const T* g = grad.data<T>();
+  T* v = square_avg.data<T>();
+  T* buf = momentum > 0 ? momentum_buffer.data<T>() : nullptr;
+  T* g_avg = centered ? grad_avg.data<T>() : nullptr;
+  const int64_t n = param.numel();
+  const T lr_t = T(lr), a = T(alpha), one_a = T(1.0 - alpha), eps_t = T(eps);
+  const T wd = T(weight_decay), mu = T(momentum);
+#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) {
+    T d = g[i];
+    if (weight_decay != 0) d += wd * p[i];
+    const T vi = a * v[i] + one_a * d * d;
+    v[i] = vi;
+    T var = vi;
+    if (g_avg) {
+      const T gi = a * g_avg[i] + one_a * d;
+      g_avg[i] = gi;
+      var -= gi * gi;
+    }
+    const T denom = std::sqrt(var) + eps_t;  // eps outside the sqrt, as PyTorch
+    if (buf) {
+      const T b = mu * buf[i] + d / denom;
+      buf[i] = b;
+      p[i] -= lr_t * b;
+    } else {
+      p[i] -= lr_t * d / denom;
+    }
+  }
+}
+
+template <typename T>
+void adagrad_typed(const Tensor& param, const Tensor& grad, const Tensor& state_sum, int64_t step,
+                   double lr, double lr_decay, double weight_decay, double eps) {
+  T* p = param.data<T>();
+  const T* g = grad.data<T>();
+  T* s = state_sum.data<T>();
+  const int64_t n = param.numel();
+  const T clr = T(lr / (1.0 + double(step - 1) * lr_decay));
+  const T wd = T(weight_decay), eps_t = T(eps);
+#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) {
+    T d = g[i];
+    if (weight_decay != 0) d += wd * p[i];
+    const T si = s[i] + d * d;
+    s[i] = si;
+    p[i] -= clr * d / (std::sqrt(si) + eps_t);
+  }
+}
+
+}  // namespace
+
+void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, double lr,
+              double momentum, double dampening, double weight_decay, bool nesterov,
+              bool first_step) {
+  dispatch_floating("sgd_step", param.dtype(), [&](auto tag) {
+    sgd_typed<decltype(tag)>(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay,
+                             nesterov, first_step);
+  });
+}
+
+void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
+               const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, int64_t step, double lr,
+               double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+               bool amsgrad) {
+  dispatch_floating("adam_step", param.dtype(), [&](auto tag) {
+    adam_typed<decltype(tag)>(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1,
+                              beta2, eps, weight_decay, decoupled, amsgrad);
+  });
+}
+
+void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
+                  const Tensor& momentum_buffer, const Tensor& grad_avg, double lr, double alpha,
+                  double eps, double weight_decay, double momentum, bool centered) {
+  dispatch_floating("rmsprop_step", param.dtype(), [&](auto tag) {
+    rmsprop_typed<decltype(tag)>(param, grad, square_avg, momentum_buffer, grad_avg, lr, alpha,
+                                 eps, weight_decay, momentum, centered);
+  });
+}
+
+void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& state_sum, int64_t step,
+                  double lr, double lr_decay, double weight_decay, double eps) {
+  dispatch_floating("adagrad_step", param.dtype(), [&](auto tag) {
+    adagrad_typed<decltype(tag)>(param, grad, state_sum, step, lr, lr_decay, weight_decay, eps);
+  });
+}
+
+double norm_piece(const Tensor& x, double p) {
+  return dispatch_floating("global_norm", x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* base = x.data<T>();
+    double acc = 0;
+    // one accumulator: rows run in order (may_parallelize = false)
+    for_each_row<1>(x.shape(), {x.strides()}, [&](int64_t n, std::array<int64_t, 1> off,
+                                                  std::array<int64_t, 1> step) {
+      const T* row = base + off[0];
+      for (int64_t j = 0; j < n; ++j) {
+        const double a = std::abs(double(row[j * step[0]]));
+        if (std::isinf(p)) {
+          if (a > acc || std::isnan(a)) acc = a;  // once NaN, stays NaN
+        } else if (p == 2) {
+          acc += a * a;
+        } else if (p == 1) {
+          acc += a;
+        } else {
+          acc += std::pow(a, p);
+        }
+      }
+    }, false);
+    return acc;
+  });
+}
+
+}  // namespace nova::cpu
