@@ -1,0 +1,13 @@
+// nn/nn.h: every module, initializer and checkpoint helper of nova::nn in
+// one include.
+#pragma once
+
+#include "nn/activation.h"
+#include "nn/checkpoint.h"
+#include "nn/dropout.h"
+#include "nn/embedding.h"
+#include "nn/init.h"
+#include "nn/linear.h"
+#include "nn/module.h"
+#include "nn/normalization.h"
+#include "nn/sequential.h"
