@@ -1,1 +1,123 @@
-// kernels/cpu/normalization.cpp: (being written)
+// kernels/cpu/normalization.cpp: layer_norm and batch_norm forward loops
+// (see normalization.h). One row (layer_norm) or one channel (batch_norm) per
+// OpenMP task, only when the whole tensor is above kParallelGrain elements.
+#include "kernels/cpu/normalization.h"
+
+#include <cmath>
+
+#include "kernels/cpu/loops.h"
+
+namespace nova::cpu {
+
+namespace {
+
+template <typename T>
+void layer_norm_typed(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
+                      const Tensor& y, const Tensor& mean, const Tensor& rstd) {
+  const int64_t rows = x.size(0), cols = x.size(1);
+  const T* px = x.data<T>();
+  const T* pw = weight.defined() ? weight.data<T>() : nullptr;
+  const T* pb = bias.defined() ? bias.data<T>() : nullptr;
+  T* py = y.data<T>();
+  T* pm = mean.data<T>();
+  T* pr = rstd.data<T>();
+  const bool parallel = rows > 1 && x.numel() >= kParallelGrain;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = px + r * cols;
+    T* yr = py + r * cols;
+    double s = 0;
+    for (int64_t j = 0; j < cols; ++j) s += xr[j];
+    const double mu = s / double(cols);
+    double ss = 0;
+    for (int64_t j = 0; j < cols; ++j) {
+      double d = double(xr[j]) - mu;
+      ss += d * d;
+    }
+    const double inv = 1.0 / std::sqrt(ss / double(cols) + eps);
+    pm[r] = T(mu);
+    pr[r] = T(inv);
+    for (int64_t j = 0; j < cols; ++j) {
+      double v = (double(xr[j]) - mu) * inv;
+      if (pw) v *= double(pw[j]);
+      if (pb) v += double(pb[j]);
+      yr[j] = T(v);
+    }
+  }
+}
+
+template <typename T>
+void batch_norm_stats_typed(const Tensor& x, const Tensor& mean, const Tensor& var) {
+  const int64_t N = x.size(0), C = x.size(1), L = x.size(2);
+  const T* px = x.data<T>();
+  T* pm = mean.data<T>();
+  T* pv = var.data<T>();
+  const double count = double(N * L);
+  const bool parallel = C > 1 && x.numel() >= kParallelGrain;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t c = 0; c < C; ++c) {
+    double s = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      const T* row = px + (n * C + c) * L;
+      for (int64_t l = 0; l < L; ++l) s += row[l];
+    }
+    const double mu = s / count;
+    double ss = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      const T* row = px + (n * C + c) * L;
+      for (int64_t l = 0; l < L; ++l) {
+        double d = double(row[l]) - mu;
+        ss += d * d;
+      }
+    }
+    pm[c] = T(mu);
+    pv[c] = T(ss / count);
+  }
+}
+
+template <typename T>
+void batch_norm_apply_typed(const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                            const Tensor& weight, const Tensor& bias, const Tensor& y) {
+  const int64_t N = x.size(0), C = x.size(1), L = x.size(2);
+  const T* px = x.data<T>();
+  const T* pm = mean.data<T>();
+  const T* pr = rstd.data<T>();
+  const T* pw = weight.defined() ? weight.data<T>() : nullptr;
+  const T* pb = bias.defined() ? bias.data<T>() : nullptr;
+  T* py = y.data<T>();
+  const bool parallel = N * C > 1 && x.numel() >= kParallelGrain;
+  // y = x * scale + shift per channel: one multiply-add per element
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t nc = 0; nc < N * C; ++nc) {
+    const int64_t c = nc % C;
+    const double scale = double(pr[c]) * (pw ? double(pw[c]) : 1.0);
+    const double shift = (pb ? double(pb[c]) : 0.0) - double(pm[c]) * scale;
+    const T* xr = px + nc * L;
+    T* yr = py + nc * L;
+    for (int64_t l = 0; l < L; ++l) yr[l] = T(double(xr[l]) * scale + shift);
+  }
+}
+
+}  // namespace
+
+void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
+                        const Tensor& y, const Tensor& mean, const Tensor& rstd) {
+  dispatch_floating("layer_norm", x.dtype(), [&](auto tag) {
+    layer_norm_typed<decltype(tag)>(x, weight, bias, eps, y, mean, rstd);
+  });
+}
+
+void batch_norm_stats(const Tensor& x, const Tensor& mean, const Tensor& var) {
+  dispatch_floating("batch_norm", x.dtype(), [&](auto tag) {
+    batch_norm_stats_typed<decltype(tag)>(x, mean, var);
+  });
+}
+
+void batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor& weight,
+                      const Tensor& bias, const Tensor& y) {
+  dispatch_floating("batch_norm", x.dtype(), [&](auto tag) {
+    batch_norm_apply_typed<decltype(tag)>(x, mean, rstd, weight, bias, y);
+  });
+}
+
+}  // namespace nova::cpu
