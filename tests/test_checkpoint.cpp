@@ -129,10 +129,8 @@ TEST_CASE("loading into a module of another shape throws naming the key and both
   save(*model(4), path);
 
   auto other = model(5);
-  StateDict before = other->state_dict();
-  std::vector<StateDict> copies;
   StateDict snapshot;
-  for (const auto& [k, v] : before) snapshot.insert(k, v.clone());
+  for (const auto& [k, v] : other->state_dict()) snapshot.insert(k, v.clone());
 
   REQUIRE_THROWS_NOVA(load(*other, path), "load: " + path + ": load_state_dict: Sequential not loaded");
   REQUIRE_THROWS_NOVA(load(*other, path), "'0.weight': shape mismatch: the state has [4, 3], this module has [5, 3]");
