@@ -33,7 +33,7 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
   Shape batch_a, batch_b;
   for (int d = 0; d < na - 2; ++d) batch_a.push_back(a.size(d));
   for (int d = 0; d < nb - 2; ++d) batch_b.push_back(b.size(d));
-  Shape batch = broadcast_shapes("matmul", batch_a, batch_b);
+  Shape batch = broadcast_shapes("matmul (batch dims)", batch_a, batch_b);
   Shape sa = batch, sb = batch, so = batch;
   sa.push_back(a.size(na - 2));
   sa.push_back(a.size(na - 1));
@@ -68,6 +68,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   check_floating("matmul", a);
   NOVA_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both inputs need at least 1 dim, got {} and {}",
              a.shape().str(), b.shape().str());
+  // checked before 1-D operands are unsqueezed, so the message names the caller's shapes
+  const int64_t k_b = b.dim() == 1 ? b.size(0) : b.size(-2);
+  NOVA_CHECK(a.size(-1) == k_b, "matmul: shapes {} and {} do not fit ({} != {})", a.shape().str(),
+             b.shape().str(), a.size(-1), k_b);
   // 1-D operands become a row (left) or a column (right); that dim is dropped after.
   Tensor a2 = a.dim() == 1 ? unsqueeze(a, 0) : a;
   Tensor b2 = b.dim() == 1 ? unsqueeze(b, 1) : b;
