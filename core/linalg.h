@@ -1,3 +1,20 @@
-// core/linalg.h: (being written)
+// core/linalg.h: dense linear algebra on batches of square matrices: inverse
+// and solve (LU with partial pivoting; Eigen on the CPU). Both are
+// differentiable to any order and throw nova::Error for a singular matrix
+// ("inverse: matrix 3 of the batch is singular ...").
 #pragma once
+
 #include "core/tensor.h"
+
+namespace nova::ops {
+
+/// A^-1 for a [..., n, n] (float32/float64); leading dims are a batch.
+Tensor inverse(const Tensor& a);
+/// X with a X = b, for a [..., n, n] and b [..., n, k] (result [..., n, k])
+/// or b [..., n] (result [..., n]). b counts as a batch of vectors when it is
+/// 1-D or has a's shape without the last dim, as torch.linalg.solve; the
+/// batch dims of a and b broadcast. Cheaper and more accurate than
+/// matmul(inverse(a), b).
+Tensor solve(const Tensor& a, const Tensor& b);
+
+}  // namespace nova::ops
