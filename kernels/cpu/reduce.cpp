@@ -1,5 +1,10 @@
-// kernels/cpu/reduce.cpp: CPU reductions (see reduce.h).
+// kernels/cpu/reduce.cpp: CPU reductions (see reduce.h). Each kernel is one
+// reduce_each_output call whose body folds the block of one output element.
 #include "kernels/cpu/reduce.h"
+
+#include <cmath>
+#include <limits>
+#include <type_traits>
 
 #include "kernels/cpu/reduce_loop.h"
 
@@ -30,6 +35,108 @@ void sum_typed(const Tensor& x, const Tensor& out, bool take_mean) {
   });
 }
 
+template <typename T>
+void var_typed(const Tensor& x, const Tensor& out, int64_t correction) {
+  const T* px = x.data<T>();
+  T* po = out.data<T>();
+  reduce_each_output(x, out.shape(), [&](int64_t o, int64_t base, const Shape& inner, const Shape& st) {
+    const int64_t n = inner.numel();
+    double s = 0;
+    for_each_reduced(px + base, inner, st, [&](T v) { s += v; });
+    const double m = n ? s / double(n) : 0.0;
+    double ss = 0;
+    for_each_reduced(px + base, inner, st, [&](T v) {
+      const double d = double(v) - m;
+      ss += d * d;
+    });
+    // N <= correction gives 0/0 = NaN (or inf), as PyTorch does
+    po[o] = T(ss / double(std::max<int64_t>(n - correction, 0)));
+  });
+}
+
+/// Whether v replaces the current best: strictly better (so ties keep the
+/// first index), or the first NaN seen.
+template <bool kTakeMax, typename T>
+inline bool beats(T v, T best) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(best)) return false;
+    if (std::isnan(v)) return true;
+  }
+  if constexpr (kTakeMax) {
+    return v > best;
+  } else {
+    return v < best;
+  }
+}
+
+template <typename T, bool kTakeMax>
+void max_min_typed(const Tensor& x, const Tensor& values, const Tensor& indices) {
+  const T* px = x.data<T>();
+  T* pv = values.defined() ? values.data<T>() : nullptr;
+  int64_t* pi = indices.defined() ? indices.data<int64_t>() : nullptr;
+  const Shape& out_shape = values.defined() ? values.shape() : indices.shape();
+  reduce_each_output(x, out_shape, [&](int64_t o, int64_t base, const Shape& inner, const Shape& st) {
+    T best{};
+    int64_t best_at = -1, k = 0;
+    for_each_reduced(px + base, inner, st, [&](T v) {
+      if (best_at < 0 || beats<kTakeMax>(v, best)) {
+        best = v;
+        best_at = k;
+      }
+      ++k;
+    });
+    if (pv) pv[o] = best;
+    if (pi) pi[o] = best_at;
+  });
+}
+
+template <typename T>
+void norm_typed(const Tensor& x, const Tensor& out, double p) {
+  const T* px = x.data<T>();
+  T* po = out.data<T>();
+  reduce_each_output(x, out.shape(), [&](int64_t o, int64_t base, const Shape& inner, const Shape& st) {
+    const T* b = px + base;
+    double acc = 0;
+    if (p == 1) {
+      for_each_reduced(b, inner, st, [&](T v) { acc += std::abs(double(v)); });
+    } else if (p == 2) {
+      for_each_reduced(b, inner, st, [&](T v) { acc += double(v) * double(v); });
+      acc = std::sqrt(acc);
+    } else if (std::isinf(p)) {
+      for_each_reduced(b, inner, st, [&](T v) {
+        const double a = std::abs(double(v));
+        if (std::isnan(a) || a > acc) acc = a;  // once NaN, nothing is > acc: it stays
+      });
+    } else {
+      for_each_reduced(b, inner, st, [&](T v) { acc += std::pow(std::abs(double(v)), p); });
+      acc = std::pow(acc, 1.0 / p);
+    }
+    po[o] = T(acc);
+  });
+}
+
+template <typename T>
+void logsumexp_typed(const Tensor& x, const Tensor& out) {
+  const T* px = x.data<T>();
+  T* po = out.data<T>();
+  reduce_each_output(x, out.shape(), [&](int64_t o, int64_t base, const Shape& inner, const Shape& st) {
+    const T* b = px + base;
+    double m = -std::numeric_limits<double>::infinity();
+    for_each_reduced(b, inner, st, [&](T v) {
+      if (double(v) > m) m = v;
+    });
+    // m = -inf (empty block or all -inf) or +inf: the sum below would be
+    // 0 * log 0 or inf - inf; the answer is m itself
+    if (std::isinf(m)) {
+      po[o] = T(m);
+      return;
+    }
+    double s = 0;
+    for_each_reduced(b, inner, st, [&](T v) { s += std::exp(double(v) - m); });
+    po[o] = T(m + std::log(s));
+  });
+}
+
 }  // namespace
 
 void sum(const Tensor& x, const Tensor& out) {
@@ -47,6 +154,38 @@ void mean(const Tensor& x, const Tensor& out) {
   dispatch_floating("mean", x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     sum_typed<T>(x, out, true);
+  });
+}
+
+void var(const Tensor& x, const Tensor& out, int64_t correction) {
+  dispatch_floating("var", x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    var_typed<T>(x, out, correction);
+  });
+}
+
+void max_min(const Tensor& x, const Tensor& values, const Tensor& indices, bool take_max) {
+  dispatch_dtype(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if (take_max) {
+      max_min_typed<T, true>(x, values, indices);
+    } else {
+      max_min_typed<T, false>(x, values, indices);
+    }
+  });
+}
+
+void norm(const Tensor& x, const Tensor& out, double p) {
+  dispatch_floating("norm", x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    norm_typed<T>(x, out, p);
+  });
+}
+
+void logsumexp(const Tensor& x, const Tensor& out) {
+  dispatch_floating("logsumexp", x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    logsumexp_typed<T>(x, out);
   });
 }
 

@@ -1,10 +1,10 @@
-// kernels/cpu/reduce_loop.h: the loop shared by every CPU reduction.
+// kernels/cpu/reduce_loop.h: the loops shared by every CPU reduction.
 //
 // reduce_each_output(x, out_shape, fn) calls fn(o, base, inner_shape,
 // inner_strides) once per output element o (row-major over out_shape, the
 // keepdim shape): the input elements reduced into o are those at
 // base + sum_d i_d * inner_strides[d] for i < inner_shape. fn runs its own
-// loop (usually for_each_row with may_parallelize = false) and writes out[o].
+// loop (usually for_each_reduced) and writes out[o].
 // Output elements are shared across OpenMP threads when there is enough work.
 #pragma once
 
@@ -37,6 +37,23 @@ void reduce_each_output(const Tensor& x, const Shape& out_shape, Fn&& fn) {
     }
     fn(o, base, inner, x.strides());
   }
+}
+
+/// Calls f(value) for every input element that folds into one output: p is
+/// the input's data pointer plus reduce_each_output's `base`. Elements come in
+/// row-major order of the reduced dims (for_each_row merges and drops dims
+/// without reordering them), so a counter kept by f is the element's flat
+/// position inside the reduced block: what argmax reports.
+template <typename T, typename F>
+void for_each_reduced(const T* p, const Shape& inner, const Shape& strides, F&& f) {
+  for_each_row<1>(inner, {strides}, [&](int64_t n, std::array<int64_t, 1> off, std::array<int64_t, 1> step) {
+    const T* row = p + off[0];
+    if (step[0] == 1) {
+      for (int64_t j = 0; j < n; ++j) f(row[j]);
+    } else {
+      for (int64_t j = 0; j < n; ++j) f(row[j * step[0]]);
+    }
+  }, false);
 }
 
 /// Accumulator type for sums: double for floats, int64 for integers.
