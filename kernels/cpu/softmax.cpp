@@ -2,9 +2,9 @@
 // Every "row" is the set of elements that differ only in index `dim`; there
 // are outer x inner of them (outer = product of the sizes before dim, inner =
 // of those after). One pass finds the row max, one sums exp(x - max) in the
-// accumulator type (double for float32), one writes the result: three reads of
-// the row, one write, no temporaries. Rows go to OpenMP threads through
-// reduce_each_output when there is enough work.
+// accumulator type (double for float32) (softmax stores each exp as it goes),
+// one writes the result (softmax rescales what it stored): no temporaries.
+// Rows go to OpenMP threads through reduce_each_output when there is enough work.
 #include "kernels/cpu/softmax.h"
 
 #include <cmath>
