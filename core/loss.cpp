@@ -1,12 +1,12 @@
-// core/loss.cpp: loss functions. All but nll_loss are compositions of ops, so
-// their gradients (of any order) come from the ops they are made of.
-// nll_loss picks one log-probability per target with a CPU kernel pair
-// (kernels/cpu/loss.h): "pick" and its adjoint "scatter", each recorded as the
-// other's backward, so the pair is differentiable to any order.
+// core/loss.cpp: loss functions, all compositions of ops, so their gradients
+// (of any order) come from the ops they are made of. nll_loss reads one
+// log-probability per target with gather; the only kernel of its own
+// (kernels/cpu/loss.h) checks the targets, so that a bad label is reported
+// with its value and the loss's name rather than as an index error.
 //
 // Derivative table (g = incoming gradient, shaped like the per-element loss):
-//   nll pick     log_probs  scatter(g): -g at [n, target, d...], 0 elsewhere
-//   nll scatter  g          pick(gg) (the adjoint of a linear map)
+//   nll  log_probs: -g scattered to [n, target, d...] (gather's backward),
+//        0 at ignored positions
 //   cross_entropy, mse, huber, bce_with_logits, hinge: composites, e.g.
 //     mse d/dx = 2 (x - t) g;  huber d/dx = g * clamp(x - t, -delta, delta)
 //     bce_with_logits d/dx = g * (sigmoid(x) - t)    (no pos_weight)
@@ -14,10 +14,10 @@
 // targets), Sum adds up, None keeps the per-element losses.
 #include "core/loss.h"
 
-#include "core/autograd.h"
 #include "core/dispatch.h"
 #include "core/elementwise.h"
 #include "core/factory.h"
+#include "core/index.h"
 #include "core/reduce.h"
 #include "core/softmax.h"
 #include "core/views.h"
@@ -25,48 +25,7 @@
 
 namespace nova::ops {
 
-using autograd::BackwardCtx;
-using autograd::Grads;
-using autograd::record;
-
 namespace {
-
-Tensor nll_scatter(const Tensor& g, const Tensor& target, const Shape& input_shape,
-                   int64_t ignore_index);
-
-/// Per-position -log_probs[n, target[n, d], d] of log_probs [N, C, D] and a
-/// contiguous, already checked target [N, D].
-Tensor nll_pick(const Tensor& log_probs, const Tensor& target, int64_t ignore_index) {
-  Tensor out = empty(target.shape(), log_probs.dtype(), log_probs.device());
-  Tensor lp = log_probs.detach().contiguous();
-  switch (lp.device().type) {
-    case DeviceType::CPU: cpu::nll_loss_forward(lp, target, ignore_index, out); break;
-    case DeviceType::CUDA: no_cuda_kernel("nll_loss", lp.device());
-  }
-  if (autograd::any_requires_grad({&log_probs}))
-    record("nll_loss", {log_probs}, out,
-           [target, shape = log_probs.shape(), ignore_index](const BackwardCtx& c) {
-             return Grads{nll_scatter(c.grad, target, shape, ignore_index)};
-           });
-  return out;
-}
-
-/// The adjoint of nll_pick: zeros of input_shape [N, C, D] with -g[n, d] at
-/// [n, target[n, d], d].
-Tensor nll_scatter(const Tensor& g, const Tensor& target, const Shape& input_shape,
-                   int64_t ignore_index) {
-  Tensor grad_input = empty(input_shape, g.dtype(), g.device());
-  Tensor gc = g.detach().contiguous();
-  switch (gc.device().type) {
-    case DeviceType::CPU: cpu::nll_loss_backward(gc, target, ignore_index, grad_input); break;
-    case DeviceType::CUDA: no_cuda_kernel("nll_loss_backward", gc.device());
-  }
-  if (autograd::any_requires_grad({&g}))
-    record("nll_loss_backward", {g}, grad_input, [target, ignore_index](const BackwardCtx& c) {
-      return Grads{nll_pick(c.grad, target, ignore_index)};
-    });
-  return grad_input;
-}
 
 /// Checks a class-index target against input [N, C, d...] (or [C] with a 0-d
 /// target): int64, and the input's shape without the class dim.
@@ -89,16 +48,22 @@ void check_class_target(const char* op, const Tensor& input, const Tensor& targe
 /// *valid receives the number of non-ignored targets.
 Tensor nll_per_position(const char* op, const Tensor& log_probs, const Tensor& target,
                         int64_t ignore_index, int64_t* valid) {
-  const int64_t C = log_probs.dim() == 1 ? log_probs.size(0) : log_probs.size(1);
-  const int64_t N = log_probs.dim() == 1 ? 1 : log_probs.size(0);
-  const int64_t D = N * C > 0 ? log_probs.numel() / (N * C) : 0;
-  Tensor t = target.contiguous().reshape({N, D});
-  switch (t.device().type) {
-    case DeviceType::CPU: *valid = cpu::nll_check_targets(op, t, C, ignore_index); break;
-    case DeviceType::CUDA: no_cuda_kernel(op, t.device());
+  // a single sample [C] with a 0-d target is the batch of one [1, C], [1]
+  if (log_probs.dim() == 1)
+    return squeeze(nll_per_position(op, unsqueeze(log_probs, 0), unsqueeze(target, 0),
+                                    ignore_index, valid), 0);
+  switch (target.device().type) {
+    case DeviceType::CPU:
+      *valid = cpu::nll_check_targets(op, target.contiguous(), log_probs.size(1), ignore_index);
+      break;
+    case DeviceType::CUDA: no_cuda_kernel(op, target.device());
   }
-  Tensor picked = nll_pick(reshape(log_probs, {N, C, D}), t, ignore_index);
-  return reshape(picked, target.shape());
+  // ignored positions read class 0 (any valid index) and are then zeroed by
+  // where, not by a product: 0 * -inf would be NaN where log_softmax underflowed
+  Tensor keep = ne(target, double(ignore_index));
+  Tensor index = unsqueeze(where(keep, target, 0.0), 1);   // [N, 1, d...]
+  Tensor picked = squeeze(gather(log_probs, 1, index), 1);  // [N, d...]
+  return where(keep, -picked, 0.0);
 }
 
 /// Mean divides by `count` (not numel) so that nll can leave out ignored targets.

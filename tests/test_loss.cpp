@@ -54,6 +54,16 @@ TEST_CASE("nll_loss skips ignore_index and divides the mean by the others", "[lo
   REQUIRE(std::isnan(ops::nll_loss(lp, labels({-100, -100, -100})).item()));
 }
 
+TEST_CASE("nll_loss stays finite where an ignored row holds -inf", "[loss]") {
+  // log_softmax underflows to -inf for very unlikely classes; an ignored
+  // position must not turn that into NaN (0 * -inf) in the loss or gradient
+  Tensor lp = from_vector<double>({-INFINITY, -0.5, -1.0, -2.0}, {2, 2}).requires_grad_();
+  Tensor l = ops::nll_loss(lp, labels({-100, 1}), Reduction::Sum);
+  REQUIRE(l.item() == 2.0);
+  l.backward();
+  require_close(lp.grad(), {0, 0, 0, -1});
+}
+
 TEST_CASE("nll_loss on [N, C, d] picks along dim 1", "[loss]") {
   // -lp[n, c, d] = (6n + 2c + d + 1) / 10
   std::vector<double> v;
