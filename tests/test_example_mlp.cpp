@@ -11,6 +11,8 @@
 
 #include "tests/test_util.h"
 
+#ifdef NOVA_MLP_EXAMPLE_PATH
+
 namespace {
 
 struct Run {
@@ -39,8 +41,6 @@ double final_value(const std::string& out, const std::string& key) {
 }
 
 }  // namespace
-
-#ifdef NOVA_MLP_EXAMPLE_PATH
 
 TEST_CASE("the MLP example learns two-moons to high test accuracy", "[example]") {
   Run r = run("--steps 300 --log-every 100 --seed 3");
