@@ -14,25 +14,9 @@ namespace fs = std::filesystem;
 using namespace nova;
 using namespace nova::nn;
 using nova::test::max_abs_diff;
+using nova::test::TempDir;
 
 namespace {
-
-// A fresh folder under the temp directory, removed at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "nova_checkpoint_XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 // Parameters and all three kinds of BatchNorm buffers (float and int64).
 std::shared_ptr<Sequential> model(int64_t hidden = 4) {

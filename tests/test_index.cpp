@@ -6,10 +6,9 @@
 
 using namespace nova;
 using nova::test::leaf;
+using nova::test::values;
 
 namespace {
-
-std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
 
 Tensor ints(const std::vector<int64_t>& v, const Shape& shape) { return from_vector(v, shape); }
 Tensor ints(const std::vector<int64_t>& v) { return from_vector(v); }
@@ -17,13 +16,6 @@ Tensor reals(const std::vector<double>& v, const Shape& shape) { return from_vec
 
 /// [[1, 2, 3], [4, 5, 6]] in float64.
 Tensor two_by_three() { return reals({1, 2, 3, 4, 5, 6}, {2, 3}); }
-
-#define REQUIRE_GRADGRADCHECK(fn, inputs)                 \
-  do {                                                    \
-    auto ggc_result_ = ::nova::gradgradcheck(fn, inputs); \
-    INFO(ggc_result_.report);                             \
-    REQUIRE(ggc_result_.ok);                              \
-  } while (0)
 
 }  // namespace
 

@@ -16,7 +16,6 @@ namespace {
 using Values = std::vector<double>;
 using Indices = std::vector<int64_t>;
 
-Values values(const Tensor& t) { return t.to_vector<double>(); }
 Indices indices(const Tensor& t) {
   REQUIRE(t.dtype() == kInt64);
   return t.to_vector<int64_t>();

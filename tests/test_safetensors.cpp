@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
@@ -28,34 +29,9 @@ using nova::safetensors::Entry;
 using nova::safetensors::Metadata;
 using nova::safetensors::read_file;
 using nova::safetensors::write_file;
+using nova::test::TempDir;
 
 namespace {
-
-// A fresh folder (e.g. /tmp/nova_safetensors_a1B2c3) removed at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "nova_safetensors_XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string file(const std::string& name) const { return (path / name).string(); }
-
-  // File names in the folder, to spot a leftover "*.tmp.<pid>".
-  std::vector<std::string> listing() const {
-    std::vector<std::string> names;
-    for (const auto& item : fs::directory_iterator(path)) names.push_back(item.path().filename());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-};
 
 // The prefix every reader and writer error carries.
 std::string prefix(const std::string& path) { return "safetensors: " + path + ": "; }

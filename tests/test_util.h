@@ -1,6 +1,13 @@
 // tests/test_util.h: helpers shared by the test files.
 #pragma once
 
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 #include "core/autograd.h"
@@ -23,12 +30,50 @@ inline double max_abs_diff(const Tensor& a, const Tensor& b) {
   return m;
 }
 
+/// All values of t as doubles, row-major.
+inline std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
+
+/// A fresh folder under the temp directory (nova_test_XXXXXX), removed at scope exit.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "nova_test_XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string file(const std::string& name) const { return (path / name).string(); }
+
+  /// File names in the folder, sorted (to spot a leftover "*.tmp.<pid>").
+  std::vector<std::string> listing() const {
+    std::vector<std::string> names;
+    for (const auto& item : std::filesystem::directory_iterator(path))
+      names.push_back(item.path().filename());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+};
+
 /// REQUIREs that gradcheck passes, printing its report otherwise.
 #define REQUIRE_GRADCHECK(fn, inputs)                 \
   do {                                                \
     auto gc_result_ = ::nova::gradcheck(fn, inputs);  \
     INFO(gc_result_.report);                          \
     REQUIRE(gc_result_.ok);                           \
+  } while (0)
+
+/// REQUIREs that gradgradcheck (second derivatives) passes.
+#define REQUIRE_GRADGRADCHECK(fn, inputs)                 \
+  do {                                                    \
+    auto ggc_result_ = ::nova::gradgradcheck(fn, inputs); \
+    INFO(ggc_result_.report);                             \
+    REQUIRE(ggc_result_.ok);                              \
   } while (0)
 
 /// Expects `expr` to throw nova::Error whose message contains `text`.

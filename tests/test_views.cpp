@@ -6,20 +6,12 @@
 
 using namespace nova;
 using nova::test::leaf;
+using nova::test::values;
 
 namespace {
 
-std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
-
 /// 0, 1, ..., n-1 in float64, reshaped.
 Tensor iota(int64_t n, const Shape& shape) { return arange(0, double(n), 1, kFloat64).reshape(shape); }
-
-#define REQUIRE_GRADGRADCHECK(fn, inputs)                 \
-  do {                                                    \
-    auto ggc_result_ = ::nova::gradgradcheck(fn, inputs); \
-    INFO(ggc_result_.report);                             \
-    REQUIRE(ggc_result_.ok);                              \
-  } while (0)
 
 }  // namespace
 
