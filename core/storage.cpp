@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "kernels/cuda/runtime.h"
 
 namespace nova {
 
@@ -21,13 +22,24 @@ Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device
       break;
     }
     case DeviceType::CUDA:
-      fail("storage: cannot allocate {} bytes on {}: the CUDA backend is not implemented yet",
-           nbytes, device.str());
+      // the caching allocator (kernels/cuda/allocator.cu); nullptr for 0 bytes
+      data_ = cuda::allocate(nbytes, device.index);
+      break;
   }
 }
 
 Storage::~Storage() {
-  if (device_.type == DeviceType::CPU) std::free(data_);
+  switch (device_.type) {
+    case DeviceType::CPU: std::free(data_); break;
+    case DeviceType::CUDA:
+      // A destructor must not throw; deallocate only throws for a pointer it
+      // never handed out, which cannot happen here.
+      try {
+        cuda::deallocate(data_, device_.index);
+      } catch (...) {
+      }
+      break;
+  }
 }
 
 }  // namespace nova

@@ -13,6 +13,7 @@
 #include "core/dispatch.h"
 #include "core/factory.h"
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cuda/runtime.h"
 
 namespace nova::ops {
 
@@ -271,7 +272,23 @@ Tensor to_dtype(const Tensor& x, DType dtype) {
 Tensor to_device(const Tensor& x, Device device) {
   check_defined("to", x);
   if (x.device() == device) return x;
-  no_cuda_kernel("to", device.is_cuda() ? device : x.device());
+  Tensor y = empty(x.shape(), x.dtype(), device);
+  {
+    // The bytes travel dense: make the source contiguous on its own device
+    // first (a no-op when it already is), then copy them in one piece.
+    NoGradGuard no_grad;
+    Tensor src = contiguous(x);
+    size_t nbytes = size_t(x.numel()) * dtype_size(x.dtype());
+    if (src.is_cpu())
+      cuda::copy_host_to_device(y.raw_data(), src.raw_data(), nbytes, device.index);
+    else if (device.is_cpu())
+      cuda::copy_device_to_host(y.raw_data(), src.raw_data(), nbytes, src.device().index);
+    else
+      cuda::copy_between_devices(y.raw_data(), device.index, src.raw_data(), src.device().index, nbytes);
+  }
+  if (autograd::any_requires_grad({&x}))
+    record("to", {x}, y, [from = x.device()](const BackwardCtx& c) { return Grads{to_device(c.grad, from)}; });
+  return y;
 }
 
 Tensor slice_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t start, int64_t step) {

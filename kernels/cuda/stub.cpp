@@ -2,9 +2,33 @@
 // Same declarations as the .cu files, so core needs no #ifdef.
 #include "kernels/cuda/runtime.h"
 
+#include "core/error.h"
+
 namespace nova::cuda {
+
+// ---- runtime (runtime.h): devices, streams, allocator, copies ----
 
 int device_count() { return 0; }
 bool built_with_cuda() { return false; }
+
+void built_without_cuda(const char* op) {
+  fail("{}: nova was built without CUDA (configure with -DNOVA_CUDA=AUTO and nvcc installed)", op);
+}
+
+int current_device() { built_without_cuda("current_device"); }
+void set_device(int) { built_without_cuda("set_device"); }
+void* stream(int) { built_without_cuda("stream"); }
+void synchronize(int) { built_without_cuda("synchronize"); }
+
+void* allocate(size_t, int) { built_without_cuda("allocate"); }
+void deallocate(void*, int) { built_without_cuda("deallocate"); }
+MemoryStats memory_stats(int) { built_without_cuda("memory_stats"); }
+void reset_peak_memory_stats(int) { built_without_cuda("reset_peak_memory_stats"); }
+void empty_cache() { built_without_cuda("empty_cache"); }
+
+void copy_host_to_device(void*, const void*, size_t, int) { built_without_cuda("copy_host_to_device"); }
+void copy_device_to_host(void*, const void*, size_t, int) { built_without_cuda("copy_device_to_host"); }
+void copy_device_to_device(void*, const void*, size_t, int) { built_without_cuda("copy_device_to_device"); }
+void copy_between_devices(void*, int, const void*, int, size_t) { built_without_cuda("copy_between_devices"); }
 
 }  // namespace nova::cuda

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# tools/gpu-check.sh: the whole GPU check in one call, for the machine with a
+# GPU (see ../shared/DEVICE.md): build for sm_90 (H100/H200), run the whole
+# test suite, run the CUDA tests under compute-sanitizer memcheck, run the
+# benchmarks, and print a table of steps last. Exits non-zero when any step
+# fails. Logs go to $BUILD/gpu-check-logs and, when $OUT is set, to $OUT.
+#
+#   tools/gpu-check.sh                 # BUILD=build-gpu by default
+#   BUILD=build-x tools/gpu-check.sh
+#
+# That machine has no package registry: header-only dependencies travel as
+# .deb files in .deps/ (carried with the working tree) and are unpacked into
+# /tmp/deps, which CMake searches through CMAKE_PREFIX_PATH.
+set -u
+cd "$(dirname "$0")/.."
+
+BUILD=${BUILD:-build-gpu}
+LOGS="$BUILD/gpu-check-logs"
+mkdir -p "$LOGS"
+
+steps=()
+results=()
+failed=0
+
+# step NAME LOG COMMAND...: runs COMMAND with output to $LOGS/LOG (and a tail on
+# failure), and records PASS or FAIL (rc) for the table.
+step() {
+  local name=$1 log=$2
+  shift 2
+  echo "== $name"
+  "$@" >"$LOGS/$log" 2>&1
+  local rc=$?
+  steps+=("$name")
+  if [ $rc -eq 0 ]; then
+    results+=("PASS")
+  else
+    results+=("FAIL (rc $rc, log $log)")
+    failed=1
+    tail -n 40 "$LOGS/$log"
+  fi
+  return $rc
+}
+
+skip() {
+  steps+=("$1")
+  results+=("SKIP ($2)")
+}
+
+# ---- dependencies carried as .deb files ----
+prefix_args=()
+if compgen -G ".deps/*.deb" >/dev/null; then
+  unpack_deps() {
+    mkdir -p /tmp/deps && for f in .deps/*.deb; do dpkg -x "$f" /tmp/deps || return 1; done
+  }
+  step "unpack .deps" deps.log unpack_deps
+  prefix_args=(-DCMAKE_PREFIX_PATH=/tmp/deps/usr)
+else
+  skip "unpack .deps" "no .deps/*.deb: using the system's packages"
+fi
+
+# ---- build ----
+built=0
+if step "configure" configure.log cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+     -DNOVA_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 "${prefix_args[@]}"; then
+  step "build" build.log cmake --build "$BUILD" && built=1
+else
+  skip "build" "configure failed"
+fi
+
+# ---- tests ----
+cuda_tests="$BUILD/tests/nova_cuda_tests"
+if [ $built -eq 1 ]; then
+  step "ctest (whole suite)" ctest.log ctest --test-dir "$BUILD" --output-on-failure
+  # On this machine the CUDA tests must run: 77 (skipped: no device) is a failure.
+  step "nova_cuda_tests" cuda_tests.log "$cuda_tests"
+
+  sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  if [ -x "$sanitizer" ]; then
+    # ~[oom] leaves out the out-of-memory test: its deliberately failing
+    # cudaMalloc would be reported as an API error.
+    step "compute-sanitizer memcheck" sanitizer.log \
+      "$sanitizer" --tool memcheck --error-exitcode 1 "$cuda_tests" "~[oom]"
+  else
+    steps+=("compute-sanitizer memcheck")
+    results+=("FAIL (compute-sanitizer not found)")
+    failed=1
+  fi
+else
+  skip "ctest (whole suite)" "no build"
+  skip "nova_cuda_tests" "no build"
+  skip "compute-sanitizer memcheck" "no build"
+fi
+
+# ---- benchmarks: every bench_* program the build made; each writes its JSON
+# into the current folder, which is $LOGS/bench ----
+if [ $built -eq 1 ]; then
+  mapfile -t benches < <(find "$BUILD/bench" -maxdepth 1 -type f -name 'bench_*' -perm -u+x 2>/dev/null | sort)
+  if [ ${#benches[@]} -eq 0 ]; then
+    skip "benchmarks" "no bench_* programs in $BUILD/bench yet"
+  else
+    mkdir -p "$LOGS/bench"
+    for b in "${benches[@]}"; do
+      name=$(basename "$b")
+      step "$name" "bench/$name.log" bash -c 'cd "$1" && "$2"' _ "$LOGS/bench" "$(realpath "$b")"
+    done
+  fi
+else
+  skip "benchmarks" "no build"
+fi
+
+# ---- logs, then the table last ----
+if [ -n "${OUT:-}" ]; then
+  mkdir -p "$OUT/gpu-check" && cp -r "$LOGS/." "$OUT/gpu-check/"
+fi
+
+device=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
+echo
+echo "gpu-check: ${device:-no GPU visible to nvidia-smi}, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u '+%Y-%m-%d %H:%M UTC')"
+printf '%-30s %s\n' "step" "status"
+printf '%-30s %s\n' "----" "------"
+for i in "${!steps[@]}"; do
+  printf '%-30s %s\n' "${steps[$i]}" "${results[$i]}"
+done
+exit $failed
