@@ -26,6 +26,7 @@
 #include "core/dispatch.h"
 #include "core/factory.h"
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cuda/elementwise.h"
 
 namespace nova {
 
@@ -65,7 +66,7 @@ Tensor binary_kernel(BinaryKind kind, const Tensor& a, const Tensor& b) {
   Tensor out = empty(shape, is_comparison(kind) ? kBool : a.dtype(), a.device());
   switch (a.device().type) {
     case DeviceType::CPU: cpu::binary(kind, a, b, out); break;
-    case DeviceType::CUDA: no_cuda_kernel(op, a.device());
+    case DeviceType::CUDA: cuda::binary(kind, a, b, out); break;
   }
   return out;
 }
@@ -92,7 +93,7 @@ Tensor unary_kernel(UnaryKind kind, const Tensor& x, double alpha, double beta) 
   Tensor y = empty(x.shape(), x.dtype(), x.device());
   switch (x.device().type) {
     case DeviceType::CPU: cpu::unary(kind, x, y, alpha, beta); break;
-    case DeviceType::CUDA: no_cuda_kernel(unary_name(kind), x.device());
+    case DeviceType::CUDA: cuda::unary(kind, x, y, alpha, beta); break;
   }
   return y;
 }
@@ -347,7 +348,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor y = empty(shape, a.dtype(), a.device());
   switch (a.device().type) {
     case DeviceType::CPU: cpu::where(cond, a, b, y); break;
-    case DeviceType::CUDA: no_cuda_kernel("where", a.device());
+    case DeviceType::CUDA: cuda::where(cond, a, b, y); break;
   }
   if (autograd::any_requires_grad({&a, &b}))
     record("where", {a, b}, y, [cond](const BackwardCtx& c) {

@@ -5,11 +5,12 @@
 #include <cstring>
 
 #include "core/autograd.h"
-#include "core/dispatch.h"
 #include "core/elementwise.h"
 #include "core/views.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/random.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/random.h"
 
 namespace nova {
 
@@ -22,8 +23,9 @@ void check_shape(const char* op, const Shape& shape) {
 
 Generator& pick(Generator* gen) { return gen ? *gen : default_generator(); }
 
-/// Makes the tensor on the CPU, then moves it: factories compute their values
-/// on the host until the CUDA backend provides device kernels.
+/// Makes the tensor on the CPU, then moves it: arange, linspace and eye are
+/// small and built once, so they skip a device kernel of their own. full and
+/// the random factories fill on the device (same numbers as the CPU).
 template <typename Fill>
 Tensor make_on_cpu(const Shape& shape, DType dtype, Device device, Fill fill) {
   Tensor t = empty(shape, dtype, kCPU);
@@ -48,7 +50,7 @@ Tensor full(const Shape& shape, double value, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
   switch (device.type) {
     case DeviceType::CPU: cpu::fill(t, value); break;
-    case DeviceType::CUDA: no_cuda_kernel("full", device);
+    case DeviceType::CUDA: cuda::fill(t, value); break;
   }
   return t;
 }
@@ -124,8 +126,12 @@ Tensor uniform(const Shape& shape, double low, double high, DType dtype, Device 
   check_shape("rand", shape);
   Generator& g = pick(gen);
   uint64_t offset = g.reserve(uniform_blocks(dtype == kFloat64, shape.numel()));
-  return make_on_cpu(shape, dtype, device,
-                     [&](Tensor& t) { cpu::fill_uniform(t, g.seed(), offset, low, high); });
+  Tensor t = empty(shape, dtype, device);
+  switch (device.type) {
+    case DeviceType::CPU: cpu::fill_uniform(t, g.seed(), offset, low, high); break;
+    case DeviceType::CUDA: cuda::fill_uniform(t, g.seed(), offset, low, high); break;
+  }
+  return t;
 }
 
 Tensor rand(const Shape& shape, DType dtype, Device device, Generator* gen) {
@@ -136,8 +142,12 @@ Tensor normal(const Shape& shape, double mean, double std, DType dtype, Device d
   check_shape("randn", shape);
   Generator& g = pick(gen);
   uint64_t offset = g.reserve(normal_blocks(dtype == kFloat64, shape.numel()));
-  return make_on_cpu(shape, dtype, device,
-                     [&](Tensor& t) { cpu::fill_normal(t, g.seed(), offset, mean, std); });
+  Tensor t = empty(shape, dtype, device);
+  switch (device.type) {
+    case DeviceType::CPU: cpu::fill_normal(t, g.seed(), offset, mean, std); break;
+    case DeviceType::CUDA: cuda::fill_normal(t, g.seed(), offset, mean, std); break;
+  }
+  return t;
 }
 
 Tensor randn(const Shape& shape, DType dtype, Device device, Generator* gen) {
@@ -149,8 +159,12 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype, Devic
   NOVA_CHECK(low < high, "randint: empty range [{}, {})", low, high);
   Generator& g = pick(gen);
   uint64_t offset = g.reserve(integer_blocks(shape.numel()));
-  return make_on_cpu(shape, dtype, device,
-                     [&](Tensor& t) { cpu::fill_randint(t, g.seed(), offset, low, high); });
+  Tensor t = empty(shape, dtype, device);
+  switch (device.type) {
+    case DeviceType::CPU: cpu::fill_randint(t, g.seed(), offset, low, high); break;
+    case DeviceType::CUDA: cuda::fill_randint(t, g.seed(), offset, low, high); break;
+  }
+  return t;
 }
 
 Tensor bernoulli(const Shape& shape, double p, DType dtype, Device device, Generator* gen) {

@@ -11,6 +11,7 @@
 #include "core/reduce.h"
 #include "core/views.h"
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cuda/elementwise.h"
 
 namespace nova {
 
@@ -118,7 +119,7 @@ Tensor& Tensor::fill_(double value) {
   check_in_place("fill_", *this);
   switch (device().type) {
     case DeviceType::CPU: cpu::fill(*this, value); break;
-    case DeviceType::CUDA: fail("fill_: no CUDA kernel in this build (tensor on {})", device().str());
+    case DeviceType::CUDA: cuda::fill(*this, value); break;
   }
   return *this;
 }
@@ -133,7 +134,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
   if (s.storage() == storage()) s = s.clone();
   switch (device().type) {
     case DeviceType::CPU: cpu::copy(s, *this); break;
-    case DeviceType::CUDA: fail("copy_: no CUDA kernel in this build (tensor on {})", device().str());
+    case DeviceType::CUDA: cuda::copy(s, *this); break;
   }
   return *this;
 }

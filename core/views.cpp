@@ -13,6 +13,7 @@
 #include "core/dispatch.h"
 #include "core/factory.h"
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/runtime.h"
 
 namespace nova::ops {
@@ -66,11 +67,13 @@ void record_reshape_like(const char* op, const Tensor& x, Tensor& y) {
     });
 }
 
-Tensor copy_to_new(const char* op, const Tensor& x, DType dtype) {
+/// A new dense tensor holding x converted to dtype, on x's device. `op` names
+/// the caller in the call sites (both kernels report their own errors).
+Tensor copy_to_new(const char* /*op*/, const Tensor& x, DType dtype) {
   Tensor y = empty(x.shape(), dtype, x.device());
   switch (x.device().type) {
     case DeviceType::CPU: cpu::copy(x, y); break;
-    case DeviceType::CUDA: no_cuda_kernel(op, x.device());
+    case DeviceType::CUDA: cuda::copy(x, y); break;
   }
   return y;
 }

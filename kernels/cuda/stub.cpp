@@ -32,3 +32,25 @@ void copy_device_to_device(void*, const void*, size_t, int) { built_without_cuda
 void copy_between_devices(void*, int, const void*, int, size_t) { built_without_cuda("copy_between_devices"); }
 
 }  // namespace nova::cuda
+
+// ---- elementwise (elementwise.h) and random (random.h) ----
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/random.h"
+
+namespace nova::cuda {
+
+void unary(UnaryKind kind, const Tensor&, const Tensor&, double, double) {
+  built_without_cuda(unary_name(kind));
+}
+void binary(BinaryKind kind, const Tensor&, const Tensor&, const Tensor&) {
+  built_without_cuda(binary_name(kind));
+}
+void where(const Tensor&, const Tensor&, const Tensor&, const Tensor&) { built_without_cuda("where"); }
+void copy(const Tensor&, const Tensor&) { built_without_cuda("copy"); }
+void fill(const Tensor&, double) { built_without_cuda("fill"); }
+
+void fill_uniform(const Tensor&, uint64_t, uint64_t, double, double) { built_without_cuda("rand"); }
+void fill_normal(const Tensor&, uint64_t, uint64_t, double, double) { built_without_cuda("randn"); }
+void fill_randint(const Tensor&, uint64_t, uint64_t, int64_t, int64_t) { built_without_cuda("randint"); }
+
+}  // namespace nova::cuda
