@@ -34,7 +34,9 @@ step() {
   if [ $rc -eq 0 ]; then
     results+=("PASS")
   else
-    results+=("FAIL (rc $rc, log $log)")
+    local why="rc $rc"
+    [ $rc -eq 77 ] && why="rc 77: skipped, no CUDA device answered"
+    results+=("FAIL ($why, log $log)")
     failed=1
     tail -n 40 "$LOGS/$log"
   fi
@@ -108,17 +110,21 @@ else
   skip "benchmarks" "no build"
 fi
 
-# ---- logs, then the table last ----
+# ---- the table last (also in $LOGS/summary.txt), then the logs to $OUT ----
+summary() {
+  local device
+  device=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
+  echo "gpu-check: ${device:-no GPU visible to nvidia-smi}, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u '+%Y-%m-%d %H:%M UTC')"
+  printf '%-30s %s\n' "step" "status"
+  printf '%-30s %s\n' "----" "------"
+  for i in "${!steps[@]}"; do
+    printf '%-30s %s\n' "${steps[$i]}" "${results[$i]}"
+  done
+}
+summary >"$LOGS/summary.txt"
 if [ -n "${OUT:-}" ]; then
   mkdir -p "$OUT/gpu-check" && cp -r "$LOGS/." "$OUT/gpu-check/"
 fi
-
-device=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
 echo
-echo "gpu-check: ${device:-no GPU visible to nvidia-smi}, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u '+%Y-%m-%d %H:%M UTC')"
-printf '%-30s %s\n' "step" "status"
-printf '%-30s %s\n' "----" "------"
-for i in "${!steps[@]}"; do
-  printf '%-30s %s\n' "${steps[$i]}" "${results[$i]}"
-done
+cat "$LOGS/summary.txt"
 exit $failed

@@ -43,6 +43,7 @@ void* allocate(size_t nbytes, int device);
 /// pointer that allocate() did not return throws nova::Error.
 void deallocate(void* ptr, int device);
 
+/// Per device, in bytes of whole blocks (requests rounded up to their size class).
 struct MemoryStats {
   size_t allocated = 0;       // bytes in blocks handed out now
   size_t reserved = 0;        // bytes held from the driver (allocated + cached)
