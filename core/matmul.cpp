@@ -16,6 +16,7 @@
 #include "core/factory.h"
 #include "core/views.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cuda/matmul.h"
 
 namespace nova::ops {
 
@@ -47,7 +48,7 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
     Tensor ea = expand(a, sa), eb = expand(b, sb);
     switch (a.device().type) {
       case DeviceType::CPU: cpu::matmul(ea, eb, y); break;
-      case DeviceType::CUDA: no_cuda_kernel("matmul", a.device());
+      case DeviceType::CUDA: cuda::matmul(ea, eb, y); break;
     }
   }
   if (autograd::any_requires_grad({&a, &b}))
@@ -104,3 +105,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 }
 
 }  // namespace nova::ops
+
+namespace nova {
+
+void set_allow_tf32(bool allow) { cuda::set_allow_tf32(allow); }
+bool allow_tf32() { return cuda::allow_tf32(); }
+
+}  // namespace nova

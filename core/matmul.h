@@ -15,3 +15,12 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
 }  // namespace nova::ops
+
+namespace nova {
+
+/// Whether float32 matmuls on CUDA may use TF32 tensor cores (faster, about
+/// 1e-3 relative error). Off by default; the CPU ignores it.
+void set_allow_tf32(bool allow);
+bool allow_tf32();
+
+}  // namespace nova

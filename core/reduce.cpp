@@ -27,6 +27,7 @@
 #include "core/factory.h"
 #include "core/views.h"
 #include "kernels/cpu/reduce.h"
+#include "kernels/cuda/reduce.h"
 
 namespace nova::ops {
 
@@ -75,7 +76,7 @@ Tensor sum_or_mean(const char* op, const Tensor& x, const std::vector<int64_t>& 
   Tensor y = empty(kshape, x.dtype(), x.device());
   switch (x.device().type) {
     case DeviceType::CPU: take_mean ? cpu::mean(x, y) : cpu::sum(x, y); break;
-    case DeviceType::CUDA: no_cuda_kernel(op, x.device());
+    case DeviceType::CUDA: take_mean ? cuda::mean(x, y) : cuda::sum(x, y); break;
   }
   double count = kshape.numel() ? double(x.numel()) / double(kshape.numel()) : 0.0;
   if (autograd::any_requires_grad({&x}))
@@ -172,7 +173,7 @@ Tensor extreme_values(const char* op, const Tensor& x, const std::vector<int64_t
   Tensor y = empty(kshape, x.dtype(), x.device());
   switch (x.device().type) {
     case DeviceType::CPU: cpu::max_min(x, y, Tensor(), take_max); break;
-    case DeviceType::CUDA: no_cuda_kernel(op, x.device());
+    case DeviceType::CUDA: cuda::max_min(x, y, Tensor(), take_max); break;
   }
   if (autograd::any_requires_grad({&x}))
     record(op, {x}, y, [x, reduced](const BackwardCtx& c) {
@@ -190,7 +191,7 @@ MaxMin extreme_along(const char* op, const Tensor& x, int64_t dim, bool keepdim,
   Tensor indices = empty(kshape, kInt64, x.device());
   switch (x.device().type) {
     case DeviceType::CPU: cpu::max_min(x, values, indices, take_max); break;
-    case DeviceType::CUDA: no_cuda_kernel(op, x.device());
+    case DeviceType::CUDA: cuda::max_min(x, values, indices, take_max); break;
   }
   if (autograd::any_requires_grad({&x})) {
     const int d = normalize_dim(op, dim, x.dim());
@@ -214,7 +215,7 @@ Tensor extreme_index(const char* op, const Tensor& x, const std::vector<int64_t>
   Tensor indices = empty(kshape, kInt64, x.device());
   switch (x.device().type) {
     case DeviceType::CPU: cpu::max_min(x, Tensor(), indices, take_max); break;
-    case DeviceType::CUDA: no_cuda_kernel(op, x.device());
+    case DeviceType::CUDA: cuda::max_min(x, Tensor(), indices, take_max); break;
   }
   return finish(indices, reduced, keepdim);
 }
@@ -232,7 +233,7 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims, bool unbiased, boo
   Tensor y = empty(kshape, x.dtype(), x.device());
   switch (x.device().type) {
     case DeviceType::CPU: cpu::var(x, y, correction); break;
-    case DeviceType::CUDA: no_cuda_kernel("var", x.device());
+    case DeviceType::CUDA: cuda::var(x, y, correction); break;
   }
   if (autograd::any_requires_grad({&x})) {
     const double scale = 2.0 / double(block_size(x.shape(), reduced) - correction);
@@ -276,7 +277,7 @@ Tensor norm(const Tensor& x, double p, const std::vector<int64_t>& dims, bool ke
   Tensor y = empty(kshape, x.dtype(), x.device());
   switch (x.device().type) {
     case DeviceType::CPU: cpu::norm(x, y, p); break;
-    case DeviceType::CUDA: no_cuda_kernel("norm", x.device());
+    case DeviceType::CUDA: cuda::norm(x, y, p); break;
   }
   if (autograd::any_requires_grad({&x}))
     record("norm", {x}, y, [x, p, reduced](const BackwardCtx& c) {
@@ -306,7 +307,7 @@ Tensor logsumexp(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim
   Tensor y = empty(kshape, x.dtype(), x.device());
   switch (x.device().type) {
     case DeviceType::CPU: cpu::logsumexp(x, y); break;
-    case DeviceType::CUDA: no_cuda_kernel("logsumexp", x.device());
+    case DeviceType::CUDA: cuda::logsumexp(x, y); break;
   }
   if (autograd::any_requires_grad({&x}))
     record("logsumexp", {x}, y, [x](const BackwardCtx& c) {

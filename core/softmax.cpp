@@ -15,6 +15,7 @@
 #include "core/reduce.h"
 #include "core/views.h"
 #include "kernels/cpu/softmax.h"
+#include "kernels/cuda/softmax.h"
 
 namespace nova::ops {
 
@@ -38,7 +39,9 @@ Tensor softmax_op(const char* op, const Tensor& x, int64_t dim, bool take_log) {
     case DeviceType::CPU:
       take_log ? cpu::log_softmax_forward(x, d, y) : cpu::softmax_forward(x, d, y);
       break;
-    case DeviceType::CUDA: no_cuda_kernel(op, x.device());
+    case DeviceType::CUDA:
+      take_log ? cuda::log_softmax_forward(x, d, y) : cuda::softmax_forward(x, d, y);
+      break;
   }
   if (autograd::any_requires_grad({&x}))
     record(op, {x}, y, [d, take_log](const BackwardCtx& c) {

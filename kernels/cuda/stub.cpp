@@ -54,3 +54,32 @@ void fill_normal(const Tensor&, uint64_t, uint64_t, double, double) { built_with
 void fill_randint(const Tensor&, uint64_t, uint64_t, int64_t, int64_t) { built_without_cuda("randint"); }
 
 }  // namespace nova::cuda
+
+// ---- reduce (reduce.h), softmax (softmax.h), matmul (matmul.h) ----
+#include "kernels/cuda/matmul.h"
+#include "kernels/cuda/reduce.h"
+#include "kernels/cuda/softmax.h"
+
+namespace nova::cuda {
+
+void sum(const Tensor&, const Tensor&) { built_without_cuda("sum"); }
+void mean(const Tensor&, const Tensor&) { built_without_cuda("mean"); }
+void var(const Tensor&, const Tensor&, int64_t) { built_without_cuda("var"); }
+void max_min(const Tensor&, const Tensor&, const Tensor&, bool take_max) {
+  built_without_cuda(take_max ? "max" : "min");
+}
+void norm(const Tensor&, const Tensor&, double) { built_without_cuda("norm"); }
+void logsumexp(const Tensor&, const Tensor&) { built_without_cuda("logsumexp"); }
+
+void softmax_forward(const Tensor&, int, const Tensor&) { built_without_cuda("softmax"); }
+void log_softmax_forward(const Tensor&, int, const Tensor&) { built_without_cuda("log_softmax"); }
+
+void matmul(const Tensor&, const Tensor&, const Tensor&) { built_without_cuda("matmul"); }
+// the TF32 switch is only a flag: it works (and does nothing) without CUDA
+namespace {
+bool g_allow_tf32 = false;
+}
+void set_allow_tf32(bool allow) { g_allow_tf32 = allow; }
+bool allow_tf32() { return g_allow_tf32; }
+
+}  // namespace nova::cuda
