@@ -433,6 +433,7 @@ __global__ void fill_strided(T* out, int64_t n, Indexer<1> ix, T value) {
 }  // namespace
 
 void unary(UnaryKind kind, const Tensor& x, const Tensor& out, double alpha, double beta) {
+  DeviceGuard guard(out.device().index);  // launch on the tensors' device
   dispatch_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, bool>) {
@@ -444,6 +445,7 @@ void unary(UnaryKind kind, const Tensor& x, const Tensor& out, double alpha, dou
 }
 
 void binary(BinaryKind kind, const Tensor& a, const Tensor& b, const Tensor& out) {
+  DeviceGuard guard(out.device().index);
   dispatch_dtype(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, bool>) {
@@ -457,6 +459,7 @@ void binary(BinaryKind kind, const Tensor& a, const Tensor& b, const Tensor& out
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
   const int64_t n = out.numel();
   if (n == 0) return;
+  DeviceGuard guard(out.device().index);
   const Shape& s = out.shape();
   Indexer<4> ix = make_indexer<4>(s, {out.strides(), broadcast_strides(cond.shape(), cond.strides(), s),
                                       broadcast_strides(a.shape(), a.strides(), s),
@@ -470,6 +473,7 @@ void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& o
 }
 
 void copy(const Tensor& src, const Tensor& out) {
+  DeviceGuard guard(out.device().index);
   const Shape ss = broadcast_strides(src.shape(), src.strides(), out.shape());
   dispatch_dtype(src.dtype(), [&](auto stag) {
     using S = decltype(stag);
@@ -483,6 +487,7 @@ void copy(const Tensor& src, const Tensor& out) {
 void fill(const Tensor& out, double value) {
   const int64_t n = out.numel();
   if (n == 0) return;
+  DeviceGuard guard(out.device().index);
   Indexer<1> ix = make_indexer<1>(out.shape(), {out.strides()});
   dispatch_dtype(out.dtype(), [&](auto tag) {
     using T = decltype(tag);

@@ -100,6 +100,7 @@ __global__ void randint_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset
 }  // namespace
 
 void fill_uniform(const Tensor& out, uint64_t seed, uint64_t offset, double low, double high) {
+  DeviceGuard guard(out.device().index);  // launch on the tensor's device
   dispatch_floating("rand", out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = out.numel();
@@ -111,6 +112,7 @@ void fill_uniform(const Tensor& out, uint64_t seed, uint64_t offset, double low,
 }
 
 void fill_normal(const Tensor& out, uint64_t seed, uint64_t offset, double mean, double std) {
+  DeviceGuard guard(out.device().index);
   dispatch_floating("randn", out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = out.numel();
@@ -122,6 +124,7 @@ void fill_normal(const Tensor& out, uint64_t seed, uint64_t offset, double mean,
 }
 
 void fill_randint(const Tensor& out, uint64_t seed, uint64_t offset, int64_t low, int64_t high) {
+  DeviceGuard guard(out.device().index);
   const uint64_t range = uint64_t(high - low);
   dispatch_dtype(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
