@@ -11,6 +11,9 @@
 // states with warp shuffles and shared memory (reduce_block.cuh).
 // Sums accumulate in double for float32 and float64 and in int64 for
 // integers, as on the CPU; var and logsumexp take two passes like the CPU.
+// sum/mean with at most 64 outputs of >= 65536 elements each split every
+// block over chunks of 8192 elements, one CUDA block each, then add the
+// partials per output in chunk order (still deterministic).
 // max/min keep (value, flat index) pairs: the combine prefers a NaN, then the
 // better value, then the smaller index, which is the CPU's "first NaN, else
 // first extreme" result whatever order the partials meet in.
@@ -298,6 +301,77 @@ struct LogSumExpOp {
   }
 };
 
+// ---- sum / mean of a few long blocks: split each block over many blocks ----
+// One block per output would leave most of the GPU idle for sum(x) over a
+// large tensor (one output). When there are few outputs and long blocks,
+// block (c, o) folds chunk c of output o's block into partial[o * chunks + c],
+// and a second kernel adds each output's partials in chunk order.
+constexpr int64_t kSplitMinBlock = int64_t(1) << 16;  // elements per output
+constexpr int64_t kSplitMaxOutputs = 64;
+constexpr int64_t kSplitChunk = int64_t(kReduceThreads) * 32;  // elements per block
+
+template <typename T, typename A>
+__global__ void sum_partial_kernel(const T* x, Dims outer, Dims inner, int64_t n, int64_t chunks, A* partial) {
+  __shared__ __align__(16) unsigned char shared[detail::kSharedBytes];
+  const int64_t o = blockIdx.y, c = blockIdx.x;
+  const int64_t begin = c * kSplitChunk, end = begin + kSplitChunk < n ? begin + kSplitChunk : n;
+  const T* p = x + detail::offset_of(outer, o);
+  A acc = 0;
+  if (inner.n <= 1) {
+    const int64_t step = inner.n ? inner.stride[0] : 0;
+    for (int64_t k = begin + threadIdx.x; k < end; k += blockDim.x) acc += A(p[k * step]);
+  } else {
+    for (int64_t k = begin + threadIdx.x; k < end; k += blockDim.x) acc += A(p[detail::offset_of(inner, k)]);
+  }
+  acc = detail::block_allreduce(acc, Add(), static_cast<A*>(static_cast<void*>(shared)));
+  if (threadIdx.x == 0) partial[o * chunks + c] = acc;
+}
+
+template <typename T, typename A>
+__global__ void sum_finish_kernel(const A* partial, int64_t chunks, int64_t n_out, int64_t n, bool take_mean,
+                                  T* out) {
+  const int64_t o = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (o >= n_out) return;
+  A acc = 0;
+  for (int64_t c = 0; c < chunks; ++c) acc += partial[o * chunks + c];
+  if constexpr (std::is_floating_point_v<T>) {
+    if (take_mean) {
+      out[o] = T(double(acc) / double(n));  // n > 0 on this path
+      return;
+    }
+  }
+  out[o] = T(acc);
+}
+
+template <typename T>
+void sum_or_mean(const char* name, const Tensor& x, const Tensor& out, bool take_mean) {
+  const Geometry g = geometry(x, out.shape());
+  if (g.n_out == 0 || g.n_out > kSplitMaxOutputs || g.n_red < kSplitMinBlock) {
+    launch(name, x, out.shape(), SumOp<T>{x.data<T>(), out.data<T>(), take_mean});
+    return;
+  }
+  using A = acc_t<T>;
+  const int64_t chunks = (g.n_red + kSplitChunk - 1) / kSplitChunk;
+  detail::OnDevice on(x.device().index);
+  cudaStream_t s = static_cast<cudaStream_t>(nova::cuda::stream(x.device().index));
+  const size_t bytes = size_t(g.n_out * chunks) * sizeof(A);
+  A* partial = static_cast<A*>(nova::cuda::allocate(bytes, x.device().index));
+  try {
+    const dim3 grid(unsigned(chunks), unsigned(g.n_out));
+    sum_partial_kernel<T, A><<<grid, kReduceThreads, 0, s>>>(x.data<T>(), g.outer, g.inner, g.n_red, chunks, partial);
+    NOVA_CUDA_LAUNCH_CHECK(name);
+    sum_finish_kernel<T, A><<<unsigned((g.n_out + kReduceThreads - 1) / kReduceThreads), kReduceThreads, 0, s>>>(
+        partial, chunks, g.n_out, g.n_red, take_mean, out.data<T>());
+    NOVA_CUDA_LAUNCH_CHECK(name);
+  } catch (...) {
+    nova::cuda::deallocate(partial, x.device().index);
+    throw;
+  }
+  // stream-ordered: the caching allocator hands the block out again only to
+  // work queued after these kernels on the same stream
+  nova::cuda::deallocate(partial, x.device().index);
+}
+
 }  // namespace
 
 void sum(const Tensor& x, const Tensor& out) {
@@ -306,7 +380,7 @@ void sum(const Tensor& x, const Tensor& out) {
     if constexpr (std::is_same_v<T, bool>) {
       fail("sum: not defined for bool; convert with to(kInt64) first");
     } else {
-      launch("sum", x, out.shape(), SumOp<T>{x.data<T>(), out.data<T>(), false});
+      sum_or_mean<T>("sum", x, out, false);
     }
   });
 }
@@ -314,7 +388,7 @@ void sum(const Tensor& x, const Tensor& out) {
 void mean(const Tensor& x, const Tensor& out) {
   dispatch_floating("mean", x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    launch("mean", x, out.shape(), SumOp<T>{x.data<T>(), out.data<T>(), true});
+    sum_or_mean<T>("mean", x, out, true);
   });
 }
 
