@@ -23,7 +23,6 @@
 #include "core/elementwise.h"
 
 #include "core/autograd.h"
-#include "core/dispatch.h"
 #include "core/factory.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cuda/elementwise.h"
