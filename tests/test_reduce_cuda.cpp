@@ -114,9 +114,11 @@ TEST_CASE("cuda reductions over one or several dims, keepdim, transposed and sli
 TEST_CASE("cuda reductions with long reduced dims (block path), strided and not", "[cuda][reduce]") {
   for (DType dtype : {kFloat32, kFloat64}) {
     // [3, 65537] along dim 1: dense rows; [65537, 3] along dim 0: stride 3;
-    // [1023, 7] along dim 1: many short rows (warp path)
+    // [1023, 7] along dim 1: many short rows (warp path); [37, 8192] along
+    // dim 0: a thread per output (dense last kept dim)
     for (auto [shape, dim] : std::vector<std::pair<Shape, int64_t>>{{{3, 65537}, 1}, {{65537, 3}, 0}, {{1023, 7}, 1},
-                                                                    {{7, 1023}, 0}, {{2, 4099}, 1}}) {
+                                                                    {{7, 1023}, 0}, {{2, 4099}, 1},
+                                                                    {{37, 8192}, 0}}) {
       for (auto& [name, f] : reductions({dim}, false)) {
         INFO(name << " of " << shape.str() << " along " << dim << ", " << dtype_name(dtype));
         check(shape, dtype, same, f);

@@ -6,7 +6,9 @@
 // into o; adjacent reduced dims that are dense together are merged, so a
 // contiguous block is one dim with one stride (the fast path: no div/mod).
 // One group of threads folds one output: a warp when N <= 1024 (8 outputs
-// per 256-thread block), else the whole block. Thread `lane` of a group folds
+// per 256-thread block), else the whole block; but when the last kept dim is
+// dense and there are >= 4096 outputs (a sum over the batch dim of [B, C]),
+// one thread per output, so that a warp's loads are adjacent. Thread `lane` of a group folds
 // elements lane, lane + G, ... in order, then the group combines the partial
 // states with warp shuffles and shared memory (reduce_block.cuh).
 // Sums accumulate in double for float32 and float64 and in int64 for
@@ -38,6 +40,8 @@ using detail::kReduceThreads;
 using detail::kWarp;
 
 constexpr int64_t kMaxBlocks = int64_t(1) << 20;
+/// Outputs needed before a dense last kept dim gets a thread per output.
+constexpr int64_t kColumnMinOutputs = 4096;
 
 struct Geometry {
   Dims outer;  // kept dims: out's sizes, x's strides
@@ -104,7 +108,13 @@ void launch(const char* name, const Tensor& x, const Shape& out_shape, const Op&
   if (g.n_out == 0) return;
   detail::OnDevice on(x.device().index);
   cudaStream_t s = static_cast<cudaStream_t>(nova::cuda::stream(x.device().index));
-  if (g.n_red <= 1024) {
+  const bool columns = g.outer.n > 0 && g.outer.stride[g.outer.n - 1] == 1 && g.n_out >= kColumnMinOutputs;
+  if (columns) {
+    // the last kept dim is dense: a thread per output, so a warp reads 32
+    // adjacent elements at each step (coalesced), in the CPU's order
+    const int64_t blocks = std::min((g.n_out + kReduceThreads - 1) / kReduceThreads, kMaxBlocks);
+    reduce_kernel<1><<<unsigned(blocks), kReduceThreads, 0, s>>>(op, g.outer, g.inner, g.n_out, g.n_red);
+  } else if (g.n_red <= 1024) {
     constexpr int per_block = kReduceThreads / kWarp;
     const int64_t blocks = std::min((g.n_out + per_block - 1) / per_block, kMaxBlocks);
     reduce_kernel<kWarp><<<unsigned(blocks), kReduceThreads, 0, s>>>(op, g.outer, g.inner, g.n_out, g.n_red);

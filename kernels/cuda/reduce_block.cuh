@@ -1,6 +1,6 @@
 // kernels/cuda/reduce_block.cuh: the device pieces shared by the reduction
-// and softmax kernels: a "group" of G threads (one warp, G = 32, or the whole
-// block, G = blockDim.x) folds one output; group_allreduce combines the
+// and softmax kernels: a "group" of G threads (one thread, one warp, G = 32,
+// or the whole block, G = blockDim.x) folds one output; group_allreduce combines the
 // group's partial states with __shfl_xor_sync inside each warp, then through
 // shared memory across warps, and hands every thread of the group the same
 // result (softmax and var need the first pass's result in every thread).
@@ -78,10 +78,13 @@ __device__ __forceinline__ S block_allreduce(S v, Combine combine, S* shared) {
   return r;
 }
 
-/// Group-wide allreduce: one warp when G == 32, else the whole block.
+/// Group-wide allreduce: nothing when G == 1 (a thread per output), one
+/// warp when G == 32, else the whole block.
 template <int G, typename S, typename Combine>
 __device__ __forceinline__ S group_allreduce(S v, Combine combine, S* shared) {
-  if constexpr (G == kWarp) {
+  if constexpr (G == 1) {
+    return v;
+  } else if constexpr (G == kWarp) {
     return warp_allreduce(v, combine);
   } else {
     return block_allreduce(v, combine, shared);
