@@ -1,0 +1,1 @@
+// kernels/cuda/index.cu: (being written)

@@ -1,0 +1,1 @@
+// kernels/cuda/linalg.cu: (being written)

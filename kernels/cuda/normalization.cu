@@ -1,0 +1,1 @@
+// kernels/cuda/normalization.cu: (being written)

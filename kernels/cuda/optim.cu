@@ -1,0 +1,1 @@
+// kernels/cuda/optim.cu: (being written)
