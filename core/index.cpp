@@ -31,6 +31,7 @@
 #include "core/factory.h"
 #include "core/views.h"
 #include "kernels/cpu/index.h"
+#include "kernels/cuda/index.h"
 
 namespace nova::ops {
 
@@ -59,10 +60,10 @@ void check_index_dtype(const char* op, const Tensor& index, const char* what = "
 }
 
 /// Smallest and largest index (index.numel() > 0).
-std::pair<int64_t, int64_t> index_bounds(const char* op, const Tensor& index) {
+std::pair<int64_t, int64_t> index_bounds(const Tensor& index) {
   switch (index.device().type) {
     case DeviceType::CPU: return cpu::index_min_max(index);
-    case DeviceType::CUDA: no_cuda_kernel(op, index.device());
+    case DeviceType::CUDA: return cuda::index_min_max(index);
   }
   return {0, 0};
 }
@@ -71,7 +72,7 @@ std::pair<int64_t, int64_t> index_bounds(const char* op, const Tensor& index) {
 /// is in [0, size); `what` names the indexed range ("dim 1").
 void check_index_range(const char* op, const Tensor& index, int64_t size, const std::string& what) {
   if (index.numel() == 0) return;
-  auto [lo, hi] = index_bounds(op, index);
+  auto [lo, hi] = index_bounds(index);
   NOVA_CHECK(lo >= 0 && hi < size, "{}: index {} out of range for {} (size {})", op,
              lo < 0 ? lo : hi, what, size);
 }
@@ -85,7 +86,7 @@ std::string list_str(const std::vector<int64_t>& v) { return fmt::format("[{}]",
 void index_select_kernel(const Tensor& x, int d, const Tensor& index, const Tensor& out) {
   switch (x.device().type) {
     case DeviceType::CPU: cpu::index_select(x, d, index, out); break;
-    case DeviceType::CUDA: no_cuda_kernel("index_select", x.device());
+    case DeviceType::CUDA: cuda::index_select(x, d, index, out); break;
   }
 }
 
@@ -122,7 +123,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   Tensor out = empty(shape, first.dtype(), first.device());
   switch (first.device().type) {
     case DeviceType::CPU: cpu::cat(tensors, d, out); break;
-    case DeviceType::CUDA: no_cuda_kernel("cat", first.device());
+    case DeviceType::CUDA: cuda::cat(tensors, d, out); break;
   }
   if (any_requires_grad(tensors)) {
     std::vector<int64_t> sizes;
@@ -239,7 +240,7 @@ Tensor index_add(const Tensor& base, int64_t dim, const Tensor& index, const Ten
   Tensor out = empty(base.shape(), base.dtype(), base.device());
   switch (base.device().type) {
     case DeviceType::CPU: cpu::index_add(base, d, index, src, out); break;
-    case DeviceType::CUDA: no_cuda_kernel("index_add", base.device());
+    case DeviceType::CUDA: cuda::index_add(base, d, index, src, out); break;
   }
   if (autograd::any_requires_grad({&base, &src}))
     record("index_add", {base, src}, out, [d, index](const BackwardCtx& c) {
@@ -267,7 +268,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   Tensor out = empty(index.shape(), x.dtype(), x.device());
   switch (x.device().type) {
     case DeviceType::CPU: cpu::gather(x, d, index, out); break;
-    case DeviceType::CUDA: no_cuda_kernel("gather", x.device());
+    case DeviceType::CUDA: cuda::gather(x, d, index, out); break;
   }
   if (autograd::any_requires_grad({&x}))
     record("gather", {x}, out, [d, index, shape = x.shape()](const BackwardCtx& c) {
@@ -299,7 +300,7 @@ Tensor scatter_add(const Tensor& base, int64_t dim, const Tensor& index, const T
   Tensor out = empty(base.shape(), base.dtype(), base.device());
   switch (base.device().type) {
     case DeviceType::CPU: cpu::scatter_add(base, d, index, src, out); break;
-    case DeviceType::CUDA: no_cuda_kernel("scatter_add", base.device());
+    case DeviceType::CUDA: cuda::scatter_add(base, d, index, src, out); break;
   }
   if (autograd::any_requires_grad({&base, &src}))
     record("scatter_add", {base, src}, out,
@@ -360,7 +361,7 @@ Tensor one_hot(const Tensor& indices, int64_t num_classes, DType dtype) {
   if (num_classes == -1) {
     NOVA_CHECK(indices.numel() > 0,
                "one_hot: cannot infer num_classes from an empty tensor; pass num_classes");
-    num_classes = index_bounds("one_hot", indices).second + 1;
+    num_classes = index_bounds(indices).second + 1;
   }
   check_index_range("one_hot", indices, num_classes, "num_classes");
   Shape shape = indices.shape();
@@ -368,7 +369,7 @@ Tensor one_hot(const Tensor& indices, int64_t num_classes, DType dtype) {
   Tensor out = zeros(shape, dtype, indices.device());
   switch (indices.device().type) {
     case DeviceType::CPU: cpu::one_hot(indices, out); break;
-    case DeviceType::CUDA: no_cuda_kernel("one_hot", indices.device());
+    case DeviceType::CUDA: cuda::one_hot(indices, out); break;
   }
   return out;
 }
@@ -394,7 +395,7 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
   Tensor out = empty(shape, x.dtype(), x.device());
   switch (x.device().type) {
     case DeviceType::CPU: cpu::pad(x, before, value, out); break;
-    case DeviceType::CUDA: no_cuda_kernel("pad", x.device());
+    case DeviceType::CUDA: cuda::pad(x, before, value, out); break;
   }
   if (autograd::any_requires_grad({&x})) {
     std::vector<int64_t> inverse(pads.size());
@@ -417,7 +418,7 @@ Tensor flip(const Tensor& x, const std::vector<int64_t>& dims) {
   Tensor out = empty(x.shape(), x.dtype(), x.device());
   switch (x.device().type) {
     case DeviceType::CPU: cpu::flip(x, flip_dim, out); break;
-    case DeviceType::CUDA: no_cuda_kernel("flip", x.device());
+    case DeviceType::CUDA: cuda::flip(x, flip_dim, out); break;
   }
   if (autograd::any_requires_grad({&x}))
     record("flip", {x}, out, [dims](const BackwardCtx& c) { return Grads{flip(c.grad, dims)}; });

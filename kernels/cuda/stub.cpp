@@ -83,3 +83,24 @@ void set_allow_tf32(bool allow) { g_allow_tf32 = allow; }
 bool allow_tf32() { return g_allow_tf32; }
 
 }  // namespace nova::cuda
+
+// ---- index (index.h) ----
+#include "kernels/cuda/index.h"
+
+namespace nova::cuda {
+
+std::pair<int64_t, int64_t> index_min_max(const Tensor&) { built_without_cuda("index_min_max"); }
+void cat(const std::vector<Tensor>&, int, const Tensor&) { built_without_cuda("cat"); }
+void index_select(const Tensor&, int, const Tensor&, const Tensor&) { built_without_cuda("index_select"); }
+void index_add(const Tensor&, int, const Tensor&, const Tensor&, const Tensor&) {
+  built_without_cuda("index_add");
+}
+void gather(const Tensor&, int, const Tensor&, const Tensor&) { built_without_cuda("gather"); }
+void scatter_add(const Tensor&, int, const Tensor&, const Tensor&, const Tensor&) {
+  built_without_cuda("scatter_add");
+}
+void one_hot(const Tensor&, const Tensor&) { built_without_cuda("one_hot"); }
+void pad(const Tensor&, const std::vector<int64_t>&, double, const Tensor&) { built_without_cuda("pad"); }
+void flip(const Tensor&, const std::vector<bool>&, const Tensor&) { built_without_cuda("flip"); }
+
+}  // namespace nova::cuda
