@@ -14,7 +14,6 @@
 // targets), Sum adds up, None keeps the per-element losses.
 #include "core/loss.h"
 
-#include "core/dispatch.h"
 #include "core/elementwise.h"
 #include "core/factory.h"
 #include "core/index.h"
@@ -22,6 +21,7 @@
 #include "core/softmax.h"
 #include "core/views.h"
 #include "kernels/cpu/loss.h"
+#include "kernels/cuda/loss.h"
 
 namespace nova::ops {
 
@@ -56,7 +56,9 @@ Tensor nll_per_position(const char* op, const Tensor& log_probs, const Tensor& t
     case DeviceType::CPU:
       *valid = cpu::nll_check_targets(op, target.contiguous(), log_probs.size(1), ignore_index);
       break;
-    case DeviceType::CUDA: no_cuda_kernel(op, target.device());
+    case DeviceType::CUDA:
+      *valid = cuda::nll_check_targets(op, target.contiguous(), log_probs.size(1), ignore_index);
+      break;
   }
   // ignored positions read class 0 (any valid index) and are then zeroed by
   // where, not by a product: 0 * -inf would be NaN where log_softmax underflowed

@@ -21,12 +21,12 @@
 #include <cmath>
 
 #include "core/autograd.h"
-#include "core/dispatch.h"
 #include "core/elementwise.h"
 #include "core/factory.h"
 #include "core/reduce.h"
 #include "core/views.h"
 #include "kernels/cpu/normalization.h"
+#include "kernels/cuda/normalization.h"
 
 namespace nova::ops {
 
@@ -119,7 +119,9 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
     case DeviceType::CPU:
       cpu::layer_norm_forward(xc, wc, bc, eps, y.view({rows, cols}), mu, rstd);
       break;
-    case DeviceType::CUDA: no_cuda_kernel(op, x.device());
+    case DeviceType::CUDA:
+      cuda::layer_norm_forward(xc, wc, bc, eps, y.view({rows, cols}), mu, rstd);
+      break;
   }
 
   if (autograd::any_requires_grad({&x, &weight, &bias})) {
@@ -171,7 +173,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
       Tensor var = empty(channels, x.dtype(), x.device());
       switch (x.device().type) {
         case DeviceType::CPU: cpu::batch_norm_stats(xc, mu, var); break;
-        case DeviceType::CUDA: no_cuda_kernel(op, x.device());
+        case DeviceType::CUDA: cuda::batch_norm_stats(xc, mu, var); break;
       }
       rstd = rsqrt(var + eps);
       if (training && running_mean.defined()) {
@@ -188,7 +190,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   Tensor y = empty(x.shape(), x.dtype(), x.device());
   switch (x.device().type) {
     case DeviceType::CPU: cpu::batch_norm_apply(xc, mu, rstd, wc, bc, y.view({N, C, L})); break;
-    case DeviceType::CUDA: no_cuda_kernel(op, x.device());
+    case DeviceType::CUDA: cuda::batch_norm_apply(xc, mu, rstd, wc, bc, y.view({N, C, L})); break;
   }
 
   if (autograd::any_requires_grad({&x, &weight, &bias})) {

@@ -8,8 +8,8 @@
 #include <cmath>
 
 #include "core/autograd.h"
-#include "core/dispatch.h"
 #include "kernels/cpu/optim.h"
+#include "kernels/cuda/optim.h"
 
 namespace nova::ops {
 
@@ -59,7 +59,10 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_bu
       cpu::sgd_step(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov,
                     first_step);
       break;
-    case DeviceType::CUDA: no_cuda_kernel(op, param.device());
+    case DeviceType::CUDA:
+      cuda::sgd_step(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov,
+                     first_step);
+      break;
   }
 }
 
@@ -82,7 +85,10 @@ void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
       cpu::adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2,
                      eps, weight_decay, decoupled, amsgrad);
       break;
-    case DeviceType::CUDA: no_cuda_kernel(op, param.device());
+    case DeviceType::CUDA:
+      cuda::adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2,
+                      eps, weight_decay, decoupled, amsgrad);
+      break;
   }
 }
 
@@ -100,7 +106,10 @@ void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_
       cpu::rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, lr, alpha, eps,
                         weight_decay, momentum, centered);
       break;
-    case DeviceType::CUDA: no_cuda_kernel(op, param.device());
+    case DeviceType::CUDA:
+      cuda::rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, lr, alpha, eps,
+                         weight_decay, momentum, centered);
+      break;
   }
 }
 
@@ -115,7 +124,9 @@ void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& state_s
     case DeviceType::CPU:
       cpu::adagrad_step(param, grad, state_sum, step, lr, lr_decay, weight_decay, eps);
       break;
-    case DeviceType::CUDA: no_cuda_kernel(op, param.device());
+    case DeviceType::CUDA:
+      cuda::adagrad_step(param, grad, state_sum, step, lr, lr_decay, weight_decay, eps);
+      break;
   }
 }
 
@@ -132,7 +143,7 @@ double global_norm(const std::vector<Tensor>& tensors, double p) {
     double piece = 0;
     switch (t.device().type) {
       case DeviceType::CPU: piece = cpu::norm_piece(t, p); break;
-      case DeviceType::CUDA: no_cuda_kernel(op, t.device());
+      case DeviceType::CUDA: piece = cuda::norm_piece(t, p); break;
     }
     if (std::isinf(p)) {
       if (piece > acc || std::isnan(piece)) acc = piece;

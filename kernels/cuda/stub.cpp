@@ -104,3 +104,40 @@ void pad(const Tensor&, const std::vector<int64_t>&, double, const Tensor&) { bu
 void flip(const Tensor&, const std::vector<bool>&, const Tensor&) { built_without_cuda("flip"); }
 
 }  // namespace nova::cuda
+
+// ---- normalization (normalization.h), loss (loss.h), optim (optim.h) ----
+#include "kernels/cuda/loss.h"
+#include "kernels/cuda/normalization.h"
+#include "kernels/cuda/optim.h"
+
+namespace nova::cuda {
+
+void layer_norm_forward(const Tensor&, const Tensor&, const Tensor&, double, const Tensor&,
+                        const Tensor&, const Tensor&) {
+  built_without_cuda("layer_norm");
+}
+void batch_norm_stats(const Tensor&, const Tensor&, const Tensor&) { built_without_cuda("batch_norm"); }
+void batch_norm_apply(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                      const Tensor&) {
+  built_without_cuda("batch_norm");
+}
+
+int64_t nll_check_targets(const char* op, const Tensor&, int64_t, int64_t) { built_without_cuda(op); }
+
+void sgd_step(const Tensor&, const Tensor&, const Tensor&, double, double, double, double, bool, bool) {
+  built_without_cuda("sgd_step");
+}
+void adam_step(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, int64_t,
+               double, double, double, double, double, bool, bool) {
+  built_without_cuda("adam_step");
+}
+void rmsprop_step(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, double,
+                  double, double, double, double, bool) {
+  built_without_cuda("rmsprop_step");
+}
+void adagrad_step(const Tensor&, const Tensor&, const Tensor&, int64_t, double, double, double, double) {
+  built_without_cuda("adagrad_step");
+}
+double norm_piece(const Tensor&, double) { built_without_cuda("global_norm"); }
+
+}  // namespace nova::cuda
