@@ -20,6 +20,7 @@
 #include "core/matmul.h"
 #include "core/views.h"
 #include "kernels/cpu/linalg.h"
+#include "kernels/cuda/linalg.h"
 
 namespace nova::ops {
 
@@ -58,7 +59,7 @@ Tensor solve_matrix(const Tensor& a, const Tensor& b) {
     Tensor ea = expand(a, sa), eb = expand(b, sx);
     switch (a.device().type) {
       case DeviceType::CPU: cpu::solve(ea, eb, x); break;
-      case DeviceType::CUDA: no_cuda_kernel("solve", a.device());
+      case DeviceType::CUDA: cuda::solve(ea, eb, x); break;
     }
   }
   if (autograd::any_requires_grad({&a, &b}))
@@ -79,7 +80,7 @@ Tensor inverse(const Tensor& a) {
   Tensor y = empty(a.shape(), a.dtype(), a.device());
   switch (a.device().type) {
     case DeviceType::CPU: cpu::inverse(a, y); break;
-    case DeviceType::CUDA: no_cuda_kernel("inverse", a.device());
+    case DeviceType::CUDA: cuda::inverse(a, y); break;
   }
   if (autograd::any_requires_grad({&a}))
     record("inverse", {a}, y, [](const BackwardCtx& c) {

@@ -141,3 +141,13 @@ void adagrad_step(const Tensor&, const Tensor&, const Tensor&, int64_t, double, 
 double norm_piece(const Tensor&, double) { built_without_cuda("global_norm"); }
 
 }  // namespace nova::cuda
+
+// ---- linalg (linalg.h) ----
+#include "kernels/cuda/linalg.h"
+
+namespace nova::cuda {
+
+void inverse(const Tensor&, const Tensor&) { built_without_cuda("inverse"); }
+void solve(const Tensor&, const Tensor&, const Tensor&) { built_without_cuda("solve"); }
+
+}  // namespace nova::cuda
