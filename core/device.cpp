@@ -21,3 +21,11 @@ std::string Device::str() const {
 }
 
 }  // namespace nova
+
+#include "kernels/cuda/runtime.h"
+
+namespace nova {
+
+int cuda_device_count() { return cuda::device_count(); }
+
+}  // namespace nova

@@ -26,7 +26,6 @@
 #include <fmt/ranges.h>
 
 #include "core/autograd.h"
-#include "core/dispatch.h"
 #include "core/elementwise.h"
 #include "core/factory.h"
 #include "core/views.h"

@@ -14,7 +14,6 @@
 #include "core/linalg.h"
 
 #include "core/autograd.h"
-#include "core/dispatch.h"
 #include "core/elementwise.h"
 #include "core/factory.h"
 #include "core/matmul.h"

@@ -11,7 +11,6 @@
 #include "core/matmul.h"
 
 #include "core/autograd.h"
-#include "core/dispatch.h"
 #include "core/elementwise.h"
 #include "core/factory.h"
 #include "core/views.h"

@@ -1,5 +1,6 @@
 // core/random.h: the Philox-4x32-10 counter-based generator and nova's stream
-// convention, shared by the CPU kernels and (later) the CUDA kernels.
+// convention, shared by the CPU kernels (kernels/cpu/random.cpp) and the CUDA
+// kernels (kernels/cuda/random.cu).
 //
 // Philox maps (counter, key) -> 4 random 32-bit words with no hidden state, so
 // element i of a random tensor can be computed independently of element i-1:

@@ -22,7 +22,6 @@
 #include <cmath>
 
 #include "core/autograd.h"
-#include "core/dispatch.h"
 #include "core/elementwise.h"
 #include "core/factory.h"
 #include "core/views.h"

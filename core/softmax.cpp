@@ -9,7 +9,6 @@
 #include "core/softmax.h"
 
 #include "core/autograd.h"
-#include "core/dispatch.h"
 #include "core/elementwise.h"
 #include "core/factory.h"
 #include "core/reduce.h"

@@ -10,7 +10,6 @@
 #include "core/views.h"
 
 #include "core/autograd.h"
-#include "core/dispatch.h"
 #include "core/factory.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cuda/elementwise.h"

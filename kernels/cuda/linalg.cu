@@ -46,7 +46,6 @@
 #include <vector>
 
 #include "core/autograd.h"
-#include "core/dispatch.h"
 #include "core/factory.h"
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/elementwise.h"
