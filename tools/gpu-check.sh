@@ -9,7 +9,8 @@
 #   BUILD=build-x tools/gpu-check.sh
 #
 # That machine has no package registry: header-only dependencies travel as
-# .deb files in .deps/ (carried with the working tree) and are unpacked into
+# .deb files in .deps/ (made by tools/fetch-gpu-deps.sh, carried with the
+# working tree) and are unpacked into
 # /tmp/deps, which CMake searches through CMAKE_PREFIX_PATH.
 set -u
 cd "$(dirname "$0")/.."
