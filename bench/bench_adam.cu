@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     const double moved = 7.0 * 4.0 * double(n);
     const Device gpu = Device::cuda(0);
     b::Report rep("bench_adam", "optim::Adam step (FlatParameters, fused)", "[10000000]", "float32",
-                  "float32 (no TF32, no fast-math)");
+                  "float32 (no TF32, no fast-math)", b::device_name(0));
 
     // the copy moves 2 x 40 MB: the same size class of transfers as the step's
     b::Timing copy = b::time_d2d_copy(bytes, args.warmup, args.iters);

@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
     const size_t bytes = size_t(n) * sizeof(float);
     const Device gpu = Device::cuda(0);
     b::Report rep("bench_elementwise", "add, sum", "[67108864] (256 MB)", "float32",
-                  "float32 (no TF32, no fast-math)");
+                  "float32 (no TF32, no fast-math)", b::device_name(0));
 
     // ---- baseline: D2D copy ----
     b::Timing copy = b::time_d2d_copy(bytes, args.warmup, args.iters);

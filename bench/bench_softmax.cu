@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
     const double bytes = 2.0 * double(rows) * double(cols) * sizeof(float);
     const Device gpu = Device::cuda(0);
     b::Report rep("bench_softmax", "softmax(dim=-1)", "[8192, 4096]", "float32",
-                  "float32 (no TF32, no fast-math)");
+                  "float32 (no TF32, no fast-math)", b::device_name(0));
 
     Tensor xc = randn({rows, cols});
     Tensor x = xc.to(gpu);

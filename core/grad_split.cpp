@@ -1,0 +1,1 @@
+// core/grad_split.cpp: placeholder (being written).

@@ -1,0 +1,1 @@
+// core/grad_split.h: placeholder (being written).

@@ -1,0 +1,1 @@
+// core/segment.cpp: placeholder (being written).

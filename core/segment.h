@@ -1,0 +1,1 @@
+// core/segment.h: placeholder (being written).

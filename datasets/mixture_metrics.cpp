@@ -1,0 +1,1 @@
+// datasets/mixture_metrics.cpp: placeholder (being written).

@@ -1,0 +1,1 @@
+// datasets/mixture_metrics.h: placeholder (being written).

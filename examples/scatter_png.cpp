@@ -1,0 +1,1 @@
+// examples/scatter_png.cpp: placeholder (being written).

@@ -1,0 +1,1 @@
+// examples/scatter_png.h: placeholder (being written).

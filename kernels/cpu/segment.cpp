@@ -1,0 +1,1 @@
+// kernels/cpu/segment.cpp: placeholder (being written).

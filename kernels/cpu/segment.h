@@ -1,0 +1,1 @@
+// kernels/cpu/segment.h: placeholder (being written).

@@ -1,0 +1,1 @@
+// kernels/cuda/segment.cu: placeholder (being written).

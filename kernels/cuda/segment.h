@@ -1,0 +1,1 @@
+// kernels/cuda/segment.h: placeholder (being written).

@@ -1,0 +1,1 @@
+// kernels/cuda/segment_stub.cpp: placeholder (being written).

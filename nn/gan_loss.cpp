@@ -1,0 +1,1 @@
+// nn/gan_loss.cpp: placeholder (being written).

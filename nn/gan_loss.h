@@ -1,0 +1,1 @@
+// nn/gan_loss.h: placeholder (being written).

@@ -1,0 +1,1 @@
+// optim/adaptive_weighting.cpp: placeholder (being written).

@@ -1,0 +1,1 @@
+// optim/adaptive_weighting.h: placeholder (being written).

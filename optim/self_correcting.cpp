@@ -1,0 +1,1 @@
+// optim/self_correcting.cpp: placeholder (being written).

@@ -1,0 +1,1 @@
+// optim/self_correcting.h: placeholder (being written).
