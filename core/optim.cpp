@@ -1,11 +1,15 @@
-// core/optim.cpp: checks and dispatch for the optimizer-step ops (core/optim.h).
+// core/optim.cpp: checks and dispatch for the optimizer-step ops and the
+// optimizer internals dot3/dot6/weighted_sum_ (core/optim.h).
 //
 // Derivative table: none. These ops update parameters in place between
 // backward passes, with grad mode off; they record no node, and a parameter
 // that requires grad is refused while grad mode is on (the error says so).
+// dot3/dot6 return plain doubles (no graph) and weighted_sum_ writes into a
+// tensor outside any graph (gradient buffers).
 #include "core/optim.h"
 
 #include <cmath>
+#include <vector>
 
 #include "core/autograd.h"
 #include "kernels/cpu/optim.h"
@@ -128,6 +132,73 @@ void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& state_s
       cuda::adagrad_step(param, grad, state_sum, step, lr, lr_decay, weight_decay, eps);
       break;
   }
+}
+
+namespace {
+
+/// The operands of dot3/dot6/weighted_sum_: defined, floating, one dtype,
+/// device and shape as `first`.
+void check_operand(const char* op, const Tensor& first, const Tensor& t, const char* what) {
+  check_defined(op, t, what);
+  check_floating(op, t);
+  NOVA_CHECK(t.dtype() == first.dtype(), "{}: {} is {} {}, expected {} like the first operand",
+             op, what, dtype_name(t.dtype()), t.shape().str(), dtype_name(first.dtype()));
+  NOVA_CHECK(t.device() == first.device(), "{}: {} on {}, the first operand on {}", op, what,
+             t.device().str(), first.device().str());
+  NOVA_CHECK(t.shape() == first.shape(), "{}: {} has shape {}, the first operand has shape {}",
+             op, what, t.shape().str(), first.shape().str());
+}
+
+Tensor dense(const Tensor& t) { return t.is_contiguous() ? t : t.contiguous(); }
+
+/// Every inner product among xs (2 or 3 tensors), in Dot3/Dot6 order.
+void gram(const char* op, std::vector<Tensor> xs, double* out) {
+  static const char* names[] = {"a", "b", "c"};
+  for (size_t k = 0; k < xs.size(); ++k) {
+    check_operand(op, xs[0], xs[k], names[k]);
+    xs[k] = dense(xs[k]);
+  }
+  switch (xs[0].device().type) {
+    case DeviceType::CPU: cpu::pair_dots(xs, out); break;
+    case DeviceType::CUDA: cuda::pair_dots(xs, out); break;
+  }
+}
+
+}  // namespace
+
+Dot3 dot3(const Tensor& a, const Tensor& b) {
+  double v[3];
+  gram("dot3", {a, b}, v);
+  return Dot3{v[0], v[1], v[2]};
+}
+
+Dot6 dot6(const Tensor& a, const Tensor& b, const Tensor& c) {
+  double v[6];
+  gram("dot6", {a, b, c}, v);
+  return Dot6{v[0], v[1], v[2], v[3], v[4], v[5]};
+}
+
+Tensor weighted_sum_(const Tensor& out, const Tensor& a, double wa, const Tensor& b, double wb,
+                     const Tensor& c, double wc) {
+  const char* op = "weighted_sum_";
+  check_defined(op, out, "out");
+  check_floating(op, out);
+  NOVA_CHECK(out.is_contiguous(), "{}: out must be contiguous, got shape {} with strides {}", op,
+             out.shape().str(), out.strides().str());
+  NOVA_CHECK(!(out.requires_grad() && autograd::is_grad_enabled()),
+             "{}: out (shape {}) requires grad and grad mode is on; this op is not recorded by "
+             "autograd (wrap it in NoGradGuard)", op, out.shape().str());
+  check_operand(op, out, a, "a");
+  check_operand(op, out, b, "b");
+  if (c.defined()) check_operand(op, out, c, "c");
+  NOVA_CHECK(std::isfinite(wa) && std::isfinite(wb) && std::isfinite(wc),
+             "{}: weights must be finite, got ({}, {}, {})", op, wa, wb, wc);
+  Tensor da = dense(a), db = dense(b), dc = c.defined() ? dense(c) : Tensor();
+  switch (out.device().type) {
+    case DeviceType::CPU: cpu::weighted_sum(out, da, wa, db, wb, dc, wc); break;
+    case DeviceType::CUDA: cuda::weighted_sum(out, da, wa, db, wb, dc, wc); break;
+  }
+  return out;
 }
 
 double global_norm(const std::vector<Tensor>& tensors, double p) {

@@ -77,6 +77,47 @@ void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_
 void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& state_sum, int64_t step,
                   double lr, double lr_decay, double weight_decay, double eps);
 
+// ---- optimizer internals: inner products and weighted sums of gradients ----
+//
+// The adaptive-weighting and self-correcting optimizers (optim/) combine a few
+// flat gradient vectors with weights that depend on their inner products.
+// dot3/dot6 read the vectors once and return every inner product among them
+// (accumulated in double); weighted_sum_ writes the weighted combination in
+// one pass. None of them is recorded by autograd (no autograd: the weights are
+// plain numbers and the results feed an optimizer step, never a backward).
+// Operands: one floating dtype, one device, one shape; a non-contiguous input
+// is read through a contiguous copy (the optimizers pass contiguous ones).
+
+/// The three inner products of two vectors.
+struct Dot3 {
+  double aa = 0, bb = 0, ab = 0;  // <a,a>, <b,b>, <a,b>
+};
+
+/// The six inner products of three vectors.
+struct Dot6 {
+  double aa = 0, bb = 0, cc = 0;  // <a,a>, <b,b>, <c,c>
+  double ab = 0, ac = 0, bc = 0;  // <a,b>, <a,c>, <b,c>
+};
+
+/// {<a,a>, <b,b>, <a,b>} of two tensors of one shape (usually 1-D flat
+/// gradients), in one pass over both, summed in double in a fixed order (the
+/// result does not depend on the thread count; on CUDA one fused reduction
+/// kernel whose per-block partials are added on the host in block order).
+/// Empty tensors give zeros. No autograd. Synchronises with the device.
+Dot3 dot3(const Tensor& a, const Tensor& b);
+
+/// The six inner products of three tensors of one shape, in one pass over the
+/// three (same accumulation as dot3). No autograd. Synchronises with the device.
+Dot6 dot6(const Tensor& a, const Tensor& b, const Tensor& c);
+
+/// out <- wa a + wb b (+ wc c when c is defined), elementwise, in one pass;
+/// each element is computed in double and rounded once to out's dtype. out
+/// must be contiguous and may be the very same tensor as a, b or c (not a
+/// partial overlap). No autograd: out may not require grad while grad mode is
+/// on. Returns out.
+Tensor weighted_sum_(const Tensor& out, const Tensor& a, double wa, const Tensor& b, double wb,
+                     const Tensor& c = Tensor(), double wc = 0.0);
+
 /// The p-norm of all elements of all `tensors` taken as one vector:
 /// (sum_k sum_i |x_ki|^p)^(1/p), max_ki |x_ki| for p = INFINITY (0 for no
 /// elements). p > 0. Tensors may differ in dtype and strides but share a

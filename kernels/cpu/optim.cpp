@@ -1,5 +1,6 @@
 // kernels/cpu/optim.cpp: fused optimizer-step loops (see optim.h; the update
-// rules and where they come from are in core/optim.h).
+// rules and where they come from are in core/optim.h), and the one-pass inner
+// products and weighted sums of the adaptive-weighting optimizers.
 //
 // Arithmetic is done in the parameter's type T, as PyTorch does: a float32
 // model gets float32 updates. Scalars that depend only on the step (bias
@@ -7,7 +8,9 @@
 #include "kernels/cpu/optim.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <vector>
 
 #include "kernels/cpu/loops.h"
 
@@ -136,7 +139,73 @@ void adagrad_typed(const Tensor& param, const Tensor& grad, const Tensor& state_
   }
 }
 
+/// Inner products of K contiguous vectors of length n in one pass; D =
+/// K(K+1)/2 sums (squares first, then pairs in (0,1), (0,2), (1,2) order).
+template <typename T, int K>
+void pair_dots_typed(const std::vector<Tensor>& xs, double* out) {
+  constexpr int D = K * (K + 1) / 2;
+  const T* x[K];
+  for (int k = 0; k < K; ++k) x[k] = xs[size_t(k)].data<T>();
+  const int64_t n = xs[0].numel();
+  const int64_t chunks = (n + kParallelGrain - 1) / kParallelGrain;
+  std::vector<std::array<double, D>> partial(static_cast<size_t>(chunks));
+#pragma omp parallel for schedule(static) if (chunks > 1)
+  for (int64_t ch = 0; ch < chunks; ++ch) {
+    std::array<double, D> acc{};
+    const int64_t end = std::min(n, (ch + 1) * kParallelGrain);
+    for (int64_t i = ch * kParallelGrain; i < end; ++i) {
+      double v[K];
+      for (int k = 0; k < K; ++k) v[k] = double(x[k][i]);
+      int d = 0;
+      for (int k = 0; k < K; ++k) acc[d++] += v[k] * v[k];
+      for (int k = 0; k < K; ++k)
+        for (int l = k + 1; l < K; ++l) acc[d++] += v[k] * v[l];
+    }
+    partial[size_t(ch)] = acc;
+  }
+  for (int d = 0; d < D; ++d) out[d] = 0;
+  for (const auto& acc : partial)
+    for (int d = 0; d < D; ++d) out[d] += acc[d];
+}
+
+template <typename T>
+void weighted_sum_typed(const Tensor& out, const Tensor& a, double wa, const Tensor& b, double wb,
+                        const Tensor& c, double wc) {
+  T* o = out.data<T>();
+  const T* pa = a.data<T>();
+  const T* pb = b.data<T>();
+  const T* pc = c.defined() ? c.data<T>() : nullptr;
+  const int64_t n = out.numel();
+  if (pc) {
+#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
+    for (int64_t i = 0; i < n; ++i)
+      o[i] = T(wa * double(pa[i]) + wb * double(pb[i]) + wc * double(pc[i]));
+  } else {
+#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
+    for (int64_t i = 0; i < n; ++i) o[i] = T(wa * double(pa[i]) + wb * double(pb[i]));
+  }
+}
+
 }  // namespace
+
+void pair_dots(const std::vector<Tensor>& xs, double* out) {
+  dispatch_floating("dot products", xs[0].dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if (xs.size() == 2) {
+      pair_dots_typed<T, 2>(xs, out);
+    } else {
+      NOVA_CHECK(xs.size() == 3, "pair_dots: 2 or 3 vectors, got {}", xs.size());
+      pair_dots_typed<T, 3>(xs, out);
+    }
+  });
+}
+
+void weighted_sum(const Tensor& out, const Tensor& a, double wa, const Tensor& b, double wb,
+                  const Tensor& c, double wc) {
+  dispatch_floating("weighted_sum_", out.dtype(), [&](auto tag) {
+    weighted_sum_typed<decltype(tag)>(out, a, wa, b, wb, c, wc);
+  });
+}
 
 void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, double lr,
               double momentum, double dampening, double weight_decay, bool nesterov,

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -37,6 +38,18 @@ void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_
 /// Adagrad with learning-rate decay.
 void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& state_sum, int64_t step,
                   double lr, double lr_decay, double weight_decay, double eps);
+
+/// Every inner product among xs (2 or 3 contiguous tensors of one dtype and
+/// numel), in one pass: out = {<a,a>, <b,b>, <a,b>} for two,
+/// {<a,a>, <b,b>, <c,c>, <a,b>, <a,c>, <b,c>} for three. Double accumulation,
+/// per chunk of kParallelGrain elements, chunks added in order (the same
+/// result for any thread count).
+void pair_dots(const std::vector<Tensor>& xs, double* out);
+
+/// out = wa a + wb b (+ wc c when c is defined), all contiguous, one dtype and
+/// numel; each element computed in double, rounded once.
+void weighted_sum(const Tensor& out, const Tensor& a, double wa, const Tensor& b, double wb,
+                  const Tensor& c, double wc);
 
 /// sum |x|^p over all elements of x (any strides), accumulated in double;
 /// max |x| when p is INFINITY. The caller combines the pieces of several

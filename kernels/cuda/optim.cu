@@ -4,7 +4,9 @@
 // decayed Adagrad rate) computed once in double on the host exactly as the
 // CPU computes them. One grid-stride launch per call; empty tensors launch
 // nothing. norm_piece (clip_grad_norm_) is a block reduction to one double
-// partial per block, added on the host in block order.
+// partial per block, added on the host in block order. pair_dots (the
+// adaptive-weighting inner products) is one fused reduction of the same shape
+// with 3 or 6 sums per thread; weighted_sum one elementwise pass.
 #include "kernels/cuda/optim.h"
 
 #include <cuda_runtime.h>
@@ -264,7 +266,118 @@ double norm_piece_typed(const Tensor& x, double p) {
   return acc;
 }
 
+// ---- pair_dots (dot3 / dot6) and weighted_sum (adaptive weighting) ----
+
+/// partial[blockIdx.x * D + d] = this block's sum d of the K(K+1)/2 inner
+/// products (squares first, then pairs (0,1), (0,2), (1,2)), in double.
+template <typename T, int K>
+__global__ void pair_dots_kernel(const T* x0, const T* x1, const T* x2, int64_t n,
+                                 double* partial) {
+  constexpr int D = K * (K + 1) / 2;
+  __shared__ double sh[kThreads / detail::kWarp][D];
+  double acc[D];
+#pragma unroll
+  for (int d = 0; d < D; ++d) acc[d] = 0;
+  NOVA_GRID_LOOP(i, n) {
+    double v[K];
+    v[0] = double(x0[i]);
+    v[1] = double(x1[i]);
+    if constexpr (K == 3) v[2] = double(x2[i]);
+    int d = 0;
+#pragma unroll
+    for (int k = 0; k < K; ++k) acc[d++] += v[k] * v[k];
+#pragma unroll
+    for (int k = 0; k < K; ++k)
+#pragma unroll
+      for (int l = k + 1; l < K; ++l) acc[d++] += v[k] * v[l];
+  }
+  // warp tree in a fixed order, then the block's warps in order
+#pragma unroll
+  for (int d = 0; d < D; ++d)
+    for (int mask = detail::kWarp / 2; mask > 0; mask /= 2)
+      acc[d] += __shfl_xor_sync(0xffffffffu, acc[d], mask);
+  const int warp = threadIdx.x / detail::kWarp, lane = threadIdx.x % detail::kWarp;
+  if (lane == 0) {
+#pragma unroll
+    for (int d = 0; d < D; ++d) sh[warp][d] = acc[d];
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int d = 0; d < D; ++d) {
+      double total = 0;
+      for (int w = 0; w < int(blockDim.x) / detail::kWarp; ++w) total += sh[w][d];
+      partial[int64_t(blockIdx.x) * D + d] = total;
+    }
+  }
+}
+
+template <typename T, int K>
+void pair_dots_typed(const std::vector<Tensor>& xs, double* out) {
+  constexpr int D = K * (K + 1) / 2;
+  for (int d = 0; d < D; ++d) out[d] = 0;
+  const int64_t n = xs[0].numel();
+  if (n == 0) return;
+  const int device = xs[0].device().index;
+  detail::OnDevice on(device);
+  const int64_t blocks = std::min<int64_t>((n + kThreads - 1) / kThreads, 1024);
+  void* buf = allocate(size_t(blocks * D) * sizeof(double), device);
+  std::vector<double> partial(size_t(blocks * D), 0.0);
+  try {
+    const T* x2 = K == 3 ? xs[2].data<T>() : nullptr;
+    pair_dots_kernel<T, K><<<unsigned(blocks), kThreads, 0, stream_of(xs[0])>>>(
+        xs[0].data<T>(), xs[1].data<T>(), x2, n, static_cast<double*>(buf));
+    NOVA_CUDA_LAUNCH_CHECK(K == 2 ? "dot3" : "dot6");
+    copy_device_to_host(partial.data(), buf, partial.size() * sizeof(double), device);
+  } catch (...) {
+    deallocate(buf, device);
+    throw;
+  }
+  deallocate(buf, device);
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int d = 0; d < D; ++d) out[d] += partial[size_t(b * D + d)];
+}
+
+template <typename T>
+__global__ void weighted_sum_kernel(T* o, const T* a, double wa, const T* b, double wb,
+                                    const T* c, double wc, int64_t n) {
+  NOVA_GRID_LOOP(i, n) {
+    double v = wa * double(a[i]) + wb * double(b[i]);
+    if (c) v += wc * double(c[i]);
+    o[i] = T(v);
+  }
+}
+
+template <typename T>
+void weighted_sum_typed(const Tensor& out, const Tensor& a, double wa, const Tensor& b, double wb,
+                        const Tensor& c, double wc) {
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  detail::OnDevice on(out.device().index);
+  weighted_sum_kernel<T><<<blocks_for(n), kThreads, 0, stream_of(out)>>>(
+      out.data<T>(), a.data<T>(), wa, b.data<T>(), wb, ptr_or_null<T>(c), wc, n);
+  NOVA_CUDA_LAUNCH_CHECK("weighted_sum_");
+}
+
 }  // namespace
+
+void pair_dots(const std::vector<Tensor>& xs, double* out) {
+  dispatch_floating("dot products", xs[0].dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if (xs.size() == 2) {
+      pair_dots_typed<T, 2>(xs, out);
+    } else {
+      NOVA_CHECK(xs.size() == 3, "pair_dots: 2 or 3 vectors, got {}", xs.size());
+      pair_dots_typed<T, 3>(xs, out);
+    }
+  });
+}
+
+void weighted_sum(const Tensor& out, const Tensor& a, double wa, const Tensor& b, double wb,
+                  const Tensor& c, double wc) {
+  dispatch_floating("weighted_sum_", out.dtype(), [&](auto tag) {
+    weighted_sum_typed<decltype(tag)>(out, a, wa, b, wb, c, wc);
+  });
+}
 
 void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, double lr,
               double momentum, double dampening, double weight_decay, bool nesterov,

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -31,6 +32,18 @@ void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_
 /// Adagrad with learning-rate decay.
 void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& state_sum, int64_t step,
                   double lr, double lr_decay, double weight_decay, double eps);
+
+/// Every inner product among xs (2 or 3 contiguous tensors of one dtype and
+/// numel on one CUDA device), in Dot3/Dot6 order (kernels/cpu/optim.h): one
+/// fused reduction kernel reads each element once and keeps all 3 (or 6)
+/// sums in double; per-block partials are added on the host in block order.
+/// Synchronises with the device's stream.
+void pair_dots(const std::vector<Tensor>& xs, double* out);
+
+/// out = wa a + wb b (+ wc c when c is defined), one launch; each element
+/// computed in double, rounded once (as the CPU).
+void weighted_sum(const Tensor& out, const Tensor& a, double wa, const Tensor& b, double wb,
+                  const Tensor& c, double wc);
 
 /// sum |x|^p over all elements of x (any strides, on a CUDA device),
 /// accumulated in double; max |x| when p is INFINITY (NaN once any is NaN).

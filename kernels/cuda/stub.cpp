@@ -139,6 +139,13 @@ void adagrad_step(const Tensor&, const Tensor&, const Tensor&, int64_t, double, 
   built_without_cuda("adagrad_step");
 }
 double norm_piece(const Tensor&, double) { built_without_cuda("global_norm"); }
+void pair_dots(const std::vector<Tensor>& xs, double*) {
+  built_without_cuda(xs.size() == 2 ? "dot3" : "dot6");
+}
+void weighted_sum(const Tensor&, const Tensor&, double, const Tensor&, double, const Tensor&,
+                  double) {
+  built_without_cuda("weighted_sum_");
+}
 
 }  // namespace nova::cuda
 
