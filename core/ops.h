@@ -11,5 +11,6 @@
 #include "core/matmul.h"
 #include "core/normalization.h"
 #include "core/reduce.h"
+#include "core/segment.h"
 #include "core/softmax.h"
 #include "core/views.h"
