@@ -1,1 +1,117 @@
-// nn/gan_loss.h: placeholder (being written).
+// nn/gan_loss.h: GAN losses and the Lipschitz regularisers of the GAN
+// literature, as compositions of nova ops (so they run on every device and
+// are differentiable to any order).
+//
+// d_real / d_fake are raw discriminator outputs (logits for minimax and
+// non_saturating, critic values otherwise), shaped [n] or [n, 1].
+//
+//   kind            D loss: real part          + fake part              G loss
+//   minimax         mean softplus(-d_r)          mean softplus(d_f)       -mean softplus(d_f)
+//   non_saturating  (same D loss as minimax)                              mean softplus(-d_f)
+//   hinge           mean relu(1 - d_r)           mean relu(1 + d_f)       -mean d_f
+//   least_squares   0.5 mean (d_r - 1)^2         0.5 mean d_f^2           0.5 mean (d_f - 1)^2
+//   wasserstein     -mean d_r                    mean d_f                 -mean d_f
+//
+// softplus(-x) = -log sigmoid(x) = BCE(x, 1) and softplus(x) = -log(1 -
+// sigmoid(x)) = BCE(x, 0), so the minimax rows are Goodfellow et al.'s
+// log D(x) + log(1 - D(G(z))) written without ever forming sigmoid(x) (finite
+// at |x| = 1000). least_squares is LSGAN with a = 0, b = 1, c = 1.
+//
+// The discriminator loss comes back split (DiscriminatorLoss) because the
+// adaptive-weighting optimizer (optim/adaptive_weighting.h) weighs the
+// gradients of the real and fake parts separately, and grad_split
+// (core/grad_split.h) computes those gradients from one batch: each part is a
+// mean over its own rows only, so neither part touches the other's rows.
+//
+// Regularisers: WGAN weight clipping (clip_weights_), the WGAN-GP gradient
+// penalty (gradient_penalty), GN-GAN gradient normalisation
+// (gradient_normalize) and PGN-GAN penalty gradient normalisation
+// (penalty_gradient_normalize). The last three differentiate the critic with
+// respect to its input with create_graph = true, so their results can be
+// backpropagated to the critic's parameters (a double backward).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/random.h"
+#include "core/tensor.h"
+
+namespace nova::nn {
+
+/// The GAN objectives of the table above.
+enum class GanLoss { minimax, non_saturating, hinge, least_squares, wasserstein };
+
+/// "minimax", "non_saturating", "hinge", "least_squares" or "wasserstein"
+/// ('-' is accepted for '_', e.g. "non-saturating"). Any other name throws
+/// nova::Error listing the valid ones.
+GanLoss parse_gan_loss(const std::string& name);
+
+/// The name parse_gan_loss reads ("non_saturating", ...).
+std::string to_string(GanLoss kind);
+
+/// The discriminator loss in its two parts, each a 0-d tensor.
+struct DiscriminatorLoss {
+  Tensor real;  // mean over the real rows only
+  Tensor fake;  // mean over the fake rows only
+  /// real + fake: what an unweighted discriminator step minimises.
+  Tensor total() const;
+};
+
+/// The discriminator loss of `kind` (table above), split into its real and
+/// fake parts. d_real is [n_r] or [n_r, 1], d_fake [n_f] or [n_f, 1] (n_r and
+/// n_f may differ, both > 0), floating, one dtype and device.
+DiscriminatorLoss discriminator_loss(GanLoss kind, const Tensor& d_real, const Tensor& d_fake);
+
+/// The generator loss of `kind` (table above), 0-d; d_fake as above. The
+/// minimax one is the saturating log(1 - D(G(z))) of the original GAN: its
+/// gradient vanishes where the discriminator confidently rejects the fakes
+/// (d_fake very negative), which is why non_saturating exists.
+Tensor generator_loss(GanLoss kind, const Tensor& d_fake);
+
+/// WGAN weight clipping (Arjovsky et al., Algorithm 1 line 7): every element
+/// of every tensor in `params` becomes clamp(w, -c, c), in place (the
+/// caller's tensors change; run after the critic's optimizer step). Not
+/// recorded by autograd. c must be >= 0.
+void clip_weights_(const std::vector<Tensor>& params, double c);
+
+/// WGAN-GP gradient penalty (Gulrajani et al.): mean over the n samples of
+/// (||grad_x critic(x_hat_i)||_2 - 1)^2 at x_hat_i = real_i + u_i (fake_i -
+/// real_i), one u_i ~ U(0, 1) per sample drawn from `gen` (so a seeded
+/// Generator makes it reproducible). The norm is over all of a sample's
+/// features (a [n, c, h, w] sample is flattened). Multiply by lambda (10 in
+/// the paper) yourself.
+///
+/// real and fake are [n, ...], same shape, dtype and device, n > 0; they are
+/// treated as constants (detached): the penalty is a critic regulariser, and
+/// its gradient flows to the critic's parameters only (built with
+/// create_graph). critic maps [n, ...] to [n] or [n, 1] and must treat samples
+/// independently (no batch statistics), because the per-sample gradients are
+/// read off the gradient of sum_i critic(x_hat)_i.
+Tensor gradient_penalty(const std::function<Tensor(const Tensor&)>& critic, const Tensor& real,
+                        const Tensor& fake, Generator& gen);
+
+/// GN-GAN gradient normalisation (Wu et al.; PGN paper eq. (5) and Table I
+/// with zeta(x) = |f(x)|): per sample i,
+///   f_hat_i = f_i / (||grad_{x_i} f_i||_2 + |f_i|),
+/// so |f_hat_i| < 1 wherever the gradient is non-zero. f_x = f(x) is the
+/// critic's output on x ([n] or [n, 1]; the result has the same shape), x is
+/// [n, ...] and requires grad (a leaf with requires_grad, or e.g. G(z)).
+/// Built with create_graph: differentiable with respect to the critic's
+/// parameters and to x. The per-sample gradients are the rows of the gradient
+/// of sum_i f_i with respect to x, which is exact only when f_i depends on
+/// row i of x alone (no batch statistics, no minibatch features). 0/0 (NaN)
+/// where f_i = 0 and its gradient is 0, as in the paper (no epsilon).
+Tensor gradient_normalize(const Tensor& f_x, const Tensor& x);
+
+/// PGN-GAN penalty gradient normalisation (Xia, Algorithm 1 line 1 and Table
+/// I): per sample i,
+///   f_hat_i = (1 - f_i) / (||1 - grad_{x_i} f_i||_2 + |1 - f_i|),
+/// where 1 - grad is elementwise (1 minus each component of the gradient),
+/// as in the authors' code (EDGAN-PyTorch, models/pgradnorm.py). |f_hat_i| <= 1.
+/// Note the sign: f_hat falls as f rises. Same arguments, shapes, create_graph
+/// behaviour and per-sample assumption as gradient_normalize.
+Tensor penalty_gradient_normalize(const Tensor& f_x, const Tensor& x);
+
+}  // namespace nova::nn
