@@ -1,1 +1,31 @@
-// examples/scatter_png.h: placeholder (being written).
+// examples/scatter_png.h: a minimal scatter plot written as a PNG, for the
+// 8-Gaussian GAN's snapshots (Figure 2.6, rows 1 and 3): generated samples as
+// small translucent blue dots (so dense clusters read darker) drawn over the
+// mixture's centres (red rings), on a fixed square axis range with a grey
+// frame and axes through the origin. No title, no legend, no tick labels: the
+// file name says what it is.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/tensor.h"
+
+namespace nova::examples {
+
+struct ScatterOptions {
+  int size = 320;         // width and height in pixels
+  double extent = 1.5;    // both axes span [-extent, extent] (the unit ring plus a margin)
+  int dot_radius = 1;     // samples are (2r+1) x (2r+1) squares
+  double dot_alpha = 0.35;  // opacity of one sample dot
+  int marker_radius = 6;  // pixel radius of the ring around each centre
+};
+
+/// Writes `points` [n, 2] (samples) over `centres` [modes, 2] to a PNG at
+/// `path` (RGB). Points outside the axis range, NaN or infinite are not drawn.
+/// Returns the number of points drawn. Throws nova::Error on bad shapes or
+/// options, or when the file cannot be written (the message names the path).
+int64_t write_scatter_png(const std::string& path, const Tensor& points, const Tensor& centres,
+                          const ScatterOptions& options = {});
+
+}  // namespace nova::examples
