@@ -6,6 +6,7 @@
 #include "nn/checkpoint.h"
 #include "nn/dropout.h"
 #include "nn/embedding.h"
+#include "nn/gan_loss.h"
 #include "nn/init.h"
 #include "nn/linear.h"
 #include "nn/module.h"
