@@ -1,2 +1,355 @@
-// bench/bench_gan_step.cpp: placeholder (being written).
-int main() { return 0; }
+// bench/bench_gan_step.cpp: one training step of the 8-Gaussian GAN on the
+// CPU, float32, nova against PyTorch's CPU kernels on the same machine and
+// thread count (issue 4's perf target: nova 2x faster).
+//
+// Set-up (THESIS-NOTES.md): batch 512, z 256, G and D two hidden layers of
+// 128 tanh units (models/gaussian_mixture_gan.h), Adam beta1 0.5, D lr 1e-4,
+// G lr 1e-3. One step is
+//   D step: real = mixture sample, z ~ N(0, I), fake = G(z) under no-grad,
+//           out = D(cat(real, fake)), loss = BCE(out[:B], 1) + BCE(out[B:], 0),
+//           zero_grad, backward, Adam step
+//   G step: z ~ N(0, I), loss = BCE(D(G(z)), 1) (non-saturating), zero_grad,
+//           backward, Adam step
+// exactly as bench/gan_step_torch.py writes it in PyTorch.
+//
+// Versions: 0 = baseline, PyTorch (gan_step_torch.py run with
+// /tmp/tv/bin/python3 when it imports torch, else python3; absent: nova
+// alone, said so); 1 = nova. Ratio = torch median / nova median (higher is
+// better), target >= 2. Validation: one D step's flat gradient in float32
+// against the same step in float64 (relative L2 error, bound 1e-4).
+//
+// Command line: report.h's [--json PATH] [--iters N] [--warmup N], plus
+//   --threads N  OpenMP threads for nova and torch.set_num_threads (default:
+//                all hardware threads)
+//   --profile    also time each phase of the step (sampling, forward,
+//                backward, optimizer; D step and G step), nova and torch side
+//                by side, and single ops at the step's shapes
+//   --batch N    batch size (default 512)
+#include <omp.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/report.h"
+#include "core/autograd.h"
+#include "core/ops.h"
+#include "datasets/gaussian_mixture.h"
+#include "models/gaussian_mixture_gan.h"
+#include "optim/optimizer.h"
+
+using namespace nova;
+namespace b = nova::bench;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+/// The GAN, its optimizers and data: what one step touches.
+struct Gan {
+  int64_t batch;
+  models::MixtureGanOptions net;
+  datasets::GaussianMixture mixture = datasets::ring_of_gaussians();
+  Generator gen{0};
+  std::shared_ptr<nn::Sequential> G, D;
+  std::unique_ptr<optim::Adam> opt_g, opt_d;
+  Tensor ones, zeros;
+
+  explicit Gan(int64_t batch, DType dtype = kFloat32) : batch(batch) {
+    Generator init(1);
+    G = models::mixture_generator(net, &init);
+    D = models::mixture_discriminator(net, &init);
+    if (dtype != kFloat32) {
+      G->to(dtype);
+      D->to(dtype);
+    }
+    opt_g = std::make_unique<optim::Adam>(G->parameters(), optim::AdamOptions{1e-3, {0.5, 0.999}});
+    opt_d = std::make_unique<optim::Adam>(D->parameters(), optim::AdamOptions{1e-4, {0.5, 0.999}});
+    ones = nova::ones({batch, 1}, dtype);
+    zeros = nova::zeros({batch, 1}, dtype);
+  }
+
+  Tensor d_loss(const Tensor& real, const Tensor& fake) {
+    Tensor out = (*D)(ops::cat({real, fake}, 0));
+    return ops::binary_cross_entropy_with_logits(out.narrow(0, 0, batch), ones) +
+           ops::binary_cross_entropy_with_logits(out.narrow(0, batch, batch), zeros);
+  }
+
+  void d_step() {
+    Tensor real = mixture.sample(batch, gen);
+    Tensor z = randn({batch, net.z_dim}, kFloat32, kCPU, &gen);
+    Tensor fake;
+    {
+      NoGradGuard no_grad;
+      fake = (*G)(z);
+    }
+    Tensor loss = d_loss(real, fake);
+    opt_d->zero_grad();
+    loss.backward();
+    opt_d->step();
+  }
+
+  void g_step() {
+    Tensor z = randn({batch, net.z_dim}, kFloat32, kCPU, &gen);
+    Tensor loss = ops::binary_cross_entropy_with_logits((*D)((*G)(z)), ones);
+    opt_g->zero_grad();
+    loss.backward();
+    opt_g->step();
+  }
+
+  void step() {
+    d_step();
+    g_step();
+  }
+
+  /// The same step with a clock read between phases; returns ms per phase.
+  std::vector<double> profiled_step() {
+    std::vector<double> t;
+    auto t0 = Clock::now();
+    auto lap = [&] {
+      t.push_back(ms_since(t0));
+      t0 = Clock::now();
+    };
+    Tensor real = mixture.sample(batch, gen);
+    Tensor z = randn({batch, net.z_dim}, kFloat32, kCPU, &gen);
+    lap();
+    Tensor fake;
+    {
+      NoGradGuard no_grad;
+      fake = (*G)(z);
+    }
+    lap();
+    Tensor loss = d_loss(real, fake);
+    lap();
+    opt_d->zero_grad();
+    loss.backward();
+    lap();
+    opt_d->step();
+    lap();
+    z = randn({batch, net.z_dim}, kFloat32, kCPU, &gen);
+    lap();
+    Tensor x = (*G)(z);
+    lap();
+    loss = ops::binary_cross_entropy_with_logits((*D)(x), ones);
+    lap();
+    opt_g->zero_grad();
+    loss.backward();
+    lap();
+    opt_g->step();
+    lap();
+    return t;
+  }
+};
+
+const std::vector<std::string> kPhases = {"d_sample",  "d_forward_g_nograd", "d_forward_d_loss", "d_backward",
+                                          "d_optimizer", "g_sample", "g_forward_g", "g_forward_d_loss",
+                                          "g_backward", "g_optimizer"};
+
+/// Flat D gradient of one D loss on fixed data, in the Gan's dtype, as doubles.
+std::vector<double> d_gradient(Gan& gan, const Tensor& real, const Tensor& fake) {
+  gan.opt_d->zero_grad();
+  gan.d_loss(real, fake).backward();
+  std::vector<double> flat;
+  for (auto& p : gan.D->parameters()) {
+    auto g = p.grad().to(kFloat64).to_vector<double>();
+    flat.insert(flat.end(), g.begin(), g.end());
+  }
+  return flat;
+}
+
+/// Single ops at the step's shapes, each timed `iters` times (the torch
+/// script times the same list under the same names).
+std::map<std::string, b::Timing> op_profile(int64_t batch, int64_t z_dim, int warmup, int iters) {
+  NoGradGuard no_grad;
+  const int64_t b2 = 2 * batch;
+  Tensor x2 = randn({b2, 2}), h = randn({b2, 128}), hg = randn({batch, 128}), z = randn({batch, z_dim});
+  Tensor w1 = randn({128, 2}), w = randn({128, 128}), wz = randn({128, z_dim}), bias = randn({128});
+  Tensor dy = randn({b2, 128}), dyg = randn({batch, 128});
+  auto linear = [](const Tensor& x, const Tensor& w, const Tensor& b) { return ops::matmul(x, w.t()) + b; };
+  std::vector<std::pair<std::string, std::function<void()>>> ops_list = {
+      {"linear 1024x2 -> 128 (D layer 1)", [&] { linear(x2, w1, bias); }},
+      {"linear 1024x128 -> 128 (D layer 2)", [&] { linear(h, w, bias); }},
+      {"linear 512x256 -> 128 (G layer 1)", [&] { linear(z, wz, bias); }},
+      {"linear 512x128 -> 128 (G layer 2)", [&] { linear(hg, w, bias); }},
+      {"dW = dY^T X 1024x128x128", [&] { ops::matmul(dy.t(), h); }},
+      {"dW = dY^T X 512x128x256", [&] { ops::matmul(dyg.t(), z); }},
+      {"dX = dY W 1024x128x128", [&] { ops::matmul(dy, w); }},
+      {"tanh 1024x128", [&] { ops::tanh(h); }},
+      {"tanh backward 1024x128", [&] { dy * (1.0 - h * h); }},
+      {"randn 512x256", [&] { randn({batch, z_dim}); }},
+  };
+  std::map<std::string, b::Timing> out;
+  for (auto& [name, fn] : ops_list) out[name] = b::time_cpu(fn, warmup, iters);
+  return out;
+}
+
+/// One profile table: nova and torch per row (min and median ms), printed
+/// by min (on a shared machine the least disturbed run), and its JSON.
+nlohmann::json profile_table(const std::string& title, const std::vector<std::string>& names,
+                             const std::map<std::string, b::Timing>& nova, const nlohmann::json& torch,
+                             bool with_sum) {
+  nlohmann::json out;
+  std::printf("\n%s (nova/torch: ratio of the mins)\n%-36s %10s %10s %10s %10s %10s\n", title.c_str(), "", "nova min", "torch min", "nova med",
+              "torch med", "nova/torch");
+  double sum_n = 0, sum_t = 0;
+  for (const auto& name : names) {
+    const b::Timing& t = nova.at(name);
+    double t_min = 0, t_med = 0;
+    if (torch.is_object() && torch.contains(name)) {
+      t_min = torch[name].value("min_ms", 0.0);
+      t_med = torch[name].value("median_ms", 0.0);
+    }
+    sum_n += t.min_ms;
+    sum_t += t_min;
+    out[name] = {{"nova_min_ms", t.min_ms}, {"nova_median_ms", t.median_ms}, {"torch_min_ms", t_min},
+                 {"torch_median_ms", t_med}};
+    std::printf("%-36s %10.4f %10.4f %10.4f %10.4f %9.2f\n", name.c_str(), t.min_ms, t_min, t.median_ms, t_med,
+                t_min > 0 ? t.min_ms / t_min : 0.0);
+  }
+  if (with_sum)
+    std::printf("%-36s %10.4f %10.4f %10s %10s %9.2f\n", "sum", sum_n, sum_t, "", "", sum_t > 0 ? sum_n / sum_t : 0.0);
+  return out;
+}
+
+std::string python_with_torch() {
+  int rc = 0;
+  b::run_command("/tmp/tv/bin/python3 -c \"import torch\" >/dev/null 2>&1", &rc);
+  if (rc == 0) return "/tmp/tv/bin/python3";
+  b::run_command("python3 -c \"import torch\" >/dev/null 2>&1", &rc);
+  return rc == 0 ? "python3" : "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // our own flags first; the rest go to report.h's parser
+  int threads = int(std::thread::hardware_concurrency());
+  int64_t batch = 512;
+  bool profile = false;
+  std::vector<char*> rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--profile")) {
+      profile = true;
+    } else if ((!std::strcmp(argv[i], "--threads") || !std::strcmp(argv[i], "--batch")) && i + 1 < argc) {
+      if (!std::strcmp(argv[i], "--threads")) threads = std::max(1, std::atoi(argv[++i]));
+      else batch = std::max<int64_t>(1, std::atoll(argv[++i]));
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  b::Args args = b::parse_args(int(rest.size()), rest.data(), "gan_step");
+  omp_set_num_threads(threads);
+
+  try {
+    const std::string shape = "batch " + std::to_string(batch) + ", z 256, G/D 2x128 tanh";
+    b::Report rep("bench_gan_step", "8-Gaussian GAN step (D step + G step, BCE / non-saturating, Adam)", shape,
+                  "float32", "float32, Eigen GEMM, " + std::to_string(threads) + " OpenMP threads",
+                  b::cpu_name());
+    rep.doc()["threads"] = threads;
+
+    // ---- validate: one D gradient, float32 against float64 ----
+    {
+      Gan g32(batch), g64(batch, kFloat64);
+      Generator data(5);
+      Tensor real = g32.mixture.sample(batch, data), z = randn({batch, 256}, kFloat32, kCPU, &data);
+      Tensor fake;
+      {
+        NoGradGuard no_grad;
+        fake = (*g32.G)(z);
+      }
+      auto got = d_gradient(g32, real, fake);
+      auto ref = d_gradient(g64, real.to(kFloat64), fake.to(kFloat64));
+      if (!rep.validate("v1 nova D gradient", b::rel_l2_error(got, ref), 1e-4)) return rep.finish(args.json_path);
+    }
+
+    // ---- v1 nova ----
+    Gan gan(batch);
+    b::Timing t_step = b::time_cpu([&] { gan.step(); }, args.warmup, args.iters);
+    b::Timing t_d = b::time_cpu([&] { gan.d_step(); }, args.warmup, args.iters);
+    b::Timing t_g = b::time_cpu([&] { gan.g_step(); }, args.warmup, args.iters);
+
+    // ---- v0 PyTorch ----
+    const std::string python = python_with_torch();
+    nlohmann::json torch;
+    if (python.empty()) {
+      rep.note("PyTorch not found (/tmp/tv/bin/python3 or python3 with torch): nova alone, no ratio");
+    } else {
+      std::string cmd = python + " \"" NOVA_BENCH_SOURCE_DIR "/gan_step_torch.py\" --threads " +
+                        std::to_string(threads) + " --iters " + std::to_string(args.iters) + " --warmup " +
+                        std::to_string(args.warmup) + " --batch " + std::to_string(batch) +
+                        (profile ? " --profile" : "") + " 2>/dev/null";
+      int rc = 0;
+      std::string out = b::run_command(cmd, &rc);
+      std::string line = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
+      torch = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (rc != 0 || torch.is_discarded() || !torch.contains("median_ms")) {
+        rep.note("PyTorch found but gan_step_torch.py failed (rc " + std::to_string(rc) + "): no ratio; output: " +
+                 out);
+        torch = nlohmann::json();
+      }
+    }
+
+    nlohmann::json extra = {{"d_step_median_ms", t_d.median_ms}, {"g_step_median_ms", t_g.median_ms}};
+    if (!torch.is_null()) {
+      b::Timing tt;
+      tt.median_ms = torch["median_ms"].get<double>();
+      tt.min_ms = torch["min_ms"].get<double>();
+      tt.max_ms = torch["max_ms"].get<double>();
+      tt.iters = torch["iters"].get<int>();
+      rep.row("v0 torch step", tt,
+              {{"ratio", 1.0}, {"torch", torch.value("torch", std::string("?"))},
+               {"threads", torch.value("threads", 0)},
+               {"d_step_median_ms", torch.value("d_step_median_ms", 0.0)},
+               {"g_step_median_ms", torch.value("g_step_median_ms", 0.0)}});
+      if (torch.value("threads", 0) != threads)
+        rep.note("WARNING: torch ran with " + std::to_string(torch.value("threads", 0)) + " threads, nova with " +
+                 std::to_string(threads));
+      const double ratio = tt.median_ms / t_step.median_ms;
+      extra["ratio"] = ratio;
+      extra["ratio_of"] = "torch median ms / nova median ms";
+      extra["target"] = ">= 2";
+      extra["target_met"] = ratio >= 2;
+    }
+    rep.row("v1 nova step", t_step, extra);
+
+    std::printf("\nthreads: %d (nova OpenMP, torch.set_num_threads)\n", threads);
+    std::printf("nova  step %.3f ms (D step %.3f, G step %.3f)\n", t_step.median_ms, t_d.median_ms, t_g.median_ms);
+    if (!torch.is_null()) {
+      const double ratio = extra["ratio"].get<double>();
+      std::printf("torch step %.3f ms (D step %.3f, G step %.3f), torch %s\n", torch["median_ms"].get<double>(),
+                  torch.value("d_step_median_ms", 0.0), torch.value("g_step_median_ms", 0.0),
+                  torch.value("torch", std::string("?")).c_str());
+      std::printf("ratio torch/nova %.3f: target 2x %s\n", ratio, b::verdict(ratio, 2.0));
+    }
+
+    if (profile) {
+      // phases: clock reads between the phases of `iters` real steps
+      std::vector<std::vector<double>> laps(kPhases.size());
+      for (int i = 0; i < args.warmup + args.iters; ++i) {
+        auto t = gan.profiled_step();
+        if (i >= args.warmup)
+          for (size_t k = 0; k < t.size(); ++k) laps[k].push_back(t[k]);
+      }
+      std::map<std::string, b::Timing> phases;
+      for (size_t k = 0; k < kPhases.size(); ++k) phases[kPhases[k]] = b::summarize(laps[k], false);
+      const nlohmann::json none;
+      rep.doc()["phases"] = profile_table("per phase of one step (ms over " + std::to_string(args.iters) + " steps)",
+                                          kPhases, phases, torch.is_null() ? none : torch["phases"], true);
+      auto ops_nova = op_profile(batch, 256, args.warmup, 4 * args.iters);
+      std::vector<std::string> op_names;
+      for (auto& kv : ops_nova) op_names.push_back(kv.first);
+      rep.doc()["ops"] = profile_table("single ops at the step's shapes (ms over " + std::to_string(4 * args.iters) +
+                                           " runs, grad mode off)",
+                                       op_names, ops_nova, torch.is_null() ? none : torch["ops"], false);
+    }
+    return rep.finish(args.json_path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_gan_step: %s\n", e.what());
+    return 1;
+  }
+}
