@@ -7,14 +7,19 @@
 //   2. run nodes whose count has dropped to zero (reverse topological order),
 //      summing the gradients each receives into one buffer;
 //   3. leaves: add the buffer into .grad (backward) or hand it back (grad).
+// Grouped mode (grouped_grad) adds checks to step 2 and a per-group variant
+// of the broadcast reduction; see the end of the Engine.
 #include "core/autograd.h"
 
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "core/elementwise.h"
 #include "core/factory.h"
 #include "core/reduce.h"
+#include "core/segment.h"
+#include "core/views.h"
 
 namespace nova::autograd {
 
@@ -53,9 +58,44 @@ Tensor fit_gradient(const char* op, const Tensor& g, const Shape& shape, DType d
   return out;
 }
 
+/// Grouped mode: g [N, ...] was returned for an input of `shape` that the op
+/// broadcast along dim 0 (it has fewer dims than g, or size 1 there while g
+/// has more rows), so every row's share must be summed per group.
+bool broadcast_along_batch(const Tensor& g, const Shape& shape) {
+  if (g.dim() == 0) return false;
+  if (shape.size() < g.dim()) return true;
+  return shape.size() == g.dim() && shape[0] == 1 && g.size(0) != 1;
+}
+
+/// Grouped mode: the per-group sums [K, *shape] of g [N, ...] for an input of
+/// `shape` broadcast along dim 0 (broadcast_along_batch): segment_sum over the
+/// rows, then the usual sum over the other broadcast dims.
+Tensor grouped_sum_to(const char* op, const Tensor& g, const std::vector<int64_t>& groups,
+                      const Shape& shape) {
+  Tensor s = ops::segment_sum(g, groups);  // [K, g.shape[1:]]
+  const int lead = g.dim() - shape.size();  // >= 0; shape[0] == 1 when 0
+  std::vector<int64_t> dims;
+  for (int d = 1; d < g.dim(); ++d) {
+    const int64_t want = d - lead >= 0 ? shape[d - lead] : 1;
+    if (want == 1 && s.size(d) != 1) {
+      dims.push_back(d);
+    } else {
+      NOVA_CHECK(want == s.size(d), "autograd: {} backward returned a gradient of shape {} for an input of shape {}",
+                 op, g.shape().str(), shape.str());
+    }
+  }
+  if (!dims.empty()) s = ops::sum(s, dims, true);
+  Shape grouped = shape;
+  grouped.insert(0, static_cast<int64_t>(groups.size()));
+  return ops::reshape(s, grouped);
+}
+
 struct Engine {
   bool retain_graph = false;
   bool create_graph = false;
+  // grouped mode (grouped_grad): rows of dim 0 per group, and their sum
+  const std::vector<int64_t>* groups = nullptr;
+  int64_t group_rows = 0;
   // grad() mode: gradients of these nodes are captured, leaves are not touched
   std::unordered_map<Node*, size_t> capture_index;
   std::vector<Tensor> captured;
@@ -177,7 +217,9 @@ struct Engine {
         }
         out = Tensor(impl);
       }
-      Grads grads = node->fn(BackwardCtx{g, out, mask});
+      if (groups) check_row_local(*node, g);
+      BackwardCtx ctx{g, out, mask, groups};
+      Grads grads = node->fn(ctx);
       NOVA_CHECK(grads.size() == node->next.size(),
                  "autograd: {} backward returned {} gradients for {} inputs", node->name,
                  grads.size(), node->next.size());
@@ -188,13 +230,80 @@ struct Engine {
       }
       for (size_t i = 0; i < grads.size(); ++i) {
         Node* next = node->next[i].get();
-        if (!next || !needed.count(next)) continue;
-        if (grads[i].defined())
+        if (!next || !needed.count(next) || !grads[i].defined()) continue;
+        if (groups) {
+          add_to_buffer(next, fit_grouped(*node, i, grads[i], (ctx.grouped_mask >> i) & 1u, *next));
+        } else {
           add_to_buffer(next, fit_gradient(node->name, grads[i], node->input_shapes[i],
                                            node->input_dtypes[i]));
+        }
       }
       release_children(node, ready);
     }
+  }
+
+  // ---- grouped mode ----
+  // Invariant: every gradient reaching a non-accumulator node is an ordinary
+  // one with the batch's N rows, in which row r holds only what the loss of
+  // row r's group sends (true at the seed, kept by row-local nodes); every
+  // gradient reaching a parameter is per group, [K, *shape]. The checks below
+  // refuse whatever would break it, so a result is never silently wrong.
+
+  void check_row_local(const Node& node, const Tensor& g) const {
+    if (!node.row_local) {
+      const bool bn = std::string(node.name) == "batch_norm";
+      fail("grad_split: the fused path cannot run {} backward: it is not row-local (an output row "
+           "may depend on other rows of the batch, so one group's loss would leak into another "
+           "group's gradient){}; use GradSplitMode::reference",
+           node.name,
+           bn ? " (batch_norm with batch statistics mixes rows: run the forward under "
+                "RowGroupsGuard for per-group statistics)"
+              : "");
+    }
+    NOVA_CHECK(g.dim() >= 1 && g.size(0) == group_rows,
+               "grad_split: {} receives a gradient of shape {}, whose dim 0 is not the batch of {} "
+               "rows (an op before it summed over rows without knowing the groups); use "
+               "GradSplitMode::reference",
+               node.name, g.shape().str(), group_rows);
+  }
+
+  /// fit_gradient for grouped mode: per-group gradients (flagged by the op,
+  /// or split here for an input broadcast along dim 0) go to parameters
+  /// only; ordinary ones never do.
+  Tensor fit_grouped(const Node& node, size_t i, const Tensor& g, bool flagged, const Node& next) {
+    const Shape& shape = node.input_shapes[i];
+    const DType dtype = node.input_dtypes[i];
+    Tensor out;
+    bool per_group = true;
+    if (flagged) {
+      Shape want = shape;
+      want.insert(0, static_cast<int64_t>(groups->size()));
+      NOVA_CHECK(g.shape() == want, "autograd: {} backward returned a per-group gradient of shape {} for an input of shape {} ({} groups)",
+                 node.name, g.shape().str(), shape.str(), groups->size());
+      out = g;
+    } else if (broadcast_along_batch(g, shape)) {
+      out = grouped_sum_to(node.name, g, *groups, shape);
+    } else {
+      out = fit_gradient(node.name, g, shape, dtype);
+      per_group = false;
+    }
+    if (out.dtype() != dtype) out = out.to(dtype);
+    if (next.is_accumulator) {
+      NOVA_CHECK(per_group,
+                 "grad_split: a parameter of shape {} gets a gradient from {} that is summed over the "
+                 "whole batch, not per group ({} reduces rows without knowing the groups, e.g. a plain "
+                 "matmul with a weight, or an embedding); use GradSplitMode::reference",
+                 shape.str(), node.name, node.name);
+    } else {
+      NOVA_CHECK(!per_group,
+                 "grad_split: {} gives its input of shape {} a per-group gradient (the input is shared "
+                 "by all rows of the batch), but that input is computed by {}, not a parameter: the "
+                 "fused path splits gradients per group only into parameters themselves (a batch "
+                 "statistic such as x.mean(0) mixes rows; a reparametrised weight w = f(v) is not "
+                 "split); use GradSplitMode::reference",
+                 node.name, shape.str(), next.name);
+    }
+    return out;
   }
 
   // One sender fewer for each needed child; children with none left are ready.
@@ -244,6 +353,10 @@ bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {
   for (const Tensor* t : inputs)
     if (t->defined() && t->requires_grad()) return true;
   return false;
+}
+
+void set_row_local(const Tensor& out, bool row_local) {
+  if (row_local && out.defined() && out.grad_fn()) out.grad_fn()->row_local = true;
 }
 
 void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, BackwardFn fn,
@@ -320,6 +433,39 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     }
     if (!create_graph) g = g.detach();
   }
+  return engine.captured;
+}
+
+std::vector<Tensor> grouped_grad(const Tensor& output, const Tensor& grad_output,
+                                 const std::vector<Tensor>& params,
+                                 const std::vector<int64_t>& group_sizes) {
+  const char* api = "grouped_grad";
+  check_defined(api, output, "output");
+  NOVA_CHECK(output.grad_fn() != nullptr,
+             "{}: the output (shape {}) was not computed by recorded ops (it has no grad_fn)", api,
+             output.shape().str());
+  std::vector<int64_t> offsets = ops::segment_offsets(api, group_sizes);
+  NOVA_CHECK(output.dim() >= 1 && output.size(0) == offsets.back(),
+             "{}: group sizes add up to {} rows, but the output {} has {} rows (dim 0)", api,
+             offsets.back(), output.shape().str(), output.dim() >= 1 ? output.size(0) : 0);
+  check_defined(api, grad_output, "grad_output");
+  NOVA_CHECK(grad_output.shape() == output.shape(), "{}: gradient of shape {} for an output of shape {}",
+             api, grad_output.shape().str(), output.shape().str());
+  Engine engine;
+  engine.retain_graph = true;
+  engine.groups = &group_sizes;
+  engine.group_rows = offsets.back();
+  engine.captured.resize(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    check_defined(api, params[i], "parameter");
+    NOVA_CHECK(params[i].requires_grad() && params[i].is_leaf(),
+               "{}: parameter {} (shape {}) must be a leaf with requires_grad", api, i,
+               params[i].shape().str());
+    Node* n = accumulator_of(params[i]).get();
+    NOVA_CHECK(!engine.capture_index.count(n), "{}: parameter {} is listed twice", api, i);
+    engine.capture_index[n] = i;
+  }
+  engine.run({output.grad_fn()}, {grad_output});
   return engine.captured;
 }
 

@@ -16,6 +16,18 @@
 // The engine also sums a gradient back to its input's shape when the op
 // broadcast that input (so backward functions may return the broadcast
 // gradient) and converts it to the input's dtype.
+//
+// Grouped mode (grouped_grad, used by grad_split's fused path, see
+// core/grad_split.h): the batch (dim 0) is K contiguous groups of rows. One
+// backward keeps activation gradients as ordinary tensors but gives every
+// parameter a gradient per group, [K, *shape]: ops whose backward sums over
+// rows into a parameter (linear, the norm layers) read BackwardCtx::groups
+// and flag such a gradient with set_grouped(i); the engine itself splits the
+// sum of a gradient over an input the op broadcast along dim 0 (a bias, a
+// scale). That is only right when no op mixes rows across groups, so an op
+// marks its node row_local (set_row_local) when its output row i depends
+// only on row i of its batch inputs, and the grouped engine refuses every
+// node that is not so marked. Off grouped mode all of this is one branch.
 #pragma once
 
 #include <functional>
@@ -31,7 +43,13 @@ struct BackwardCtx {
   const Tensor& grad;  // d loss / d output, shaped like the output
   const Tensor& out;   // the op's output (only if recorded with save_output)
   uint64_t needs_mask; // bit i set: input i needs a gradient
+  // grouped mode only: rows of dim 0 per group (null otherwise). A backward
+  // that sums over rows into input i may then return that input's gradient
+  // per group, [K, *input shape], and must say so with set_grouped(i).
+  const std::vector<int64_t>* groups = nullptr;
+  mutable uint64_t grouped_mask = 0;
   bool needs(int i) const { return (needs_mask >> i) & 1u; }
+  void set_grouped(int i) const { grouped_mask |= uint64_t(1) << i; }
 };
 
 /// One gradient per input, in input order; an undefined Tensor means "none".
@@ -53,6 +71,10 @@ struct Node {
   std::weak_ptr<TensorImpl> leaf;
   bool is_accumulator = false;
   bool released = false;  // fn freed by a backward without retain_graph
+  // output row i (dim 0) depends only on row i of the inputs that have the
+  // output's rows; inputs broadcast along dim 0 are shared by all rows. Only
+  // such nodes may run in grouped mode (see the top of this file).
+  bool row_local = false;
 };
 
 /// Whether ops record nodes now (thread-local; true by default).
@@ -87,6 +109,12 @@ bool any_requires_grad(std::initializer_list<const Tensor*> inputs);
 void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, BackwardFn fn,
             bool save_output = false);
 
+/// Marks the node that produced `out` as row-local (Node::row_local) when
+/// `row_local` is true. Call it right after record() on the op's fresh
+/// result, never on a tensor an op passed through unchanged; does nothing
+/// when no node was recorded.
+void set_row_local(const Tensor& out, bool row_local = true);
+
 /// Backpropagates from `roots` (with `grads`, one per root, undefined = ones
 /// for a scalar root) and accumulates into the .grad of every leaf reached.
 /// Without retain_graph the saved tensors are freed and a second backward
@@ -105,6 +133,19 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs, bool create_graph,
                          bool allow_unused, bool retain_graph);
+
+/// Grouped backward (the second phase of grad_split's fused path): the
+/// gradient of sum(output * grad_output) with respect to each of `params`
+/// (leaves with requires_grad), per group of rows: [K, *param shape], where
+/// group k is the group_sizes[k] rows of output's dim 0 after the first k
+/// groups. Undefined for a parameter the output does not reach. Throws
+/// nova::Error, naming the op, when a node on the way is not row-local, when
+/// a per-group gradient would flow into anything but a parameter, or when a
+/// parameter would receive a gradient summed over all groups. The graph is
+/// kept (retain_graph); .grad is not touched; no graph is recorded.
+std::vector<Tensor> grouped_grad(const Tensor& output, const Tensor& grad_output,
+                                 const std::vector<Tensor>& params,
+                                 const std::vector<int64_t>& group_sizes);
 
 }  // namespace nova::autograd
 

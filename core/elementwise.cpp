@@ -18,6 +18,9 @@
 //            evenly, as PyTorch); minimum likewise
 //   where    where(c, g, 0), where(c, 0, g)
 // Broadcast inputs get the broadcast gradient; the engine sums it back.
+// Every op here is row-local (grad_split, core/autograd.h): output row i
+// reads row i of each input that has the output's rows, and inputs broadcast
+// along dim 0 are shared by all rows (the grouped engine splits their sums).
 // Masks like [x > 0] come from comparisons, which carry no graph, so every
 // formula above is itself differentiable for create_graph.
 #include "core/elementwise.h"
@@ -81,6 +84,7 @@ Tensor unary_float(UnaryKind kind, const Tensor& x, double alpha, double beta, b
     record(unary_name(kind), {x}, y, [x, backward](const BackwardCtx& c) {
       return Grads{backward(c.grad, x, c.out)};
     }, save_out);
+  autograd::set_row_local(y);
   return y;
 }
 
@@ -103,6 +107,7 @@ Tensor neg(const Tensor& x) {
   check_defined("neg", x);
   Tensor y = unary_kernel(UnaryKind::Neg, x);
   if (autograd::any_requires_grad({&x})) record("neg", {x}, y, [](const BackwardCtx& c) { return Grads{neg(c.grad)}; });
+  autograd::set_row_local(y);
   return y;
 }
 
@@ -111,6 +116,7 @@ Tensor abs(const Tensor& x) {
   Tensor y = unary_kernel(UnaryKind::Abs, x);
   if (autograd::any_requires_grad({&x}))
     record("abs", {x}, y, [x](const BackwardCtx& c) { return Grads{c.grad * sign(x)}; });
+  autograd::set_row_local(y);
   return y;
 }
 
@@ -120,6 +126,7 @@ Tensor sign(const Tensor& x) {
   // zero almost everywhere: recorded so the result stays in the graph, but
   // it sends no gradient
   if (autograd::any_requires_grad({&x})) record("sign", {x}, y, [](const BackwardCtx&) { return Grads{Tensor()}; });
+  autograd::set_row_local(y);
   return y;
 }
 
@@ -155,6 +162,7 @@ Tensor square(const Tensor& x) {
   Tensor y = unary_kernel(UnaryKind::Square, x);
   if (autograd::any_requires_grad({&x}))
     record("square", {x}, y, [x](const BackwardCtx& c) { return Grads{c.grad * x * 2.0}; });
+  autograd::set_row_local(y);
   return y;
 }
 
@@ -235,6 +243,7 @@ Tensor modrelu(const Tensor& x, const Tensor& b) {
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor y = binary_kernel(BinaryKind::Add, a, b);
   if (autograd::any_requires_grad({&a, &b})) record("add", {a, b}, y, [](const BackwardCtx& c) { return Grads{c.grad, c.grad}; });
+  autograd::set_row_local(y);
   return y;
 }
 
@@ -243,6 +252,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   if (autograd::any_requires_grad({&a, &b})) record("sub", {a, b}, y, [](const BackwardCtx& c) {
     return Grads{c.grad, c.needs(1) ? neg(c.grad) : Tensor()};
   });
+  autograd::set_row_local(y);
   return y;
 }
 
@@ -252,6 +262,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
     record("mul", {a, b}, y, [a, b](const BackwardCtx& c) {
       return Grads{c.needs(0) ? c.grad * b : Tensor(), c.needs(1) ? c.grad * a : Tensor()};
     });
+  autograd::set_row_local(y);
   return y;
 }
 
@@ -263,6 +274,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
       return Grads{c.needs(0) ? c.grad / b : Tensor(),
                    c.needs(1) ? -(c.grad * a / (b * b)) : Tensor()};
     });
+  autograd::set_row_local(y);
   return y;
 }
 
@@ -275,6 +287,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
       return Grads{c.needs(0) ? c.grad * b * pow(a, b - 1.0) : Tensor(),
                    c.needs(1) ? c.grad * c.out * log(a) : Tensor()};
     }, true);
+  autograd::set_row_local(y);
   return y;
 }
 
@@ -292,6 +305,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
       return Grads{c.needs(0) ? c.grad * tie_split_mask(gt(a, b), a, b) : Tensor(),
                    c.needs(1) ? c.grad * tie_split_mask(gt(b, a), b, a) : Tensor()};
     });
+  autograd::set_row_local(y);
   return y;
 }
 
@@ -302,6 +316,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
       return Grads{c.needs(0) ? c.grad * tie_split_mask(lt(a, b), a, b) : Tensor(),
                    c.needs(1) ? c.grad * tie_split_mask(lt(b, a), b, a) : Tensor()};
     });
+  autograd::set_row_local(y);
   return y;
 }
 
@@ -309,6 +324,7 @@ Tensor add(const Tensor& a, double b) {
   check_defined("add", a);
   Tensor y = unary_kernel(UnaryKind::AddScalar, a, b);
   if (autograd::any_requires_grad({&a})) record("add", {a}, y, [](const BackwardCtx& c) { return Grads{c.grad}; });
+  autograd::set_row_local(y);
   return y;
 }
 
@@ -316,6 +332,7 @@ Tensor mul(const Tensor& a, double b) {
   check_defined("mul", a);
   Tensor y = unary_kernel(UnaryKind::MulScalar, a, b);
   if (autograd::any_requires_grad({&a})) record("mul", {a}, y, [b](const BackwardCtx& c) { return Grads{c.grad * b}; });
+  autograd::set_row_local(y);
   return y;
 }
 
@@ -355,6 +372,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
       return Grads{c.needs(0) ? where(cond, c.grad, zero) : Tensor(),
                    c.needs(1) ? where(cond, zero, c.grad) : Tensor()};
     });
+  autograd::set_row_local(y);
   return y;
 }
 
@@ -369,6 +387,7 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
     record("clamp", {x}, y, [x, lo, hi](const BackwardCtx& c) {
       return Grads{c.grad * mask_of(ge(x, lo), x) * mask_of(le(x, hi), x)};
     });
+  autograd::set_row_local(y);
   return y;
 }
 

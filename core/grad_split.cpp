@@ -1,1 +1,242 @@
-// core/grad_split.cpp: placeholder (being written).
+// core/grad_split.cpp: the reference and fused paths of grad_split, and
+// RowGroupsGuard (see grad_split.h for what each path computes and why the
+// fused one is exact).
+//
+// Shapes: K losses, P = total numel of the params, N = rows of batch_output.
+//   reference  K x autograd::grad(L_k, params)            -> row k of [K, P]
+//   fused      g_k = dL_k/d batch_output       [N, ...]   (phase 1, K small backwards)
+//              G = sum_k g_k                   [N, ...]
+//              grouped_grad(batch_output, G)   [K, *param shape] per param (phase 2)
+//              -> columns of [K, P]                                           (phase 3)
+#include "core/grad_split.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/autograd.h"
+#include "core/elementwise.h"
+#include "core/factory.h"
+#include "core/index.h"
+#include "core/reduce.h"
+#include "core/segment.h"
+#include "core/views.h"
+
+namespace nova::autograd {
+
+namespace {
+
+thread_local const std::vector<int64_t>* active_groups = nullptr;
+
+/// Where each parameter's gradient goes in a flat vector of length total.
+struct FlatLayout {
+  std::vector<int64_t> offsets;
+  int64_t total = 0;
+  DType dtype = kFloat32;
+  Device device;
+};
+
+FlatLayout layout_of(const std::vector<Tensor>& params) {
+  FlatLayout layout;
+  for (size_t i = 0; i < params.size(); ++i) {
+    check_defined("grad_split", params[i], "parameter");
+    NOVA_CHECK(params[i].requires_grad(), "grad_split: parameter {} (shape {}) does not require grad", i,
+               params[i].shape().str());
+    if (i == 0) {
+      layout.dtype = params[0].dtype();
+      layout.device = params[0].device();
+    }
+    NOVA_CHECK(params[i].dtype() == layout.dtype && params[i].device() == layout.device,
+               "grad_split: all parameters must share one dtype and device (they form one flat "
+               "vector); parameter 0 is {} on {}, parameter {} is {} on {}",
+               dtype_name(layout.dtype), layout.device.str(), i, dtype_name(params[i].dtype()),
+               params[i].device().str());
+    layout.offsets.push_back(layout.total);
+    layout.total += params[i].numel();
+  }
+  return layout;
+}
+
+void check_losses(const std::vector<Tensor>& losses) {
+  NOVA_CHECK(!losses.empty(), "grad_split: expected at least one loss, got none");
+  for (size_t k = 0; k < losses.size(); ++k) {
+    check_defined("grad_split", losses[k], "loss");
+    NOVA_CHECK(losses[k].numel() == 1, "grad_split: loss {} must be a scalar, got shape {}", k,
+               losses[k].shape().str());
+    NOVA_CHECK(losses[k].requires_grad(),
+               "grad_split: loss {} does not require grad (was it computed under NoGradGuard, or "
+               "from tensors without requires_grad?)", k);
+  }
+}
+
+/// Writes per-parameter gradients into the [K, P] buffer: `block(i)` is
+/// parameter i's gradient for all K losses as [K, numel] (undefined: zeros).
+template <typename Block>
+Tensor assemble(int64_t k_losses, const std::vector<Tensor>& params, const FlatLayout& layout,
+                Block&& block) {
+  NoGradGuard no_grad;
+  Tensor flat = empty({k_losses, layout.total}, layout.dtype, layout.device);
+  for (size_t i = 0; i < params.size(); ++i) {
+    Tensor dst = flat.narrow(1, layout.offsets[i], params[i].numel());  // [K, numel], row stride P
+    Tensor src = block(i);
+    if (src.defined()) {
+      dst.copy_(src);
+    } else {
+      dst.zero_();
+    }
+  }
+  return flat;
+}
+
+std::vector<Tensor> rows_of(const Tensor& flat) {
+  std::vector<Tensor> rows;
+  for (int64_t k = 0; k < flat.size(0); ++k) rows.push_back(flat.select(0, k));
+  return rows;
+}
+
+std::vector<Tensor> reference_split(const std::vector<Tensor>& losses, const std::vector<Tensor>& params,
+                                    const FlatLayout& layout) {
+  const int64_t k_losses = static_cast<int64_t>(losses.size());
+  std::vector<std::vector<Tensor>> grads;
+  for (const Tensor& loss : losses)
+    grads.push_back(grad({loss}, params, {}, /*create_graph=*/false, /*allow_unused=*/true,
+                         /*retain_graph=*/true));
+  Tensor flat = assemble(k_losses, params, layout, [&](size_t i) {
+    // [K, numel]: one loss's gradient per row (stack only when all are defined)
+    std::vector<Tensor> per_loss;
+    for (int64_t k = 0; k < k_losses; ++k) {
+      const Tensor& g = grads[k][i];
+      per_loss.push_back(g.defined() ? ops::reshape(g, {params[i].numel()})
+                                     : zeros({params[i].numel()}, layout.dtype, layout.device));
+    }
+    return ops::stack(per_loss, 0);
+  });
+  return rows_of(flat);
+}
+
+// ---- fused path ----
+
+/// Refuses when some loss reaches a parameter other than through batch_output
+/// (a weight regulariser, a gradient penalty, an intermediate activation):
+/// phase 2 only sees what flows through batch_output. Walks each loss's graph
+/// without entering batch_output's node (usually a handful of nodes).
+void check_loss_heads(const std::vector<Tensor>& losses, const Tensor& batch_output,
+                      const std::vector<Tensor>& params) {
+  std::unordered_map<const Node*, size_t> param_index;
+  for (size_t i = 0; i < params.size(); ++i)
+    if (params[i].impl()->grad_accumulator) param_index[params[i].impl()->grad_accumulator.get()] = i;
+  const Node* stop = batch_output.grad_fn().get();
+  for (size_t k = 0; k < losses.size(); ++k) {
+    std::unordered_set<const Node*> seen;
+    std::vector<const Node*> todo;
+    const Node* root = losses[k].grad_fn() ? losses[k].grad_fn().get()
+                                           : losses[k].impl()->grad_accumulator.get();
+    if (root) todo.push_back(root);
+    while (!todo.empty()) {
+      const Node* n = todo.back();
+      todo.pop_back();
+      if (n == stop || !seen.insert(n).second) continue;
+      auto it = param_index.find(n);
+      if (it != param_index.end())
+        fail("grad_split: loss {} depends on parameter {} (shape {}) other than through batch_output "
+             "(e.g. a weight regulariser, a gradient penalty, or an intermediate activation of the "
+             "model); the fused path only splits what flows through batch_output; add such terms "
+             "separately or use GradSplitMode::reference",
+             k, it->second, params[it->second].shape().str());
+      for (const auto& next : n->next)
+        if (next) todo.push_back(next.get());
+    }
+  }
+}
+
+/// Refuses when a loss's gradient with respect to batch_output is nonzero
+/// outside its own group's rows: its group would then be wrong. One host
+/// read for all K x K group masses.
+void check_loss_rows(const std::vector<Tensor>& g, const std::vector<int64_t>& groups) {
+  NoGradGuard no_grad;
+  const int64_t k_groups = static_cast<int64_t>(groups.size());
+  const int64_t rows = g[0].size(0);
+  if (rows == 0) return;
+  const int64_t cols = g[0].numel() / rows;
+  std::vector<Tensor> mass;  // mass[k][j] = sum of |g_k| over the rows of group j
+  for (const Tensor& gk : g)
+    mass.push_back(ops::sum(ops::segment_sum(ops::abs(ops::reshape(gk, {rows, cols})), groups), {1}));
+  std::vector<double> m = ops::stack(mass, 0).to_vector<double>();
+  std::vector<int64_t> offsets = ops::segment_offsets("grad_split", groups);
+  for (int64_t k = 0; k < k_groups; ++k)
+    for (int64_t j = 0; j < k_groups; ++j)
+      if (j != k && !(m[k * k_groups + j] == 0.0))
+        fail("grad_split: loss {} depends on rows outside its group: its gradient with respect to "
+             "batch_output is nonzero in rows [{}, {}) (group {}), but the fused path needs loss {} "
+             "to read only rows [{}, {}) (are group_sizes in loss order?); use GradSplitMode::reference",
+             k, offsets[j], offsets[j + 1], j, k, offsets[k], offsets[k + 1]);
+}
+
+std::vector<Tensor> fused_split(const std::vector<Tensor>& losses, const std::vector<Tensor>& params,
+                                const GradSplitOptions& options, const FlatLayout& layout) {
+  const Tensor& out = options.batch_output;
+  const std::vector<int64_t>& groups = options.group_sizes;
+  const int64_t k_losses = static_cast<int64_t>(losses.size());
+  NOVA_CHECK(out.defined(), "grad_split: the fused path needs options.batch_output (the model output "
+                            "all losses are computed from)");
+  NOVA_CHECK(out.grad_fn() != nullptr,
+             "grad_split: options.batch_output (shape {}) was not computed by recorded ops (no grad_fn)",
+             out.shape().str());
+  NOVA_CHECK(groups.size() == losses.size(),
+             "grad_split: the fused path needs one group size per loss: {} losses, {} group sizes",
+             losses.size(), groups.size());
+  std::vector<int64_t> offsets = ops::segment_offsets("grad_split", groups);
+  NOVA_CHECK(out.dim() >= 1 && out.size(0) == offsets.back(),
+             "grad_split: group sizes add up to {} rows, but batch_output {} has {} rows (dim 0)",
+             offsets.back(), out.shape().str(), out.dim() >= 1 ? out.size(0) : 0);
+  for (size_t i = 0; i < params.size(); ++i)
+    NOVA_CHECK(params[i].is_leaf(),
+               "grad_split: the fused path needs parameters that are leaves; parameter {} (shape {}) "
+               "was computed by {}; use GradSplitMode::reference",
+               i, params[i].shape().str(), params[i].grad_fn()->name);
+  check_loss_heads(losses, out, params);
+
+  // phase 1: the loss heads, g_k = dL_k / d batch_output
+  std::vector<Tensor> g;
+  for (const Tensor& loss : losses) {
+    Tensor gk = grad({loss}, {out}, {}, false, /*allow_unused=*/true, /*retain_graph=*/true)[0];
+    g.push_back(gk.defined() ? gk : zeros_like(out));
+  }
+  check_loss_rows(g, groups);
+  Tensor seed = g[0];
+  for (int64_t k = 1; k < k_losses; ++k) seed = ops::add(seed, g[k]);
+
+  // phase 2: one grouped backward, [K, *shape] per parameter
+  std::vector<Tensor> per_group = grouped_grad(out, seed, params, groups);
+
+  // phase 3: parameter i's [K, numel] block is columns [offset_i, offset_i + numel) of [K, P]
+  Tensor flat = assemble(k_losses, params, layout, [&](size_t i) {
+    const Tensor& pg = per_group[i];
+    return pg.defined() ? ops::reshape(pg, {k_losses, params[i].numel()}) : Tensor();
+  });
+  return rows_of(flat);
+}
+
+}  // namespace
+
+std::vector<Tensor> grad_split(const std::vector<Tensor>& losses, const std::vector<Tensor>& params,
+                               const GradSplitOptions& options) {
+  check_losses(losses);
+  FlatLayout layout = layout_of(params);
+  switch (options.mode) {
+    case GradSplitMode::reference: return reference_split(losses, params, layout);
+    case GradSplitMode::fused: return fused_split(losses, params, options, layout);
+  }
+  fail("grad_split: unknown mode {}", static_cast<int>(options.mode));
+}
+
+RowGroupsGuard::RowGroupsGuard(std::vector<int64_t> group_sizes)
+    : groups_(std::move(group_sizes)), previous_(active_groups) {
+  ops::segment_offsets("RowGroupsGuard", groups_);  // validates: at least one, none negative
+  active_groups = &groups_;
+}
+
+RowGroupsGuard::~RowGroupsGuard() { active_groups = previous_; }
+
+const std::vector<int64_t>* current_row_groups() { return active_groups; }
+
+}  // namespace nova::autograd

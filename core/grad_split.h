@@ -1,1 +1,91 @@
-// core/grad_split.h: placeholder (being written).
+// core/grad_split.h: per-loss gradient splitting. The adaptive weighted
+// discriminator (thesis section 2.1, Algorithms 1 and 2) and the
+// self-correcting optimizer (section 2.2) need the gradient of each of
+// several losses (real-data loss, fake-data loss, ...) over the same
+// parameters, separately: grad_split({L_1, ..., L_K}, params) returns K flat
+// gradient vectors, one per loss.
+//
+// Two paths, chosen by GradSplitOptions::mode:
+//   reference  K backward passes over the same graph (each like
+//              autograd::grad with retain_graph). Works for any graph,
+//              double-backward ones (gradient penalties) included. Costs K
+//              backward passes.
+//   fused      about one backward pass, when the K losses come from ONE
+//              forward over a batch (options.batch_output, dim 0 = rows)
+//              made of K contiguous groups of rows (group_sizes, in loss
+//              order: real rows, then fake rows, ...), loss k reads only the
+//              rows of group k, and no layer mixes rows across groups.
+//
+// How the fused path works:
+//   1. loss heads: g_k = dL_k / d batch_output for each k (small: batch_output
+//      is e.g. [N, 1]); each g_k must be zero outside group k's rows, and the
+//      losses may reach the parameters only through batch_output;
+//   2. one backward from batch_output with G = sum_k g_k in the engine's
+//      grouped mode (autograd::grouped_grad): activation gradients stay one
+//      tensor of N rows, but every reduction over rows into a parameter is
+//      taken per group into K buffers (Linear dW_k = dY_k^T X_k and db_k,
+//      LayerNorm / BatchNorm affine sums, biases and scales broadcast over
+//      the rows); since the layers are row-local, row r of every activation
+//      gradient holds only what the loss of r's group sends, so buffer k is
+//      dL_k / d params;
+//   3. the K buffers are laid out as the K flat vectors.
+// It never returns a wrong answer: anything it cannot split exactly (an op
+// that mixes rows such as softmax over dim 0 or x - x.mean(0), BatchNorm
+// with batch statistics outside RowGroupsGuard, a weight used by a plain
+// matmul or an embedding, a reparametrised weight, a loss reading another
+// group's rows or reaching a parameter around batch_output) makes it throw
+// nova::Error naming the cause and pointing to GradSplitMode::reference.
+//
+// BatchNorm: with batch statistics BN mixes all rows. Run the forward under
+// RowGroupsGuard(group_sizes) and batch_norm normalises each group with its
+// own mean and variance, exactly as if BN were applied to each group on its
+// own (real and fake never share statistics), which is row-mixing only
+// within a group and so splits exactly. The running statistics are updated
+// once per group, in group order, with the layer's momentum.
+//
+// Both paths return gradients without a graph (create_graph is not offered)
+// and keep the losses' graph (as retain_graph = true); neither touches .grad.
+#pragma once
+
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace nova::autograd {
+
+enum class GradSplitMode { reference, fused };
+
+struct GradSplitOptions {
+  GradSplitMode mode = GradSplitMode::reference;
+  Tensor batch_output;               // fused: the model output all losses are computed from
+  std::vector<int64_t> group_sizes;  // fused: rows (dim 0) of batch_output per loss, in loss order
+};
+
+/// K losses (scalars) -> K flat gradients (1-D, length = total numel of
+/// params, in params' order; params' dtype and device, which all params must
+/// share). A parameter a loss does not reach gets zeros. The K results are
+/// the rows of one [K, P] buffer. See the top of this file for the modes.
+std::vector<Tensor> grad_split(const std::vector<Tensor>& losses, const std::vector<Tensor>& params,
+                               const GradSplitOptions& options = {});
+
+/// Forward under this guard: batch_norm with batch statistics (training mode)
+/// uses per-group statistics, groups being group_sizes[k] contiguous rows of
+/// dim 0 (which must add up to the input's rows). Thread-local; guards nest
+/// (the innermost wins) and restore the previous groups on exit.
+class RowGroupsGuard {
+ public:
+  explicit RowGroupsGuard(std::vector<int64_t> group_sizes);
+  ~RowGroupsGuard();
+  RowGroupsGuard(const RowGroupsGuard&) = delete;
+  RowGroupsGuard& operator=(const RowGroupsGuard&) = delete;
+
+ private:
+  std::vector<int64_t> groups_;
+  const std::vector<int64_t>* previous_;
+};
+
+/// The group sizes of the innermost RowGroupsGuard alive on this thread, or
+/// null when there is none (what batch_norm reads).
+const std::vector<int64_t>* current_row_groups();
+
+}  // namespace nova::autograd

@@ -6,13 +6,25 @@
 // Broadcast batch dims are summed back by the engine. 1-D operands are
 // unsqueezed to a matrix before and squeezed after, so their gradients come
 // from the view ops' backward.
-// linear(x, W, b) = x W^T + b: built from matmul, so its gradients are
-//   dx = g W, dW = g^T x (summed over the batch), db = sum of g over rows.
+// linear(x, W, b) = x W^T + b, one node, x viewed as rows [R, in] (R = the
+// product of x's leading dims), g as [R, out]:
+//   dx = g W        [R, out] @ [out, in] -> [R, in]   (then x's shape)
+//   dW = g^T x      [out, R] @ [R, in]   -> [out, in]
+//   db = sum of g over rows              -> [out]
+// In grad_split's grouped mode (core/grad_split.h) dW and db are taken per
+// group of rows instead: dW_k = g_k^T x_k (segment_outer), db_k = segment_sum.
+//
+// Row-locality (grad_split): row i of x @ B depends only on row i of x when B
+// is not itself computed from the batch, which "B has no grad_fn" guarantees
+// (a weight B that needs a gradient gets one summed over all rows, which the
+// grouped engine then refuses). linear is row-local for inputs of >= 2 dims.
 #include "core/matmul.h"
 
 #include "core/autograd.h"
 #include "core/elementwise.h"
 #include "core/factory.h"
+#include "core/reduce.h"
+#include "core/segment.h"
 #include "core/views.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cuda/matmul.h"
@@ -58,6 +70,11 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
   return y;
 }
 
+/// x [..., f] as the 2-D [rows, f] (no copy for a 2-D x, whatever its strides).
+Tensor as_rows(const Tensor& x, int64_t rows) {
+  return x.dim() == 2 ? x : reshape(x, {rows, x.size(-1)});
+}
+
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
@@ -76,6 +93,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor a2 = a.dim() == 1 ? unsqueeze(a, 0) : a;
   Tensor b2 = b.dim() == 1 ? unsqueeze(b, 1) : b;
   Tensor y = matmul_nd(a2, b2);
+  autograd::set_row_local(y, a.dim() >= 2 && !b.grad_fn());
   if (b.dim() == 1) y = squeeze(y, -1);
   if (a.dim() == 1) y = squeeze(y, a.dim() == 1 && b.dim() == 1 ? -1 : -2);
   return y;
@@ -92,13 +110,48 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     NOVA_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0),
                "linear: bias must be [{}], got {}", weight.size(0), bias.shape().str());
   // fold leading dims into rows: one GEMM instead of one per batch entry
-  Tensor x2 = x.dim() == 2 ? x : reshape(x, {-1, x.size(-1)});
-  Tensor y = matmul(x2, transpose(weight, 0, 1));
-  if (bias.defined()) y = y + bias;
-  if (x.dim() != 2) {
-    Shape s = x.shape();
-    s[s.size() - 1] = weight.size(0);
-    y = reshape(y, s);
+  const int64_t out = weight.size(0);
+  int64_t rows = 1;
+  for (int d = 0; d + 1 < x.dim(); ++d) rows *= x.size(d);
+  Shape out_shape = x.shape();
+  out_shape[out_shape.size() - 1] = out;
+  Tensor y;
+  {
+    NoGradGuard no_grad;  // one node for the whole layer, recorded below
+    Tensor y2 = matmul(as_rows(x, rows), transpose(weight, 0, 1));
+    if (bias.defined()) y2 = y2 + bias;
+    y = reshape(y2, out_shape);
+  }
+  if (autograd::any_requires_grad({&x, &weight, &bias})) {
+    const int64_t batch = x.dim() >= 2 ? x.size(0) : 1;
+    record("linear", {x, weight, bias}, y, [x, weight, rows, batch](const BackwardCtx& c) {
+      Tensor g2 = as_rows(c.grad, rows);
+      Grads grads(3);
+      if (c.needs(0)) {
+        Tensor dx = matmul(g2, weight);
+        grads[0] = x.dim() == 2 ? dx : reshape(dx, x.shape());
+      }
+      if (!c.needs(1) && !c.needs(2)) return grads;
+      Tensor x2 = as_rows(x, rows);
+      if (c.groups) {
+        // grouped mode: a group of batch rows is rows / batch rows of x2 each
+        std::vector<int64_t> groups = *c.groups;
+        for (int64_t& n : groups) n *= batch > 0 ? rows / batch : 0;
+        if (c.needs(1)) {
+          grads[1] = segment_outer(g2, x2, groups);  // [K, out, in]
+          c.set_grouped(1);
+        }
+        if (c.needs(2)) {
+          grads[2] = segment_sum(g2, groups);  // [K, out]
+          c.set_grouped(2);
+        }
+      } else {
+        if (c.needs(1)) grads[1] = matmul(transpose(g2, 0, 1), x2);
+        if (c.needs(2)) grads[2] = sum(g2, {0});
+      }
+      return grads;
+    });
+    autograd::set_row_local(y, x.dim() >= 2);
   }
   return y;
 }

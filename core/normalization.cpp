@@ -16,6 +16,19 @@
 // Saved: x, weight, mu and rstd (shaped to broadcast against x). When the
 // backward itself is recorded (create_graph), mu and rstd are recomputed from
 // x with ops, so that second derivatives see their dependence on x.
+//
+// Per-group batch_norm (forward under RowGroupsGuard, core/grad_split.h): the
+// rows of x are K contiguous groups and each group gets its own mu and var,
+// exactly as if batch_norm ran on each group alone; mean_R above then means
+// "over the rows of the row's group (and L)", formed with segment_sum and
+// segment_repeat, so the backward stays made of ops.
+//
+// grad_split's grouped mode (BackwardCtx::groups): dw and db are summed per
+// group of rows instead, [K, *param shape]. Row-locality: layer_norm is
+// row-local when dim 0 is not normalised; batch_norm with running statistics
+// is (it is affine per row), and so is per-group batch_norm for the groups
+// of its forward (the backward checks that grad_split uses the same ones);
+// batch_norm with whole-batch statistics mixes all rows and is not.
 #include "core/normalization.h"
 
 #include <cmath>
@@ -23,7 +36,9 @@
 #include "core/autograd.h"
 #include "core/elementwise.h"
 #include "core/factory.h"
+#include "core/grad_split.h"
 #include "core/reduce.h"
+#include "core/segment.h"
 #include "core/views.h"
 #include "kernels/cpu/normalization.h"
 #include "kernels/cuda/normalization.h"
@@ -45,34 +60,72 @@ struct NormStats {
   Shape param_shape;
   double eps = 0;
   bool batch_stats = true;  // mu/rstd are functions of x (not running stats)
+  // per-group batch_norm: rows per group; mu and rstd are then per group,
+  // [K, C, 1...], and counts [K, 1, 1...] holds each group's n_k * L
+  std::vector<int64_t> groups;
+  Tensor counts;
 };
+
+/// mean_R(t) shaped to broadcast against x: per statistic, or (per-group
+/// batch_norm) per group of rows, repeated over the group's rows.
+Tensor stat_mean(const Tensor& t, const NormStats& s) {
+  if (s.groups.empty()) return mean(t, s.stat_dims, true);
+  Tensor per_group = segment_sum(t, s.groups);  // [K, C, L...]
+  std::vector<int64_t> rest;
+  for (int d = 2; d < t.dim(); ++d) rest.push_back(d);
+  if (!rest.empty()) per_group = sum(per_group, rest, true);  // [K, C, 1...]
+  return segment_repeat(per_group / s.counts, s.groups);      // [N, C, 1...]
+}
+
+/// sum_P(t) into a parameter of param_shape; in grouped mode per group of
+/// rows, [K, *param_shape], flagged as such for input i.
+Tensor sum_params(const Tensor& t, const NormStats& s, const BackwardCtx& c, int i) {
+  if (!c.groups) {
+    Tensor r = s.param_dims.empty() ? t : sum(t, s.param_dims);
+    return reshape(r, s.param_shape);
+  }
+  // row-local nodes only run in grouped mode, so P holds dim 0
+  Tensor r = segment_sum(t, *c.groups);  // dim 0 -> K
+  std::vector<int64_t> rest;
+  for (int64_t d : s.param_dims)
+    if (d != 0) rest.push_back(d);
+  if (!rest.empty()) r = sum(r, rest);
+  Shape shape = s.param_shape;
+  shape.insert(0, static_cast<int64_t>(c.groups->size()));
+  c.set_grouped(i);
+  return reshape(r, shape);
+}
 
 /// Gradients of y = xhat * w + b for inputs (x, weight, bias), see the table.
 Grads normalize_backward(const BackwardCtx& c, const NormStats& s) {
   const Tensor& g = c.grad;
+  if (c.groups && !s.groups.empty())
+    NOVA_CHECK(*c.groups == s.groups,
+               "batch_norm: the forward used per-group statistics for groups of {} rows "
+               "(RowGroupsGuard), but grad_split splits the batch into groups of {} rows; use the "
+               "same group sizes for both",
+               Shape(s.groups).str(), Shape(*c.groups).str());
   Tensor mu = s.mu, rstd = s.rstd;
   if (s.batch_stats && autograd::is_grad_enabled() && s.x.requires_grad()) {
-    mu = mean(s.x, s.stat_dims, true);
+    mu = stat_mean(s.x, s);
     Tensor centred = s.x - mu;
-    rstd = rsqrt(mean(centred * centred, s.stat_dims, true) + s.eps);
+    rstd = rsqrt(stat_mean(centred * centred, s) + s.eps);
+  } else if (!s.groups.empty()) {
+    mu = segment_repeat(mu, s.groups);  // [K, C, 1...] -> [N, C, 1...]
+    rstd = segment_repeat(rstd, s.groups);
   }
   Tensor xhat = (s.x - mu) * rstd;
-  auto sum_params = [&](const Tensor& t) {
-    Tensor r = s.param_dims.empty() ? t : sum(t, s.param_dims);
-    return reshape(r, s.param_shape);
-  };
   Grads grads(3);
   if (c.needs(0)) {
     Tensor dxhat = s.weight_b.defined() ? g * s.weight_b : g;
     if (s.batch_stats) {
-      grads[0] = rstd * (dxhat - mean(dxhat, s.stat_dims, true) -
-                         xhat * mean(dxhat * xhat, s.stat_dims, true));
+      grads[0] = rstd * (dxhat - stat_mean(dxhat, s) - xhat * stat_mean(dxhat * xhat, s));
     } else {
       grads[0] = dxhat * rstd;
     }
   }
-  if (c.needs(1)) grads[1] = sum_params(g * xhat);
-  if (c.needs(2)) grads[2] = sum_params(g);
+  if (c.needs(1)) grads[1] = sum_params(g * xhat, s, c, 1);
+  if (c.needs(2)) grads[2] = sum_params(g, s, c, 2);
   return grads;
 }
 
@@ -135,6 +188,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
     s.param_shape = normalized_shape;
     s.eps = eps;
     record(op, {x, weight, bias}, y, [s](const BackwardCtx& c) { return normalize_backward(c, s); });
+    autograd::set_row_local(y, lead >= 1);
   }
   return y;
 }
@@ -161,26 +215,46 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   NOVA_CHECK(!use_batch_stats || N * L > 1,
              "batch_norm: expected more than 1 value per channel when training, got input {}",
              x.shape().str());
+  // under RowGroupsGuard batch statistics are taken per group of rows
+  std::vector<int64_t> groups;
+  std::vector<int64_t> offsets{0, N};  // one group: the whole batch
+  if (use_batch_stats && autograd::current_row_groups()) {
+    groups = *autograd::current_row_groups();
+    offsets = segment_offsets(op, groups);
+    NOVA_CHECK(offsets.back() == N,
+               "batch_norm: the RowGroupsGuard groups {} add up to {} rows, but the input {} has {} rows",
+               Shape(groups).str(), offsets.back(), x.shape().str(), N);
+    for (size_t k = 0; k < groups.size(); ++k)
+      NOVA_CHECK(groups[k] * L > 1,
+                 "batch_norm: expected more than 1 value per channel in each RowGroupsGuard group, "
+                 "group {} has {} rows of input {}", k, groups[k], x.shape().str());
+  }
+  const int64_t n_groups = static_cast<int64_t>(offsets.size()) - 1;
 
   Tensor xc = x.detach().contiguous().view({N, C, L});
   Tensor wc = weight.defined() ? weight.detach().contiguous() : Tensor();
   Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
-  Tensor mu, rstd;  // [C]
+  Tensor mu, rstd;  // [n_groups, C] with batch statistics, else [C]
   {
     NoGradGuard no_grad;
     if (use_batch_stats) {
-      mu = empty(channels, x.dtype(), x.device());
-      Tensor var = empty(channels, x.dtype(), x.device());
-      switch (x.device().type) {
-        case DeviceType::CPU: cpu::batch_norm_stats(xc, mu, var); break;
-        case DeviceType::CUDA: cuda::batch_norm_stats(xc, mu, var); break;
+      mu = empty({n_groups, C}, x.dtype(), x.device());
+      Tensor var = empty({n_groups, C}, x.dtype(), x.device());
+      for (int64_t k = 0; k < n_groups; ++k) {
+        Tensor xk = xc.narrow(0, offsets[k], offsets[k + 1] - offsets[k]);  // rows of group k
+        switch (x.device().type) {
+          case DeviceType::CPU: cpu::batch_norm_stats(xk, mu.select(0, k), var.select(0, k)); break;
+          case DeviceType::CUDA: cuda::batch_norm_stats(xk, mu.select(0, k), var.select(0, k)); break;
+        }
       }
       rstd = rsqrt(var + eps);
       if (training && running_mean.defined()) {
-        const double n = double(N * L);
         Tensor rm = running_mean, rv = running_var;  // handles: the updates write through
-        rm.mul_(1.0 - momentum).add_(mu, momentum);
-        rv.mul_(1.0 - momentum).add_(var * (n / (n - 1.0)), momentum);
+        for (int64_t k = 0; k < n_groups; ++k) {     // once per group, in order
+          const double n = double((offsets[k + 1] - offsets[k]) * L);
+          rm.mul_(1.0 - momentum).add_(mu.select(0, k), momentum);
+          rv.mul_(1.0 - momentum).add_(var.select(0, k) * (n / (n - 1.0)), momentum);
+        }
       }
     } else {
       mu = running_mean.detach().contiguous();
@@ -188,9 +262,15 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     }
   }
   Tensor y = empty(x.shape(), x.dtype(), x.device());
-  switch (x.device().type) {
-    case DeviceType::CPU: cpu::batch_norm_apply(xc, mu, rstd, wc, bc, y.view({N, C, L})); break;
-    case DeviceType::CUDA: cuda::batch_norm_apply(xc, mu, rstd, wc, bc, y.view({N, C, L})); break;
+  Tensor yc = y.view({N, C, L});
+  for (int64_t k = 0; k < n_groups; ++k) {
+    const int64_t rows = offsets[k + 1] - offsets[k];
+    Tensor xk = xc.narrow(0, offsets[k], rows), yk = yc.narrow(0, offsets[k], rows);
+    Tensor mk = use_batch_stats ? mu.select(0, k) : mu, rk = use_batch_stats ? rstd.select(0, k) : rstd;
+    switch (x.device().type) {
+      case DeviceType::CPU: cpu::batch_norm_apply(xk, mk, rk, wc, bc, yk); break;
+      case DeviceType::CUDA: cuda::batch_norm_apply(xk, mk, rk, wc, bc, yk); break;
+    }
   }
 
   if (autograd::any_requires_grad({&x, &weight, &bias})) {
@@ -199,8 +279,21 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     NormStats s;
     s.x = x;
     s.weight_b = weight.defined() ? reshape(weight, bshape) : Tensor();
-    s.mu = reshape(mu, bshape);
-    s.rstd = reshape(rstd, bshape);
+    if (groups.empty()) {
+      s.mu = reshape(mu, bshape);
+      s.rstd = reshape(rstd, bshape);
+    } else {
+      Shape gshape = bshape;  // [K, C, 1, ...]
+      gshape[0] = n_groups;
+      s.mu = reshape(mu, gshape);
+      s.rstd = reshape(rstd, gshape);
+      std::vector<double> counts;
+      for (int64_t n : groups) counts.push_back(double(n * L));
+      Shape cshape = Shape::filled(x.dim(), 1);  // [K, 1, 1, ...]
+      cshape[0] = n_groups;
+      s.counts = from_vector(counts, cshape, x.dtype(), x.device());
+      s.groups = groups;
+    }
     s.stat_dims.push_back(0);
     for (int d = 2; d < x.dim(); ++d) s.stat_dims.push_back(d);
     s.param_dims = s.stat_dims;
@@ -208,6 +301,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     s.eps = eps;
     s.batch_stats = use_batch_stats;
     record(op, {x, weight, bias}, y, [s](const BackwardCtx& c) { return normalize_backward(c, s); });
+    // running statistics: affine per row; per-group statistics: rows meet only
+    // inside their group, which is what grad_split needs (see the top)
+    autograd::set_row_local(y, !use_batch_stats || !s.groups.empty());
   }
   return y;
 }

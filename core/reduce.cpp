@@ -17,6 +17,8 @@
 //   logsumexp  g * exp(x - y)   (= g * softmax(x) over the reduced dims)
 // argmax/argmin have no gradient. Masks come from comparisons, which carry no
 // graph, so every formula is itself differentiable for create_graph.
+// Row-locality (grad_split, core/autograd.h): a reduction is row-local when
+// it keeps dim 0 (reduces only other dims), see row_local().
 #include "core/reduce.h"
 
 #include <cmath>
@@ -50,6 +52,13 @@ Shape reduced_shape(const char* op, const Shape& shape, const std::vector<int64_
   return out;
 }
 
+namespace {
+/// A reduction keeps rows apart when dim 0 is not among the reduced dims.
+bool row_local(const Tensor& x, const std::vector<bool>& reduced) {
+  return x.dim() >= 1 && !reduced[0];
+}
+}  // namespace
+
 Tensor drop_reduced_dims(const Tensor& r, const std::vector<bool>& reduced) {
   Shape s;
   for (int d = 0; d < r.dim(); ++d)
@@ -78,11 +87,13 @@ Tensor sum_or_mean(const char* op, const Tensor& x, const std::vector<int64_t>& 
     case DeviceType::CUDA: take_mean ? cuda::mean(x, y) : cuda::sum(x, y); break;
   }
   double count = kshape.numel() ? double(x.numel()) / double(kshape.numel()) : 0.0;
-  if (autograd::any_requires_grad({&x}))
+  if (autograd::any_requires_grad({&x})) {
     record(op, {x}, y, [shape = x.shape(), reduced, take_mean, count](const BackwardCtx& c) {
       Tensor g = expand(restore_reduced_dims(c.grad, shape, reduced), shape);
       return Grads{take_mean ? g * (1.0 / count) : g};
     });
+    autograd::set_row_local(y, row_local(x, reduced));
+  }
   return keepdim ? y : drop_reduced_dims(y, reduced);
 }
 
@@ -174,10 +185,12 @@ Tensor extreme_values(const char* op, const Tensor& x, const std::vector<int64_t
     case DeviceType::CPU: cpu::max_min(x, y, Tensor(), take_max); break;
     case DeviceType::CUDA: cuda::max_min(x, y, Tensor(), take_max); break;
   }
-  if (autograd::any_requires_grad({&x}))
+  if (autograd::any_requires_grad({&x})) {
     record(op, {x}, y, [x, reduced](const BackwardCtx& c) {
       return Grads{share_evenly(c.grad, eq(x, c.out).to(x.dtype()), reduced)};
     }, true);
+    autograd::set_row_local(y, row_local(x, reduced));
+  }
   return finish(y, reduced, keepdim);
 }
 
@@ -200,6 +213,7 @@ MaxMin extreme_along(const char* op, const Tensor& x, int64_t dim, bool keepdim,
       Tensor selected = eq(positions_along(d, shape, indices.device()), indices);
       return Grads{where(selected, c.grad, 0.0)};
     });
+    autograd::set_row_local(values, row_local(x, reduced));
   }
   return {finish(values, reduced, keepdim), finish(indices, reduced, keepdim)};
 }
@@ -241,6 +255,7 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims, bool unbiased, boo
       Tensor centered = x - mean(x, dims_of(reduced), true);
       return Grads{c.grad * centered * scale};
     });
+    autograd::set_row_local(y, row_local(x, reduced));
   }
   return finish(y, reduced, keepdim);
 }
@@ -278,7 +293,7 @@ Tensor norm(const Tensor& x, double p, const std::vector<int64_t>& dims, bool ke
     case DeviceType::CPU: cpu::norm(x, y, p); break;
     case DeviceType::CUDA: cuda::norm(x, y, p); break;
   }
-  if (autograd::any_requires_grad({&x}))
+  if (autograd::any_requires_grad({&x})) {
     record("norm", {x}, y, [x, p, reduced](const BackwardCtx& c) {
       const Tensor& g = c.grad;
       const Tensor& y = c.out;
@@ -293,6 +308,8 @@ Tensor norm(const Tensor& x, double p, const std::vector<int64_t>& dims, bool ke
       // [K] g * [S] sign(x) |x|^(p-1) / [K] y^(p-1)
       return Grads{where(zero, 0.0, g * sign(x) * pow(abs(x), p - 1) / pow(safe_y, p - 1))};
     }, true);
+    autograd::set_row_local(y, row_local(x, reduced));
+  }
   return finish(y, reduced, keepdim);
 }
 
@@ -308,11 +325,13 @@ Tensor logsumexp(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim
     case DeviceType::CPU: cpu::logsumexp(x, y); break;
     case DeviceType::CUDA: cuda::logsumexp(x, y); break;
   }
-  if (autograd::any_requires_grad({&x}))
+  if (autograd::any_requires_grad({&x})) {
     record("logsumexp", {x}, y, [x](const BackwardCtx& c) {
       // exp(x - y) <= 1: the softmax of x over the reduced dims, no overflow
       return Grads{c.grad * exp(x - c.out)};
     }, true);
+    autograd::set_row_local(y, row_local(x, reduced));
+  }
   return finish(y, reduced, keepdim);
 }
 

@@ -6,6 +6,7 @@
 //   log_softmax  dx = g - exp(y) * sum(g)
 // Both save only the output (save_output), and both formulas are made of ops,
 // so create_graph differentiates them again.
+// Row-local (grad_split, core/autograd.h) along any dim but 0.
 #include "core/softmax.h"
 
 #include "core/autograd.h"
@@ -42,13 +43,15 @@ Tensor softmax_op(const char* op, const Tensor& x, int64_t dim, bool take_log) {
       take_log ? cuda::log_softmax_forward(x, d, y) : cuda::softmax_forward(x, d, y);
       break;
   }
-  if (autograd::any_requires_grad({&x}))
+  if (autograd::any_requires_grad({&x})) {
     record(op, {x}, y, [d, take_log](const BackwardCtx& c) {
       const Tensor& g = c.grad;
       const Tensor& y = c.out;
       if (take_log) return Grads{g - exp(y) * sum(g, {d}, true)};
       return Grads{y * (g - sum(g * y, {d}, true))};
     }, /*save_output=*/true);
+    autograd::set_row_local(y, d != 0);
+  }
   return y;
 }
 

@@ -7,6 +7,12 @@
 //   expand            g (the engine sums it back to the input shape)
 //   contiguous, clone, to(dtype)   g (the engine converts the dtype)
 //   to(device)        g.to(input device)
+//
+// Row-locality (grad_split, core/autograd.h): a view is row-local when dim 0
+// survives unchanged: reshapes that keep dim 0's size (rows stay rows, as
+// the element order is kept), permute/transpose/slice that leave dim 0
+// alone, expand (an input broadcast along dim 0 is split by the engine), and
+// the copies (contiguous, clone, to).
 #include "core/views.h"
 
 #include "core/autograd.h"
@@ -58,12 +64,14 @@ Shape infer_shape(const char* op, const Tensor& x, const Shape& shape) {
   return out;
 }
 
-/// Records a view whose backward is "reshape g back to the input shape".
+/// Records a view whose backward is "reshape g back to the input shape"; it
+/// is row-local when dim 0 keeps its size.
 void record_reshape_like(const char* op, const Tensor& x, Tensor& y) {
-  if (autograd::any_requires_grad({&x}))
-    record(op, {x}, y, [shape = x.shape()](const BackwardCtx& c) {
-      return Grads{reshape(c.grad, shape)};
-    });
+  if (!autograd::any_requires_grad({&x})) return;
+  record(op, {x}, y, [shape = x.shape()](const BackwardCtx& c) {
+    return Grads{reshape(c.grad, shape)};
+  });
+  autograd::set_row_local(y, x.dim() >= 1 && y.dim() >= 1 && x.size(0) == y.size(0));
 }
 
 /// A new dense tensor holding x converted to dtype, on x's device. `op` names
@@ -124,10 +132,12 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
     strides.push_back(x.strides()[d]);
   }
   Tensor y = make_view(x, shape, strides, x.offset());
-  if (autograd::any_requires_grad({&x}))
+  if (autograd::any_requires_grad({&x})) {
     record("permute", {x}, y, [inverse](const BackwardCtx& c) {
       return Grads{permute(c.grad, inverse)};
     });
+    autograd::set_row_local(y, x.dim() >= 1 && inverse[0] == 0);
+  }
   return y;
 }
 
@@ -155,10 +165,12 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
   shape[d] = (end - start + step - 1) / step;
   strides[d] *= step;
   Tensor y = make_view(x, shape, strides, x.offset() + start * x.strides()[d]);
-  if (autograd::any_requires_grad({&x}))
+  if (autograd::any_requires_grad({&x})) {
     record("slice", {x}, y, [shape = x.shape(), d, start, step](const BackwardCtx& c) {
       return Grads{slice_backward(c.grad, shape, d, start, step)};
     });
+    autograd::set_row_local(y, d != 0);
+  }
   return y;
 }
 
@@ -201,8 +213,10 @@ Tensor expand(const Tensor& x, const Shape& shape) {
                j, j >= 0 ? x.size(j) : 0);
   }
   Tensor y = make_view(x, target, broadcast_strides(x.shape(), x.strides(), target), x.offset());
-  if (autograd::any_requires_grad({&x}))
+  if (autograd::any_requires_grad({&x})) {
     record("expand", {x}, y, [](const BackwardCtx& c) { return Grads{c.grad}; });
+    autograd::set_row_local(y);
+  }
   return y;
 }
 
@@ -248,16 +262,20 @@ Tensor contiguous(const Tensor& x) {
   check_defined("contiguous", x);
   if (x.is_contiguous()) return x;
   Tensor y = copy_to_new("contiguous", x, x.dtype());
-  if (autograd::any_requires_grad({&x}))
+  if (autograd::any_requires_grad({&x})) {
     record("contiguous", {x}, y, [](const BackwardCtx& c) { return Grads{c.grad}; });
+    autograd::set_row_local(y);
+  }
   return y;
 }
 
 Tensor clone(const Tensor& x) {
   check_defined("clone", x);
   Tensor y = copy_to_new("clone", x, x.dtype());
-  if (autograd::any_requires_grad({&x}))
+  if (autograd::any_requires_grad({&x})) {
     record("clone", {x}, y, [](const BackwardCtx& c) { return Grads{c.grad}; });
+    autograd::set_row_local(y);
+  }
   return y;
 }
 
@@ -266,8 +284,10 @@ Tensor to_dtype(const Tensor& x, DType dtype) {
   if (x.dtype() == dtype) return x;
   Tensor y = copy_to_new("to", x, dtype);
   // gradients flow only between floating dtypes
-  if (is_floating(dtype) && autograd::any_requires_grad({&x}))
+  if (is_floating(dtype) && autograd::any_requires_grad({&x})) {
     record("to", {x}, y, [](const BackwardCtx& c) { return Grads{c.grad}; });
+    autograd::set_row_local(y);
+  }
   return y;
 }
 
@@ -288,8 +308,10 @@ Tensor to_device(const Tensor& x, Device device) {
     else
       cuda::copy_between_devices(y.raw_data(), device.index, src.raw_data(), src.device().index, nbytes);
   }
-  if (autograd::any_requires_grad({&x}))
+  if (autograd::any_requires_grad({&x})) {
     record("to", {x}, y, [from = x.device()](const BackwardCtx& c) { return Grads{to_device(c.grad, from)}; });
+    autograd::set_row_local(y);
+  }
   return y;
 }
 
