@@ -11,6 +11,7 @@
 #include "core/optim.h"
 #include "optim/adaptive_weighting.h"
 #include "optim/flat_parameters.h"
+#include "optim/self_correcting.h"
 #include "tests/cuda_util.h"
 
 using namespace nova;
@@ -131,6 +132,33 @@ TEST_CASE("cuda AdaptiveWeighting steps match the CPU (Algorithms 1 and 2, flat 
           }
         }
         REQUIRE(awc.case_counts() == awg.case_counts());
+      }
+    }
+  }
+}
+
+TEST_CASE("cuda SelfCorrecting steps (SC2, SC3) match the CPU", "[cuda][optim][sc]") {
+  for (DType dtype : {kFloat32, kFloat64}) {
+    for (bool three : {false, true}) {
+      INFO(dtype_name(dtype) << " three terms " << three);
+      std::vector<Tensor> pc = params_on(kCPU, dtype, 9), pg = params_on(gpu(), dtype, 9);
+      optim::SelfCorrecting scc(pc, optim::make_aw_inner_adam(pc, 1e-2));
+      optim::SelfCorrecting scg(pg, optim::make_aw_inner_adam(pg, 1e-2));
+      int64_t total = 0;
+      for (const Tensor& p : pc) total += p.numel();
+      for (int step = 0; step < 5; ++step) {
+        Tensor gc = randn({total}, dtype), ge = randn({total}, dtype);
+        Tensor gn = three ? randn({total}, dtype) : Tensor();
+        auto rc = scc.step(gc, ge, gn);
+        auto rg = scg.step(gc.to(gpu()), ge.to(gpu()), three ? gn.to(gpu()) : Tensor());
+        REQUIRE(rc.corrected_e == rg.corrected_e);
+        REQUIRE(rc.corrected_n == rg.corrected_n);
+        REQUIRE(std::abs(rc.w_e - rg.w_e) <= 1e-10 * std::max(1.0, std::abs(rc.w_e)));
+        REQUIRE(std::abs(rc.w_n - rg.w_n) <= 1e-10 * std::max(1.0, std::abs(rc.w_n)));
+        for (size_t k = 0; k < pc.size(); ++k) {
+          require_parity(pc[k].grad(), pg[k].grad());
+          require_parity(pc[k].detach(), pg[k].detach());
+        }
       }
     }
   }
