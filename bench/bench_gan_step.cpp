@@ -12,6 +12,13 @@
 //           backward, Adam step
 // exactly as bench/gan_step_torch.py writes it in PyTorch.
 //
+// The aw D step (examples/gan_8gaussians --weighting aw1) is timed too: the
+// same forward, g_r and g_f by autograd::grad_split (fused and reference),
+// then optim::AdaptiveWeighting over Adam; PyTorch's counterpart is what the
+// authors' code does (two backward passes, flattened dot products, weighted
+// sum into .grad, Adam), with the case logic (a few scalar comparisons) left
+// out.
+//
 // Versions: 0 = baseline, PyTorch (gan_step_torch.py run with
 // /tmp/tv/bin/python3 when it imports torch, else python3; absent: nova
 // alone, said so); 1 = nova. Ratio = torch median / nova median (higher is
@@ -37,9 +44,11 @@
 
 #include "bench/report.h"
 #include "core/autograd.h"
+#include "core/grad_split.h"
 #include "core/ops.h"
 #include "datasets/gaussian_mixture.h"
 #include "models/gaussian_mixture_gan.h"
+#include "optim/adaptive_weighting.h"
 #include "optim/optimizer.h"
 
 using namespace nova;
@@ -106,6 +115,43 @@ struct Gan {
     d_step();
     g_step();
   }
+
+  /// The aw D step of examples/gan_8gaussians: the same forward, then g_r and
+  /// g_f by grad_split (fused: one backward; reference: two) and
+  /// AdaptiveWeighting (Algorithm 1) over an Adam with the baseline's settings.
+  void aw_d_step(autograd::GradSplitMode mode) {
+    if (!aw) {
+      auto params = D->parameters();
+      aw = std::make_unique<optim::AdaptiveWeighting>(
+          params, std::make_unique<optim::Adam>(params, optim::AdamOptions{1e-4, {0.5, 0.999}}));
+    }
+    Tensor real = mixture.sample(batch, gen);
+    Tensor z = randn({batch, net.z_dim}, kFloat32, kCPU, &gen);
+    Tensor fake;
+    {
+      NoGradGuard no_grad;
+      fake = (*G)(z);
+    }
+    Tensor out = (*D)(ops::cat({real, fake}, 0));
+    Tensor d_real = out.narrow(0, 0, batch), d_fake = out.narrow(0, batch, batch);
+    Tensor loss_r = ops::binary_cross_entropy_with_logits(d_real, ones);
+    Tensor loss_f = ops::binary_cross_entropy_with_logits(d_fake, zeros);
+    double s_r, s_f;
+    {
+      NoGradGuard no_grad;
+      s_r = ops::mean(ops::sigmoid(d_real)).item();
+      s_f = ops::mean(ops::sigmoid(d_fake)).item();
+    }
+    autograd::GradSplitOptions split;
+    split.mode = mode;
+    if (mode == autograd::GradSplitMode::fused) {
+      split.batch_output = out;
+      split.group_sizes = {batch, batch};
+    }
+    auto g = autograd::grad_split({loss_r, loss_f}, D->parameters(), split);
+    aw->step(g[0], g[1], s_r, s_f);
+  }
+  std::unique_ptr<optim::AdaptiveWeighting> aw;
 
   /// The same step with a clock read between phases; returns ms per phase.
   std::vector<double> profiled_step() {
@@ -272,6 +318,10 @@ int main(int argc, char** argv) {
     b::Timing t_step = b::time_cpu([&] { gan.step(); }, args.warmup, args.iters);
     b::Timing t_d = b::time_cpu([&] { gan.d_step(); }, args.warmup, args.iters);
     b::Timing t_g = b::time_cpu([&] { gan.g_step(); }, args.warmup, args.iters);
+    b::Timing t_aw_fused =
+        b::time_cpu([&] { gan.aw_d_step(autograd::GradSplitMode::fused); }, args.warmup, args.iters);
+    b::Timing t_aw_ref =
+        b::time_cpu([&] { gan.aw_d_step(autograd::GradSplitMode::reference); }, args.warmup, args.iters);
 
     // ---- v0 PyTorch ----
     const std::string python = python_with_torch();
@@ -317,6 +367,27 @@ int main(int argc, char** argv) {
     }
     rep.row("v1 nova step", t_step, extra);
 
+    // ---- the D step alone: baseline and aw ----
+    nlohmann::json d_extra = {{"ratio_of", "torch D step median / nova D step median"}};
+    if (!torch.is_null()) d_extra["ratio"] = torch.value("d_step_median_ms", 0.0) / t_d.median_ms;
+    rep.row("v1 nova D step", t_d, d_extra);
+    auto aw_row = [&](const char* name, const b::Timing& t, const char* torch_key) {
+      nlohmann::json e = {{"cost_vs_baseline_d_step", t.median_ms / t_d.median_ms}};
+      if (!torch.is_null() && torch.contains(torch_key)) {
+        e["ratio"] = torch[torch_key].get<double>() / t.median_ms;
+        e["ratio_of"] = std::string("torch aw D step (two backward passes) median / nova median");
+      }
+      rep.row(name, t, e);
+    };
+    if (!torch.is_null() && torch.contains("aw_d_step_median_ms")) {
+      b::Timing ta;
+      ta.median_ms = ta.min_ms = ta.max_ms = torch["aw_d_step_median_ms"].get<double>();
+      ta.iters = args.iters;
+      rep.row("v0 torch aw D step (2 bw)", ta, {{"note", "median only"}});
+    }
+    aw_row("v1 nova aw D step fused", t_aw_fused, "aw_d_step_median_ms");
+    aw_row("v1 nova aw D step ref", t_aw_ref, "aw_d_step_median_ms");
+
     std::printf("\nthreads: %d (nova OpenMP, torch.set_num_threads)\n", threads);
     std::printf("nova  step %.3f ms (D step %.3f, G step %.3f)\n", t_step.median_ms, t_d.median_ms, t_g.median_ms);
     if (!torch.is_null()) {
@@ -326,6 +397,12 @@ int main(int argc, char** argv) {
                   torch.value("torch", std::string("?")).c_str());
       std::printf("ratio torch/nova %.3f: target 2x %s\n", ratio, b::verdict(ratio, 2.0));
     }
+    std::printf("nova aw D step: fused grad_split %.3f ms (%.2fx the baseline D step), reference %.3f ms (%.2fx)\n",
+                t_aw_fused.median_ms, t_aw_fused.median_ms / t_d.median_ms, t_aw_ref.median_ms,
+                t_aw_ref.median_ms / t_d.median_ms);
+    if (!torch.is_null() && torch.contains("aw_d_step_median_ms"))
+      std::printf("torch aw D step (two backward passes, as the authors' code): %.3f ms\n",
+                  torch["aw_d_step_median_ms"].get<double>());
 
     if (profile) {
       // phases: clock reads between the phases of `iters` real steps

@@ -13,8 +13,9 @@ gain 1.4, Adam beta1 0.5, D lr 1e-4, G lr 1e-3):
           backward (D's .grad fills too, as in the toy; the next D step's
           zero_grad clears it); Adam step
 
-Times `iters` whole steps after `warmup` untimed ones (time.perf_counter)
-and prints one JSON line:
+Also the aw D step as the authors' code computes it (two backward passes;
+see aw_d_step). Times `iters` whole steps after `warmup` untimed ones
+(time.perf_counter) and prints one JSON line:
 {"median_ms", "min_ms", "max_ms", "iters", "threads", "torch", "device", ...}
 With --profile it also times each phase of the step separately (the same
 phases bench_gan_step --profile reports for nova) and a few single ops at
@@ -105,6 +106,34 @@ class Setup:
         self.d_step()
         self.g_step()
 
+    def aw_d_step(self):
+        """The aw D step as the authors' code computes it: two backward passes
+        (retain_graph), flattened gradients, their three inner products, the
+        weighted sum written into .grad, an Adam step. The case logic (a few
+        scalar comparisons of s_r, s_f and the inner products) is left out:
+        weights 1, 1 cost the same as any others."""
+        real = self.sample_real()
+        z = torch.randn(self.batch, self.z_dim)
+        with torch.no_grad():
+            fake = self.G(z)
+        out = self.D(torch.cat([real, fake]))
+        d_real, d_fake = out[: self.batch], out[self.batch:]
+        loss_r = self.bce(d_real, self.ones)
+        loss_f = self.bce(d_fake, self.zeros)
+        s_r = torch.sigmoid(d_real).mean().item()
+        s_f = torch.sigmoid(d_fake).mean().item()
+        params = list(self.D.parameters())
+        g_r = torch.cat([g.flatten() for g in torch.autograd.grad(loss_r, params, retain_graph=True)])
+        g_f = torch.cat([g.flatten() for g in torch.autograd.grad(loss_f, params)])
+        rr, ff, rf = (g_r @ g_r).item(), (g_f @ g_f).item(), (g_r @ g_f).item()
+        w_r, w_f = 1.0, 1.0  # Algorithm 1 would pick them from s_r, s_f, rr, ff, rf
+        update = w_r * g_r + w_f * g_f
+        offset = 0
+        for p in params:
+            p.grad = update[offset: offset + p.numel()].view_as(p).clone()
+            offset += p.numel()
+        self.opt_d.step()
+
     def profile(self, warmup, iters):
         """Median and min ms of each phase, timed inside real steps (same split as nova's --profile)."""
         names = ["d_sample", "d_forward_g_nograd", "d_forward_d_loss", "d_backward", "d_optimizer",
@@ -193,7 +222,8 @@ def main():
               "threads": torch.get_num_threads(), "torch": torch.__version__,
               "device": platform.processor() or platform.machine(), "batch": a.batch, "dtype": "float32",
               "d_step_median_ms": median(time_fn(s.d_step, a.warmup, a.iters)),
-              "g_step_median_ms": median(time_fn(s.g_step, a.warmup, a.iters))}
+              "g_step_median_ms": median(time_fn(s.g_step, a.warmup, a.iters)),
+              "aw_d_step_median_ms": median(time_fn(s.aw_d_step, a.warmup, a.iters))}
     if a.profile:
         result["phases"] = s.profile(a.warmup, a.iters)
         result["ops"] = op_profile(a.batch, 256, a.warmup, 4 * a.iters)
