@@ -1,2 +1,140 @@
-// bench/bench_grad_split.cpp: placeholder (being written).
-int main() { return 0; }
+// bench/bench_grad_split.cpp: the cost of per-loss gradient splitting
+// (core/grad_split.h) on the CPU, float32, relative to one ordinary backward
+// of the same batch (issue 4's target: fused <= 1.2x one backward).
+//
+// Model: the 8-Gaussian discriminator (models/gaussian_mixture_gan.h, default
+// MixtureGanOptions: 2 -> 128 tanh -> 128 tanh -> 1). Batches:
+//   K = 2  512 real + 512 fake rows      (the adaptive weighted discriminator)
+//   K = 3  512 + 512 + 512 rows          (self-correcting SC3: real, fake, noisy)
+// Loss k reads only its own rows: mean softplus(-D) on group 0, mean
+// softplus(D) on group 1, 0.5 mean D^2 on group 2.
+//
+// One forward builds the graph (kept with retain_graph), then per K:
+//   backward   zero_grad + backward of sum_k L_k into .grad  (the baseline)
+//   fused      grad_split(..., fused): K flat gradients in about one backward
+//   reference  grad_split(..., reference): K backward passes
+// ratio = median / median of `backward` (lower is better). The three are timed
+// round-robin (one call of each per iteration), so a load change on a shared
+// machine hits all three alike. Validation before timing: fused against
+// reference, and the sum of the reference gradients against the baseline's
+// .grad (relative L2 error, bound 1e-5).
+//
+// Command line: report.h's [--json PATH] [--iters N] [--warmup N].
+#include <omp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "bench/report.h"
+#include "core/autograd.h"
+#include "core/grad_split.h"
+#include "core/ops.h"
+#include "models/gaussian_mixture_gan.h"
+
+using namespace nova;
+namespace b = nova::bench;
+using autograd::grad_split;
+using autograd::GradSplitMode;
+
+namespace {
+
+std::vector<Tensor> group_losses(const Tensor& out, const std::vector<int64_t>& groups) {
+  std::vector<Tensor> losses;
+  int64_t at = 0;
+  for (size_t k = 0; k < groups.size(); ++k) {
+    Tensor rows = out.narrow(0, at, groups[k]);
+    at += groups[k];
+    if (k == 0) losses.push_back(ops::mean(ops::softplus(-rows)));
+    else if (k == 1) losses.push_back(ops::mean(ops::softplus(rows)));
+    else losses.push_back(ops::mean(rows * rows) * 0.5);
+  }
+  return losses;
+}
+
+/// Times each of fns round-robin: `warmup` untimed rounds, then `iters`
+/// rounds of one timed call of each.
+std::vector<b::Timing> time_round_robin(const std::vector<std::function<void()>>& fns, int warmup, int iters) {
+  std::vector<std::vector<double>> ms(fns.size());
+  for (int i = 0; i < warmup + iters; ++i)
+    for (size_t f = 0; f < fns.size(); ++f) {
+      auto t0 = std::chrono::steady_clock::now();
+      fns[f]();
+      auto t1 = std::chrono::steady_clock::now();
+      if (i >= warmup) ms[f].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    }
+  std::vector<b::Timing> t;
+  for (auto& m : ms) t.push_back(b::summarize(m, false));
+  return t;
+}
+
+std::vector<float> flat_values(const std::vector<Tensor>& parts) {
+  std::vector<float> v;
+  for (const Tensor& p : parts) {
+    std::vector<float> x = p.to_vector<float>();
+    v.insert(v.end(), x.begin(), x.end());
+  }
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  b::Args args = b::parse_args(argc, argv, "grad_split");
+  try {
+    Generator init(1);
+    auto D = models::mixture_discriminator({}, &init);
+    std::vector<Tensor> params = D->parameters();
+    b::Report report("grad_split", "grad_split", "D 2-128-128-1 tanh, groups of 512 rows", "float32", "fp32",
+                     b::cpu_name() + ", " + std::to_string(omp_get_max_threads()) + " OpenMP threads");
+    for (std::vector<int64_t> groups : {std::vector<int64_t>{512, 512}, std::vector<int64_t>{512, 512, 512}}) {
+      const std::string k = std::to_string(groups.size());
+      int64_t n = 0;
+      for (int64_t g : groups) n += g;
+      Generator data(2);
+      Tensor x = uniform({n, 2}, -2.0, 2.0, kFloat32, kCPU, &data);
+      Tensor out = D->forward(x);
+      std::vector<Tensor> losses = group_losses(out, groups);
+      Tensor total = losses[0];
+      for (size_t i = 1; i < losses.size(); ++i) total = total + losses[i];
+      autograd::GradSplitOptions fused{GradSplitMode::fused, out, groups};
+
+      // validate: fused == reference, and sum_k reference == backward of the sum
+      std::vector<Tensor> ref = grad_split(losses, params);
+      std::vector<Tensor> got = grad_split(losses, params, fused);
+      D->zero_grad();
+      total.backward(Tensor(), /*retain_graph=*/true);
+      std::vector<Tensor> grads;
+      for (const Tensor& p : params) grads.push_back(p.grad());
+      Tensor ref_sum = ref[0];
+      for (size_t i = 1; i < ref.size(); ++i) ref_sum = ref_sum + ref[i];
+      bool ok = report.validate("reference sum K=" + k, b::rel_l2_error(ref_sum.to_vector<float>(), flat_values(grads)), 1e-5);
+      for (size_t i = 0; i < ref.size(); ++i)
+        ok = report.validate("fused loss " + std::to_string(i) + " K=" + k,
+                             b::rel_l2_error(got[i].to_vector<float>(), ref[i].to_vector<float>()), 1e-5) && ok;
+      if (!ok) continue;
+
+      std::vector<b::Timing> t = time_round_robin(
+          {[&] {
+             D->zero_grad();
+             total.backward(Tensor(), /*retain_graph=*/true);
+           },
+           [&] { grad_split(losses, params, fused); }, [&] { grad_split(losses, params); }},
+          args.warmup, args.iters);
+      const b::Timing &base = t[0], &tf = t[1], &tr = t[2];
+      const double rf = tf.median_ms / base.median_ms, rr = tr.median_ms / base.median_ms;
+      report.row("backward K=" + k, base, {{"ratio", 1.0}, {"groups", groups}});
+      report.row("fused K=" + k, tf,
+                 {{"ratio", rf}, {"target", std::string("<=1.2 ") + b::verdict(rf, 1.2, true)}, {"groups", groups}});
+      report.row("reference K=" + k, tr, {{"ratio", rr}, {"groups", groups}});
+    }
+    report.note("ratio = median / median of one ordinary backward of the summed loss over the same batch "
+                "(lower is better); target for fused: <= 1.2");
+    return report.finish(args.json_path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_grad_split: %s\n", e.what());
+    return 1;
+  }
+}

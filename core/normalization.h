@@ -23,6 +23,9 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
 /// running statistics (the op is then affine in x). running_mean/running_var
 /// ([C], x's dtype) may be undefined, and then the batch statistics are used
 /// in both modes; weight and bias ([C]) may be undefined (no affine).
+/// Under autograd::RowGroupsGuard (core/grad_split.h) batch statistics are
+/// taken per group of rows (dim 0), as if batch_norm ran on each group
+/// alone, and the running statistics are updated once per group, in order.
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& weight, const Tensor& bias, bool training, double momentum = 0.1,
                   double eps = 1e-5);

@@ -38,6 +38,8 @@ class BatchNorm1d : public Module {
                        bool track_running_stats = true);
   /// Training: normalises with the batch statistics and updates the running
   /// ones. Eval: uses the running statistics (batch ones when not tracked).
+  /// Under autograd::RowGroupsGuard (core/grad_split.h) the batch statistics
+  /// are per group of rows, so grad_split's fused path can split the batch.
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
 

@@ -7,7 +7,7 @@
 //   - grad_split fused == reference (float64 to 1e-12, float32 to float32
 //     rounding) on MLP discriminators with tanh/relu/leaky_relu, LayerNorm,
 //     BatchNorm1d (per-group and eval), broadcast scale/bias parameters,
-//     dropout in eval, a 3-D input, K = 2 and 3 with unequal groups;
+//     dropout (training and eval), a 3-D input, K = 2 and 3, unequal groups;
 //   - every case the fused path cannot split exactly throws a clear error.
 #include <cmath>
 #include <functional>
@@ -156,6 +156,11 @@ std::vector<Case> discriminators() {
                                             make_shared<nn::ReLU>(), make_shared<nn::Linear>(16, 8),
                                             make_shared<nn::BatchNorm1d>(8), make_shared<nn::Tanh>(),
                                             make_shared<nn::Linear>(8, 1));
+       }},
+      {"Dropout (training)",
+       [] {
+         return make_shared<nn::Sequential>(make_shared<nn::Linear>(3, 16), make_shared<nn::Tanh>(),
+                                            make_shared<nn::Dropout>(0.3), make_shared<nn::Linear>(16, 1));
        }},
       {"Dropout (eval) and ModReLU",
        [] {
