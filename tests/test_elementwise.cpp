@@ -247,3 +247,31 @@ TEST_CASE("large elementwise ops take the parallel path and stay correct", "[ele
   Tensor t = a.t() * 2.0;  // strided
   REQUIRE(t.to_vector<double>()[1] == av[400] * 2.0);
 }
+
+// float exp/tanh/sigmoid take Eigen's SIMD path on unit-stride rows and libm
+// elsewhere: both must stay within a few float ulp of the exact value
+TEST_CASE("float exp, tanh, sigmoid: SIMD rows and strided rows match libm in double", "[elementwise]") {
+  Tensor x = linspace(-30.0, 30.0, 6001);  // float32; crosses tanh's clamp and exp's range
+  Tensor grid = x.reshape({6001, 1}).expand({6001, 2}).transpose(0, 1);  // strided rows
+  auto check = [&](const char* name, const Tensor& out, std::function<double(double)> exact, double rel,
+                   double abs_tol) {
+    INFO(name);
+    std::vector<double> xs = values(x), ys = values(out);
+    REQUIRE(ys.size() >= xs.size());
+    for (size_t i = 0; i < xs.size(); ++i) {
+      double want = exact(double(float(xs[i])));
+      if (!std::isfinite(want) || want > 3e38) continue;  // float overflow: not comparable
+      INFO("x = " << xs[i]);
+      REQUIRE(std::abs(ys[i] - want) <= rel * std::abs(want) + abs_tol);
+    }
+  };
+  auto tanh_d = [](double v) { return std::tanh(v); };
+  auto sig_d = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
+  auto exp_d = [](double v) { return std::exp(v); };
+  check("tanh simd", ops::tanh(x), tanh_d, 1e-6, 1e-7);
+  check("sigmoid simd", ops::sigmoid(x), sig_d, 1e-6, 1e-30);
+  check("exp simd", ops::exp(x), exp_d, 1e-6, 1e-37);
+  // the strided path: row 0 of the transposed grid is x again
+  check("tanh strided", ops::tanh(grid).select(0, 0).contiguous(), tanh_d, 1e-6, 1e-7);
+  check("sigmoid strided", ops::sigmoid(grid).select(0, 0).contiguous(), sig_d, 1e-6, 1e-30);
+}

@@ -5,6 +5,9 @@
 #include "kernels/cpu/elementwise.h"
 
 #include <cmath>
+#include <type_traits>
+
+#include <Eigen/Core>
 
 #include "kernels/cpu/loops.h"
 
@@ -33,6 +36,31 @@ void map1(const Tensor& x, const Tensor& out, F f) {
                     }
                   });
 }
+
+/// map1 whose unit-stride rows go to row(a, o, n) instead: for exp, tanh and
+/// sigmoid, Eigen's SIMD versions are 4-8x faster than one libm call per
+/// element, which on the small-model CPU path (an MLP's tanh layers) is the
+/// difference between the activation and the GEMM dominating a step.
+template <typename T, typename F, typename Row>
+void map1_rows(const Tensor& x, const Tensor& out, F f, Row row) {
+  const T* px = x.data<T>();
+  T* po = out.data<T>();
+  for_each_row<2>(out.shape(), {out.strides(), x.strides()},
+                  [&](int64_t n, std::array<int64_t, 2> off, std::array<int64_t, 2> step) {
+                    T* o = po + off[0];
+                    const T* a = px + off[1];
+                    if (all_unit(step)) {
+                      row(a, o, n);
+                    } else {
+                      for (int64_t j = 0; j < n; ++j) o[j * step[0]] = f(a[j * step[1]]);
+                    }
+                  });
+}
+
+template <typename T>
+using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <typename T>
+using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 /// out[i] = f(a[i], b[i]) with a, b broadcast to out's shape.
 template <typename T, typename R, typename F>
@@ -75,7 +103,9 @@ void unary_typed(UnaryKind kind, const Tensor& x, const Tensor& out, double alph
   }
   if constexpr (std::is_floating_point_v<T>) {
     switch (kind) {
-      case UnaryKind::Exp: return map1<T>(x, out, [](T v) { return std::exp(v); });
+      case UnaryKind::Exp:
+        return map1_rows<T>(x, out, [](T v) { return std::exp(v); },
+                            [](const T* a, T* o, int64_t n) { ArrayMap<T>(o, n) = ConstArrayMap<T>(a, n).exp(); });
       case UnaryKind::Log: return map1<T>(x, out, [](T v) { return std::log(v); });
       case UnaryKind::Log1p: return map1<T>(x, out, [](T v) { return std::log1p(v); });
       case UnaryKind::Sqrt: return map1<T>(x, out, [](T v) { return std::sqrt(v); });
@@ -86,14 +116,30 @@ void unary_typed(UnaryKind kind, const Tensor& x, const Tensor& out, double alph
       case UnaryKind::LeakyRelu: return map1<T>(x, out, [a](T v) { return v > T(0) ? v : a * v; });
       case UnaryKind::Elu:
         return map1<T>(x, out, [a](T v) { return v > T(0) ? v : a * std::expm1(v); });
-      case UnaryKind::Sigmoid:
+      case UnaryKind::Sigmoid: {
         // two branches so that exp never overflows
-        return map1<T>(x, out, [](T v) {
+        auto f = [](T v) {
           if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
           T e = std::exp(v);
           return e / (T(1) + e);
-        });
-      case UnaryKind::Tanh: return map1<T>(x, out, [](T v) { return std::tanh(v); });
+        };
+        if constexpr (std::is_same_v<T, float>) {
+          // SIMD 1 / (1 + exp(-v)): exp(-v) = inf below v = -88 gives 0,
+          // where the exact value is a float denormal (< 1.2e-38)
+          return map1_rows<T>(x, out, f, [](const T* a, T* o, int64_t n) {
+            ArrayMap<T>(o, n) = (T(1) + (-ConstArrayMap<T>(a, n)).exp()).inverse();
+          });
+        }
+        return map1<T>(x, out, f);
+      }
+      case UnaryKind::Tanh:
+        if constexpr (std::is_same_v<T, float>) {
+          // Eigen's float tanh: a clamped rational approximation, within a
+          // few ulp of libm's (double keeps libm: Eigen has no SIMD version)
+          return map1_rows<T>(x, out, [](T v) { return std::tanh(v); },
+                              [](const T* a, T* o, int64_t n) { ArrayMap<T>(o, n) = ConstArrayMap<T>(a, n).tanh(); });
+        }
+        return map1<T>(x, out, [](T v) { return std::tanh(v); });
       case UnaryKind::Softplus:
         // beta = a, threshold = b: above it softplus(x) == x to working precision
         return map1<T>(x, out, [a, b](T v) {
