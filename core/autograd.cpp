@@ -408,6 +408,8 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
                          const std::vector<Tensor>& grad_outputs, bool create_graph,
                          bool allow_unused, bool retain_graph) {
   std::vector<Tensor> seeds = seed_gradients("grad", outputs, grad_outputs);
+  // nothing asked for; an empty capture set would run as backward() into .grad
+  if (inputs.empty()) return {};
   Engine engine;
   engine.retain_graph = retain_graph || create_graph;
   engine.create_graph = create_graph;
@@ -465,7 +467,8 @@ std::vector<Tensor> grouped_grad(const Tensor& output, const Tensor& grad_output
     NOVA_CHECK(!engine.capture_index.count(n), "{}: parameter {} is listed twice", api, i);
     engine.capture_index[n] = i;
   }
-  engine.run({output.grad_fn()}, {grad_output});
+  // no parameter: nothing to capture (an empty capture set would mean "every leaf")
+  if (!params.empty()) engine.run({output.grad_fn()}, {grad_output});
   return engine.captured;
 }
 

@@ -222,6 +222,8 @@ std::vector<Tensor> grad_split(const std::vector<Tensor>& losses, const std::vec
                                const GradSplitOptions& options) {
   check_losses(losses);
   FlatLayout layout = layout_of(params);
+  if (params.empty())  // nothing to differentiate: K empty vectors
+    return rows_of(empty({static_cast<int64_t>(losses.size()), 0}, kFloat32, losses[0].device()));
   switch (options.mode) {
     case GradSplitMode::reference: return reference_split(losses, params, layout);
     case GradSplitMode::fused: return fused_split(losses, params, options, layout);

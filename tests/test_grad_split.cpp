@@ -374,6 +374,13 @@ TEST_CASE("grad_split checks its arguments", "[grad_split]") {
                       "one group size per loss: 2 losses, 3 group sizes");
   REQUIRE_THROWS_NOVA(grad_split(losses, {w}, {GradSplitMode::fused, out, {2, 3}}),
                       "group sizes add up to 5 rows, but batch_output [4, 1] has 4 rows");
+  // no parameters: K empty vectors, and no .grad written
+  for (GradSplitMode mode : {GradSplitMode::reference, GradSplitMode::fused}) {
+    auto none = grad_split(losses, {}, {mode, out, {2, 2}});
+    REQUIRE(none.size() == 2);
+    REQUIRE(none[0].numel() == 0);
+  }
+  REQUIRE(!w.grad().defined());
 }
 
 // ---- grad_split: fused == reference ----
