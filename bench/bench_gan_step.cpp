@@ -153,7 +153,9 @@ struct Gan {
   }
   std::unique_ptr<optim::AdaptiveWeighting> aw;
 
-  /// The same step with a clock read between phases; returns ms per phase.
+  /// The same step with a clock read between phases; returns ms per phase
+  /// (kPhases order). zero_grad counts in the backward phase; "teardown" is
+  /// releasing the step's tensors and what is left of its graph.
   std::vector<double> profiled_step() {
     std::vector<double> t;
     auto t0 = Clock::now();
@@ -161,40 +163,46 @@ struct Gan {
       t.push_back(ms_since(t0));
       t0 = Clock::now();
     };
-    Tensor real = mixture.sample(batch, gen);
-    Tensor z = randn({batch, net.z_dim}, kFloat32, kCPU, &gen);
-    lap();
-    Tensor fake;
     {
-      NoGradGuard no_grad;
-      fake = (*G)(z);
+      Tensor real = mixture.sample(batch, gen);
+      Tensor z = randn({batch, net.z_dim}, kFloat32, kCPU, &gen);
+      lap();
+      Tensor fake;
+      {
+        NoGradGuard no_grad;
+        fake = (*G)(z);
+      }
+      lap();
+      Tensor loss = d_loss(real, fake);
+      lap();
+      opt_d->zero_grad();
+      loss.backward();
+      lap();
+      opt_d->step();
+      lap();
     }
     lap();
-    Tensor loss = d_loss(real, fake);
-    lap();
-    opt_d->zero_grad();
-    loss.backward();
-    lap();
-    opt_d->step();
-    lap();
-    z = randn({batch, net.z_dim}, kFloat32, kCPU, &gen);
-    lap();
-    Tensor x = (*G)(z);
-    lap();
-    loss = ops::binary_cross_entropy_with_logits((*D)(x), ones);
-    lap();
-    opt_g->zero_grad();
-    loss.backward();
-    lap();
-    opt_g->step();
+    {
+      Tensor z = randn({batch, net.z_dim}, kFloat32, kCPU, &gen);
+      lap();
+      Tensor x = (*G)(z);
+      lap();
+      Tensor loss = ops::binary_cross_entropy_with_logits((*D)(x), ones);
+      lap();
+      opt_g->zero_grad();
+      loss.backward();
+      lap();
+      opt_g->step();
+      lap();
+    }
     lap();
     return t;
   }
 };
 
-const std::vector<std::string> kPhases = {"d_sample",  "d_forward_g_nograd", "d_forward_d_loss", "d_backward",
-                                          "d_optimizer", "g_sample", "g_forward_g", "g_forward_d_loss",
-                                          "g_backward", "g_optimizer"};
+const std::vector<std::string> kPhases = {
+    "d_sample", "d_forward_g_nograd", "d_forward_d_loss", "d_backward", "d_optimizer", "d_teardown",
+    "g_sample", "g_forward_g",        "g_forward_d_loss", "g_backward", "g_optimizer", "g_teardown"};
 
 /// Flat D gradient of one D loss on fixed data, in the Gan's dtype, as doubles.
 std::vector<double> d_gradient(Gan& gan, const Tensor& real, const Tensor& fake) {
