@@ -182,8 +182,10 @@ struct RunResult {
 Tensor flat_grad(const Tensor& loss, const std::vector<Tensor>& params) {
   std::vector<Tensor> grads = autograd::grad({loss}, params, {}, false, /*allow_unused=*/true);
   std::vector<Tensor> flat;
-  for (size_t i = 0; i < params.size(); ++i)
-    flat.push_back(grads[i].defined() ? grads[i].reshape({params[i].numel()}) : zeros_like(params[i]).reshape({params[i].numel()}));
+  for (size_t i = 0; i < params.size(); ++i) {
+    Tensor g = grads[i].defined() ? grads[i] : zeros_like(params[i]);
+    flat.push_back(g.reshape({params[i].numel()}));
+  }
   return ops::cat(flat, 0);
 }
 
@@ -226,7 +228,7 @@ class Run {
                                                        aw);
     }
     // fixed evaluation inputs: every snapshot looks at the same z and real points
-    eval_z_ = randn({cfg.eval_samples, net_.z_dim}, kFloat32, kCPU, &eval_gen_).to(cfg.device);
+    eval_z_ = randn({cfg.eval_samples, net_.z_dim}, kFloat32, cfg.device, &eval_gen_);
     const int64_t modes = mixture_.centres.size(0);
     std::vector<Tensor> per_mode;
     for (int64_t k = 0; k < modes; ++k)
@@ -312,7 +314,7 @@ class Run {
   StepLog d_step(bool logged) {
     const int64_t B = cfg_.batch;
     Tensor real = mixture_.sample(B, gen_).to(cfg_.device);
-    Tensor z = randn({B, net_.z_dim}, kFloat32, kCPU, &gen_).to(cfg_.device);
+    Tensor z = randn({B, net_.z_dim}, kFloat32, cfg_.device, &gen_);
     Tensor fake;
     {
       NoGradGuard no_grad;
@@ -356,7 +358,7 @@ class Run {
   }
 
   double g_step() {
-    Tensor z = randn({cfg_.batch, net_.z_dim}, kFloat32, kCPU, &gen_).to(cfg_.device);
+    Tensor z = randn({cfg_.batch, net_.z_dim}, kFloat32, cfg_.device, &gen_);
     Tensor loss = nn::generator_loss(cfg_.loss.g_kind, discriminate((*G_)(z)));
     // only G's gradients: D's weight gradients would be computed and thrown away
     std::vector<Tensor> grads = autograd::grad({loss}, g_params_);
@@ -378,6 +380,7 @@ class Run {
                          num(l.d_loss_real), num(l.d_loss_fake), num(l.g_loss), num(l.s_r), num(l.s_f), l.case_id,
                          num(l.w_r), num(l.w_f), num(l.angle_real_fake), num(l.angle_update_real),
                          num(l.angle_update_fake), elapsed);
+    csv_->flush();  // a long run's log can be followed while it trains
   }
 
   std::string plot_path(const std::string& what, int64_t step) const {
@@ -414,6 +417,7 @@ class Run {
       for (int64_t k = 0; k < modes; ++k)
         *modes_csv_ << fmt::format("{},{},{},{},{:.6g},{}\n", method_name(weighting_), seed_, step, k,
                                    scores[size_t(k)], m.high_quality_per_mode[size_t(k)]);
+    if (modes_csv_) modes_csv_->flush();
   }
 
   const Config& cfg_;
@@ -598,7 +602,7 @@ int run(int argc, char** argv) {
 
   const bool normalize = cfg.loss.normalize || cfg.loss.penalty_normalize;
   fmt::print("8-Gaussian GAN: ring of 8 modes (radius 1, std 0.01); G and D 2x128 tanh, z 256; loss {}{}; "
-             "{} steps, batch {}; Adam lr D {:g} G {:g}, betas ({:g}, {:g}); device {}, {} threads\n",
+             "{} steps, batch {}; Adam lr D {:g} G {:g}, betas ({:g}, {:g}); device {}, threads {}\n",
              cfg.loss.name, normalize ? " (D output gradient-normalised)" : "", cfg.steps, cfg.batch, cfg.lr_d,
              cfg.lr_g, cfg.beta1, cfg.beta2, cfg.device.str(), omp_get_max_threads());
   fmt::print("metrics on {} generated points: high quality = within {:g} std ({:g}) of the nearest centre; a mode "
