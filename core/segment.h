@@ -32,8 +32,9 @@ Tensor segment_repeat(const Tensor& x, const std::vector<int64_t>& group_sizes);
 
 /// Per segment k, the sum over its rows r of the outer products a[r]^T b[r],
 /// i.e. a_k^T @ b_k for the row blocks a_k, b_k: a [N, m], b [N, n] -> [K, m, n]
-/// (zeros for an empty segment). One GEMM per segment (Eigen on the CPU,
-/// cuBLAS on CUDA), written straight into the result. Differentiable:
+/// (zeros for an empty segment). One GEMM per segment written straight into
+/// the result: Eigen, all segments in one parallel region, on the CPU; cuBLAS
+/// on CUDA. Differentiable:
 /// da_k = b_k @ g_k^T, db_k = a_k @ g_k.
 Tensor segment_outer(const Tensor& a, const Tensor& b, const std::vector<int64_t>& group_sizes);
 

@@ -229,6 +229,16 @@ TEST_CASE("segment_repeat and segment_outer values", "[grad_split][segment]") {
   REQUIRE(max_abs_diff(y.select(0, 0), ops::matmul(a.narrow(0, 0, 3).t(), b.narrow(0, 0, 3))) <= 1e-14);
   REQUIRE(max_abs_diff(y.select(0, 1), zeros({3, 4}, kFloat64)) == 0);
   REQUIRE(max_abs_diff(y.select(0, 2), ops::matmul(a.narrow(0, 3, 4).t(), b.narrow(0, 3, 4))) <= 1e-14);
+  // large enough for the threaded paths (segment_outer: >= 2^20 multiply-adds,
+  // segment_sum: >= 2^20 elements, several column blocks)
+  Tensor big_a = uniform({1100, 40}, -1.0, 1.0, kFloat64), big_b = uniform({1100, 30}, -1.0, 1.0, kFloat64);
+  Tensor big = ops::segment_outer(big_a, big_b, {500, 0, 600});
+  REQUIRE(max_abs_diff(big.select(0, 0), ops::matmul(big_a.narrow(0, 0, 500).t(), big_b.narrow(0, 0, 500))) <= 1e-12);
+  REQUIRE(max_abs_diff(big.select(0, 1), zeros({40, 30}, kFloat64)) == 0);
+  REQUIRE(max_abs_diff(big.select(0, 2), ops::matmul(big_a.narrow(0, 500, 600).t(), big_b.narrow(0, 500, 600))) <= 1e-12);
+  Tensor wide = uniform({2048, 600}, -1.0, 1.0, kFloat64);
+  Tensor sums = ops::segment_sum(wide, {1000, 1048});
+  REQUIRE(max_abs_diff(sums.select(0, 1), ops::sum(wide.narrow(0, 1000, 1048), {0})) <= 1e-12);
 }
 
 TEST_CASE("segment ops reject bad group sizes", "[grad_split][segment]") {

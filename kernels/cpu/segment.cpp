@@ -1,11 +1,23 @@
-// kernels/cpu/segment.cpp: the per-segment row-sum loop (see segment.h).
-// Work is cut into tasks of (segment, block of kCols columns); a task walks
-// its segment's rows top to bottom, adding each row's block into a
+// kernels/cpu/segment.cpp: the per-segment loops (see segment.h).
+// segment_sum: work is cut into tasks of (segment, block of kCols columns); a
+// task walks its segment's rows top to bottom, adding each row's block into a
 // stack-allocated accumulator row: every read is a dense, vectorisable run
 // of x, and no two tasks write the same output. Tasks go to OpenMP threads
-// only above kParallelGrain elements (thread start-up costs more below).
+// only from kSumParallel elements: one thread sums [1024, 128] float32 in
+// about 40 us, less than a fork/join costs on a busy 2-core machine.
+// segment_outer: the K GEMMs share ONE parallel region, as tasks of
+// (segment, block of output rows), instead of one region per GEMM. On a busy
+// machine a fork/join can wait a whole time slice for a descheduled thread,
+// so grad_split's cost there follows its count of parallel regions: for the
+// 8-Gaussian discriminator (bench/bench_grad_split.cpp, 2 threads) a plain
+// backward makes 10, the fused split 11 (13 with one region per GEMM and
+// parallel small sums, which made it 1.3x one backward on the loaded
+// machine instead of 1.1x).
 #include "kernels/cpu/segment.h"
 
+#include <omp.h>
+
+#include <Eigen/Core>
 #include <algorithm>
 
 #include "kernels/cpu/reduce_loop.h"
@@ -15,13 +27,14 @@ namespace nova::cpu {
 namespace {
 
 constexpr int64_t kCols = 512;  // 4 KB of double accumulators per task
+constexpr int64_t kSumParallel = int64_t(1) << 20;
 
 template <typename T>
 void segment_sum_rows(const T* x, T* out, const std::vector<int64_t>& offsets, int64_t m) {
   const int64_t k_segments = static_cast<int64_t>(offsets.size()) - 1;
   const int64_t blocks = (m + kCols - 1) / kCols;
   const int64_t tasks = k_segments * blocks;
-  const bool parallel = offsets.back() * m >= kParallelGrain && tasks > 1;
+  const bool parallel = offsets.back() * m >= kSumParallel && tasks > 1;
 #pragma omp parallel for schedule(static) if (parallel)
   for (int64_t task = 0; task < tasks; ++task) {
     const int64_t k = task / blocks, c0 = (task % blocks) * kCols;
@@ -37,7 +50,46 @@ void segment_sum_rows(const T* x, T* out, const std::vector<int64_t>& offsets, i
   }
 }
 
+constexpr int64_t kParallelWork = int64_t(1) << 20;  // multiply-adds, as cpu::matmul
+
+template <typename T>
+using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+template <typename T>
+void segment_outer_typed(const T* a, const T* b, T* out, const std::vector<int64_t>& offsets, int64_t m,
+                         int64_t n) {
+  const int64_t k_segments = static_cast<int64_t>(offsets.size()) - 1;
+  const int64_t work = offsets.back() * m * n;
+  const int64_t threads = work >= kParallelWork ? omp_get_max_threads() : 1;
+  // about 4 tasks per thread, so unequal segments still share the threads evenly
+  const int64_t row_blocks = std::min<int64_t>(std::max<int64_t>(m, 1), (4 * threads + k_segments - 1) / k_segments);
+  const int64_t block_rows = (m + row_blocks - 1) / row_blocks;
+#pragma omp parallel for schedule(dynamic, 1) if (threads > 1)
+  for (int64_t task = 0; task < k_segments * row_blocks; ++task) {
+    const int64_t k = task / row_blocks, r0 = (task % row_blocks) * block_rows;
+    const int64_t rows = std::min(block_rows, m - r0);
+    if (rows <= 0) continue;
+    const int64_t first = offsets[k], count = offsets[k + 1] - offsets[k];
+    Eigen::Map<RowMajor<T>> result(out + k * m * n + r0 * n, rows, n);
+    if (count == 0) {
+      result.setZero();
+      continue;
+    }
+    Eigen::Map<const RowMajor<T>> ak(a + first * m, count, m);  // [n_k, m]
+    Eigen::Map<const RowMajor<T>> bk(b + first * n, count, n);  // [n_k, n]
+    result.noalias() = ak.middleCols(r0, rows).transpose() * bk;
+  }
+}
+
 }  // namespace
+
+void segment_outer(const Tensor& a, const Tensor& b, const std::vector<int64_t>& offsets,
+                   const Tensor& out) {
+  dispatch_floating("segment_outer", a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    segment_outer_typed<T>(a.data<T>(), b.data<T>(), out.data<T>(), offsets, a.size(1), b.size(1));
+  });
+}
 
 void segment_sum(const Tensor& x, const std::vector<int64_t>& offsets, const Tensor& out) {
   dispatch_floating("segment_sum", x.dtype(), [&](auto tag) {
