@@ -19,7 +19,8 @@ see aw_d_step). Times `iters` whole steps after `warmup` untimed ones
 {"median_ms", "min_ms", "max_ms", "iters", "threads", "torch", "device", ...}
 With --profile it also times each phase of the step separately (the same
 phases bench_gan_step --profile reports for nova) and a few single ops at
-the step's shapes, under "phases" and "ops" ({"median_ms", "min_ms"} each).
+the step's shapes and the whole step at batch 1 (framework overhead), under
+"phases", "ops" and "overhead" ({"median_ms", "min_ms"} each).
 
     python3 bench/gan_step_torch.py [--threads N] [--iters N] [--warmup N]
                                     [--batch 512] [--profile]
@@ -233,6 +234,9 @@ def main():
     if a.profile:
         result["phases"] = s.profile(a.warmup, a.iters)
         result["ops"] = op_profile(a.batch, 256, a.warmup, 4 * a.iters)
+        tiny = Setup(1)  # the step at batch 1: per-op framework overhead
+        ts = time_fn(tiny.step, a.warmup, 4 * a.iters)
+        result["overhead"] = {"step at batch 1": {"median_ms": median(ts), "min_ms": min(ts)}}
     print(json.dumps(result))
 
 
