@@ -521,18 +521,21 @@ int run(int argc, char** argv) {
       .option("gp-lambda", "10", "wgan-gp: weight of the gradient penalty")
       .option("seed", "0", "random seed (initial weights, data, noise); --compare uses seed .. seed+seeds-1")
       .option("device", "cpu", "cpu | cuda | cuda:N")
-      .option("threads", "0", "CPU threads (OpenMP); 0: all cores")
+      .option("threads", "1",
+              "CPU threads (OpenMP); 0: all cores. Default 1: the layers are small, and on a 2-core machine 2 "
+              "threads made the step slower (and about 10x slower while other processes used the cores)")
       .option("log-every", "1000",
               "print losses every N steps when stderr is not a terminal (a terminal gets a live progress "
               "bar instead); 0: never")
       .option("csv", "", "write a CSV log to this file: method, seed, step, d_loss_real, d_loss_fake, g_loss, "
-                         "s_r, s_f, case, w_r, w_f, angle_real_fake, angle_update_real, angle_update_fake "
-                         "(degrees, Figure 2.4), elapsed (s)")
+                         "s_r, s_f, case (0: baseline), w_r, w_f, angle_real_fake, angle_update_real, "
+                         "angle_update_fake (degrees, Figure 2.4; the baseline's from g_r and g_f of a second "
+                         "forward on the logged step), elapsed (s)")
       .option("csv-every", "100", "steps between CSV rows")
       .option("modes-csv", "", "write D's mean score of 100 real points per mode and the high-quality count "
                                "per mode at every snapshot to this CSV (Figure 2.6 rows 2 and 4)")
-      .option("plot-dir", "", "write PNG scatter plots of 2,500 generated points over the centres here at every "
-                              "snapshot (plus target.png, real samples); the folder must exist")
+      .option("plot-dir", "", "write PNG scatter plots of the --eval-samples generated points over the centres here "
+                              "at every snapshot (plus target.png, real samples); the folder must exist")
       .option("plot-every", "5000", "steps between snapshots (Figure 2.6: 5,000); 0: only the final metrics")
       .option("eval-samples", "2500", "generated points for the metrics and plots (VEEGAN: 2,500)")
       .option("hq-std", "3", "a point is high quality within this many std of its nearest centre")
