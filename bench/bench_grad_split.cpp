@@ -14,14 +14,28 @@
 //   fused      grad_split(..., fused): K flat gradients in about one backward
 //   reference  grad_split(..., reference): K backward passes
 // ratio = median / median of `backward` (lower is better). The three are timed
-// round-robin (one call of each per iteration), so a load change on a shared
-// machine hits all three alike. Validation before timing: fused against
-// reference, and the sum of the reference gradients against the baseline's
-// .grad (relative L2 error, bound 1e-5).
+// in turns of kTurn calls each (backward x 10, fused x 10, reference x 10,
+// backward x 10, ...), so a load change on a shared machine hits all three
+// alike, while each still runs in its own steady state of the heap: with
+// single calls in turn, one variant's frees fed the next one's allocations
+// and moved glibc's heap top (page faults) from one to the other, up to 1.6x
+// in either direction. Validation before timing: fused against reference,
+// and the sum of the reference gradients against the baseline's .grad
+// (relative L2 error, bound 1e-5).
+//
+// Allocator: nova's CPU tensors come from plain malloc, and glibc gives large
+// blocks back to the system (trim, mmap) and faults them in again on the next
+// call; that costs 15-20% of a backward here (page faults) and shifts with
+// the heap's layout, so the same code measured 1.06x to 1.45x. The whole
+// table is therefore timed twice: with glibc's defaults (what a program gets
+// today), then after mallopt() turns trimming and mmap off ("no trim" rows:
+// what a caching CPU allocator would give, like the CUDA side's).
 //
 // Command line: report.h's [--json PATH] [--iters N] [--warmup N].
+#include <malloc.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -54,17 +68,22 @@ std::vector<Tensor> group_losses(const Tensor& out, const std::vector<int64_t>& 
   return losses;
 }
 
-/// Times each of fns round-robin: `warmup` untimed rounds, then `iters`
-/// rounds of one timed call of each.
-std::vector<b::Timing> time_round_robin(const std::vector<std::function<void()>>& fns, int warmup, int iters) {
+constexpr int kTurn = 10;
+
+/// Times each of fns in turns of kTurn calls: `warmup` untimed calls of each
+/// first, then turns until each has `iters` timed calls.
+std::vector<b::Timing> time_in_turns(const std::vector<std::function<void()>>& fns, int warmup, int iters) {
   std::vector<std::vector<double>> ms(fns.size());
-  for (int i = 0; i < warmup + iters; ++i)
-    for (size_t f = 0; f < fns.size(); ++f) {
-      auto t0 = std::chrono::steady_clock::now();
-      fns[f]();
-      auto t1 = std::chrono::steady_clock::now();
-      if (i >= warmup) ms[f].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-    }
+  for (const auto& fn : fns)
+    for (int i = 0; i < warmup; ++i) fn();
+  for (int done = 0; done < iters; done += kTurn)
+    for (size_t f = 0; f < fns.size(); ++f)
+      for (int i = done; i < std::min(done + kTurn, iters); ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        fns[f]();
+        auto t1 = std::chrono::steady_clock::now();
+        ms[f].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      }
   std::vector<b::Timing> t;
   for (auto& m : ms) t.push_back(b::summarize(m, false));
   return t;
@@ -89,49 +108,58 @@ int main(int argc, char** argv) {
     std::vector<Tensor> params = D->parameters();
     b::Report report("grad_split", "grad_split", "D 2-128-128-1 tanh, groups of 512 rows", "float32", "fp32",
                      b::cpu_name() + ", " + std::to_string(omp_get_max_threads()) + " OpenMP threads");
-    for (std::vector<int64_t> groups : {std::vector<int64_t>{512, 512}, std::vector<int64_t>{512, 512, 512}}) {
-      const std::string k = std::to_string(groups.size());
-      int64_t n = 0;
-      for (int64_t g : groups) n += g;
-      Generator data(2);
-      Tensor x = uniform({n, 2}, -2.0, 2.0, kFloat32, kCPU, &data);
-      Tensor out = D->forward(x);
-      std::vector<Tensor> losses = group_losses(out, groups);
-      Tensor total = losses[0];
-      for (size_t i = 1; i < losses.size(); ++i) total = total + losses[i];
-      autograd::GradSplitOptions fused{GradSplitMode::fused, out, groups};
+    for (const std::string mode : {"", " no trim"}) {
+      if (!mode.empty()) {
+        // large blocks stay in the heap: no trim, no mmap (32 MB is glibc's cap)
+        mallopt(M_TRIM_THRESHOLD, 1 << 30);
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);
+      }
+      for (std::vector<int64_t> groups : {std::vector<int64_t>{512, 512}, std::vector<int64_t>{512, 512, 512}}) {
+        const std::string k = std::to_string(groups.size());
+        int64_t n = 0;
+        for (int64_t g : groups) n += g;
+        Generator data(2);
+        Tensor x = uniform({n, 2}, -2.0, 2.0, kFloat32, kCPU, &data);
+        Tensor out = D->forward(x);
+        std::vector<Tensor> losses = group_losses(out, groups);
+        Tensor total = losses[0];
+        for (size_t i = 1; i < losses.size(); ++i) total = total + losses[i];
+        autograd::GradSplitOptions fused{GradSplitMode::fused, out, groups};
 
-      // validate: fused == reference, and sum_k reference == backward of the sum
-      std::vector<Tensor> ref = grad_split(losses, params);
-      std::vector<Tensor> got = grad_split(losses, params, fused);
-      D->zero_grad();
-      total.backward(Tensor(), /*retain_graph=*/true);
-      std::vector<Tensor> grads;
-      for (const Tensor& p : params) grads.push_back(p.grad());
-      Tensor ref_sum = ref[0];
-      for (size_t i = 1; i < ref.size(); ++i) ref_sum = ref_sum + ref[i];
-      bool ok = report.validate("reference sum K=" + k, b::rel_l2_error(ref_sum.to_vector<float>(), flat_values(grads)), 1e-5);
-      for (size_t i = 0; i < ref.size(); ++i)
-        ok = report.validate("fused loss " + std::to_string(i) + " K=" + k,
-                             b::rel_l2_error(got[i].to_vector<float>(), ref[i].to_vector<float>()), 1e-5) && ok;
-      if (!ok) continue;
+        // validate: fused == reference, and sum_k reference == backward of the sum
+        std::vector<Tensor> ref = grad_split(losses, params);
+        std::vector<Tensor> got = grad_split(losses, params, fused);
+        D->zero_grad();
+        total.backward(Tensor(), /*retain_graph=*/true);
+        std::vector<Tensor> grads;
+        for (const Tensor& p : params) grads.push_back(p.grad());
+        Tensor ref_sum = ref[0];
+        for (size_t i = 1; i < ref.size(); ++i) ref_sum = ref_sum + ref[i];
+        bool ok = report.validate("reference sum K=" + k + mode,
+                                  b::rel_l2_error(ref_sum.to_vector<float>(), flat_values(grads)), 1e-5);
+        for (size_t i = 0; i < ref.size(); ++i)
+          ok = report.validate("fused loss " + std::to_string(i) + " K=" + k + mode,
+                               b::rel_l2_error(got[i].to_vector<float>(), ref[i].to_vector<float>()), 1e-5) && ok;
+        if (!ok) continue;
 
-      std::vector<b::Timing> t = time_round_robin(
-          {[&] {
-             D->zero_grad();
-             total.backward(Tensor(), /*retain_graph=*/true);
-           },
-           [&] { grad_split(losses, params, fused); }, [&] { grad_split(losses, params); }},
-          args.warmup, args.iters);
-      const b::Timing &base = t[0], &tf = t[1], &tr = t[2];
-      const double rf = tf.median_ms / base.median_ms, rr = tr.median_ms / base.median_ms;
-      report.row("backward K=" + k, base, {{"ratio", 1.0}, {"groups", groups}});
-      report.row("fused K=" + k, tf,
-                 {{"ratio", rf}, {"target", std::string("<=1.2 ") + b::verdict(rf, 1.2, true)}, {"groups", groups}});
-      report.row("reference K=" + k, tr, {{"ratio", rr}, {"groups", groups}});
+        std::vector<b::Timing> t = time_in_turns(
+            {[&] {
+               D->zero_grad();
+               total.backward(Tensor(), /*retain_graph=*/true);
+             },
+             [&] { grad_split(losses, params, fused); }, [&] { grad_split(losses, params); }},
+            args.warmup, args.iters);
+        const b::Timing &base = t[0], &tf = t[1], &tr = t[2];
+        const double rf = tf.median_ms / base.median_ms, rr = tr.median_ms / base.median_ms;
+        report.row("backward K=" + k + mode, base, {{"ratio", 1.0}, {"groups", groups}});
+        report.row("fused K=" + k + mode, tf,
+                   {{"ratio", rf}, {"target", std::string("<=1.2 ") + b::verdict(rf, 1.2, true)}, {"groups", groups}});
+        report.row("reference K=" + k + mode, tr, {{"ratio", rr}, {"groups", groups}});
+      }
     }
     report.note("ratio = median / median of one ordinary backward of the summed loss over the same batch "
-                "(lower is better); target for fused: <= 1.2");
+                "(lower is better); target for fused: <= 1.2; 'no trim': glibc told to keep freed memory "
+                "(mallopt), as a caching allocator would");
     return report.finish(args.json_path);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_grad_split: %s\n", e.what());

@@ -28,7 +28,7 @@
 //      the rows); since the layers are row-local, row r of every activation
 //      gradient holds only what the loss of r's group sends, so buffer k is
 //      dL_k / d params;
-//   3. the K buffers are laid out as the K flat vectors.
+//   3. the K buffers are copied out as the K flat vectors.
 // It never returns a wrong answer: anything it cannot split exactly (an op
 // that mixes rows such as softmax over dim 0 or x - x.mean(0), BatchNorm
 // with batch statistics outside RowGroupsGuard, a weight used by a plain
@@ -63,8 +63,8 @@ struct GradSplitOptions {
 
 /// K losses (scalars) -> K flat gradients (1-D, length = total numel of
 /// params, in params' order; params' dtype and device, which all params must
-/// share). A parameter a loss does not reach gets zeros. The K results are
-/// the rows of one [K, P] buffer. See the top of this file for the modes.
+/// share). A parameter a loss does not reach gets zeros. See the top of this
+/// file for the modes.
 std::vector<Tensor> grad_split(const std::vector<Tensor>& losses, const std::vector<Tensor>& params,
                                const GradSplitOptions& options = {});
 

@@ -19,6 +19,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <numeric>
 
 #include "kernels/cpu/reduce_loop.h"
 
@@ -61,8 +62,9 @@ void segment_outer_typed(const T* a, const T* b, T* out, const std::vector<int64
   const int64_t k_segments = static_cast<int64_t>(offsets.size()) - 1;
   const int64_t work = offsets.back() * m * n;
   const int64_t threads = work >= kParallelWork ? omp_get_max_threads() : 1;
-  // about 4 tasks per thread, so unequal segments still share the threads evenly
-  const int64_t row_blocks = std::min<int64_t>(std::max<int64_t>(m, 1), (4 * threads + k_segments - 1) / k_segments);
+  // K * row_blocks = lcm(K, threads) tasks: equal segments share the threads
+  // evenly, and Eigen packs each b_k as few times as possible (once per task)
+  const int64_t row_blocks = std::min<int64_t>(std::max<int64_t>(m, 1), threads / std::gcd(k_segments, threads));
   const int64_t block_rows = (m + row_blocks - 1) / row_blocks;
 #pragma omp parallel for schedule(dynamic, 1) if (threads > 1)
   for (int64_t task = 0; task < k_segments * row_blocks; ++task) {
