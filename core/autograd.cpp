@@ -80,8 +80,9 @@ Tensor grouped_sum_to(const char* op, const Tensor& g, const std::vector<int64_t
     if (want == 1 && s.size(d) != 1) {
       dims.push_back(d);
     } else {
-      NOVA_CHECK(want == s.size(d), "autograd: {} backward returned a gradient of shape {} for an input of shape {}",
-                 op, g.shape().str(), shape.str());
+      NOVA_CHECK(want == s.size(d),
+                 "autograd: {} backward returned a gradient of shape {} for an input of shape {}", op,
+                 g.shape().str(), shape.str());
     }
   }
   if (!dims.empty()) s = ops::sum(s, dims, true);
@@ -278,7 +279,9 @@ struct Engine {
     if (flagged) {
       Shape want = shape;
       want.insert(0, static_cast<int64_t>(groups->size()));
-      NOVA_CHECK(g.shape() == want, "autograd: {} backward returned a per-group gradient of shape {} for an input of shape {} ({} groups)",
+      NOVA_CHECK(g.shape() == want,
+                 "autograd: {} backward returned a per-group gradient of shape {} for an input of "
+                 "shape {} ({} groups)",
                  node.name, g.shape().str(), shape.str(), groups->size());
       out = g;
     } else if (broadcast_along_batch(g, shape)) {
