@@ -25,11 +25,14 @@
 //
 // Allocator: nova's CPU tensors come from plain malloc, and glibc gives large
 // blocks back to the system (trim, mmap) and faults them in again on the next
-// call; that costs 15-20% of a backward here (page faults) and shifts with
-// the heap's layout, so the same code measured 1.06x to 1.45x. The whole
-// table is therefore timed twice: with glibc's defaults (what a program gets
-// today), then after mallopt() turns trimming and mmap off ("no trim" rows:
-// what a caching CPU allocator would give, like the CUDA side's).
+// call: 650-700 page faults per backward here, 15-20% of its time, and how
+// many land in which variant depends on the heap's history (glibc moves its
+// thresholds as blocks are freed). With glibc's defaults the fused ratio
+// swung between 1.0x and 1.6x from run to run and with the order of the
+// measurements; the minimum times stayed within 10%. So the table is timed
+// twice: with glibc's defaults (what a program gets today), then after
+// mallopt() turns trimming and mmap off ("no trim" rows: what a caching CPU
+// allocator would give, like the CUDA side's), where the ratios are stable.
 //
 // Command line: report.h's [--json PATH] [--iters N] [--warmup N].
 #include <malloc.h>
@@ -100,6 +103,28 @@ std::vector<float> flat_values(const std::vector<Tensor>& parts) {
 
 }  // namespace
 
+/// One batch: its forward graph (kept), the K losses and their sum.
+struct Config {
+  std::vector<int64_t> groups;
+  std::string k;
+  Tensor out, total;
+  std::vector<Tensor> losses;
+};
+
+Config make_config(nn::Module& D, std::vector<int64_t> groups) {
+  Config c;
+  c.groups = std::move(groups);
+  c.k = std::to_string(c.groups.size());
+  int64_t n = 0;
+  for (int64_t g : c.groups) n += g;
+  Generator data(2);
+  c.out = D.forward(uniform({n, 2}, -2.0, 2.0, kFloat32, kCPU, &data));
+  c.losses = group_losses(c.out, c.groups);
+  c.total = c.losses[0];
+  for (size_t i = 1; i < c.losses.size(); ++i) c.total = c.total + c.losses[i];
+  return c;
+}
+
 int main(int argc, char** argv) {
   b::Args args = b::parse_args(argc, argv, "grad_split");
   try {
@@ -108,53 +133,51 @@ int main(int argc, char** argv) {
     std::vector<Tensor> params = D->parameters();
     b::Report report("grad_split", "grad_split", "D 2-128-128-1 tanh, groups of 512 rows", "float32", "fp32",
                      b::cpu_name() + ", " + std::to_string(omp_get_max_threads()) + " OpenMP threads");
+    std::vector<Config> configs{make_config(*D, {512, 512}), make_config(*D, {512, 512, 512})};
+
+    // validate every configuration before timing any (this also runs each
+    // variant once at every size, so the heap has seen the largest blocks)
+    bool ok = true;
+    for (const Config& c : configs) {
+      autograd::GradSplitOptions fused{GradSplitMode::fused, c.out, c.groups};
+      std::vector<Tensor> ref = grad_split(c.losses, params);
+      std::vector<Tensor> got = grad_split(c.losses, params, fused);
+      D->zero_grad();
+      c.total.backward(Tensor(), /*retain_graph=*/true);
+      std::vector<Tensor> grads;
+      for (const Tensor& p : params) grads.push_back(p.grad());
+      Tensor ref_sum = ref[0];
+      for (size_t i = 1; i < ref.size(); ++i) ref_sum = ref_sum + ref[i];
+      ok = report.validate("reference sum K=" + c.k,
+                           b::rel_l2_error(ref_sum.to_vector<float>(), flat_values(grads)), 1e-5) && ok;
+      for (size_t i = 0; i < ref.size(); ++i)
+        ok = report.validate("fused loss " + std::to_string(i) + " K=" + c.k,
+                             b::rel_l2_error(got[i].to_vector<float>(), ref[i].to_vector<float>()), 1e-5) && ok;
+    }
+    if (!ok) return report.finish(args.json_path);
+
     for (const std::string mode : {"", " no trim"}) {
       if (!mode.empty()) {
         // large blocks stay in the heap: no trim, no mmap (32 MB is glibc's cap)
         mallopt(M_TRIM_THRESHOLD, 1 << 30);
         mallopt(M_MMAP_THRESHOLD, 32 << 20);
       }
-      for (std::vector<int64_t> groups : {std::vector<int64_t>{512, 512}, std::vector<int64_t>{512, 512, 512}}) {
-        const std::string k = std::to_string(groups.size());
-        int64_t n = 0;
-        for (int64_t g : groups) n += g;
-        Generator data(2);
-        Tensor x = uniform({n, 2}, -2.0, 2.0, kFloat32, kCPU, &data);
-        Tensor out = D->forward(x);
-        std::vector<Tensor> losses = group_losses(out, groups);
-        Tensor total = losses[0];
-        for (size_t i = 1; i < losses.size(); ++i) total = total + losses[i];
-        autograd::GradSplitOptions fused{GradSplitMode::fused, out, groups};
-
-        // validate: fused == reference, and sum_k reference == backward of the sum
-        std::vector<Tensor> ref = grad_split(losses, params);
-        std::vector<Tensor> got = grad_split(losses, params, fused);
-        D->zero_grad();
-        total.backward(Tensor(), /*retain_graph=*/true);
-        std::vector<Tensor> grads;
-        for (const Tensor& p : params) grads.push_back(p.grad());
-        Tensor ref_sum = ref[0];
-        for (size_t i = 1; i < ref.size(); ++i) ref_sum = ref_sum + ref[i];
-        bool ok = report.validate("reference sum K=" + k + mode,
-                                  b::rel_l2_error(ref_sum.to_vector<float>(), flat_values(grads)), 1e-5);
-        for (size_t i = 0; i < ref.size(); ++i)
-          ok = report.validate("fused loss " + std::to_string(i) + " K=" + k + mode,
-                               b::rel_l2_error(got[i].to_vector<float>(), ref[i].to_vector<float>()), 1e-5) && ok;
-        if (!ok) continue;
-
+      for (const Config& c : configs) {
+        autograd::GradSplitOptions fused{GradSplitMode::fused, c.out, c.groups};
         std::vector<b::Timing> t = time_in_turns(
             {[&] {
                D->zero_grad();
-               total.backward(Tensor(), /*retain_graph=*/true);
+               c.total.backward(Tensor(), /*retain_graph=*/true);
              },
-             [&] { grad_split(losses, params, fused); }, [&] { grad_split(losses, params); }},
+             [&] { grad_split(c.losses, params, fused); }, [&] { grad_split(c.losses, params); }},
             args.warmup, args.iters);
         const b::Timing &base = t[0], &tf = t[1], &tr = t[2];
         const double rf = tf.median_ms / base.median_ms, rr = tr.median_ms / base.median_ms;
-        report.row("backward K=" + k + mode, base, {{"ratio", 1.0}, {"groups", groups}});
-        report.row("fused K=" + k + mode, tf,
-                   {{"ratio", rf}, {"target", std::string("<=1.2 ") + b::verdict(rf, 1.2, true)}, {"groups", groups}});
-        report.row("reference K=" + k + mode, tr, {{"ratio", rr}, {"groups", groups}});
+        const std::string k = c.k + mode;
+        report.row("backward K=" + k, base, {{"ratio", 1.0}, {"groups", c.groups}});
+        report.row("fused K=" + k, tf,
+                   {{"ratio", rf}, {"target", std::string("<=1.2 ") + b::verdict(rf, 1.2, true)}, {"groups", c.groups}});
+        report.row("reference K=" + k, tr, {{"ratio", rr}, {"groups", c.groups}});
       }
     }
     report.note("ratio = median / median of one ordinary backward of the summed loss over the same batch "
