@@ -9,6 +9,8 @@
 
 #include <Eigen/Core>
 
+#include "kernels/cpu/loops.h"
+
 namespace nova::cpu {
 
 namespace {
@@ -69,21 +71,20 @@ void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
     const int64_t threads = work >= kParallelWork ? omp_get_max_threads() : 1;
     const int64_t row_blocks = batches >= threads ? 1 : std::min<int64_t>(m, (threads + batches - 1) / batches);
     const int64_t block_rows = (m + row_blocks - 1) / row_blocks;
-#pragma omp parallel for schedule(static) if (threads > 1)
-    for (int64_t task = 0; task < batches * row_blocks; ++task) {
+    parallel_for(batches * row_blocks, threads > 1, [&](int64_t task) {
       const int64_t i = task / row_blocks, r0 = (task % row_blocks) * block_rows;
       const int64_t rows = std::min(block_rows, m - r0);
-      if (rows <= 0) continue;
+      if (rows <= 0) return;
       Eigen::Map<RowMajor<T>> result(po + i * m * n + r0 * n, rows, n);
       if (k == 0) {
         result.setZero();
-        continue;
+        return;
       }
       with_matrix(pa + batch_offset(a, i) + r0 * ars, rows, k, ars, acs, [&](const auto& A) {
         with_matrix(pb + batch_offset(b, i), k, n, brs, bcs,
                     [&](const auto& B) { result.noalias() = A * B; });
       });
-    }
+    });
   });
 }
 

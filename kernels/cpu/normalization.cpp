@@ -22,8 +22,7 @@ void layer_norm_typed(const Tensor& x, const Tensor& weight, const Tensor& bias,
   T* pm = mean.data<T>();
   T* pr = rstd.data<T>();
   const bool parallel = rows > 1 && x.numel() >= kParallelGrain;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t r = 0; r < rows; ++r) {
+  parallel_for(rows, parallel, [&](int64_t r) {
     const T* xr = px + r * cols;
     T* yr = py + r * cols;
     double s = 0;
@@ -43,7 +42,7 @@ void layer_norm_typed(const Tensor& x, const Tensor& weight, const Tensor& bias,
       if (pb) v += double(pb[j]);
       yr[j] = T(v);
     }
-  }
+  });
 }
 
 template <typename T>
@@ -54,8 +53,7 @@ void batch_norm_stats_typed(const Tensor& x, const Tensor& mean, const Tensor& v
   T* pv = var.data<T>();
   const double count = double(N * L);
   const bool parallel = C > 1 && x.numel() >= kParallelGrain;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t c = 0; c < C; ++c) {
+  parallel_for(C, parallel, [&](int64_t c) {
     double s = 0;
     for (int64_t n = 0; n < N; ++n) {
       const T* row = px + (n * C + c) * L;
@@ -72,7 +70,7 @@ void batch_norm_stats_typed(const Tensor& x, const Tensor& mean, const Tensor& v
     }
     pm[c] = T(mu);
     pv[c] = T(ss / count);
-  }
+  });
 }
 
 template <typename T>
@@ -87,15 +85,14 @@ void batch_norm_apply_typed(const Tensor& x, const Tensor& mean, const Tensor& r
   T* py = y.data<T>();
   const bool parallel = N * C > 1 && x.numel() >= kParallelGrain;
   // y = x * scale + shift per channel: one multiply-add per element
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t nc = 0; nc < N * C; ++nc) {
+  parallel_for(N * C, parallel, [&](int64_t nc) {
     const int64_t c = nc % C;
     const double scale = double(pr[c]) * (pw ? double(pw[c]) : 1.0);
     const double shift = (pb ? double(pb[c]) : 0.0) - double(pm[c]) * scale;
     const T* xr = px + nc * L;
     T* yr = py + nc * L;
     for (int64_t l = 0; l < L; ++l) yr[l] = T(double(xr[l]) * scale + shift);
-  }
+  });
 }
 
 }  // namespace

@@ -33,8 +33,7 @@ void sgd_typed(const Tensor& param, const Tensor& grad, const Tensor& momentum_b
   T* buf = ptr_or_null<T>(momentum_buffer);
   const int64_t n = param.numel();
   const T lr_t = T(lr), mu = T(momentum), keep = T(1.0 - dampening), wd = T(weight_decay);
-#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n, n >= kParallelGrain, [&](int64_t i) {
     T d = g[i];
     if (weight_decay != 0) d += wd * p[i];
     if (buf) {
@@ -43,7 +42,7 @@ void sgd_typed(const Tensor& param, const Tensor& grad, const Tensor& momentum_b
       d = nesterov ? d + mu * b : b;
     }
     p[i] -= lr_t * d;
-  }
+  });
 }
 
 template <typename T>
@@ -67,8 +66,7 @@ void adam_typed(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
   const T eps_t = T(eps), wd = T(weight_decay), shrink = T(1.0 - lr * weight_decay);
   const bool l2 = weight_decay != 0 && !decoupled;
   const bool decay = weight_decay != 0 && decoupled;
-#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n, n >= kParallelGrain, [&](int64_t i) {
     T d = g[i];
     if (decay) p[i] *= shrink;
     if (l2) d += wd * p[i];
@@ -82,7 +80,7 @@ void adam_typed(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
       v_max[i] = v_used;
     }
     p[i] -= step_size * mi / (std::sqrt(v_used) * inv_sqrt_bc2 + eps_t);
-  }
+  });
 }
 
 template <typename T>
@@ -97,8 +95,7 @@ void rmsprop_typed(const Tensor& param, const Tensor& grad, const Tensor& square
   const int64_t n = param.numel();
   const T lr_t = T(lr), a = T(alpha), one_a = T(1.0 - alpha), eps_t = T(eps);
   const T wd = T(weight_decay), mu = T(momentum);
-#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n, n >= kParallelGrain, [&](int64_t i) {
     T d = g[i];
     if (weight_decay != 0) d += wd * p[i];
     const T vi = a * v[i] + one_a * d * d;
@@ -117,7 +114,7 @@ void rmsprop_typed(const Tensor& param, const Tensor& grad, const Tensor& square
     } else {
       p[i] -= lr_t * d / denom;
     }
-  }
+  });
 }
 
 template <typename T>
@@ -129,14 +126,13 @@ void adagrad_typed(const Tensor& param, const Tensor& grad, const Tensor& state_
   const int64_t n = param.numel();
   const T clr = T(lr / (1.0 + double(step - 1) * lr_decay));
   const T wd = T(weight_decay), eps_t = T(eps);
-#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n, n >= kParallelGrain, [&](int64_t i) {
     T d = g[i];
     if (weight_decay != 0) d += wd * p[i];
     const T si = s[i] + d * d;
     s[i] = si;
     p[i] -= clr * d / (std::sqrt(si) + eps_t);
-  }
+  });
 }
 
 /// Inner products of K contiguous vectors of length n in one pass; D =
@@ -149,8 +145,7 @@ void pair_dots_typed(const std::vector<Tensor>& xs, double* out) {
   const int64_t n = xs[0].numel();
   const int64_t chunks = (n + kParallelGrain - 1) / kParallelGrain;
   std::vector<std::array<double, D>> partial(static_cast<size_t>(chunks));
-#pragma omp parallel for schedule(static) if (chunks > 1)
-  for (int64_t ch = 0; ch < chunks; ++ch) {
+  parallel_for(chunks, chunks > 1, [&](int64_t ch) {
     std::array<double, D> acc{};
     const int64_t end = std::min(n, (ch + 1) * kParallelGrain);
     for (int64_t i = ch * kParallelGrain; i < end; ++i) {
@@ -162,7 +157,7 @@ void pair_dots_typed(const std::vector<Tensor>& xs, double* out) {
         for (int l = k + 1; l < K; ++l) acc[d++] += v[k] * v[l];
     }
     partial[size_t(ch)] = acc;
-  }
+  });
   for (int d = 0; d < D; ++d) out[d] = 0;
   for (const auto& acc : partial)
     for (int d = 0; d < D; ++d) out[d] += acc[d];
@@ -177,12 +172,9 @@ void weighted_sum_typed(const Tensor& out, const Tensor& a, double wa, const Ten
   const T* pc = c.defined() ? c.data<T>() : nullptr;
   const int64_t n = out.numel();
   if (pc) {
-#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
-    for (int64_t i = 0; i < n; ++i)
-      o[i] = T(wa * double(pa[i]) + wb * double(pb[i]) + wc * double(pc[i]));
+    parallel_for(n, n >= kParallelGrain, [&](int64_t i) { o[i] = T(wa * double(pa[i]) + wb * double(pb[i]) + wc * double(pc[i])); });
   } else {
-#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
-    for (int64_t i = 0; i < n; ++i) o[i] = T(wa * double(pa[i]) + wb * double(pb[i]));
+    parallel_for(n, n >= kParallelGrain, [&](int64_t i) { o[i] = T(wa * double(pa[i]) + wb * double(pb[i])); });
   }
 }
 

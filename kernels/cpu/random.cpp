@@ -7,6 +7,7 @@
 #include <Eigen/Core>
 
 #include "core/random.h"
+#include "kernels/cpu/loops.h"
 
 namespace nova::cpu {
 
@@ -33,8 +34,7 @@ void fill_uniform(const Tensor& out, uint64_t seed, uint64_t offset, double low,
     T* p = out.data<T>();
     const int64_t n = out.numel();
     const T lo = T(low), span = T(high - low);
-#pragma omp parallel for if (n > 65536)
-    for (int64_t i = 0; i < n; ++i) p[i] = lo + span * unit_uniform<T>(seed, offset, i);
+    parallel_for(n, n > 65536, [&](int64_t i) { p[i] = lo + span * unit_uniform<T>(seed, offset, i); });
   });
 }
 
@@ -104,16 +104,14 @@ void fill_normal(const Tensor& out, uint64_t seed, uint64_t offset, double mean,
     if constexpr (std::is_same_v<T, float>) {
       constexpr int64_t kPairsPerTask = 4096;  // even, so tasks start on a block
       const int64_t tasks = (pairs + kPairsPerTask - 1) / kPairsPerTask;
-#pragma omp parallel for if (n > 65536)
-      for (int64_t t = 0; t < tasks; ++t) {
+      parallel_for(tasks, n > 65536, [&](int64_t t) {
         int64_t p0 = t * kPairsPerTask;
         normal_float_pairs(p, n, p0, std::min(kPairsPerTask, pairs - p0), seed, offset, mean, std);
-      }
+      });
     } else {
       // float64: one block per pair; libm's sin/cos keep the 1e-12 parity
       // with CUDA's double sincos
-#pragma omp parallel for if (n > 65536)
-      for (int64_t pair = 0; pair < pairs; ++pair) {
+      parallel_for(pairs, n > 65536, [&](int64_t pair) {
         auto w = philox_block(seed, offset + uint64_t(pair));
         double u1 = bits_to_unit_double(w[0], w[1]);
         double u2 = bits_to_unit_double(w[2], w[3]);
@@ -121,7 +119,7 @@ void fill_normal(const Tensor& out, uint64_t seed, uint64_t offset, double mean,
         double theta = kTwoPi * u2;
         p[2 * pair] = T(mean + std * r * std::cos(theta));
         if (2 * pair + 1 < n) p[2 * pair + 1] = T(mean + std * r * std::sin(theta));
-      }
+      });
     }
   });
 }

@@ -27,8 +27,7 @@ void reduce_each_output(const Tensor& x, const Shape& out_shape, Fn&& fn) {
   }
   const int64_t n_out = out_shape.numel();
   const bool parallel = n_out > 1 && x.numel() >= kParallelGrain;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t o = 0; o < n_out; ++o) {
+  parallel_for(n_out, parallel, [&](int64_t o) {
     int64_t rem = o, base = 0;
     for (int d = nd - 1; d >= 0; --d) {
       int64_t i = rem % out_shape[d];
@@ -36,7 +35,7 @@ void reduce_each_output(const Tensor& x, const Shape& out_shape, Fn&& fn) {
       base += i * outer_strides[d];
     }
     fn(o, base, inner, x.strides());
-  }
+  });
 }
 
 /// Calls f(value) for every input element that folds into one output: p is

@@ -36,8 +36,7 @@ void segment_sum_rows(const T* x, T* out, const std::vector<int64_t>& offsets, i
   const int64_t blocks = (m + kCols - 1) / kCols;
   const int64_t tasks = k_segments * blocks;
   const bool parallel = offsets.back() * m >= kSumParallel && tasks > 1;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t task = 0; task < tasks; ++task) {
+  parallel_for(tasks, parallel, [&](int64_t task) {
     const int64_t k = task / blocks, c0 = (task % blocks) * kCols;
     const int64_t n = std::min(kCols, m - c0);
     acc_t<T> acc[kCols];
@@ -48,7 +47,7 @@ void segment_sum_rows(const T* x, T* out, const std::vector<int64_t>& offsets, i
     }
     T* dst = out + k * m + c0;
     for (int64_t j = 0; j < n; ++j) dst[j] = static_cast<T>(acc[j]);
-  }
+  });
 }
 
 constexpr int64_t kParallelWork = int64_t(1) << 20;  // multiply-adds, as cpu::matmul
