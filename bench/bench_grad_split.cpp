@@ -23,19 +23,18 @@
 // and the sum of the reference gradients against the baseline's .grad
 // (relative L2 error, bound 1e-5).
 //
-// Allocator: nova's CPU tensors come from plain malloc, and glibc gives large
-// blocks back to the system (trim, mmap) and faults them in again on the next
-// call: 650-700 page faults per backward here, 15-20% of its time, and how
-// many land in which variant depends on the heap's history (glibc moves its
-// thresholds as blocks are freed). With glibc's defaults the fused ratio
-// swung between 1.0x and 1.6x from run to run and with the order of the
-// measurements; the minimum times stayed within 10%. So the table is timed
-// twice: with glibc's defaults (what a program gets today), then after
-// mallopt() turns trimming and mmap off ("no trim" rows: what a caching CPU
-// allocator would give, like the CUDA side's), where the ratios are stable.
+// Allocator: with plain malloc, glibc gave the large blocks of each call
+// back to the system and faulted them in again on the next (650-700 page
+// faults per backward, 15-20% of its time, in whichever variant the heap's
+// history put them): the fused ratio swung between 1.0x and 1.6x from run to
+// run. nova's CPU caching allocator (kernels/cpu/allocator.h) keeps them, and
+// the ratios are now stable.
 //
-// Command line: report.h's [--json PATH] [--iters N] [--warmup N].
-#include <malloc.h>
+// On CUDA (--device cuda) every timed call ends with a device synchronize, so
+// a time is launch overhead plus kernels, what a training step pays.
+//
+// Command line: report.h's [--json PATH] [--iters N] [--warmup N]
+// [--device cpu|cuda]; exit 77 when --device cuda finds no device.
 #include <omp.h>
 
 #include <algorithm>
@@ -48,6 +47,7 @@
 #include "bench/report.h"
 #include "core/autograd.h"
 #include "core/grad_split.h"
+#include "kernels/cuda/runtime.h"
 #include "core/ops.h"
 #include "models/gaussian_mixture_gan.h"
 
@@ -74,16 +74,25 @@ std::vector<Tensor> group_losses(const Tensor& out, const std::vector<int64_t>& 
 constexpr int kTurn = 10;
 
 /// Times each of fns in turns of kTurn calls: `warmup` untimed calls of each
-/// first, then turns until each has `iters` timed calls.
-std::vector<b::Timing> time_in_turns(const std::vector<std::function<void()>>& fns, int warmup, int iters) {
+/// first, then turns until each has `iters` timed calls. On CUDA each call
+/// is followed by a synchronize inside its time.
+std::vector<b::Timing> time_in_turns(const std::vector<std::function<void()>>& fns, int warmup, int iters,
+                                     Device device) {
+  auto sync = [&] {
+    if (device.is_cuda()) cuda::synchronize(device.index);
+  };
   std::vector<std::vector<double>> ms(fns.size());
   for (const auto& fn : fns)
-    for (int i = 0; i < warmup; ++i) fn();
+    for (int i = 0; i < warmup; ++i) {
+      fn();
+      sync();
+    }
   for (int done = 0; done < iters; done += kTurn)
     for (size_t f = 0; f < fns.size(); ++f)
       for (int i = done; i < std::min(done + kTurn, iters); ++i) {
         auto t0 = std::chrono::steady_clock::now();
         fns[f]();
+        sync();
         auto t1 = std::chrono::steady_clock::now();
         ms[f].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
       }
@@ -111,14 +120,14 @@ struct Config {
   std::vector<Tensor> losses;
 };
 
-Config make_config(nn::Module& D, std::vector<int64_t> groups) {
+Config make_config(nn::Module& D, std::vector<int64_t> groups, Device device) {
   Config c;
   c.groups = std::move(groups);
   c.k = std::to_string(c.groups.size());
   int64_t n = 0;
   for (int64_t g : c.groups) n += g;
   Generator data(2);
-  c.out = D.forward(uniform({n, 2}, -2.0, 2.0, kFloat32, kCPU, &data));
+  c.out = D.forward(uniform({n, 2}, -2.0, 2.0, kFloat32, kCPU, &data).to(device));
   c.losses = group_losses(c.out, c.groups);
   c.total = c.losses[0];
   for (size_t i = 1; i < c.losses.size(); ++i) c.total = c.total + c.losses[i];
@@ -128,12 +137,22 @@ Config make_config(nn::Module& D, std::vector<int64_t> groups) {
 int main(int argc, char** argv) {
   b::Args args = b::parse_args(argc, argv, "grad_split");
   try {
+    const Device device = Device::parse(args.device);
+    std::string where = b::cpu_name() + ", " + std::to_string(omp_get_max_threads()) + " OpenMP threads";
+    if (device.is_cuda()) {
+      if (device.index >= cuda_device_count()) {
+        std::printf("bench_grad_split: skipped, no CUDA device %s answered\n", device.str().c_str());
+        return 77;
+      }
+      std::string gpu = b::run_command("nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1");
+      where = device.str() + " (" + (gpu.empty() ? std::string("unknown GPU") : gpu) + ")";
+    }
     Generator init(1);
-    auto D = models::mixture_discriminator({}, &init);
+    auto D = models::mixture_discriminator({}, &init);  // same values on either device
+    D->to(device);
     std::vector<Tensor> params = D->parameters();
-    b::Report report("grad_split", "grad_split", "D 2-128-128-1 tanh, groups of 512 rows", "float32", "fp32",
-                     b::cpu_name() + ", " + std::to_string(omp_get_max_threads()) + " OpenMP threads");
-    std::vector<Config> configs{make_config(*D, {512, 512}), make_config(*D, {512, 512, 512})};
+    b::Report report("grad_split", "grad_split", "D 2-128-128-1 tanh, groups of 512 rows", "float32", "fp32", where);
+    std::vector<Config> configs{make_config(*D, {512, 512}, device), make_config(*D, {512, 512, 512}, device)};
 
     // validate every configuration before timing any (this also runs each
     // variant once at every size, so the heap has seen the largest blocks)
@@ -156,33 +175,24 @@ int main(int argc, char** argv) {
     }
     if (!ok) return report.finish(args.json_path);
 
-    for (const std::string mode : {"", " no trim"}) {
-      if (!mode.empty()) {
-        // large blocks stay in the heap: no trim, no mmap (32 MB is glibc's cap)
-        mallopt(M_TRIM_THRESHOLD, 1 << 30);
-        mallopt(M_MMAP_THRESHOLD, 32 << 20);
-      }
-      for (const Config& c : configs) {
-        autograd::GradSplitOptions fused{GradSplitMode::fused, c.out, c.groups};
-        std::vector<b::Timing> t = time_in_turns(
-            {[&] {
-               D->zero_grad();
-               c.total.backward(Tensor(), /*retain_graph=*/true);
-             },
-             [&] { grad_split(c.losses, params, fused); }, [&] { grad_split(c.losses, params); }},
-            args.warmup, args.iters);
-        const b::Timing &base = t[0], &tf = t[1], &tr = t[2];
-        const double rf = tf.median_ms / base.median_ms, rr = tr.median_ms / base.median_ms;
-        const std::string k = c.k + mode;
-        report.row("backward K=" + k, base, {{"ratio", 1.0}, {"groups", c.groups}});
-        report.row("fused K=" + k, tf,
-                   {{"ratio", rf}, {"target", std::string("<=1.2 ") + b::verdict(rf, 1.2, true)}, {"groups", c.groups}});
-        report.row("reference K=" + k, tr, {{"ratio", rr}, {"groups", c.groups}});
-      }
+    for (const Config& c : configs) {
+      autograd::GradSplitOptions fused{GradSplitMode::fused, c.out, c.groups};
+      std::vector<b::Timing> t = time_in_turns(
+          {[&] {
+             D->zero_grad();
+             c.total.backward(Tensor(), /*retain_graph=*/true);
+           },
+           [&] { grad_split(c.losses, params, fused); }, [&] { grad_split(c.losses, params); }},
+          args.warmup, args.iters, device);
+      const b::Timing &base = t[0], &tf = t[1], &tr = t[2];
+      const double rf = tf.median_ms / base.median_ms, rr = tr.median_ms / base.median_ms;
+      report.row("backward K=" + c.k, base, {{"ratio", 1.0}, {"groups", c.groups}});
+      report.row("fused K=" + c.k, tf,
+                 {{"ratio", rf}, {"target", std::string("<=1.2 ") + b::verdict(rf, 1.2, true)}, {"groups", c.groups}});
+      report.row("reference K=" + c.k, tr, {{"ratio", rr}, {"groups", c.groups}});
     }
     report.note("ratio = median / median of one ordinary backward of the summed loss over the same batch "
-                "(lower is better); target for fused: <= 1.2; 'no trim': glibc told to keep freed memory "
-                "(mallopt), as a caching allocator would");
+                "(lower is better); target for fused: <= 1.2");
     return report.finish(args.json_path);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_grad_split: %s\n", e.what());

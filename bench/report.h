@@ -36,6 +36,7 @@ struct Args {
   std::string json_path;
   int iters = 50;
   int warmup = 5;
+  std::string device = "cpu";  // --device: only benchmarks that run on both read it
 };
 
 inline Args parse_args(int argc, char** argv, const std::string& name) {
@@ -53,8 +54,9 @@ inline Args parse_args(int argc, char** argv, const std::string& name) {
     if (s == "--json") a.json_path = next();
     else if (s == "--iters") a.iters = std::max(1, std::atoi(next().c_str()));
     else if (s == "--warmup") a.warmup = std::max(0, std::atoi(next().c_str()));
+    else if (s == "--device") a.device = next();
     else {
-      std::fprintf(stderr, "usage: %s [--json PATH] [--iters N] [--warmup N]\n", name.c_str());
+      std::fprintf(stderr, "usage: %s [--json PATH] [--iters N] [--warmup N] [--device cpu|cuda]\n", name.c_str());
       std::exit(2);
     }
   }

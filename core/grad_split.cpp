@@ -68,30 +68,26 @@ void check_losses(const std::vector<Tensor>& losses) {
   }
 }
 
-/// The K flat gradients, one vector of P each: `grad_of(k, i)` is loss k's
-/// gradient of parameter i, param-shaped (undefined: zeros). K separate
-/// vectors rather than rows of one [K, P] buffer: for the 8-Gaussian
-/// discriminator (P = 17k) each stays under glibc's mmap threshold (128 KB),
-/// so it is not faulted in afresh on every call; that took the fused split
-/// from about 1.45x to 1.25x one backward at K = 2 (bench_grad_split).
-template <typename GradOf>
-std::vector<Tensor> assemble(int64_t k_losses, const std::vector<Tensor>& params, const FlatLayout& layout,
-                             GradOf&& grad_of) {
-  NoGradGuard no_grad;
-  std::vector<Tensor> flat;
-  for (int64_t k = 0; k < k_losses; ++k) {
-    flat.push_back(empty({layout.total}, layout.dtype, layout.device));
-    for (size_t i = 0; i < params.size(); ++i) {
-      Tensor dst = flat[k].narrow(0, layout.offsets[i], params[i].numel()).view(params[i].shape());
-      Tensor src = grad_of(k, i);
-      if (src.defined()) {
-        dst.copy_(src);
-      } else {
-        dst.zero_();
-      }
-    }
-  }
-  return flat;
+/// The K flat gradients as rows of one [K, P] buffer (each row contiguous):
+/// the fused path fills parameter i's slice of all K rows with one copy of
+/// its [K, *shape] grouped gradient, so the assembly costs one copy (one
+/// kernel launch on CUDA) per parameter whatever K is; the reference path
+/// copies each loss's gradient into its row. Undefined gradients are zeros.
+/// (With plain malloc this buffer, over 128 KB for the 8-Gaussian D at K = 2,
+/// was faulted in afresh on every call; the CPU caching allocator keeps it.)
+Tensor flat_buffer(int64_t k_losses, const FlatLayout& layout) {
+  return empty({k_losses, layout.total}, layout.dtype, layout.device);
+}
+
+/// Parameter i's columns of the [K, P] buffer: [K, numel_i], row stride P.
+Tensor param_columns(const Tensor& flat, const FlatLayout& layout, size_t i, int64_t numel) {
+  return flat.narrow(1, layout.offsets[i], numel);
+}
+
+std::vector<Tensor> rows_of(const Tensor& flat) {
+  std::vector<Tensor> rows;
+  for (int64_t k = 0; k < flat.size(0); ++k) rows.push_back(flat.select(0, k));
+  return rows;
 }
 
 std::vector<Tensor> reference_split(const std::vector<Tensor>& losses, const std::vector<Tensor>& params,
@@ -101,7 +97,17 @@ std::vector<Tensor> reference_split(const std::vector<Tensor>& losses, const std
   for (const Tensor& loss : losses)
     grads.push_back(grad({loss}, params, {}, /*create_graph=*/false, /*allow_unused=*/true,
                          /*retain_graph=*/true));
-  return assemble(k_losses, params, layout, [&](int64_t k, size_t i) { return grads[k][i]; });
+  NoGradGuard no_grad;
+  Tensor flat = flat_buffer(k_losses, layout);
+  for (size_t i = 0; i < params.size(); ++i) {
+    Tensor cols = param_columns(flat, layout, i, params[i].numel());
+    for (int64_t k = 0; k < k_losses; ++k) {
+      Tensor dst = cols.select(0, k);
+      if (grads[k][i].defined()) dst.copy_(ops::reshape(grads[k][i], {params[i].numel()}));
+      else dst.zero_();
+    }
+  }
+  return rows_of(flat);
 }
 
 // ---- fused path ----
@@ -140,22 +146,21 @@ void check_loss_heads(const std::vector<Tensor>& losses, const Tensor& batch_out
 }
 
 /// Refuses when a loss's gradient with respect to batch_output is nonzero
-/// outside its own group's rows: its group would then be wrong. One host
-/// read for all K x K group masses.
-void check_loss_rows(const std::vector<Tensor>& g, const std::vector<int64_t>& groups) {
+/// outside its own group's rows: its group would then be wrong. `g` is the
+/// K gradients side by side, [rows, K, cols]; one host read for all K x K
+/// group masses, and a handful of kernels whatever K is.
+void check_loss_rows(const Tensor& g, const std::vector<int64_t>& groups) {
   NoGradGuard no_grad;
   const int64_t k_groups = static_cast<int64_t>(groups.size());
-  const int64_t rows = g[0].size(0);
+  const int64_t rows = g.size(0), cols = g.size(2);
   if (rows == 0) return;
-  const int64_t cols = g[0].numel() / rows;
-  std::vector<Tensor> mass;  // mass[k][j] = sum of |g_k| over the rows of group j
-  for (const Tensor& gk : g)
-    mass.push_back(ops::sum(ops::segment_sum(ops::abs(ops::reshape(gk, {rows, cols})), groups), {1}));
-  std::vector<double> m = ops::stack(mass, 0).to_vector<double>();
+  // mass[j][k] = sum of |g_k| over the rows of group j
+  Tensor per_group = ops::segment_sum(ops::abs(ops::reshape(g, {rows, k_groups * cols})), groups);
+  std::vector<double> m = ops::sum(ops::reshape(per_group, {k_groups, k_groups, cols}), {2}).to_vector<double>();
   std::vector<int64_t> offsets = ops::segment_offsets("grad_split", groups);
   for (int64_t k = 0; k < k_groups; ++k)
     for (int64_t j = 0; j < k_groups; ++j)
-      if (j != k && !(m[k * k_groups + j] == 0.0))
+      if (j != k && !(m[j * k_groups + k] == 0.0))
         fail("grad_split: loss {} depends on rows outside its group: its gradient with respect to "
              "batch_output is nonzero in rows [{}, {}) (group {}), but the fused path needs loss {} "
              "to read only rows [{}, {}) (are group_sizes in loss order?); use GradSplitMode::reference",
@@ -186,23 +191,30 @@ std::vector<Tensor> fused_split(const std::vector<Tensor>& losses, const std::ve
                i, params[i].shape().str(), params[i].grad_fn()->name);
   check_loss_heads(losses, out, params);
 
-  // phase 1: the loss heads, g_k = dL_k / d batch_output
+  // phase 1: the loss heads, g_k = dL_k / d batch_output, side by side as
+  // [rows, K, cols] for the row check; their sum seeds phase 2
+  const int64_t rows = out.size(0), cols = rows == 0 ? 0 : out.numel() / rows;
   std::vector<Tensor> g;
   for (const Tensor& loss : losses) {
     Tensor gk = grad({loss}, {out}, {}, false, /*allow_unused=*/true, /*retain_graph=*/true)[0];
-    g.push_back(gk.defined() ? gk : zeros_like(out));
+    g.push_back(ops::reshape(gk.defined() ? gk : zeros_like(out), {rows, cols}));
   }
-  check_loss_rows(g, groups);
-  Tensor seed = g[0];
-  for (int64_t k = 1; k < k_losses; ++k) seed = ops::add(seed, g[k]);
+  Tensor side_by_side = ops::stack(g, 1);
+  check_loss_rows(side_by_side, groups);
+  Tensor seed = ops::reshape(ops::sum(side_by_side, {1}), out.shape());
 
   // phase 2: one grouped backward, [K, *shape] per parameter
   std::vector<Tensor> per_group = grouped_grad(out, seed, params, groups);
 
-  // phase 3: group k of parameter i's [K, *shape] goes to [offset_i, offset_i + numel) of vector k
-  return assemble(k_losses, params, layout, [&](int64_t k, size_t i) {
-    return per_group[i].defined() ? per_group[i].select(0, k) : Tensor();
-  });
+  // phase 3: parameter i's [K, *shape] goes to columns [offset_i, offset_i + numel) of all K rows
+  NoGradGuard no_grad;
+  Tensor flat = flat_buffer(k_losses, layout);
+  for (size_t i = 0; i < params.size(); ++i) {
+    Tensor cols = param_columns(flat, layout, i, params[i].numel());
+    if (per_group[i].defined()) cols.copy_(ops::reshape(per_group[i], {k_losses, params[i].numel()}));
+    else cols.zero_();
+  }
+  return rows_of(flat);
 }
 
 }  // namespace
