@@ -16,7 +16,8 @@ inline Device gpu() { return Device::cuda(0); }
 inline double parity_tolerance(DType dtype) { return dtype == kFloat64 ? 1e-12 : 1e-5; }
 
 /// REQUIREs cpu_result and cuda_result (moved to the CPU) to agree elementwise:
-/// |a - b| <= tol * max(1, |a|), NaN matching NaN. Reports the worst index.
+/// |a - b| <= tol * max(1, |a|), NaN matching NaN and an infinity itself.
+/// Reports the worst index.
 inline void require_parity(const Tensor& cpu_result, const Tensor& cuda_result, double tol) {
   REQUIRE(cuda_result.is_cuda());
   REQUIRE(cpu_result.shape() == cuda_result.shape());
@@ -26,7 +27,7 @@ inline void require_parity(const Tensor& cpu_result, const Tensor& cuda_result, 
   double worst = 0;
   size_t worst_i = 0;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::isnan(a[i]) && std::isnan(b[i])) continue;
+    if (a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i]))) continue;  // also equal infinities
     double err = std::abs(a[i] - b[i]) / std::max(1.0, std::abs(a[i]));
     if (!(err <= worst)) {
       worst = std::isnan(err) ? INFINITY : err;

@@ -44,12 +44,21 @@ T* ptr_or_null(const Tensor& t) {
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n);              \
        i += int64_t(gridDim.x) * blockDim.x)
 
+// d + wd * p with both operations rounded, exactly as the CPU kernels compute
+// it (kernels/cpu/optim.cpp is built with -ffp-contract=off). nvcc would
+// contract it into one FMA; where the gradient and wd * p nearly cancel, the
+// two roundings differ in many bits, and RMSprop's and Adagrad's division by
+// a small denominator amplifies that (seen on an H100: 2e-5 relative in an
+// RMSprop momentum buffer).
+__device__ inline float add_decay(float d, float wd, float p) { return __fadd_rn(d, __fmul_rn(wd, p)); }
+__device__ inline double add_decay(double d, double wd, double p) { return __dadd_rn(d, __dmul_rn(wd, p)); }
+
 template <typename T>
 __global__ void sgd_kernel(T* p, const T* g, T* buf, int64_t n, T lr_t, T mu, T keep, T wd,
                            bool use_wd, bool nesterov, bool first_step) {
   NOVA_GRID_LOOP(i, n) {
     T d = g[i];
-    if (use_wd) d += wd * p[i];
+    if (use_wd) d = add_decay(d, wd, p[i]);
     if (buf) {
       T b = first_step ? d : mu * buf[i] + keep * d;
       buf[i] = b;
@@ -66,7 +75,7 @@ __global__ void adam_kernel(T* p, const T* g, T* m, T* v, T* v_max, int64_t n, T
   NOVA_GRID_LOOP(i, n) {
     T d = g[i];
     if (decay) p[i] *= shrink;
-    if (l2) d += wd * p[i];
+    if (l2) d = add_decay(d, wd, p[i]);
     const T mi = b1 * m[i] + one_b1 * d;
     const T vi = b2 * v[i] + one_b2 * d * d;
     m[i] = mi;
@@ -86,7 +95,7 @@ __global__ void rmsprop_kernel(T* p, const T* g, T* v, T* buf, T* g_avg, int64_t
                                T one_a, T eps_t, T wd, T mu, bool use_wd) {
   NOVA_GRID_LOOP(i, n) {
     T d = g[i];
-    if (use_wd) d += wd * p[i];
+    if (use_wd) d = add_decay(d, wd, p[i]);
     const T vi = a * v[i] + one_a * d * d;
     v[i] = vi;
     T var = vi;
@@ -111,7 +120,7 @@ __global__ void adagrad_kernel(T* p, const T* g, T* s, int64_t n, T clr, T wd, T
                                bool use_wd) {
   NOVA_GRID_LOOP(i, n) {
     T d = g[i];
-    if (use_wd) d += wd * p[i];
+    if (use_wd) d = add_decay(d, wd, p[i]);
     const T si = s[i] + d * d;
     s[i] = si;
     p[i] -= clr * d / (sqrt(si) + eps_t);
