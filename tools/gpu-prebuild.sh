@@ -3,8 +3,8 @@
 # call, so the GPU machine's limited time goes to running, not compiling.
 # Builds the CUDA test binary, the benchmarks and the 8-Gaussian trainer for
 # sm_90 with -DNOVA_NATIVE=OFF (portable x86-64: the GPU machine's CPU is not
-# this one), and copies them into gpu-bin/ (git-ignored) in the layout
-# tools/gpu-check.sh expects, stripped and packed as gpu-bin.tar.xz (about
+# this one) and -DNOVA_BLAS=OFF (that machine has no OpenBLAS), and copies
+# them into gpu-bin/ (git-ignored) in the layout tools/gpu-check.sh expects, stripped and packed as gpu-bin.tar.xz (about
 # 10 MB; the unpacked folder, 70 MB, is over the device tool's 64 MiB). Then:
 #   carry: ["gpu-bin.tar.xz"]
 #   command: mkdir -p /work && { [ -e /work/main ] || ln -s "$PWD" /work/main; } &&
@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build-gpu}
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DNOVA_CUDA=ON \
-  -DCMAKE_CUDA_ARCHITECTURES=90 -DNOVA_NATIVE=OFF
+  -DCMAKE_CUDA_ARCHITECTURES=90 -DNOVA_NATIVE=OFF -DNOVA_BLAS=OFF
 benches=$(cd bench && ls bench_*.cpp bench_*.cu | sed 's/\.[a-z]*$//')
 # shellcheck disable=SC2086
 cmake --build "$BUILD" --target nova_cuda_tests gan_8gaussians $benches

@@ -1,14 +1,11 @@
-// kernels/cpu/matmul.cpp: batched GEMM on the CPU.
-// Each matrix is handed to Eigen as a Map over the tensor's memory: a
-// row-major map when the last dim is dense, a column-major map when the
-// second-to-last is (a transposed view), and a copy only when neither is.
-// So x @ w.t() never copies w.
+// kernels/cpu/matmul.cpp: batched GEMM on the CPU: batches and row blocks
+// shared across threads, each block one cpu::gemm (gemm.h), which reads
+// transposed views in place, so x @ w.t() never copies w.
 #include "kernels/cpu/matmul.h"
 
 #include <omp.h>
 
-#include <Eigen/Core>
-
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/loops.h"
 
 namespace nova::cpu {
@@ -16,28 +13,6 @@ namespace nova::cpu {
 namespace {
 
 constexpr int64_t kParallelWork = int64_t(1) << 20;
-
-template <typename T>
-using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <typename T>
-using ColMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
-template <typename M>
-using StridedMap = Eigen::Map<const M, Eigen::Unaligned, Eigen::OuterStride<>>;
-
-/// Calls f(matrix expression) for the rows x cols matrix at p with strides (rs, cs).
-template <typename T, typename F>
-void with_matrix(const T* p, int64_t rows, int64_t cols, int64_t rs, int64_t cs, F&& f) {
-  if (cs == 1 || cols == 1) {
-    f(StridedMap<RowMajor<T>>(p, rows, cols, Eigen::OuterStride<>(rs)));
-  } else if (rs == 1 || rows == 1) {
-    f(StridedMap<ColMajor<T>>(p, rows, cols, Eigen::OuterStride<>(cs)));
-  } else {
-    RowMajor<T> dense(rows, cols);  // neither dim dense: gather once
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < cols; ++j) dense(i, j) = p[i * rs + j * cs];
-    f(StridedMap<RowMajor<T>>(dense.data(), rows, cols, Eigen::OuterStride<>(cols)));
-  }
-}
 
 /// Storage offset of batch index `b` (row-major over the batch dims) in t.
 int64_t batch_offset(const Tensor& t, int64_t b) {
@@ -75,15 +50,8 @@ void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
       const int64_t i = task / row_blocks, r0 = (task % row_blocks) * block_rows;
       const int64_t rows = std::min(block_rows, m - r0);
       if (rows <= 0) return;
-      Eigen::Map<RowMajor<T>> result(po + i * m * n + r0 * n, rows, n);
-      if (k == 0) {
-        result.setZero();
-        return;
-      }
-      with_matrix(pa + batch_offset(a, i) + r0 * ars, rows, k, ars, acs, [&](const auto& A) {
-        with_matrix(pb + batch_offset(b, i), k, n, brs, bcs,
-                    [&](const auto& B) { result.noalias() = A * B; });
-      });
+      gemm<T>(rows, n, k, pa + batch_offset(a, i) + r0 * ars, ars, acs, pb + batch_offset(b, i), brs, bcs,
+              po + i * m * n + r0 * n, n);
     });
   });
 }

@@ -17,10 +17,10 @@
 
 #include <omp.h>
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <numeric>
 
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/reduce_loop.h"
 
 namespace nova::cpu {
@@ -53,32 +53,29 @@ void segment_sum_rows(const T* x, T* out, const std::vector<int64_t>& offsets, i
 constexpr int64_t kParallelWork = int64_t(1) << 20;  // multiply-adds, as cpu::matmul
 
 template <typename T>
-using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-template <typename T>
 void segment_outer_typed(const T* a, const T* b, T* out, const std::vector<int64_t>& offsets, int64_t m,
                          int64_t n) {
   const int64_t k_segments = static_cast<int64_t>(offsets.size()) - 1;
   const int64_t work = offsets.back() * m * n;
   const int64_t threads = work >= kParallelWork ? omp_get_max_threads() : 1;
   // K * row_blocks = lcm(K, threads) tasks: equal segments share the threads
-  // evenly, and Eigen packs each b_k as few times as possible (once per task)
+  // evenly, and the GEMM packs each b_k as few times as possible (once per task)
   const int64_t row_blocks = std::min<int64_t>(std::max<int64_t>(m, 1), threads / std::gcd(k_segments, threads));
   const int64_t block_rows = (m + row_blocks - 1) / row_blocks;
-#pragma omp parallel for schedule(dynamic, 1) if (threads > 1)
-  for (int64_t task = 0; task < k_segments * row_blocks; ++task) {
-    const int64_t k = task / row_blocks, r0 = (task % row_blocks) * block_rows;
+  auto task = [&](int64_t t) {
+    const int64_t k = t / row_blocks, r0 = (t % row_blocks) * block_rows;
     const int64_t rows = std::min(block_rows, m - r0);
-    if (rows <= 0) continue;
+    if (rows <= 0) return;
     const int64_t first = offsets[k], count = offsets[k + 1] - offsets[k];
-    Eigen::Map<RowMajor<T>> result(out + k * m * n + r0 * n, rows, n);
-    if (count == 0) {
-      result.setZero();
-      continue;
-    }
-    Eigen::Map<const RowMajor<T>> ak(a + first * m, count, m);  // [n_k, m]
-    Eigen::Map<const RowMajor<T>> bk(b + first * n, count, n);  // [n_k, n]
-    result.noalias() = ak.middleCols(r0, rows).transpose() * bk;
+    // out_k[r0 : r0 + rows] = a_k[:, r0 : r0 + rows]^T b_k, a_k = a's rows [first, first + count)
+    gemm<T>(rows, n, count, a + first * m + r0, 1, m, b + first * n, n, 1, out + k * m * n + r0 * n, n);
+  };
+  const int64_t tasks = k_segments * row_blocks;
+  if (threads > 1) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t t = 0; t < tasks; ++t) task(t);
+  } else {
+    for (int64_t t = 0; t < tasks; ++t) task(t);
   }
 }
 
