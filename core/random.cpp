@@ -27,6 +27,35 @@ std::array<uint32_t, 4> philox4x32_10(std::array<uint32_t, 4> c, std::array<uint
   return c;
 }
 
+void philox_blocks(uint64_t seed, uint64_t first, uint32_t (&words)[4][kPhiloxBatch]) {
+  uint32_t(&c0)[kPhiloxBatch] = words[0];
+  uint32_t(&c1)[kPhiloxBatch] = words[1];
+  uint32_t(&c2)[kPhiloxBatch] = words[2];
+  uint32_t(&c3)[kPhiloxBatch] = words[3];
+  for (int j = 0; j < kPhiloxBatch; ++j) {
+    const uint64_t block = first + uint64_t(j);
+    c0[j] = uint32_t(block);
+    c1[j] = uint32_t(block >> 32);
+    c2[j] = 0;
+    c3[j] = 0;
+  }
+  uint32_t k0 = uint32_t(seed), k1 = uint32_t(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    for (int j = 0; j < kPhiloxBatch; ++j) {  // the same round as philox4x32_10, per block
+      const uint64_t p0 = uint64_t(kM0) * c0[j];
+      const uint64_t p1 = uint64_t(kM1) * c2[j];
+      const uint32_t n0 = uint32_t(p1 >> 32) ^ c1[j] ^ k0;
+      const uint32_t n2 = uint32_t(p0 >> 32) ^ c3[j] ^ k1;
+      c1[j] = uint32_t(p1);
+      c3[j] = uint32_t(p0);
+      c0[j] = n0;
+      c2[j] = n2;
+    }
+    k0 += kW0;
+    k1 += kW1;
+  }
+}
+
 Generator& default_generator() {
   static Generator generator;
   return generator;

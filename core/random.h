@@ -34,6 +34,17 @@ inline std::array<uint32_t, 4> philox_block(uint64_t seed, uint64_t block) {
                        {uint32_t(seed), uint32_t(seed >> 32)});
 }
 
+/// How many blocks philox_blocks computes in one call.
+inline constexpr int kPhiloxBatch = 16;
+
+/// Blocks first, first + 1, ..., first + kPhiloxBatch - 1 of the stream with
+/// key `seed`: words[w][j] is word w of block first + j, the same values as
+/// philox_block. One block is a chain of 10 dependent multiply rounds; 16
+/// independent chains side by side keep the multipliers busy: 8.7 ns per
+/// block against 10.3 one at a time on the development VM (AMD EPYC; a
+/// vpmuludq-vectorised variant was 2.5x slower there). CPU fills use it.
+void philox_blocks(uint64_t seed, uint64_t first, uint32_t (&words)[4][kPhiloxBatch]);
+
 class Generator {
  public:
   explicit Generator(uint64_t seed = 0x2545F4914F6CDD1DULL) : seed_(seed) {}

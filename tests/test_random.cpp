@@ -123,3 +123,17 @@ TEST_CASE("randn float32 equals scalar double Box-Muller on the same Philox bits
   INFO("worst absolute difference " << worst);
   REQUIRE(worst < 5e-7);  // float rounding of values up to ~5.6 is ~3.4e-7
 }
+
+TEST_CASE("philox_blocks gives philox_block's words, across the 32-bit counter boundary", "[random]") {
+  for (uint64_t seed : {uint64_t(0), uint64_t(0x2545F4914F6CDD1DULL), ~uint64_t(0)}) {
+    for (uint64_t first : {uint64_t(0), uint64_t(5), (uint64_t(1) << 32) - 7, ~uint64_t(0) - 20}) {
+      uint32_t w[4][kPhiloxBatch];
+      philox_blocks(seed, first, w);
+      for (int j = 0; j < kPhiloxBatch; ++j) {
+        auto ref = philox_block(seed, first + uint64_t(j));
+        INFO("seed " << seed << ", block " << first + uint64_t(j));
+        for (int k = 0; k < 4; ++k) REQUIRE(w[k][j] == ref[k]);
+      }
+    }
+  }
+}

@@ -14,16 +14,17 @@ namespace nova::cpu {
 namespace {
 constexpr double kTwoPi = 6.283185307179586476925286766559;
 
-/// Uniform in [0, 1) for element i of a draw starting at block `offset`.
+/// Uniform in [0, 1) from the words of a block: float takes one word per
+/// element (4 per block), double two (2 per block), the layout CUDA uses.
 template <typename T>
-T unit_uniform(uint64_t seed, uint64_t offset, int64_t i) {
+constexpr int64_t kPerBlock = std::is_same_v<T, double> ? 2 : 4;
+
+template <typename T>
+T unit_from_words(const uint32_t (&w)[4][kPhiloxBatch], int64_t block_in_batch, int64_t k) {
   if constexpr (std::is_same_v<T, double>) {
-    auto w = philox_block(seed, offset + uint64_t(i) / 2);
-    int lane = 2 * (i % 2);
-    return bits_to_unit_double(w[lane], w[lane + 1]);
+    return bits_to_unit_double(w[2 * k][block_in_batch], w[2 * k + 1][block_in_batch]);
   } else {
-    auto w = philox_block(seed, offset + uint64_t(i) / 4);
-    return bits_to_unit_float(w[i % 4]);
+    return bits_to_unit_float(w[k][block_in_batch]);
   }
 }
 }  // namespace
@@ -34,7 +35,21 @@ void fill_uniform(const Tensor& out, uint64_t seed, uint64_t offset, double low,
     T* p = out.data<T>();
     const int64_t n = out.numel();
     const T lo = T(low), span = T(high - low);
-    parallel_for(n, n > 65536, [&](int64_t i) { p[i] = lo + span * unit_uniform<T>(seed, offset, i); });
+    // element i comes from block offset + i / per_block; a task is a run of
+    // whole batches of kPhiloxBatch blocks
+    constexpr int64_t per_block = kPerBlock<T>, per_batch = per_block * kPhiloxBatch;
+    constexpr int64_t kBatchesPerTask = 64;
+    const int64_t batches = (n + per_batch - 1) / per_batch;
+    const int64_t tasks = (batches + kBatchesPerTask - 1) / kBatchesPerTask;
+    parallel_for(tasks, n > 65536, [&](int64_t t) {
+      uint32_t w[4][kPhiloxBatch];
+      const int64_t last = std::min(batches, (t + 1) * kBatchesPerTask);
+      for (int64_t batch = t * kBatchesPerTask; batch < last; ++batch) {
+        philox_blocks(seed, offset + uint64_t(batch * kPhiloxBatch), w);
+        const int64_t i0 = batch * per_batch, len = std::min(per_batch, n - i0);
+        for (int64_t e = 0; e < len; ++e) p[i0 + e] = lo + span * unit_from_words<T>(w, e / per_block, e % per_block);
+      }
+    });
   });
 }
 
@@ -66,7 +81,8 @@ inline void sincos_poly(double theta, double& s, double& c) {
 
 /// float32 normals for pairs [p0, p0 + m) (p0 even): pair p takes lanes
 /// 2(p % 2), 2(p % 2) + 1 of Philox block p / 2 (the layout CUDA uses), so
-/// each block is computed once for two pairs. Box-Muller stays in double as
+/// each block is computed once for two pairs, 16 blocks at a time
+/// (philox_blocks). Box-Muller stays in double as
 /// on CUDA; log and sqrt run on whole arrays (Eigen SIMD), sin/cos through
 /// sincos_poly.
 void normal_float_pairs(float* p, int64_t n, int64_t p0, int64_t m, uint64_t seed, uint64_t offset,
@@ -75,12 +91,16 @@ void normal_float_pairs(float* p, int64_t n, int64_t p0, int64_t m, uint64_t see
   alignas(64) double u1[kChunk], u2[kChunk], r[kChunk], sn[kChunk], cs[kChunk];
   for (int64_t base = p0; base < p0 + m; base += kChunk) {
     const int64_t len = std::min<int64_t>(kChunk, p0 + m - base);  // even except at the very end
-    for (int64_t j = 0; j < len; j += 2) {
-      auto w = philox_block(seed, offset + uint64_t(base + j) / 2);
-      u1[j] = 1.0 - double(bits_to_unit_float(w[0]));  // in (0, 1]: log is finite
-      u2[j] = double(bits_to_unit_float(w[1]));
-      u1[j + 1] = 1.0 - double(bits_to_unit_float(w[2]));
-      u2[j + 1] = double(bits_to_unit_float(w[3]));
+    for (int64_t j = 0; j < len; j += 2 * kPhiloxBatch) {
+      uint32_t w[4][kPhiloxBatch];
+      philox_blocks(seed, offset + uint64_t(base + j) / 2, w);
+      for (int64_t b = 0; b < kPhiloxBatch && j + 2 * b < len; ++b) {
+        const int64_t at = j + 2 * b;
+        u1[at] = 1.0 - double(bits_to_unit_float(w[0][b]));  // in (0, 1]: log is finite
+        u2[at] = double(bits_to_unit_float(w[1][b]));
+        u1[at + 1] = 1.0 - double(bits_to_unit_float(w[2][b]));
+        u2[at + 1] = double(bits_to_unit_float(w[3][b]));
+      }
     }
     Eigen::Map<Eigen::ArrayXd> rv(r, len);
     rv = (-2.0 * Eigen::Map<const Eigen::ArrayXd>(u1, len).log()).sqrt();
