@@ -55,36 +55,31 @@ void fill_uniform(const Tensor& out, uint64_t seed, uint64_t offset, double low,
 
 namespace {
 
-/// sin and cos of theta in [0, 2 pi] in double, as a branch-free loop body the
-/// compiler vectorises (libm's sin/cos are scalar calls). Quadrant reduction
-/// by pi/2 (in two parts, so the reduced angle keeps ~1e-16 absolute
-/// accuracy), then Taylor polynomials on |y| <= pi/4 to degree 17/16:
-/// truncation below 3e-17, far inside the 1e-6 float parity bound with CUDA.
-inline void sincos_poly(double theta, double& s, double& c) {
-  constexpr double kHalfPiHi = 1.5707963267948966;     // pi/2 rounded to double
-  constexpr double kHalfPiLo = 6.123233995736766e-17;  // pi/2 - kHalfPiHi
-  double k = std::nearbyint(theta * (2.0 / 3.14159265358979323846));
-  double y = (theta - k * kHalfPiHi) - k * kHalfPiLo;
-  double y2 = y * y;
-  double ps = y * (1 + y2 * (-1.0 / 6 + y2 * (1.0 / 120 + y2 * (-1.0 / 5040 + y2 * (1.0 / 362880 +
-             y2 * (-1.0 / 39916800 + y2 * (1.0 / 6227020800 + y2 * (-1.0 / 1307674368000 +
-             y2 * (1.0 / 355687428096000)))))))));
-  double pc = 1 + y2 * (-0.5 + y2 * (1.0 / 24 + y2 * (-1.0 / 720 + y2 * (1.0 / 40320 +
-              y2 * (-1.0 / 3628800 + y2 * (1.0 / 479001600 + y2 * (-1.0 / 87178291200 +
-              y2 * (1.0 / 20922789888000))))))));
-  int q = int(k) & 3;  // theta = k pi/2 + y: rotate (sin y, cos y) by q quarter turns
-  double sq = (q == 0) ? ps : (q == 1) ? pc : (q == 2) ? -ps : -pc;
-  double cq = (q == 0) ? pc : (q == 1) ? -ps : (q == 2) ? -pc : ps;
-  s = sq;
-  c = cq;
+/// sin and cos of 2 pi u for u in [0, 1) in double, as a branch-free loop
+/// body the compiler vectorises (libm's sin/cos are scalar calls). The
+/// quadrant comes from u itself: 4u = k + f with f in [-1/2, 1/2] is exact
+/// (u has 24 bits), so the reduced angle y = f pi/2 carries one rounding.
+/// Taylor polynomials on |y| <= pi/4 to degree 13/12: truncation below 2e-13,
+/// and the result is rounded to float (6e-8) and checked against CUDA's
+/// double sincos within 1e-6 (tests/test_random_cuda.cpp).
+inline void sincos_turns(double u, double& s, double& c) {
+  const double k = std::nearbyint(4.0 * u);
+  const double y = (4.0 * u - k) * 1.5707963267948966;
+  const double y2 = y * y;
+  const double ps = y * (1 + y2 * (-1.0 / 6 + y2 * (1.0 / 120 + y2 * (-1.0 / 5040 + y2 * (1.0 / 362880 +
+                    y2 * (-1.0 / 39916800 + y2 * (1.0 / 6227020800)))))));
+  const double pc = 1 + y2 * (-0.5 + y2 * (1.0 / 24 + y2 * (-1.0 / 720 + y2 * (1.0 / 40320 +
+                    y2 * (-1.0 / 3628800 + y2 * (1.0 / 479001600))))));
+  const int q = int(k) & 3;  // 2 pi u = k pi/2 + y: rotate (sin y, cos y) by q quarter turns
+  s = (q == 0) ? ps : (q == 1) ? pc : (q == 2) ? -ps : -pc;
+  c = (q == 0) ? pc : (q == 1) ? -ps : (q == 2) ? -pc : ps;
 }
 
 /// float32 normals for pairs [p0, p0 + m) (p0 even): pair p takes lanes
 /// 2(p % 2), 2(p % 2) + 1 of Philox block p / 2 (the layout CUDA uses), so
 /// each block is computed once for two pairs, 16 blocks at a time
-/// (philox_blocks). Box-Muller stays in double as
-/// on CUDA; log and sqrt run on whole arrays (Eigen SIMD), sin/cos through
-/// sincos_poly.
+/// (philox_blocks). Box-Muller stays in double as on CUDA; log and sqrt run
+/// on whole arrays (Eigen SIMD), sin/cos through sincos_turns.
 void normal_float_pairs(float* p, int64_t n, int64_t p0, int64_t m, uint64_t seed, uint64_t offset,
                         double mean, double std) {
   constexpr int64_t kChunk = 256;
@@ -104,12 +99,15 @@ void normal_float_pairs(float* p, int64_t n, int64_t p0, int64_t m, uint64_t see
     }
     Eigen::Map<Eigen::ArrayXd> rv(r, len);
     rv = (-2.0 * Eigen::Map<const Eigen::ArrayXd>(u1, len).log()).sqrt();
-    for (int64_t j = 0; j < len; ++j) sincos_poly(kTwoPi * u2[j], sn[j], cs[j]);
-    for (int64_t j = 0; j < len; ++j) {
-      int64_t i = 2 * (base + j);
-      p[i] = float(mean + std * r[j] * cs[j]);
-      if (i + 1 < n) p[i + 1] = float(mean + std * r[j] * sn[j]);
+    for (int64_t j = 0; j < len; ++j) sincos_turns(u2[j], sn[j], cs[j]);
+    // pairs whose both values exist, then (odd n) the last half pair
+    float* out = p + 2 * base;
+    const int64_t whole = std::min<int64_t>(len, (n - 2 * base) / 2);
+    for (int64_t j = 0; j < whole; ++j) {
+      out[2 * j] = float(mean + std * r[j] * cs[j]);
+      out[2 * j + 1] = float(mean + std * r[j] * sn[j]);
     }
+    if (whole < len) out[2 * whole] = float(mean + std * r[whole] * cs[whole]);
   }
 }
 
