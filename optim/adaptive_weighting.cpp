@@ -213,23 +213,26 @@ void write_combined_grad(const char* op, const std::vector<Tensor>& params, cons
   }
 }
 
+void check_weighted_setup(const char* op, const std::vector<Tensor>& params, const Optimizer* inner) {
+  NOVA_CHECK(!params.empty(), "{}: got an empty parameter list", op);
+  NOVA_CHECK(inner != nullptr, "{}: the inner optimizer is null", op);
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Tensor& p = params[i];
+    NOVA_CHECK(p.defined() && p.is_floating_point(), "{}: parameter {} must be a defined floating tensor", op, i);
+    NOVA_CHECK(p.dtype() == params[0].dtype() && p.device() == params[0].device(),
+               "{}: all parameters need one dtype and device: parameter 0 is {} on {}, "
+               "parameter {} is {} on {}", op, dtype_name(params[0].dtype()), params[0].device().str(), i,
+               dtype_name(p.dtype()), p.device().str());
+  }
+}
+
 // ---- AdaptiveWeighting ----
 
 AdaptiveWeighting::AdaptiveWeighting(std::vector<Tensor> params, std::unique_ptr<Optimizer> inner,
                                      AdaptiveWeightingOptions options)
     : params_(std::move(params)), inner_(std::move(inner)), options_(options) {
   const char* op = "AdaptiveWeighting";
-  NOVA_CHECK(!params_.empty(), "{}: got an empty parameter list", op);
-  NOVA_CHECK(inner_ != nullptr, "{}: the inner optimizer is null", op);
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const Tensor& p = params_[i];
-    NOVA_CHECK(p.defined() && p.is_floating_point(),
-               "{}: parameter {} must be a defined floating tensor", op, i);
-    NOVA_CHECK(p.dtype() == params_[0].dtype() && p.device() == params_[0].device(),
-               "{}: all parameters need one dtype and device: parameter 0 is {} on {}, "
-               "parameter {} is {} on {}", op, dtype_name(params_[0].dtype()),
-               params_[0].device().str(), i, dtype_name(p.dtype()), p.device().str());
-  }
+  check_weighted_setup(op, params_, inner_.get());
   const auto& o = options_;
   NOVA_CHECK(std::isfinite(o.alpha1) && std::isfinite(o.alpha2) && std::isfinite(o.delta),
              "{}: alpha1, alpha2 and delta must be finite, got {}, {}, {}", op, o.alpha1,

@@ -92,6 +92,11 @@ void write_combined_grad(const char* op, const std::vector<Tensor>& params, cons
                          double wa, const Tensor& b, double wb, const Tensor& c = Tensor(),
                          double wc = 0.0);
 
+/// The constructor checks AdaptiveWeighting and SelfCorrecting share: a
+/// non-empty list of defined floating parameters of one dtype and device,
+/// and an inner optimizer. Throws nova::Error naming `op`.
+void check_weighted_setup(const char* op, const std::vector<Tensor>& params, const Optimizer* inner);
+
 class AdaptiveWeighting {
  public:
   /// `inner` updates `params` (e.g. make_aw_inner_adam(params, lr)). params:

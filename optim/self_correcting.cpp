@@ -82,17 +82,7 @@ SelfCorrecting::SelfCorrecting(std::vector<Tensor> params, std::unique_ptr<Optim
                                SelfCorrectingOptions options)
     : params_(std::move(params)), inner_(std::move(inner)), options_(options) {
   const char* op = "SelfCorrecting";
-  NOVA_CHECK(!params_.empty(), "{}: got an empty parameter list", op);
-  NOVA_CHECK(inner_ != nullptr, "{}: the inner optimizer is null", op);
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const Tensor& p = params_[i];
-    NOVA_CHECK(p.defined() && p.is_floating_point(),
-               "{}: parameter {} must be a defined floating tensor", op, i);
-    NOVA_CHECK(p.dtype() == params_[0].dtype() && p.device() == params_[0].device(),
-               "{}: all parameters need one dtype and device: parameter 0 is {} on {}, "
-               "parameter {} is {} on {}", op, dtype_name(params_[0].dtype()),
-               params_[0].device().str(), i, dtype_name(p.dtype()), p.device().str());
-  }
+  check_weighted_setup(op, params_, inner_.get());
   NOVA_CHECK(std::isfinite(options_.norm_guard) && options_.norm_guard >= 0,
              "{}: norm_guard must be >= 0, got {}", op, options_.norm_guard);
 }
