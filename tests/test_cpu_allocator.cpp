@@ -106,3 +106,21 @@ TEST_CASE("allocate and deallocate from several threads at once", "[allocator]")
   for (auto& th : threads) th.join();
   REQUIRE(cpu::memory_stats().allocated == in_use);
 }
+
+TEST_CASE("a full cache evicts blocks of other sizes for the size freed now", "[allocator]") {
+  LimitGuard guard;
+  cpu::empty_cache();
+  cpu::set_cache_limit(2 * kLarge);
+  void* old_a = cpu::allocate(kLarge);
+  void* old_b = cpu::allocate(kLarge);
+  cpu::deallocate(old_a, kLarge);
+  cpu::deallocate(old_b, kLarge);  // the cache is full of 1 MiB blocks
+  REQUIRE(cpu::memory_stats().cached == 2 * kLarge);
+  const size_t other = kLarge + 4096;
+  void* fresh = cpu::allocate(other);
+  cpu::deallocate(fresh, other);  // room for 1 MiB + 4 KiB: both 1 MiB blocks are evicted
+  REQUIRE(cpu::memory_stats().cached == other);
+  void* again = cpu::allocate(other);
+  REQUIRE(again == fresh);  // and the new size is the one kept
+  cpu::deallocate(again, other);
+}

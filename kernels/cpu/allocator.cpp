@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -36,6 +37,23 @@ struct Cache {
   MemoryStats stats;
 
   // callers hold `mutex`
+  /// Frees cached blocks of other sizes than `keep` until `bytes` more fit
+  /// under the limit: the sizes a program stopped using (an evaluation
+  /// batch, an earlier model) give way to the ones it uses now.
+  void make_room(size_t bytes, size_t keep) {
+    for (auto it = free_blocks.begin(); it != free_blocks.end() && stats.cached + bytes > limit;) {
+      if (it->first == keep) {
+        ++it;
+        continue;
+      }
+      while (!it->second.empty() && stats.cached + bytes > limit) {
+        std::free(it->second.back());
+        it->second.pop_back();
+        stats.cached -= it->first;
+      }
+      it = it->second.empty() ? free_blocks.erase(it) : std::next(it);
+    }
+  }
   void release_all() {
     for (auto& [size, blocks] : free_blocks)
       for (void* p : blocks) std::free(p);
@@ -92,6 +110,9 @@ void deallocate(void* ptr, size_t nbytes) {
   {
     std::lock_guard<std::mutex> lock(c.mutex);
     c.stats.allocated -= size;
+    if (size >= kMinCachedBytes && size <= c.limit) {
+      if (c.stats.cached + size > c.limit) c.make_room(size, size);
+    }
     if (size >= kMinCachedBytes && c.stats.cached + size <= c.limit) {
       c.free_blocks[size].push_back(ptr);
       c.stats.cached += size;

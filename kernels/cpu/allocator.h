@@ -12,8 +12,10 @@
 // straight to malloc, whose bins already reuse them cheaply.
 //
 // The cache holds at most cache_limit() bytes (default 1 GiB; the environment
-// variable NOVA_CPU_CACHE_MB sets it at start-up, 0 turns caching off); a
-// block freed beyond that goes back to the system. When the system refuses a
+// variable NOVA_CPU_CACHE_MB sets it at start-up, 0 turns caching off). A
+// block freed when the cache is full first evicts cached blocks of other
+// sizes (sizes a program stopped using give way to the ones it uses now);
+// what still does not fit goes back to the system. When the system refuses a
 // block, the cache is emptied and the allocation tried once more. Thread-safe
 // (one mutex): tensors may be created and dropped on any thread.
 #pragma once
