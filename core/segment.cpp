@@ -12,6 +12,8 @@
 // segment ids, whose recorded backward (index_add) is the segment sum.
 #include "core/segment.h"
 
+#include <algorithm>
+
 #include "core/autograd.h"
 #include "core/factory.h"
 #include "core/index.h"
@@ -106,10 +108,16 @@ Tensor segment_outer(const Tensor& a, const Tensor& b, const std::vector<int64_t
     switch (a.device().type) {
       case DeviceType::CPU: cpu::segment_outer(ac, bc, offsets, y); break;  // one parallel region
       case DeviceType::CUDA:
-        for (int64_t k = 0; k < k_segments; ++k) {  // one cuBLAS GEMM per segment
-          Tensor ak = transpose(narrow(ac, 0, offsets[k], group_sizes[k]), 0, 1);  // [m, n_k]
-          Tensor bk = narrow(bc, 0, offsets[k], group_sizes[k]);                    // [n_k, n]
-          cuda::matmul(ak, bk, select(y, 0, k));                                    // [m, n], dense
+        if (std::all_of(group_sizes.begin(), group_sizes.end(), [&](int64_t g) { return g == group_sizes[0]; })) {
+          // equal segments (real and fake halves): one strided-batched cuBLAS GEMM
+          Tensor a3 = transpose(ac.view({k_segments, group_sizes[0], a.size(1)}), 1, 2);  // [K, m, n_k]
+          cuda::matmul(a3, bc.view({k_segments, group_sizes[0], b.size(1)}), y);          // [K, m, n]
+        } else {
+          for (int64_t k = 0; k < k_segments; ++k) {  // one cuBLAS GEMM per segment
+            Tensor ak = transpose(narrow(ac, 0, offsets[k], group_sizes[k]), 0, 1);  // [m, n_k]
+            Tensor bk = narrow(bc, 0, offsets[k], group_sizes[k]);                    // [n_k, n]
+            cuda::matmul(ak, bk, select(y, 0, k));                                    // [m, n], dense
+          }
         }
         break;
     }

@@ -3,7 +3,8 @@
 // within 1e-12 for the segment ops (values and gradients):
 //   segment_sum     odd row counts and widths, empty segments, more than 256
 //                   segments (several launches), wide rows, strided input;
-//   segment_outer   unequal and empty segments (one cuBLAS GEMM each);
+//   segment_outer   unequal and empty segments (one cuBLAS GEMM each), equal
+//                   segments (one strided-batched GEMM);
 //   batch_norm      per-group statistics under RowGroupsGuard;
 //   grad_split      fused on CUDA == fused on the CPU and == reference on
 //                   CUDA, on MLP discriminators (Linear + tanh/leaky_relu,
@@ -104,6 +105,15 @@ TEST_CASE("cuda segment_outer and segment_repeat match the CPU", "[cuda][grad_sp
     Tensor b = uniform({23, 9}, -1.0, 1.0, dtype);
     check(uniform({23, 17}, -1.0, 1.0, dtype), [&](const Tensor& a) {
       return ops::segment_outer(a, a.device().is_cpu() ? b : b.to(gpu()), {10, 0, 13});
+    });
+    // equal segments: one strided-batched GEMM; and equal empty ones
+    Tensor b2 = uniform({24, 9}, -1.0, 1.0, dtype);
+    check(uniform({24, 17}, -1.0, 1.0, dtype), [&](const Tensor& a) {
+      return ops::segment_outer(a, a.device().is_cpu() ? b2 : b2.to(gpu()), {8, 8, 8});
+    });
+    Tensor b0 = uniform({0, 9}, -1.0, 1.0, dtype);
+    check(uniform({0, 17}, -1.0, 1.0, dtype), [&](const Tensor& a) {
+      return ops::segment_outer(a, a.device().is_cpu() ? b0 : b0.to(gpu()), {0, 0});
     });
     check(uniform({3, 5}, -1.0, 1.0, dtype), [](const Tensor& x) { return ops::segment_repeat(x, {2, 0, 4}); });
   }
