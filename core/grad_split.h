@@ -28,7 +28,8 @@
 //      the rows); since the layers are row-local, row r of every activation
 //      gradient holds only what the loss of r's group sends, so buffer k is
 //      dL_k / d params;
-//   3. the K buffers are copied out as the K flat vectors.
+//   3. the K buffers are copied out as the K flat vectors (one copy per
+//      parameter: the vectors are the rows of one [K, P] buffer).
 // It never returns a wrong answer: anything it cannot split exactly (an op
 // that mixes rows such as softmax over dim 0 or x - x.mean(0), BatchNorm
 // with batch statistics outside RowGroupsGuard, a weight used by a plain
