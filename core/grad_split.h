@@ -64,8 +64,9 @@ struct GradSplitOptions {
 
 /// K losses (scalars) -> K flat gradients (1-D, length = total numel of
 /// params, in params' order; params' dtype and device, which all params must
-/// share). A parameter a loss does not reach gets zeros. See the top of this
-/// file for the modes.
+/// share). A parameter a loss does not reach gets zeros. The K vectors are
+/// the contiguous rows of one [K, P] tensor (views sharing its storage). See
+/// the top of this file for the modes.
 std::vector<Tensor> grad_split(const std::vector<Tensor>& losses, const std::vector<Tensor>& params,
                                const GradSplitOptions& options = {});
 
