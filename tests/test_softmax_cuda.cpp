@@ -66,6 +66,13 @@ TEST_CASE("cuda softmax over rows of 4096 and of odd lengths", "[cuda][softmax]"
           [](const Tensor& x) { return ops::softmax(x, 1); });
     check({4096, 64}, dtype, [](const Tensor& x) { return x.t(); },
           [](const Tensor& x) { return ops::log_softmax(x, 1); });
+    // dense rows at the edges of the register-cached path (1025..8192) and
+    // just past it
+    for (int64_t n : {1025, 7777, 8192, 8193}) {
+      INFO("dense rows of " << n << ", " << dtype_name(dtype));
+      check({5, n}, dtype, same, [](const Tensor& x) { return ops::softmax(x, 1); }, -10.0, 10.0);
+      check({5, n}, dtype, same, [](const Tensor& x) { return ops::log_softmax(x, 1); }, -10.0, 10.0);
+    }
     // many short rows (warp path) and a 0-d tensor
     check({4099, 10}, dtype, same, [](const Tensor& x) { return ops::log_softmax(x, 1); });
     check({}, dtype, same, [](const Tensor& x) { return ops::softmax(x, 0); });
@@ -79,5 +86,13 @@ TEST_CASE("cuda softmax of rows with -inf entries and large values", "[cuda][sof
     require_parity(ops::softmax(x, 1), ops::softmax(xg, 1));
     require_parity(ops::log_softmax(x, 1), ops::log_softmax(xg, 1));
     require_parity(ops::softmax(x, 0), ops::softmax(xg, 0));
+    // the same on long dense rows (register-cached path): -inf entries, one
+    // row all -inf (NaN on both devices), large values
+    Tensor big = uniform({3, 2000}, -5.0, 5.0, dtype);
+    big.narrow(1, 0, 700).narrow(0, 0, 1).fill_(-INFINITY);
+    big.narrow(0, 1, 1).fill_(-INFINITY);
+    big.narrow(1, 100, 3).narrow(0, 2, 1).fill_(1000.0);
+    require_parity(ops::softmax(big, 1), ops::softmax(big.to(gpu()), 1));
+    require_parity(ops::log_softmax(big, 1), ops::log_softmax(big.to(gpu()), 1));
   }
 }
