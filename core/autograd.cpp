@@ -109,6 +109,11 @@ struct Engine {
   // returns whether `root` is needed.
   void mark(const std::vector<std::shared_ptr<Node>>& roots) {
     bool capture_mode = !capture_index.empty();
+    // With one capture target nothing below it can be needed (a node below it
+    // could only reach it through a cycle), so the walk stops there: grad of
+    // a loss with respect to a model's output (grad_split's loss heads, a
+    // gradient penalty's input) then visits the loss head, not the model.
+    const bool stop_at_target = capture_index.size() == 1;
     // Post-order DFS: a node is needed if it is a capture target or (backward
     // mode) always, or if any of its next nodes is needed.
     std::unordered_map<Node*, bool> visited;
@@ -120,6 +125,7 @@ struct Engine {
       visited[r.get()] = false;
       while (!stack.empty()) {
         Frame& f = stack.back();
+        if (f.child == 0 && stop_at_target && capture_index.count(f.node)) f.child = f.node->next.size();
         if (f.child < f.node->next.size()) {
           Node* child = f.node->next[f.child++].get();
           if (child && !visited.count(child)) {
