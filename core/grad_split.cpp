@@ -100,9 +100,9 @@ std::vector<Tensor> reference_split(const std::vector<Tensor>& losses, const std
   NoGradGuard no_grad;
   Tensor flat = flat_buffer(k_losses, layout);
   for (size_t i = 0; i < params.size(); ++i) {
-    Tensor cols = param_columns(flat, layout, i, params[i].numel());
+    Tensor columns = param_columns(flat, layout, i, params[i].numel());
     for (int64_t k = 0; k < k_losses; ++k) {
-      Tensor dst = cols.select(0, k);
+      Tensor dst = columns.select(0, k);
       if (grads[k][i].defined()) dst.copy_(ops::reshape(grads[k][i], {params[i].numel()}));
       else dst.zero_();
     }
@@ -210,9 +210,9 @@ std::vector<Tensor> fused_split(const std::vector<Tensor>& losses, const std::ve
   NoGradGuard no_grad;
   Tensor flat = flat_buffer(k_losses, layout);
   for (size_t i = 0; i < params.size(); ++i) {
-    Tensor cols = param_columns(flat, layout, i, params[i].numel());
-    if (per_group[i].defined()) cols.copy_(ops::reshape(per_group[i], {k_losses, params[i].numel()}));
-    else cols.zero_();
+    Tensor columns = param_columns(flat, layout, i, params[i].numel());
+    if (per_group[i].defined()) columns.copy_(ops::reshape(per_group[i], {k_losses, params[i].numel()}));
+    else columns.zero_();
   }
   return rows_of(flat);
 }
