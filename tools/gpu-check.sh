@@ -11,7 +11,8 @@
 #
 # PREBUILT saves device time: build here (nvcc is on the development machine),
 # with -DNOVA_NATIVE=OFF (the GPU machine's CPU may lack this one's
-# instructions) and -DCMAKE_CUDA_ARCHITECTURES=90, copy
+# instructions), -DNOVA_BLAS=OFF (it has no OpenBLAS) and
+# -DCMAKE_CUDA_ARCHITECTURES=90, copy
 # tests/nova_cuda_tests, bench/bench_* and examples/gan_8gaussians into a
 # folder ignored by git with the same layout (tools/gpu-prebuild.sh does
 # both), carry it, and the GPU machine only runs them; the CPU suite (ctest)
@@ -154,7 +155,15 @@ fi
 summary() {
   local device
   device=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
-  echo "gpu-check: ${device:-no GPU visible to nvidia-smi}, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u '+%Y-%m-%d %H:%M UTC')"
+  # prebuilt binaries name their commit (the GPU machine's copy of .git may
+  # be older than the working tree it was sent)
+  local commit
+  if [ -n "$PREBUILT" ] && [ -f "$PREBUILT/COMMIT" ]; then
+    commit="$(cat "$PREBUILT/COMMIT") (prebuilt)"
+  else
+    commit=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
+  fi
+  echo "gpu-check: ${device:-no GPU visible to nvidia-smi}, commit $commit, $(date -u '+%Y-%m-%d %H:%M UTC')"
   printf '%-30s %s\n' "step" "status"
   printf '%-30s %s\n' "----" "------"
   for i in "${!steps[@]}"; do

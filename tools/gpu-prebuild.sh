@@ -28,5 +28,7 @@ for b in $benches; do
   [ "$b" = bench_gan_step ] || cp "$BUILD/bench/$b" gpu-bin/bench/  # CPU-only
 done
 strip gpu-bin/*/*
+# the commit the binaries were built from ("-dirty": with uncommitted changes)
+echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo -dirty)" > gpu-bin/COMMIT
 tar -cJf gpu-bin.tar.xz gpu-bin
 ls -l gpu-bin.tar.xz
