@@ -172,9 +172,11 @@ void weighted_sum_typed(const Tensor& out, const Tensor& a, double wa, const Ten
   const T* pc = c.defined() ? c.data<T>() : nullptr;
   const int64_t n = out.numel();
   if (pc) {
-    parallel_for(n, n >= kParallelGrain, [&](int64_t i) { o[i] = T(wa * double(pa[i]) + wb * double(pb[i]) + wc * double(pc[i])); });
+    parallel_for(n, n >= kParallelGrain,
+                 [&](int64_t i) { o[i] = T(wa * double(pa[i]) + wb * double(pb[i]) + wc * double(pc[i])); });
   } else {
-    parallel_for(n, n >= kParallelGrain, [&](int64_t i) { o[i] = T(wa * double(pa[i]) + wb * double(pb[i])); });
+    parallel_for(n, n >= kParallelGrain,
+                 [&](int64_t i) { o[i] = T(wa * double(pa[i]) + wb * double(pb[i])); });
   }
 }
 
