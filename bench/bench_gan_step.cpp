@@ -307,7 +307,9 @@ int main(int argc, char** argv) {
   try {
     const std::string shape = "batch " + std::to_string(batch) + ", z 256, G/D 2x128 tanh";
     b::Report rep("bench_gan_step", "8-Gaussian GAN step (D step + G step, BCE / non-saturating, Adam)", shape,
-                  "float32", "float32, " + std::string(cpu::gemm_backend()) + " GEMM, " + std::to_string(threads) + " OpenMP threads",
+                  "float32",
+                  "float32, " + std::string(cpu::gemm_backend()) + " GEMM, " + std::to_string(threads) +
+                      " OpenMP threads",
                   b::cpu_name());
     rep.doc()["threads"] = threads;
 

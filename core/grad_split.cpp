@@ -68,25 +68,22 @@ void check_losses(const std::vector<Tensor>& losses) {
   }
 }
 
-/// The K flat gradients as rows of one [K, P] buffer (each row contiguous):
-/// the fused path fills parameter i's slice of all K rows with one copy of
-/// its [K, *shape] grouped gradient, so the assembly costs one copy (one
-/// kernel launch on CUDA) per parameter whatever K is; the reference path
-/// copies each loss's gradient into its row. Undefined gradients are zeros.
-/// (With plain malloc this buffer, over 128 KB for the 8-Gaussian D at K = 2,
-/// was faulted in afresh on every call; the CPU caching allocator keeps it.)
-Tensor flat_buffer(int64_t k_losses, const FlatLayout& layout) {
-  return empty({k_losses, layout.total}, layout.dtype, layout.device);
-}
-
-/// Parameter i's columns of the [K, P] buffer: [K, numel_i], row stride P.
-Tensor param_columns(const Tensor& flat, const FlatLayout& layout, size_t i, int64_t numel) {
-  return flat.narrow(1, layout.offsets[i], numel);
-}
-
-std::vector<Tensor> rows_of(const Tensor& flat) {
+/// The K flat gradients as the rows of one [K, P] buffer (each row
+/// contiguous): fill(i, columns) writes parameter i's gradients into
+/// `columns`, its [K, numel_i] slice of all K rows (row stride P). The fused
+/// path fills a parameter with one copy of its [K, *shape] grouped gradient,
+/// so the assembly costs one copy (one kernel launch on CUDA) per parameter
+/// whatever K is. (With plain malloc this buffer, over 128 KB for the
+/// 8-Gaussian D at K = 2, was faulted in afresh on every call; the CPU
+/// caching allocator keeps it.)
+template <typename Fill>
+std::vector<Tensor> assemble(int64_t k_losses, const std::vector<Tensor>& params, const FlatLayout& layout,
+                             Fill&& fill) {
+  NoGradGuard no_grad;
+  Tensor flat = empty({k_losses, layout.total}, layout.dtype, layout.device);
+  for (size_t i = 0; i < params.size(); ++i) fill(i, flat.narrow(1, layout.offsets[i], params[i].numel()));
   std::vector<Tensor> rows;
-  for (int64_t k = 0; k < flat.size(0); ++k) rows.push_back(flat.select(0, k));
+  for (int64_t k = 0; k < k_losses; ++k) rows.push_back(flat.select(0, k));
   return rows;
 }
 
@@ -97,17 +94,13 @@ std::vector<Tensor> reference_split(const std::vector<Tensor>& losses, const std
   for (const Tensor& loss : losses)
     grads.push_back(grad({loss}, params, {}, /*create_graph=*/false, /*allow_unused=*/true,
                          /*retain_graph=*/true));
-  NoGradGuard no_grad;
-  Tensor flat = flat_buffer(k_losses, layout);
-  for (size_t i = 0; i < params.size(); ++i) {
-    Tensor columns = param_columns(flat, layout, i, params[i].numel());
-    for (int64_t k = 0; k < k_losses; ++k) {
+  return assemble(k_losses, params, layout, [&](size_t i, Tensor columns) {
+    for (int64_t k = 0; k < k_losses; ++k) {  // undefined: the loss does not reach parameter i
       Tensor dst = columns.select(0, k);
       if (grads[k][i].defined()) dst.copy_(ops::reshape(grads[k][i], {params[i].numel()}));
       else dst.zero_();
     }
-  }
-  return rows_of(flat);
+  });
 }
 
 // ---- fused path ----
@@ -207,14 +200,10 @@ std::vector<Tensor> fused_split(const std::vector<Tensor>& losses, const std::ve
   std::vector<Tensor> per_group = grouped_grad(out, seed, params, groups);
 
   // phase 3: parameter i's [K, *shape] goes to columns [offset_i, offset_i + numel) of all K rows
-  NoGradGuard no_grad;
-  Tensor flat = flat_buffer(k_losses, layout);
-  for (size_t i = 0; i < params.size(); ++i) {
-    Tensor columns = param_columns(flat, layout, i, params[i].numel());
+  return assemble(k_losses, params, layout, [&](size_t i, Tensor columns) {
     if (per_group[i].defined()) columns.copy_(ops::reshape(per_group[i], {k_losses, params[i].numel()}));
     else columns.zero_();
-  }
-  return rows_of(flat);
+  });
 }
 
 }  // namespace

@@ -112,11 +112,11 @@ void deallocate(void* ptr, size_t nbytes) {
     c.stats.allocated -= size;
     if (size >= kMinCachedBytes && size <= c.limit) {
       if (c.stats.cached + size > c.limit) c.make_room(size, size);
-    }
-    if (size >= kMinCachedBytes && c.stats.cached + size <= c.limit) {
-      c.free_blocks[size].push_back(ptr);
-      c.stats.cached += size;
-      return;
+      if (c.stats.cached + size <= c.limit) {
+        c.free_blocks[size].push_back(ptr);
+        c.stats.cached += size;
+        return;
+      }
     }
   }
   std::free(ptr);
