@@ -1,32 +1,11 @@
-// core/device.h: where a tensor's memory lives: the CPU or CUDA device N.
-// Ops require all inputs on one device; Device prints as "cpu" or "cuda:0".
+// core/device.h: which devices this process can use. Device itself (a type
+// and an ordinal) is in core/base/device.h; counting CUDA devices asks the
+// CUDA runtime (kernels/cuda/runtime.h), so it lives on this floor.
 #pragma once
 
-#include <string>
+#include "core/base/device.h"
 
 namespace nova {
-
-enum class DeviceType : uint8_t { CPU, CUDA };
-
-struct Device {
-  DeviceType type = DeviceType::CPU;
-  int index = 0;  // CUDA ordinal; always 0 for the CPU
-
-  static Device cpu() { return {DeviceType::CPU, 0}; }
-  static Device cuda(int index = 0) { return {DeviceType::CUDA, index}; }
-
-  /// Parses "cpu", "cuda" or "cuda:N"; throws nova::Error otherwise.
-  static Device parse(const std::string& text);
-
-  bool is_cpu() const { return type == DeviceType::CPU; }
-  bool is_cuda() const { return type == DeviceType::CUDA; }
-  std::string str() const;
-
-  bool operator==(const Device& o) const { return type == o.type && index == o.index; }
-  bool operator!=(const Device& o) const { return !(*this == o); }
-};
-
-inline const Device kCPU = Device::cpu();
 
 /// Number of CUDA devices that answer; 0 when the build has no CUDA or the
 /// driver reports any error (a missing GPU is never a crash).

@@ -30,24 +30,6 @@
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cuda/elementwise.h"
 
-namespace nova {
-
-const char* unary_name(UnaryKind k) {
-  static const char* names[] = {"neg",  "abs",      "sign",  "exp",        "log",       "log1p",
-                                "sqrt", "rsqrt",    "pow",   "sin",        "cos",       "relu",
-                                "leaky_relu",       "elu",   "sigmoid",    "tanh",      "softplus",
-                                "add",  "mul",      "clamp", "square"};
-  return names[static_cast<int>(k)];
-}
-
-const char* binary_name(BinaryKind k) {
-  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum",
-                                "eq",  "ne",  "lt",  "le",  "gt",  "ge"};
-  return names[static_cast<int>(k)];
-}
-
-}  // namespace nova
-
 namespace nova::ops {
 
 using autograd::BackwardCtx;

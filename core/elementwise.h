@@ -5,7 +5,7 @@
 // operand adapts to the tensor's dtype.
 #pragma once
 
-#include "core/op_kinds.h"
+#include "core/base/op_kinds.h"
 #include "core/tensor.h"
 
 namespace nova::ops {

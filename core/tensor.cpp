@@ -17,15 +17,7 @@ namespace nova {
 
 int64_t Tensor::size(int64_t d) const { return impl_->shape[normalize_dim("size", d, dim())]; }
 
-bool Tensor::is_contiguous() const {
-  if (numel() == 0) return true;  // no element to be out of place
-  int64_t expected = 1;
-  for (int d = dim() - 1; d >= 0; --d) {
-    if (impl_->shape[d] != 1 && impl_->strides[d] != expected) return false;
-    expected *= impl_->shape[d];
-  }
-  return true;
-}
+bool Tensor::is_contiguous() const { return is_dense_layout(impl_->shape, impl_->strides); }
 
 double Tensor::item() const {
   NOVA_CHECK(defined(), "item: undefined tensor");

@@ -16,9 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "core/base/dtype.h"
+#include "core/base/shape.h"
+#include "core/base/view.h"
 #include "core/device.h"
-#include "core/dtype.h"
-#include "core/shape.h"
 #include "core/storage.h"
 
 namespace nova {
@@ -79,6 +80,12 @@ class Tensor {
   /// Untyped pointer to the first element.
   void* raw_data() const {
     return static_cast<char*>(impl_->storage->data()) + impl_->offset * dtype_size(impl_->dtype);
+  }
+  /// The plain strided View a kernel receives (core/base/view.h): pointer,
+  /// sizes, strides, dtype, device. Implicit, so core hands tensors straight
+  /// to kernels; the Tensor must outlive the call. Undefined gives undefined.
+  operator View() const {
+    return defined() ? View(raw_data(), impl_->shape, impl_->strides, impl_->dtype, impl_->device) : View();
   }
 
   // ---- values ----

@@ -11,7 +11,7 @@
 #include <stb/stb_image_write.h>
 
 #include "core/autograd.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace nova::examples {
 

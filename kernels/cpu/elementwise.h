@@ -3,7 +3,7 @@
 // (not accumulated); `out` is allocated by the caller with the result shape.
 #pragma once
 
-#include "core/op_kinds.h"
+#include "core/base/op_kinds.h"
 #include "core/tensor.h"
 
 namespace nova::cpu {

@@ -16,7 +16,7 @@
 #include <array>
 #include <cstdint>
 
-#include "core/shape.h"
+#include "core/base/shape.h"
 
 namespace nova::cpu {
 

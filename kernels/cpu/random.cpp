@@ -6,7 +6,7 @@
 
 #include <Eigen/Core>
 
-#include "core/random.h"
+#include "core/base/philox.h"
 #include "kernels/cpu/loops.h"
 
 namespace nova::cpu {

@@ -6,7 +6,7 @@
 // with the result shape on the same device. Kernels run on nova's stream.
 #pragma once
 
-#include "core/op_kinds.h"
+#include "core/base/op_kinds.h"
 #include "core/tensor.h"
 
 namespace nova::cuda {

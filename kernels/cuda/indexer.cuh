@@ -8,7 +8,7 @@
 #include <array>
 #include <cstdint>
 
-#include "core/shape.h"
+#include "core/base/shape.h"
 
 namespace nova::cuda {
 

@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-#include "core/shape.h"
+#include "core/base/shape.h"
 #include "kernels/cuda/check.cuh"
 
 namespace nova::cuda::detail {

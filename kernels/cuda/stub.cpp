@@ -2,7 +2,7 @@
 // Same declarations as the .cu files, so core needs no #ifdef.
 #include "kernels/cuda/runtime.h"
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace nova::cuda {
 

@@ -53,6 +53,10 @@ class Shape {
 /// Row-major strides of a dense tensor of this shape.
 Shape contiguous_strides(const Shape& shape);
 
+/// True when `strides` lay `shape` out dense and row-major (strides ==
+/// contiguous_strides(shape) on every dim of size > 1; an empty shape is dense).
+bool is_dense_layout(const Shape& shape, const Shape& strides);
+
 /// NumPy broadcast of two shapes; throws "op: shapes [..] and [..] cannot be
 /// broadcast" naming `op`.
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);

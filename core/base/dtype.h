@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace nova {
 

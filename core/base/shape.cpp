@@ -1,9 +1,9 @@
 // core/shape.cpp: Shape storage and the shared shape algebra (see shape.h).
-#include "core/shape.h"
+#include "core/base/shape.h"
 
 #include <algorithm>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace nova {
 
@@ -69,6 +69,16 @@ Shape contiguous_strides(const Shape& shape) {
   for (int i = shape.size() - 2; i >= 0; --i)
     strides[i] = strides[i + 1] * std::max<int64_t>(shape[i + 1], 1);
   return strides;
+}
+
+bool is_dense_layout(const Shape& shape, const Shape& strides) {
+  if (shape.numel() == 0) return true;  // no element to be out of place
+  int64_t expected = 1;
+  for (int d = shape.size() - 1; d >= 0; --d) {
+    if (shape[d] != 1 && strides[d] != expected) return false;
+    expected *= shape[d];
+  }
+  return true;
 }
 
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
