@@ -27,8 +27,7 @@
 
 #include "core/autograd.h"
 #include "core/factory.h"
-#include "kernels/cpu/elementwise.h"
-#include "kernels/cuda/elementwise.h"
+#include "kernels/elementwise.h"
 
 namespace nova::ops {
 

@@ -7,10 +7,8 @@
 #include "core/autograd.h"
 #include "core/elementwise.h"
 #include "core/views.h"
-#include "kernels/cpu/elementwise.h"
-#include "kernels/cpu/random.h"
-#include "kernels/cuda/elementwise.h"
-#include "kernels/cuda/random.h"
+#include "kernels/elementwise.h"
+#include "kernels/random.h"
 
 namespace nova {
 

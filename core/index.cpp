@@ -29,8 +29,7 @@
 #include "core/elementwise.h"
 #include "core/factory.h"
 #include "core/views.h"
-#include "kernels/cpu/index.h"
-#include "kernels/cuda/index.h"
+#include "kernels/index.h"
 
 namespace nova::ops {
 
@@ -121,8 +120,8 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   }
   Tensor out = empty(shape, first.dtype(), first.device());
   switch (first.device().type) {
-    case DeviceType::CPU: cpu::cat(tensors, d, out); break;
-    case DeviceType::CUDA: cuda::cat(tensors, d, out); break;
+    case DeviceType::CPU: cpu::cat(views_of(tensors), d, out); break;
+    case DeviceType::CUDA: cuda::cat(views_of(tensors), d, out); break;
   }
   if (any_requires_grad(tensors)) {
     std::vector<int64_t> sizes;

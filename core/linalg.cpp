@@ -18,8 +18,7 @@
 #include "core/factory.h"
 #include "core/matmul.h"
 #include "core/views.h"
-#include "kernels/cpu/linalg.h"
-#include "kernels/cuda/linalg.h"
+#include "kernels/linalg.h"
 
 namespace nova::ops {
 

@@ -20,8 +20,7 @@
 #include "core/reduce.h"
 #include "core/softmax.h"
 #include "core/views.h"
-#include "kernels/cpu/loss.h"
-#include "kernels/cuda/loss.h"
+#include "kernels/loss.h"
 
 namespace nova::ops {
 

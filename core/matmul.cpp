@@ -26,8 +26,8 @@
 #include "core/reduce.h"
 #include "core/segment.h"
 #include "core/views.h"
-#include "kernels/cpu/matmul.h"
-#include "kernels/cuda/matmul.h"
+#include "kernels/cuda/runtime.h"
+#include "kernels/matmul.h"
 
 namespace nova::ops {
 
@@ -59,7 +59,10 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
     Tensor ea = expand(a, sa), eb = expand(b, sb);
     switch (a.device().type) {
       case DeviceType::CPU: cpu::matmul(ea, eb, y); break;
-      case DeviceType::CUDA: cuda::matmul(ea, eb, y); break;
+      case DeviceType::CUDA:  // cuBLAS needs a unit stride in each matrix
+        cuda::matmul(cuda::matmul_reads_in_place(ea) ? ea : ea.contiguous(),
+                     cuda::matmul_reads_in_place(eb) ? eb : eb.contiguous(), y);
+        break;
     }
   }
   if (autograd::any_requires_grad({&a, &b}))

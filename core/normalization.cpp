@@ -40,8 +40,7 @@
 #include "core/reduce.h"
 #include "core/segment.h"
 #include "core/views.h"
-#include "kernels/cpu/normalization.h"
-#include "kernels/cuda/normalization.h"
+#include "kernels/normalization.h"
 
 namespace nova::ops {
 

@@ -12,8 +12,7 @@
 #include <vector>
 
 #include "core/autograd.h"
-#include "kernels/cpu/optim.h"
-#include "kernels/cuda/optim.h"
+#include "kernels/optim.h"
 
 namespace nova::ops {
 
@@ -58,16 +57,19 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_bu
              momentum, dampening);
   // the kernel tells "momentum on" by a defined buffer
   Tensor buffer = momentum != 0 ? momentum_buffer : Tensor();
-  switch (param.device().type) {
-    case DeviceType::CPU:
-      cpu::sgd_step(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov,
-                    first_step);
-      break;
-    case DeviceType::CUDA:
-      cuda::sgd_step(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov,
-                     first_step);
-      break;
-  }
+  dispatch_floating(op, param.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    switch (param.device().type) {
+      case DeviceType::CPU:
+        cpu::sgd_step<T>(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov,
+                         first_step);
+        break;
+      case DeviceType::CUDA:
+        cuda::sgd_step<T>(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov,
+                          first_step);
+        break;
+    }
+  });
 }
 
 void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
@@ -84,16 +86,19 @@ void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
   NOVA_CHECK(step >= 1, "{}: step counts from 1, got {}", op, step);
   NOVA_CHECK(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1,
              "{}: betas must lie in [0, 1), got ({}, {})", op, beta1, beta2);
-  switch (param.device().type) {
-    case DeviceType::CPU:
-      cpu::adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2,
-                     eps, weight_decay, decoupled, amsgrad);
-      break;
-    case DeviceType::CUDA:
-      cuda::adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2,
-                      eps, weight_decay, decoupled, amsgrad);
-      break;
-  }
+  dispatch_floating(op, param.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    switch (param.device().type) {
+      case DeviceType::CPU:
+        cpu::adam_step<T>(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2,
+                          eps, weight_decay, decoupled, amsgrad);
+        break;
+      case DeviceType::CUDA:
+        cuda::adam_step<T>(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2,
+                           eps, weight_decay, decoupled, amsgrad);
+        break;
+    }
+  });
 }
 
 void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
@@ -105,16 +110,19 @@ void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_
   check_like_param(op, param, square_avg, "square_avg");
   if (momentum > 0) check_like_param(op, param, momentum_buffer, "momentum_buffer");
   if (centered) check_like_param(op, param, grad_avg, "grad_avg");
-  switch (param.device().type) {
-    case DeviceType::CPU:
-      cpu::rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, lr, alpha, eps,
-                        weight_decay, momentum, centered);
-      break;
-    case DeviceType::CUDA:
-      cuda::rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, lr, alpha, eps,
-                         weight_decay, momentum, centered);
-      break;
-  }
+  dispatch_floating(op, param.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    switch (param.device().type) {
+      case DeviceType::CPU:
+        cpu::rmsprop_step<T>(param, grad, square_avg, momentum_buffer, grad_avg, lr, alpha, eps,
+                             weight_decay, momentum, centered);
+        break;
+      case DeviceType::CUDA:
+        cuda::rmsprop_step<T>(param, grad, square_avg, momentum_buffer, grad_avg, lr, alpha, eps,
+                              weight_decay, momentum, centered);
+        break;
+    }
+  });
 }
 
 void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& state_sum, int64_t step,
@@ -124,14 +132,17 @@ void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& state_s
   check_like_param(op, param, grad, "grad");
   check_like_param(op, param, state_sum, "state_sum");
   NOVA_CHECK(step >= 1, "{}: step counts from 1, got {}", op, step);
-  switch (param.device().type) {
-    case DeviceType::CPU:
-      cpu::adagrad_step(param, grad, state_sum, step, lr, lr_decay, weight_decay, eps);
-      break;
-    case DeviceType::CUDA:
-      cuda::adagrad_step(param, grad, state_sum, step, lr, lr_decay, weight_decay, eps);
-      break;
-  }
+  dispatch_floating(op, param.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    switch (param.device().type) {
+      case DeviceType::CPU:
+        cpu::adagrad_step<T>(param, grad, state_sum, step, lr, lr_decay, weight_decay, eps);
+        break;
+      case DeviceType::CUDA:
+        cuda::adagrad_step<T>(param, grad, state_sum, step, lr, lr_decay, weight_decay, eps);
+        break;
+    }
+  });
 }
 
 namespace {
@@ -158,10 +169,13 @@ void gram(const char* op, std::vector<Tensor> xs, double* out) {
     check_operand(op, xs[0], xs[k], names[k]);
     xs[k] = dense(xs[k]);
   }
-  switch (xs[0].device().type) {
-    case DeviceType::CPU: cpu::pair_dots(xs, out); break;
-    case DeviceType::CUDA: cuda::pair_dots(xs, out); break;
-  }
+  dispatch_floating(op, xs[0].dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    switch (xs[0].device().type) {
+      case DeviceType::CPU: cpu::pair_dots<T>(views_of(xs), out); break;
+      case DeviceType::CUDA: cuda::pair_dots<T>(views_of(xs), out); break;
+    }
+  });
 }
 
 }  // namespace
@@ -194,10 +208,13 @@ Tensor weighted_sum_(const Tensor& out, const Tensor& a, double wa, const Tensor
   NOVA_CHECK(std::isfinite(wa) && std::isfinite(wb) && std::isfinite(wc),
              "{}: weights must be finite, got ({}, {}, {})", op, wa, wb, wc);
   Tensor da = dense(a), db = dense(b), dc = c.defined() ? dense(c) : Tensor();
-  switch (out.device().type) {
-    case DeviceType::CPU: cpu::weighted_sum(out, da, wa, db, wb, dc, wc); break;
-    case DeviceType::CUDA: cuda::weighted_sum(out, da, wa, db, wb, dc, wc); break;
-  }
+  dispatch_floating(op, out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    switch (out.device().type) {
+      case DeviceType::CPU: cpu::weighted_sum<T>(out, da, wa, db, wb, dc, wc); break;
+      case DeviceType::CUDA: cuda::weighted_sum<T>(out, da, wa, db, wb, dc, wc); break;
+    }
+  });
   return out;
 }
 
@@ -212,10 +229,13 @@ double global_norm(const std::vector<Tensor>& tensors, double p) {
     NOVA_CHECK(t.device() == tensors[0].device(), "{}: tensors on different devices ({}, {})", op,
                tensors[0].device().str(), t.device().str());
     double piece = 0;
-    switch (t.device().type) {
-      case DeviceType::CPU: piece = cpu::norm_piece(t, p); break;
-      case DeviceType::CUDA: piece = cuda::norm_piece(t, p); break;
-    }
+    dispatch_floating(op, t.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      switch (t.device().type) {
+        case DeviceType::CPU: piece = cpu::norm_piece<T>(t, p); break;
+        case DeviceType::CUDA: piece = cuda::norm_piece<T>(t, p); break;
+      }
+    });
     if (std::isinf(p)) {
       if (piece > acc || std::isnan(piece)) acc = piece;
     } else {

@@ -27,8 +27,7 @@
 #include "core/elementwise.h"
 #include "core/factory.h"
 #include "core/views.h"
-#include "kernels/cpu/reduce.h"
-#include "kernels/cuda/reduce.h"
+#include "kernels/reduce.h"
 
 namespace nova::ops {
 

@@ -19,9 +19,8 @@
 #include "core/index.h"
 #include "core/matmul.h"
 #include "core/views.h"
-#include "kernels/cpu/segment.h"
-#include "kernels/cuda/matmul.h"
-#include "kernels/cuda/segment.h"
+#include "kernels/segment.h"
+#include "kernels/matmul.h"
 
 namespace nova::ops {
 

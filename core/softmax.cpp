@@ -14,8 +14,7 @@
 #include "core/factory.h"
 #include "core/reduce.h"
 #include "core/views.h"
-#include "kernels/cpu/softmax.h"
-#include "kernels/cuda/softmax.h"
+#include "kernels/softmax.h"
 
 namespace nova::ops {
 

@@ -10,12 +10,15 @@
 #include "core/matmul.h"
 #include "core/reduce.h"
 #include "core/views.h"
-#include "kernels/cpu/elementwise.h"
-#include "kernels/cuda/elementwise.h"
+#include "kernels/elementwise.h"
 
 namespace nova {
 
 int64_t Tensor::size(int64_t d) const { return impl_->shape[normalize_dim("size", d, dim())]; }
+
+std::vector<View> views_of(const std::vector<Tensor>& tensors) {
+  return std::vector<View>(tensors.begin(), tensors.end());
+}
 
 bool Tensor::is_contiguous() const { return is_dense_layout(impl_->shape, impl_->strides); }
 

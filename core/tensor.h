@@ -165,6 +165,10 @@ class Tensor {
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
+/// The Views of several tensors, for a kernel that takes a list (cat, the
+/// adaptive-weighting products); the tensors must outlive the call.
+std::vector<View> views_of(const std::vector<Tensor>& tensors);
+
 /// Throws "op: inputs on different devices (cpu, cuda:0)" unless all defined
 /// tensors share one device.
 void check_same_device(const char* op, std::initializer_list<const Tensor*> tensors);

@@ -17,8 +17,7 @@
 
 #include "core/autograd.h"
 #include "core/factory.h"
-#include "kernels/cpu/elementwise.h"
-#include "kernels/cuda/elementwise.h"
+#include "kernels/elementwise.h"
 #include "kernels/cuda/runtime.h"
 
 namespace nova::ops {

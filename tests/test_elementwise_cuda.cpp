@@ -9,8 +9,7 @@
 // broadcasts ([3,1] with [4], 0-d scalars), and the odd sizes 0/1/7/1023/65537.
 #include <functional>
 
-#include "kernels/cpu/elementwise.h"
-#include "kernels/cuda/elementwise.h"
+#include "kernels/elementwise.h"
 #include "tests/cuda_util.h"
 
 using namespace nova;

@@ -5,11 +5,13 @@
 namespace nova {
 
 const char* unary_name(UnaryKind k) {
-  static const char* names[] = {"neg",  "abs",      "sign",  "exp",        "log",       "log1p",
-                                "sqrt", "rsqrt",    "pow",   "sin",        "cos",       "relu",
-                                "leaky_relu",       "elu",   "sigmoid",    "tanh",      "softplus",
-                                "add",  "mul",      "clamp", "square"};
-  return names[static_cast<int>(k)];
+  switch (k) {
+#define NOVA_UNARY_NAME(kind, name, domain) \
+  case UnaryKind::kind: return name;
+    NOVA_UNARY_KINDS(NOVA_UNARY_NAME)
+#undef NOVA_UNARY_NAME
+  }
+  return "?";
 }
 
 const char* binary_name(BinaryKind k) {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 
 #include "core/base/device.h"
 #include "core/base/dtype.h"
@@ -47,6 +48,16 @@ class View {
   /// Dense row-major layout (see is_dense_layout in core/base/shape.h).
   bool is_contiguous() const { return is_dense_layout(shape_, strides_); }
 
+  /// The same elements with dims d0 and d1 swapped, no copy (as
+  /// Tensor::transpose; negative dims count from the end).
+  View transpose(int64_t d0, int64_t d1) const {
+    View t = *this;
+    const int a = normalize_dim("view", d0, dim()), b = normalize_dim("view", d1, dim());
+    std::swap(t.shape_[a], t.shape_[b]);
+    std::swap(t.strides_[a], t.strides_[b]);
+    return t;
+  }
+
   /// Pointer to element [0, ..., 0]. Checks that T matches dtype().
   template <typename T>
   T* data() const {
@@ -54,6 +65,9 @@ class View {
                dtype_name(dtype_));
     return static_cast<T*>(data_);
   }
+  /// data<T>(), or nullptr for an absent operand (an unused state buffer).
+  template <typename T>
+  T* data_or_null() const { return defined_ ? data<T>() : nullptr; }
   /// Untyped pointer to element [0, ..., 0].
   void* raw_data() const { return data_; }
 
@@ -65,5 +79,17 @@ class View {
   Device device_;
   bool defined_ = false;
 };
+
+/// Element offset of matrix number `b` (row-major over the batch dims, all
+/// dims but the last two) in a batch of matrices v [..., rows, cols]: how
+/// matmul and linalg kernels walk expanded and strided batches.
+inline int64_t matrix_batch_offset(const View& v, int64_t b) {
+  int64_t off = 0;
+  for (int d = v.dim() - 3; d >= 0; --d) {
+    off += (b % v.shape()[d]) * v.strides()[d];
+    b /= v.shape()[d];
+  }
+  return off;
+}
 
 }  // namespace nova

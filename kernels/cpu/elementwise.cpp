@@ -1,8 +1,9 @@
-// kernels/cpu/elementwise.cpp: the formulas of core/op_kinds.h on the CPU.
+// kernels/cpu/elementwise.cpp: the elementwise kernels on the CPU; the unary
+// formulas are kernels/elementwise_math.h, shared with CUDA.
 // The kind switch runs once per call, outside the loop: each case
 // instantiates for_each_row with its own lambda, so the inner loop is a plain
 // vectorisable expression.
-#include "kernels/cpu/elementwise.h"
+#include "kernels/elementwise.h"
 
 #include <cmath>
 #include <type_traits>
@@ -10,19 +11,15 @@
 #include <Eigen/Core>
 
 #include "kernels/cpu/loops.h"
+#include "kernels/elementwise_math.h"
 
 namespace nova::cpu {
 
 namespace {
 
-template <typename T>
-T sign_of(T x) {
-  return T((T(0) < x) - (x < T(0)));
-}
-
 /// out[i] = f(x[i]) over any strides.
 template <typename T, typename F>
-void map1(const Tensor& x, const Tensor& out, F f) {
+void map1(const View& x, const View& out, F f) {
   const T* px = x.data<T>();
   T* po = out.data<T>();
   for_each_row<2>(out.shape(), {out.strides(), x.strides()},
@@ -42,7 +39,7 @@ void map1(const Tensor& x, const Tensor& out, F f) {
 /// element, which on the small-model CPU path (an MLP's tanh layers) is the
 /// difference between the activation and the GEMM dominating a step.
 template <typename T, typename F, typename Row>
-void map1_rows(const Tensor& x, const Tensor& out, F f, Row row) {
+void map1_rows(const View& x, const View& out, F f, Row row) {
   const T* px = x.data<T>();
   T* po = out.data<T>();
   for_each_row<2>(out.shape(), {out.strides(), x.strides()},
@@ -64,7 +61,7 @@ using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 /// out[i] = f(a[i], b[i]) with a, b broadcast to out's shape.
 template <typename T, typename R, typename F>
-void map2(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
+void map2(const View& a, const View& b, const View& out, F f) {
   const T* pa = a.data<T>();
   const T* pb = b.data<T>();
   R* po = out.data<R>();
@@ -87,73 +84,48 @@ void map2(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
 }
 
 template <typename T>
-void unary_typed(UnaryKind kind, const Tensor& x, const Tensor& out, double alpha, double beta) {
+void unary_typed(UnaryKind kind, const View& x, const View& out, double alpha, double beta) {
   const T a = T(alpha), b = T(beta);
-  switch (kind) {
-    case UnaryKind::Neg: return map1<T>(x, out, [](T v) { return T(-v); });
-    case UnaryKind::Abs: return map1<T>(x, out, [](T v) { return T(v < T(0) ? -v : v); });
-    case UnaryKind::Sign: return map1<T>(x, out, [](T v) { return sign_of(v); });
-    case UnaryKind::AddScalar: return map1<T>(x, out, [a](T v) { return T(v + a); });
-    case UnaryKind::MulScalar: return map1<T>(x, out, [a](T v) { return T(v * a); });
-    case UnaryKind::Square: return map1<T>(x, out, [](T v) { return T(v * v); });
-    case UnaryKind::Clamp:
-      return map1<T>(x, out, [a, b](T v) { return v < a ? a : (v > b ? b : v); });
-    case UnaryKind::Relu: return map1<T>(x, out, [](T v) { return v > T(0) ? v : T(0); });
-    default: break;
-  }
   if constexpr (std::is_floating_point_v<T>) {
     switch (kind) {
       case UnaryKind::Exp:
-        return map1_rows<T>(x, out, [](T v) { return std::exp(v); },
+        return map1_rows<T>(x, out, UnaryFormula<T, UnaryKind::Exp>{a, b},
                             [](const T* a, T* o, int64_t n) { ArrayMap<T>(o, n) = ConstArrayMap<T>(a, n).exp(); });
-      case UnaryKind::Log: return map1<T>(x, out, [](T v) { return std::log(v); });
-      case UnaryKind::Log1p: return map1<T>(x, out, [](T v) { return std::log1p(v); });
-      case UnaryKind::Sqrt: return map1<T>(x, out, [](T v) { return std::sqrt(v); });
-      case UnaryKind::Rsqrt: return map1<T>(x, out, [](T v) { return T(1) / std::sqrt(v); });
-      case UnaryKind::Pow: return map1<T>(x, out, [a](T v) { return std::pow(v, a); });
-      case UnaryKind::Sin: return map1<T>(x, out, [](T v) { return std::sin(v); });
-      case UnaryKind::Cos: return map1<T>(x, out, [](T v) { return std::cos(v); });
-      case UnaryKind::LeakyRelu: return map1<T>(x, out, [a](T v) { return v > T(0) ? v : a * v; });
-      case UnaryKind::Elu:
-        return map1<T>(x, out, [a](T v) { return v > T(0) ? v : a * std::expm1(v); });
-      case UnaryKind::Sigmoid: {
-        // two branches so that exp never overflows
-        auto f = [](T v) {
-          if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
-          T e = std::exp(v);
-          return e / (T(1) + e);
-        };
+      case UnaryKind::Sigmoid:
         if constexpr (std::is_same_v<T, float>) {
           // SIMD 1 / (1 + exp(-v)): exp(-v) = inf below v = -88 gives 0,
           // where the exact value is a float denormal (< 1.2e-38)
-          return map1_rows<T>(x, out, f, [](const T* a, T* o, int64_t n) {
+          return map1_rows<T>(x, out, UnaryFormula<T, UnaryKind::Sigmoid>{a, b}, [](const T* a, T* o, int64_t n) {
             ArrayMap<T>(o, n) = (T(1) + (-ConstArrayMap<T>(a, n)).exp()).inverse();
           });
         }
-        return map1<T>(x, out, f);
-      }
+        break;
       case UnaryKind::Tanh:
         if constexpr (std::is_same_v<T, float>) {
           // Eigen's float tanh: a clamped rational approximation, within a
           // few ulp of libm's (double keeps libm: Eigen has no SIMD version)
-          return map1_rows<T>(x, out, [](T v) { return std::tanh(v); },
+          return map1_rows<T>(x, out, UnaryFormula<T, UnaryKind::Tanh>{a, b},
                               [](const T* a, T* o, int64_t n) { ArrayMap<T>(o, n) = ConstArrayMap<T>(a, n).tanh(); });
         }
-        return map1<T>(x, out, [](T v) { return std::tanh(v); });
-      case UnaryKind::Softplus:
-        // beta = a, threshold = b: above it softplus(x) == x to working precision
-        return map1<T>(x, out, [a, b](T v) {
-          T z = a * v;
-          return z > b ? v : std::log1p(std::exp(z)) / a;
-        });
+        break;
       default: break;
     }
+  }
+  // every other kind: the shared formula (kernels/elementwise_math.h)
+  switch (kind) {
+#define NOVA_UNARY_CASE(kind_, name, domain)                                                 \
+  case UnaryKind::kind_:                                                                      \
+    if constexpr (unary_defined_for<T>(UnaryDomain::domain))                                  \
+      return map1<T>(x, out, UnaryFormula<T, UnaryKind::kind_>{a, b});                        \
+    break;
+    NOVA_UNARY_KINDS(NOVA_UNARY_CASE)
+#undef NOVA_UNARY_CASE
   }
   fail("{}: not defined for {}", unary_name(kind), dtype_name(x.dtype()));
 }
 
 template <typename T>
-void binary_typed(BinaryKind kind, const Tensor& a, const Tensor& b, const Tensor& out) {
+void binary_typed(BinaryKind kind, const View& a, const View& b, const View& out) {
   switch (kind) {
     case BinaryKind::Add: return map2<T, T>(a, b, out, [](T x, T y) { return T(x + y); });
     case BinaryKind::Sub: return map2<T, T>(a, b, out, [](T x, T y) { return T(x - y); });
@@ -177,7 +149,7 @@ void binary_typed(BinaryKind kind, const Tensor& a, const Tensor& b, const Tenso
 
 }  // namespace
 
-void unary(UnaryKind kind, const Tensor& x, const Tensor& out, double alpha, double beta) {
+void unary(UnaryKind kind, const View& x, const View& out, double alpha, double beta) {
   dispatch_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, bool>) {
@@ -188,7 +160,7 @@ void unary(UnaryKind kind, const Tensor& x, const Tensor& out, double alpha, dou
   });
 }
 
-void binary(BinaryKind kind, const Tensor& a, const Tensor& b, const Tensor& out) {
+void binary(BinaryKind kind, const View& a, const View& b, const View& out) {
   dispatch_dtype(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, bool>) {
@@ -201,7 +173,7 @@ void binary(BinaryKind kind, const Tensor& a, const Tensor& b, const Tensor& out
   });
 }
 
-void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
+void where(const View& cond, const View& a, const View& b, const View& out) {
   dispatch_dtype(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const bool* pc = cond.data<bool>();
@@ -221,7 +193,7 @@ void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& o
   });
 }
 
-void copy(const Tensor& src, const Tensor& out) {
+void copy(const View& src, const View& out) {
   Shape ss = broadcast_strides(src.shape(), src.strides(), out.shape());
   dispatch_dtype(src.dtype(), [&](auto stag) {
     using S = decltype(stag);
@@ -242,7 +214,7 @@ void copy(const Tensor& src, const Tensor& out) {
   });
 }
 
-void fill(const Tensor& out, double value) {
+void fill(const View& out, double value) {
   dispatch_dtype(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T v = static_cast<T>(value);

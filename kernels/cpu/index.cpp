@@ -9,7 +9,7 @@
 // "broadcast" over the other dims (stride 0 there), so one loop serves both.
 // A row whose index stride is 0 reads one index for the whole row: a memcpy
 // when the row is dense (index_select of rows, embedding lookups).
-#include "kernels/cpu/index.h"
+#include "kernels/index.h"
 
 #include <algorithm>
 #include <cstring>
@@ -54,16 +54,8 @@ Shape without_dim(Shape strides, int dim) {
   return strides;
 }
 
-/// Strides that read a 1-D (or 0-d) index as if broadcast over `ndim` dims,
-/// varying only along dim.
-Shape index_along(const Tensor& index, int ndim, int dim) {
-  Shape s = Shape::filled(ndim, 0);
-  s[dim] = index.dim() == 1 ? index.strides()[0] : 0;
-  return s;
-}
-
 template <typename T, typename I>
-void gather_loop(const Tensor& out, const T* px, const Shape& x_strides, int64_t x_dim_stride,
+void gather_loop(const View& out, const T* px, const Shape& x_strides, int64_t x_dim_stride,
                  const I* pi, const Shape& idx_strides) {
   T* po = out.data<T>();
   for_each_row<3>(out.shape(), {out.strides(), x_strides, idx_strides},
@@ -105,8 +97,8 @@ void scatter_loop(const Shape& shape, T* po, const Shape& out_strides, int64_t o
 
 /// out = base, then the scatter of src through index (strides idx_strides
 /// over the iteration shape `shape`).
-void scatter_into(const Tensor& base, int dim, const Tensor& index, const Shape& shape,
-                  const Tensor& src, const Shape& idx_strides, const Tensor& out) {
+void scatter_into(const View& base, int dim, const View& index, const Shape& shape,
+                  const View& src, const Shape& idx_strides, const View& out) {
   dispatch_dtype(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* po = out.data<T>();
@@ -121,7 +113,7 @@ void scatter_into(const Tensor& base, int dim, const Tensor& index, const Shape&
 
 }  // namespace
 
-std::pair<int64_t, int64_t> index_min_max(const Tensor& index) {
+std::pair<int64_t, int64_t> index_min_max(const View& index) {
   return dispatch_index(index.dtype(), [&](auto tag) {
     using I = decltype(tag);
     const I* p = index.data<I>();
@@ -140,12 +132,12 @@ std::pair<int64_t, int64_t> index_min_max(const Tensor& index) {
   });
 }
 
-void cat(const std::vector<Tensor>& inputs, int dim, const Tensor& out) {
+void cat(const std::vector<View>& inputs, int dim, const View& out) {
   dispatch_dtype(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* po = out.data<T>();
     int64_t start = 0;
-    for (const Tensor& x : inputs) {
+    for (const View& x : inputs) {
       copy_strided(x.shape(), x.data<T>(), x.strides(), po + start * out.strides()[dim],
                    out.strides());
       start += x.size(dim);
@@ -153,7 +145,7 @@ void cat(const std::vector<Tensor>& inputs, int dim, const Tensor& out) {
   });
 }
 
-void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out) {
+void index_select(const View& x, int dim, const View& index, const View& out) {
   dispatch_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(index.dtype(), [&](auto itag) {
@@ -164,12 +156,12 @@ void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& o
   });
 }
 
-void index_add(const Tensor& base, int dim, const Tensor& index, const Tensor& src,
-               const Tensor& out) {
+void index_add(const View& base, int dim, const View& index, const View& src,
+               const View& out) {
   scatter_into(base, dim, index, src.shape(), src, index_along(index, src.dim(), dim), out);
 }
 
-void gather(const Tensor& x, int dim, const Tensor& index, const Tensor& out) {
+void gather(const View& x, int dim, const View& index, const View& out) {
   dispatch_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(index.dtype(), [&](auto itag) {
@@ -180,13 +172,13 @@ void gather(const Tensor& x, int dim, const Tensor& index, const Tensor& out) {
   });
 }
 
-void scatter_add(const Tensor& base, int dim, const Tensor& index, const Tensor& src,
-                 const Tensor& out) {
+void scatter_add(const View& base, int dim, const View& index, const View& src,
+                 const View& out) {
   // iterate over index's shape; src is read at the same positions
   scatter_into(base, dim, index, index.shape(), src, index.strides(), out);
 }
 
-void one_hot(const Tensor& indices, const Tensor& out) {
+void one_hot(const View& indices, const View& out) {
   const int64_t classes = out.shape().back();
   // position p of indices starts row p of out: the contiguous strides of
   // indices' shape, scaled by the row length
@@ -207,7 +199,7 @@ void one_hot(const Tensor& indices, const Tensor& out) {
   });
 }
 
-void pad(const Tensor& x, const std::vector<int64_t>& before, double value, const Tensor& out) {
+void pad(const View& x, const std::vector<int64_t>& before, double value, const View& out) {
   dispatch_dtype(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* po = out.data<T>();
@@ -234,7 +226,7 @@ void pad(const Tensor& x, const std::vector<int64_t>& before, double value, cons
   });
 }
 
-void flip(const Tensor& x, const std::vector<bool>& flip_dim, const Tensor& out) {
+void flip(const View& x, const std::vector<bool>& flip_dim, const View& out) {
   dispatch_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     // a flipped dim is read from its last element with a negated stride

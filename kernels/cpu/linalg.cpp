@@ -10,7 +10,7 @@
 // number (Eigen's 1-norm estimate) below the dtype's epsilon, where the
 // result would carry no correct digit. Non-finite input is not called
 // singular: its NaNs propagate to the output as they would in any other op.
-#include "kernels/cpu/linalg.h"
+#include "kernels/linalg.h"
 
 #include <cmath>
 #include <limits>
@@ -30,21 +30,11 @@ using StridedMap = Eigen::Map<const RowMajor<T>, Eigen::Unaligned,
                               Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
 
 template <typename T>
-StridedMap<T> matrix_at(const T* p, int64_t rows, int64_t cols, const Tensor& t) {
+StridedMap<T> matrix_at(const T* p, int64_t rows, int64_t cols, const View& t) {
   const int nd = t.dim();
   return StridedMap<T>(p, rows, cols,
                        Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(t.strides()[nd - 2],
                                                                      t.strides()[nd - 1]));
-}
-
-/// Storage offset of batch index `b` (row-major over the batch dims) in t.
-int64_t batch_offset(const Tensor& t, int64_t b) {
-  int64_t off = 0;
-  for (int d = t.dim() - 3; d >= 0; --d) {
-    off += (b % t.size(d)) * t.strides()[d];
-    b /= t.size(d);
-  }
-  return off;
 }
 
 /// Factors a into lu and throws when a is singular (see the file comment).
@@ -64,7 +54,7 @@ void factor(const char* op, const StridedMap<T>& a, Eigen::PartialPivLU<RowMajor
 
 }  // namespace
 
-void inverse(const Tensor& a, const Tensor& out) {
+void inverse(const View& a, const View& out) {
   dispatch_floating("inverse", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if (out.numel() == 0) return;
@@ -74,13 +64,13 @@ void inverse(const Tensor& a, const Tensor& out) {
     T* po = out.data<T>();
     Eigen::PartialPivLU<RowMajor<T>> lu(n);
     for (int64_t i = 0; i < batches; ++i) {
-      factor<T>("inverse", matrix_at(pa + batch_offset(a, i), n, n, a), lu, i);
+      factor<T>("inverse", matrix_at(pa + matrix_batch_offset(a, i), n, n, a), lu, i);
       Eigen::Map<RowMajor<T>>(po + i * n * n, n, n) = lu.inverse();
     }
   });
 }
 
-void solve(const Tensor& a, const Tensor& b, const Tensor& out) {
+void solve(const View& a, const View& b, const View& out) {
   dispatch_floating("solve", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = out.size(-2), k = out.size(-1);
@@ -91,9 +81,9 @@ void solve(const Tensor& a, const Tensor& b, const Tensor& out) {
     T* po = out.data<T>();
     Eigen::PartialPivLU<RowMajor<T>> lu(n);
     for (int64_t i = 0; i < batches; ++i) {
-      factor<T>("solve", matrix_at(pa + batch_offset(a, i), n, n, a), lu, i);
+      factor<T>("solve", matrix_at(pa + matrix_batch_offset(a, i), n, n, a), lu, i);
       Eigen::Map<RowMajor<T>>(po + i * n * k, n, k) =
-          lu.solve(matrix_at(pb + batch_offset(b, i), n, k, b));
+          lu.solve(matrix_at(pb + matrix_batch_offset(b, i), n, k, b));
     }
   });
 }

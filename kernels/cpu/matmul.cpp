@@ -1,7 +1,7 @@
 // kernels/cpu/matmul.cpp: batched GEMM on the CPU: batches and row blocks
 // shared across threads, each block one cpu::gemm (gemm.h), which reads
 // transposed views in place, so x @ w.t() never copies w.
-#include "kernels/cpu/matmul.h"
+#include "kernels/matmul.h"
 
 #include <omp.h>
 
@@ -14,19 +14,9 @@ namespace {
 
 constexpr int64_t kParallelWork = int64_t(1) << 20;
 
-/// Storage offset of batch index `b` (row-major over the batch dims) in t.
-int64_t batch_offset(const Tensor& t, int64_t b) {
-  int64_t off = 0;
-  for (int d = t.dim() - 3; d >= 0; --d) {
-    off += (b % t.size(d)) * t.strides()[d];
-    b /= t.size(d);
-  }
-  return off;
-}
-
 }  // namespace
 
-void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
+void matmul(const View& a, const View& b, const View& out) {
   dispatch_floating("matmul", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int nd = out.dim();
@@ -50,10 +40,14 @@ void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
       const int64_t i = task / row_blocks, r0 = (task % row_blocks) * block_rows;
       const int64_t rows = std::min(block_rows, m - r0);
       if (rows <= 0) return;
-      gemm<T>(rows, n, k, pa + batch_offset(a, i) + r0 * ars, ars, acs, pb + batch_offset(b, i), brs, bcs,
-              po + i * m * n + r0 * n, n);
+      const T* pai = pa + matrix_batch_offset(a, i) + r0 * ars;
+      const T* pbi = pb + matrix_batch_offset(b, i);
+      gemm<T>(rows, n, k, pai, ars, acs, pbi, brs, bcs, po + i * m * n + r0 * n, n);
     });
   });
 }
+
+// gemm reads any strides (kernels/cpu/gemm.h)
+bool matmul_reads_in_place(const View&) { return true; }
 
 }  // namespace nova::cpu

@@ -1,7 +1,7 @@
 // kernels/cpu/normalization.cpp: layer_norm and batch_norm forward loops
 // (see normalization.h). One row (layer_norm) or one channel (batch_norm) per
 // OpenMP task, only when the whole tensor is above kParallelGrain elements.
-#include "kernels/cpu/normalization.h"
+#include "kernels/normalization.h"
 
 #include <cmath>
 
@@ -12,8 +12,8 @@ namespace nova::cpu {
 namespace {
 
 template <typename T>
-void layer_norm_typed(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
-                      const Tensor& y, const Tensor& mean, const Tensor& rstd) {
+void layer_norm_typed(const View& x, const View& weight, const View& bias, double eps,
+                      const View& y, const View& mean, const View& rstd) {
   const int64_t rows = x.size(0), cols = x.size(1);
   const T* px = x.data<T>();
   const T* pw = weight.defined() ? weight.data<T>() : nullptr;
@@ -46,7 +46,7 @@ void layer_norm_typed(const Tensor& x, const Tensor& weight, const Tensor& bias,
 }
 
 template <typename T>
-void batch_norm_stats_typed(const Tensor& x, const Tensor& mean, const Tensor& var) {
+void batch_norm_stats_typed(const View& x, const View& mean, const View& var) {
   const int64_t N = x.size(0), C = x.size(1), L = x.size(2);
   const T* px = x.data<T>();
   T* pm = mean.data<T>();
@@ -74,8 +74,8 @@ void batch_norm_stats_typed(const Tensor& x, const Tensor& mean, const Tensor& v
 }
 
 template <typename T>
-void batch_norm_apply_typed(const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                            const Tensor& weight, const Tensor& bias, const Tensor& y) {
+void batch_norm_apply_typed(const View& x, const View& mean, const View& rstd,
+                            const View& weight, const View& bias, const View& y) {
   const int64_t N = x.size(0), C = x.size(1), L = x.size(2);
   const T* px = x.data<T>();
   const T* pm = mean.data<T>();
@@ -97,21 +97,21 @@ void batch_norm_apply_typed(const Tensor& x, const Tensor& mean, const Tensor& r
 
 }  // namespace
 
-void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
-                        const Tensor& y, const Tensor& mean, const Tensor& rstd) {
+void layer_norm_forward(const View& x, const View& weight, const View& bias, double eps,
+                        const View& y, const View& mean, const View& rstd) {
   dispatch_floating("layer_norm", x.dtype(), [&](auto tag) {
     layer_norm_typed<decltype(tag)>(x, weight, bias, eps, y, mean, rstd);
   });
 }
 
-void batch_norm_stats(const Tensor& x, const Tensor& mean, const Tensor& var) {
+void batch_norm_stats(const View& x, const View& mean, const View& var) {
   dispatch_floating("batch_norm", x.dtype(), [&](auto tag) {
     batch_norm_stats_typed<decltype(tag)>(x, mean, var);
   });
 }
 
-void batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor& weight,
-                      const Tensor& bias, const Tensor& y) {
+void batch_norm_apply(const View& x, const View& mean, const View& rstd, const View& weight,
+                      const View& bias, const View& y) {
   dispatch_floating("batch_norm", x.dtype(), [&](auto tag) {
     batch_norm_apply_typed<decltype(tag)>(x, mean, rstd, weight, bias, y);
   });

@@ -5,7 +5,7 @@
 // Arithmetic is done in the parameter's type T, as PyTorch does: a float32
 // model gets float32 updates. Scalars that depend only on the step (bias
 // corrections, the decayed Adagrad rate) are computed once, in double.
-#include "kernels/cpu/optim.h"
+#include "kernels/optim.h"
 
 #include <algorithm>
 #include <array>
@@ -16,21 +16,13 @@
 
 namespace nova::cpu {
 
-namespace {
-
-/// Typed pointer to a buffer, or null for an undefined (unused) one.
 template <typename T>
-T* ptr_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-
-template <typename T>
-void sgd_typed(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, double lr,
-               double momentum, double dampening, double weight_decay, bool nesterov,
-               bool first_step) {
+void sgd_step(const View& param, const View& grad, const View& momentum_buffer, double lr,
+              double momentum, double dampening, double weight_decay, bool nesterov,
+              bool first_step) {
   T* p = param.data<T>();
   const T* g = grad.data<T>();
-  T* buf = ptr_or_null<T>(momentum_buffer);
+  T* buf = momentum_buffer.data_or_null<T>();
   const int64_t n = param.numel();
   const T lr_t = T(lr), mu = T(momentum), keep = T(1.0 - dampening), wd = T(weight_decay);
   parallel_for(n, n >= kParallelGrain, [&](int64_t i) {
@@ -46,10 +38,10 @@ void sgd_typed(const Tensor& param, const Tensor& grad, const Tensor& momentum_b
 }
 
 template <typename T>
-void adam_typed(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
-                const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, int64_t step, double lr,
-                double beta1, double beta2, double eps, double weight_decay, bool decoupled,
-                bool amsgrad) {
+void adam_step(const View& param, const View& grad, const View& exp_avg,
+               const View& exp_avg_sq, const View& max_exp_avg_sq, int64_t step, double lr,
+               double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+               bool amsgrad) {
   T* p = param.data<T>();
   const T* g = grad.data<T>();
   T* m = exp_avg.data<T>();
@@ -84,9 +76,9 @@ void adam_typed(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
 }
 
 template <typename T>
-void rmsprop_typed(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
-                   const Tensor& momentum_buffer, const Tensor& grad_avg, double lr, double alpha,
-                   double eps, double weight_decay, double momentum, bool centered) {
+void rmsprop_step(const View& param, const View& grad, const View& square_avg,
+                  const View& momentum_buffer, const View& grad_avg, double lr, double alpha,
+                  double eps, double weight_decay, double momentum, bool centered) {
   T* p = param.data<T>();
   const T* g = grad.data<T>();
   T* v = square_avg.data<T>();
@@ -118,8 +110,8 @@ void rmsprop_typed(const Tensor& param, const Tensor& grad, const Tensor& square
 }
 
 template <typename T>
-void adagrad_typed(const Tensor& param, const Tensor& grad, const Tensor& state_sum, int64_t step,
-                   double lr, double lr_decay, double weight_decay, double eps) {
+void adagrad_step(const View& param, const View& grad, const View& state_sum, int64_t step,
+                  double lr, double lr_decay, double weight_decay, double eps) {
   T* p = param.data<T>();
   const T* g = grad.data<T>();
   T* s = state_sum.data<T>();
@@ -135,10 +127,12 @@ void adagrad_typed(const Tensor& param, const Tensor& grad, const Tensor& state_
   });
 }
 
+namespace {
+
 /// Inner products of K contiguous vectors of length n in one pass; D =
 /// K(K+1)/2 sums (squares first, then pairs in (0,1), (0,2), (1,2) order).
 template <typename T, int K>
-void pair_dots_typed(const std::vector<Tensor>& xs, double* out) {
+void pair_dots_typed(const std::vector<View>& xs, double* out) {
   constexpr int D = K * (K + 1) / 2;
   const T* x[K];
   for (int k = 0; k < K; ++k) x[k] = xs[size_t(k)].data<T>();
@@ -163,9 +157,11 @@ void pair_dots_typed(const std::vector<Tensor>& xs, double* out) {
     for (int d = 0; d < D; ++d) out[d] += acc[d];
 }
 
+}  // namespace
+
 template <typename T>
-void weighted_sum_typed(const Tensor& out, const Tensor& a, double wa, const Tensor& b, double wb,
-                        const Tensor& c, double wc) {
+void weighted_sum(const View& out, const View& a, double wa, const View& b, double wb,
+                  const View& c, double wc) {
   T* o = out.data<T>();
   const T* pa = a.data<T>();
   const T* pb = b.data<T>();
@@ -180,86 +176,46 @@ void weighted_sum_typed(const Tensor& out, const Tensor& a, double wa, const Ten
   }
 }
 
-}  // namespace
-
-void pair_dots(const std::vector<Tensor>& xs, double* out) {
-  dispatch_floating("dot products", xs[0].dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    if (xs.size() == 2) {
-      pair_dots_typed<T, 2>(xs, out);
-    } else {
-      NOVA_CHECK(xs.size() == 3, "pair_dots: 2 or 3 vectors, got {}", xs.size());
-      pair_dots_typed<T, 3>(xs, out);
-    }
-  });
+template <typename T>
+void pair_dots(const std::vector<View>& xs, double* out) {
+  if (xs.size() == 2) {
+    pair_dots_typed<T, 2>(xs, out);
+  } else {
+    NOVA_CHECK(xs.size() == 3, "pair_dots: 2 or 3 vectors, got {}", xs.size());
+    pair_dots_typed<T, 3>(xs, out);
+  }
 }
 
-void weighted_sum(const Tensor& out, const Tensor& a, double wa, const Tensor& b, double wb,
-                  const Tensor& c, double wc) {
-  dispatch_floating("weighted_sum_", out.dtype(), [&](auto tag) {
-    weighted_sum_typed<decltype(tag)>(out, a, wa, b, wb, c, wc);
-  });
-}
-
-void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, double lr,
-              double momentum, double dampening, double weight_decay, bool nesterov,
-              bool first_step) {
-  dispatch_floating("sgd_step", param.dtype(), [&](auto tag) {
-    sgd_typed<decltype(tag)>(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay,
-                             nesterov, first_step);
-  });
-}
-
-void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
-               const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, int64_t step, double lr,
-               double beta1, double beta2, double eps, double weight_decay, bool decoupled,
-               bool amsgrad) {
-  dispatch_floating("adam_step", param.dtype(), [&](auto tag) {
-    adam_typed<decltype(tag)>(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1,
-                              beta2, eps, weight_decay, decoupled, amsgrad);
-  });
-}
-
-void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
-                  const Tensor& momentum_buffer, const Tensor& grad_avg, double lr, double alpha,
-                  double eps, double weight_decay, double momentum, bool centered) {
-  dispatch_floating("rmsprop_step", param.dtype(), [&](auto tag) {
-    rmsprop_typed<decltype(tag)>(param, grad, square_avg, momentum_buffer, grad_avg, lr, alpha,
-                                 eps, weight_decay, momentum, centered);
-  });
-}
-
-void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& state_sum, int64_t step,
-                  double lr, double lr_decay, double weight_decay, double eps) {
-  dispatch_floating("adagrad_step", param.dtype(), [&](auto tag) {
-    adagrad_typed<decltype(tag)>(param, grad, state_sum, step, lr, lr_decay, weight_decay, eps);
-  });
-}
-
-double norm_piece(const Tensor& x, double p) {
-  return dispatch_floating("global_norm", x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T* base = x.data<T>();
-    double acc = 0;
-    // one accumulator: rows run in order (may_parallelize = false)
-    for_each_row<1>(x.shape(), {x.strides()}, [&](int64_t n, std::array<int64_t, 1> off,
-                                                  std::array<int64_t, 1> step) {
-      const T* row = base + off[0];
-      for (int64_t j = 0; j < n; ++j) {
-        const double a = std::abs(double(row[j * step[0]]));
-        if (std::isinf(p)) {
-          if (a > acc || std::isnan(a)) acc = a;  // once NaN, stays NaN
-        } else if (p == 2) {
-          acc += a * a;
-        } else if (p == 1) {
-          acc += a;
-        } else {
-          acc += std::pow(a, p);
-        }
+template <typename T>
+double norm_piece(const View& x, double p) {
+  const T* base = x.data<T>();
+  double acc = 0;
+  // one accumulator: rows run in order (may_parallelize = false)
+  for_each_row<1>(x.shape(), {x.strides()}, [&](int64_t n, std::array<int64_t, 1> off,
+                                                std::array<int64_t, 1> step) {
+    const T* row = base + off[0];
+    for (int64_t j = 0; j < n; ++j) {
+      const double a = std::abs(double(row[j * step[0]]));
+      if (std::isinf(p)) {
+        if (a > acc || std::isnan(a)) acc = a;  // once NaN, stays NaN
+      } else if (p == 2) {
+        acc += a * a;
+      } else if (p == 1) {
+        acc += a;
+      } else {
+        acc += std::pow(a, p);
       }
-    }, false);
-    return acc;
-  });
+    }
+  }, false);
+  return acc;
 }
+
+// float and double versions of every kernel of kernels/optim.def (core picks
+// one per call: the dtype switch is there, once for both back ends)
+#define NOVA_KERNEL_FOR_FLOATS(ret, name, params) \
+  template ret name<float> params;               \
+  template ret name<double> params;
+#include "kernels/optim.def"
+#undef NOVA_KERNEL_FOR_FLOATS
 
 }  // namespace nova::cpu

@@ -1,5 +1,5 @@
 // kernels/cpu/random.cpp: Philox fills on the CPU (see kernels/cpu/random.h).
-#include "kernels/cpu/random.h"
+#include "kernels/random.h"
 
 #include <algorithm>
 #include <cmath>
@@ -29,7 +29,7 @@ T unit_from_words(const uint32_t (&w)[4][kPhiloxBatch], int64_t block_in_batch, 
 }
 }  // namespace
 
-void fill_uniform(const Tensor& out, uint64_t seed, uint64_t offset, double low, double high) {
+void fill_uniform(const View& out, uint64_t seed, uint64_t offset, double low, double high) {
   dispatch_floating("rand", out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* p = out.data<T>();
@@ -113,7 +113,7 @@ void normal_float_pairs(float* p, int64_t n, int64_t p0, int64_t m, uint64_t see
 
 }  // namespace
 
-void fill_normal(const Tensor& out, uint64_t seed, uint64_t offset, double mean, double std) {
+void fill_normal(const View& out, uint64_t seed, uint64_t offset, double mean, double std) {
   dispatch_floating("randn", out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* p = out.data<T>();
@@ -142,7 +142,7 @@ void fill_normal(const Tensor& out, uint64_t seed, uint64_t offset, double mean,
   });
 }
 
-void fill_randint(const Tensor& out, uint64_t seed, uint64_t offset, int64_t low, int64_t high) {
+void fill_randint(const View& out, uint64_t seed, uint64_t offset, int64_t low, int64_t high) {
   const uint64_t range = uint64_t(high - low);
   dispatch_dtype(out.dtype(), [&](auto tag) {
     using T = decltype(tag);

@@ -1,6 +1,6 @@
 // kernels/cpu/reduce.cpp: CPU reductions (see reduce.h). Each kernel is one
 // reduce_each_output call whose body folds the block of one output element.
-#include "kernels/cpu/reduce.h"
+#include "kernels/reduce.h"
 
 #include <cmath>
 #include <limits>
@@ -13,7 +13,7 @@ namespace nova::cpu {
 namespace {
 
 template <typename T>
-void sum_typed(const Tensor& x, const Tensor& out, bool take_mean) {
+void sum_typed(const View& x, const View& out, bool take_mean) {
   const T* px = x.data<T>();
   T* po = out.data<T>();  // contiguous: allocated by the caller
   const int64_t count = out.numel() == 0 ? 0 : x.numel() / std::max<int64_t>(out.numel(), 1);
@@ -36,7 +36,7 @@ void sum_typed(const Tensor& x, const Tensor& out, bool take_mean) {
 }
 
 template <typename T>
-void var_typed(const Tensor& x, const Tensor& out, int64_t correction) {
+void var_typed(const View& x, const View& out, int64_t correction) {
   const T* px = x.data<T>();
   T* po = out.data<T>();
   reduce_each_output(x, out.shape(), [&](int64_t o, int64_t base, const Shape& inner, const Shape& st) {
@@ -70,7 +70,7 @@ inline bool beats(T v, T best) {
 }
 
 template <typename T, bool kTakeMax>
-void max_min_typed(const Tensor& x, const Tensor& values, const Tensor& indices) {
+void max_min_typed(const View& x, const View& values, const View& indices) {
   const T* px = x.data<T>();
   T* pv = values.defined() ? values.data<T>() : nullptr;
   int64_t* pi = indices.defined() ? indices.data<int64_t>() : nullptr;
@@ -91,7 +91,7 @@ void max_min_typed(const Tensor& x, const Tensor& values, const Tensor& indices)
 }
 
 template <typename T>
-void norm_typed(const Tensor& x, const Tensor& out, double p) {
+void norm_typed(const View& x, const View& out, double p) {
   const T* px = x.data<T>();
   T* po = out.data<T>();
   reduce_each_output(x, out.shape(), [&](int64_t o, int64_t base, const Shape& inner, const Shape& st) {
@@ -116,7 +116,7 @@ void norm_typed(const Tensor& x, const Tensor& out, double p) {
 }
 
 template <typename T>
-void logsumexp_typed(const Tensor& x, const Tensor& out) {
+void logsumexp_typed(const View& x, const View& out) {
   const T* px = x.data<T>();
   T* po = out.data<T>();
   reduce_each_output(x, out.shape(), [&](int64_t o, int64_t base, const Shape& inner, const Shape& st) {
@@ -139,7 +139,7 @@ void logsumexp_typed(const Tensor& x, const Tensor& out) {
 
 }  // namespace
 
-void sum(const Tensor& x, const Tensor& out) {
+void sum(const View& x, const View& out) {
   dispatch_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, bool>) {
@@ -150,21 +150,21 @@ void sum(const Tensor& x, const Tensor& out) {
   });
 }
 
-void mean(const Tensor& x, const Tensor& out) {
+void mean(const View& x, const View& out) {
   dispatch_floating("mean", x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     sum_typed<T>(x, out, true);
   });
 }
 
-void var(const Tensor& x, const Tensor& out, int64_t correction) {
+void var(const View& x, const View& out, int64_t correction) {
   dispatch_floating("var", x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     var_typed<T>(x, out, correction);
   });
 }
 
-void max_min(const Tensor& x, const Tensor& values, const Tensor& indices, bool take_max) {
+void max_min(const View& x, const View& values, const View& indices, bool take_max) {
   dispatch_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if (take_max) {
@@ -175,14 +175,14 @@ void max_min(const Tensor& x, const Tensor& values, const Tensor& indices, bool 
   });
 }
 
-void norm(const Tensor& x, const Tensor& out, double p) {
+void norm(const View& x, const View& out, double p) {
   dispatch_floating("norm", x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     norm_typed<T>(x, out, p);
   });
 }
 
-void logsumexp(const Tensor& x, const Tensor& out) {
+void logsumexp(const View& x, const View& out) {
   dispatch_floating("logsumexp", x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     logsumexp_typed<T>(x, out);

@@ -8,13 +8,13 @@
 // Output elements are shared across OpenMP threads when there is enough work.
 #pragma once
 
-#include "core/tensor.h"
+#include "core/base/view.h"
 #include "kernels/cpu/loops.h"
 
 namespace nova::cpu {
 
 template <typename Fn>
-void reduce_each_output(const Tensor& x, const Shape& out_shape, Fn&& fn) {
+void reduce_each_output(const View& x, const Shape& out_shape, Fn&& fn) {
   const int nd = x.dim();
   Shape inner = x.shape();   // sizes of the reduced dims, 1 elsewhere
   Shape outer_strides = x.strides();  // x strides along kept dims

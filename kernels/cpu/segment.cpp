@@ -13,7 +13,7 @@
 // backward makes 10, the fused split 11 (13 with one region per GEMM and
 // parallel small sums, which made it 1.3x one backward on the loaded
 // machine instead of 1.1x).
-#include "kernels/cpu/segment.h"
+#include "kernels/segment.h"
 
 #include <omp.h>
 
@@ -81,15 +81,15 @@ void segment_outer_typed(const T* a, const T* b, T* out, const std::vector<int64
 
 }  // namespace
 
-void segment_outer(const Tensor& a, const Tensor& b, const std::vector<int64_t>& offsets,
-                   const Tensor& out) {
+void segment_outer(const View& a, const View& b, const std::vector<int64_t>& offsets,
+                   const View& out) {
   dispatch_floating("segment_outer", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     segment_outer_typed<T>(a.data<T>(), b.data<T>(), out.data<T>(), offsets, a.size(1), b.size(1));
   });
 }
 
-void segment_sum(const Tensor& x, const std::vector<int64_t>& offsets, const Tensor& out) {
+void segment_sum(const View& x, const std::vector<int64_t>& offsets, const View& out) {
   dispatch_floating("segment_sum", x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     segment_sum_rows<T>(x.data<T>(), out.data<T>(), offsets, out.size(1));

@@ -5,7 +5,7 @@
 // accumulator type (double for float32) (softmax stores each exp as it goes),
 // one writes the result (softmax rescales what it stored): no temporaries.
 // Rows go to OpenMP threads through reduce_each_output when there is enough work.
-#include "kernels/cpu/softmax.h"
+#include "kernels/softmax.h"
 
 #include <cmath>
 #include <limits>
@@ -17,7 +17,7 @@ namespace nova::cpu {
 namespace {
 
 template <typename T, bool kLog>
-void softmax_rows(const Tensor& x, int dim, const Tensor& out) {
+void softmax_rows(const View& x, int dim, const View& out) {
   const int64_t n = x.size(dim);
   const int64_t step = x.strides()[dim];
   int64_t inner = 1;  // also out's stride along dim, as out is contiguous
@@ -51,13 +51,13 @@ void softmax_rows(const Tensor& x, int dim, const Tensor& out) {
 
 }  // namespace
 
-void softmax_forward(const Tensor& x, int dim, const Tensor& out) {
+void softmax_forward(const View& x, int dim, const View& out) {
   dispatch_floating("softmax", x.dtype(), [&](auto tag) {
     softmax_rows<decltype(tag), false>(x, dim, out);
   });
 }
 
-void log_softmax_forward(const Tensor& x, int dim, const Tensor& out) {
+void log_softmax_forward(const View& x, int dim, const View& out) {
   dispatch_floating("log_softmax", x.dtype(), [&](auto tag) {
     softmax_rows<decltype(tag), true>(x, dim, out);
   });

@@ -1,6 +1,6 @@
-// kernels/cuda/elementwise.cu: the formulas of core/op_kinds.h on the GPU, a
-// port of kernels/cpu/elementwise.cpp (same formulas, same dtype coverage,
-// same error messages).
+// kernels/cuda/elementwise.cu: the elementwise kernels on the GPU, a port of
+// kernels/cpu/elementwise.cpp (the same unary formulas, from
+// kernels/elementwise_math.h; same dtype coverage, same error messages).
 //
 // Two kernels per arity:
 //   dense    every operand is contiguous over the (collapsed) output: element
@@ -13,7 +13,7 @@
 // Both are grid-stride loops with 64-bit indices. The kind/dtype switch runs
 // once on the host; each case instantiates the kernel with its own functor,
 // so the device loop is a plain expression.
-#include "kernels/cuda/elementwise.h"
+#include "kernels/elementwise.h"
 
 #include <cuda_runtime.h>
 
@@ -23,21 +23,14 @@
 #include <type_traits>
 
 #include "kernels/cuda/check.cuh"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/indexer.cuh"
 #include "kernels/cuda/runtime.h"
+#include "kernels/elementwise_math.h"
 
 namespace nova::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = int64_t(1) << 16;  // grid-stride beyond 16M threads
-
-cudaStream_t stream_of(const Tensor& t) { return static_cast<cudaStream_t>(stream(t.device().index)); }
-
-int blocks_for(int64_t work) {
-  return int(std::min<int64_t>(std::max<int64_t>((work + kThreads - 1) / kThreads, 1), kMaxBlocks));
-}
 
 // ---- vector packs ----
 
@@ -118,7 +111,7 @@ __global__ void map2_strided(const I* a, const I* b, O* out, int64_t n, Indexer<
 
 /// out = f(x) with x already broadcast to out's shape (`xs` its strides).
 template <typename I, typename O, typename F>
-void map1(const char* op, const I* x, const Shape& xs, O* out, const Tensor& out_t, F f) {
+void map1(const char* op, const I* x, const Shape& xs, O* out, const View& out_t, F f) {
   const int64_t n = out_t.numel();
   if (n == 0) return;
   cudaStream_t s = stream_of(out_t);
@@ -136,7 +129,7 @@ void map1(const char* op, const I* x, const Shape& xs, O* out, const Tensor& out
 
 /// out = f(a, b) with a, b broadcast to out's shape.
 template <typename I, typename O, typename F>
-void map2(const char* op, const Tensor& a, const Tensor& b, const Tensor& out, F f) {
+void map2(const char* op, const View& a, const View& b, const View& out, F f) {
   const int64_t n = out.numel();
   if (n == 0) return;
   cudaStream_t s = stream_of(out);
@@ -156,110 +149,25 @@ void map2(const char* op, const Tensor& a, const Tensor& b, const Tensor& out, F
   NOVA_CUDA_LAUNCH_CHECK(op);
 }
 
-// ---- device math: one name for float and double ----
-
-__device__ __forceinline__ float dexp(float v) { return expf(v); }
-__device__ __forceinline__ double dexp(double v) { return exp(v); }
-__device__ __forceinline__ float dexpm1(float v) { return expm1f(v); }
-__device__ __forceinline__ double dexpm1(double v) { return expm1(v); }
-__device__ __forceinline__ float dlog(float v) { return logf(v); }
-__device__ __forceinline__ double dlog(double v) { return log(v); }
-__device__ __forceinline__ float dlog1p(float v) { return log1pf(v); }
-__device__ __forceinline__ double dlog1p(double v) { return log1p(v); }
-__device__ __forceinline__ float dsqrt(float v) { return sqrtf(v); }
-__device__ __forceinline__ double dsqrt(double v) { return sqrt(v); }
-__device__ __forceinline__ float dpow(float v, float e) { return powf(v, e); }
-__device__ __forceinline__ double dpow(double v, double e) { return pow(v, e); }
-__device__ __forceinline__ float dsin(float v) { return sinf(v); }
-__device__ __forceinline__ double dsin(double v) { return sin(v); }
-__device__ __forceinline__ float dcos(float v) { return cosf(v); }
-__device__ __forceinline__ double dcos(double v) { return cos(v); }
-__device__ __forceinline__ float dtanh(float v) { return tanhf(v); }
-__device__ __forceinline__ double dtanh(double v) { return tanh(v); }
-
-// ---- unary ----
-
-/// y = f(x; a, b) for kind K: the formulas of kernels/cpu/elementwise.cpp.
-template <typename T, UnaryKind K>
-struct UnaryOp {
-  T a, b;
-  __device__ __forceinline__ T operator()(T v) const {
-    if constexpr (K == UnaryKind::Neg) return T(-v);
-    if constexpr (K == UnaryKind::Abs) return T(v < T(0) ? -v : v);
-    if constexpr (K == UnaryKind::Sign) return T((T(0) < v) - (v < T(0)));
-    if constexpr (K == UnaryKind::AddScalar) return T(v + a);
-    if constexpr (K == UnaryKind::MulScalar) return T(v * a);
-    if constexpr (K == UnaryKind::Square) return T(v * v);
-    if constexpr (K == UnaryKind::Clamp) return v < a ? a : (v > b ? b : v);
-    if constexpr (K == UnaryKind::Relu) return v > T(0) ? v : T(0);
-    if constexpr (std::is_floating_point_v<T>) {
-      if constexpr (K == UnaryKind::Exp) return dexp(v);
-      if constexpr (K == UnaryKind::Log) return dlog(v);
-      if constexpr (K == UnaryKind::Log1p) return dlog1p(v);
-      if constexpr (K == UnaryKind::Sqrt) return dsqrt(v);
-      if constexpr (K == UnaryKind::Rsqrt) return T(1) / dsqrt(v);
-      if constexpr (K == UnaryKind::Pow) return dpow(v, a);
-      if constexpr (K == UnaryKind::Sin) return dsin(v);
-      if constexpr (K == UnaryKind::Cos) return dcos(v);
-      if constexpr (K == UnaryKind::LeakyRelu) return v > T(0) ? v : a * v;
-      if constexpr (K == UnaryKind::Elu) return v > T(0) ? v : a * dexpm1(v);
-      if constexpr (K == UnaryKind::Sigmoid) {
-        // two branches so that exp never overflows
-        if (v >= T(0)) return T(1) / (T(1) + dexp(-v));
-        const T e = dexp(v);
-        return e / (T(1) + e);
-      }
-      if constexpr (K == UnaryKind::Tanh) return dtanh(v);
-      if constexpr (K == UnaryKind::Softplus) {
-        // beta = a, threshold = b: above it softplus(x) == x to working precision
-        const T z = a * v;
-        return z > b ? v : dlog1p(dexp(z)) / a;
-      }
-    }
-    return v;  // not reached: the host switch launches only defined kinds
-  }
-};
+// ---- unary: the formulas of kernels/elementwise_math.h ----
 
 template <typename T, UnaryKind K>
-void launch_unary(const Tensor& x, const Tensor& out, double alpha, double beta) {
+void launch_unary(const View& x, const View& out, double alpha, double beta) {
   const Shape xs = x.strides();
-  map1(unary_name(K), x.data<T>(), xs, out.data<T>(), out, UnaryOp<T, K>{T(alpha), T(beta)});
+  map1(unary_name(K), x.data<T>(), xs, out.data<T>(), out, UnaryFormula<T, K>{T(alpha), T(beta)});
 }
 
 template <typename T>
-void unary_typed(UnaryKind kind, const Tensor& x, const Tensor& out, double alpha, double beta) {
-#define NOVA_UNARY_CASE(K) \
-  case UnaryKind::K: return launch_unary<T, UnaryKind::K>(x, out, alpha, beta);
+void unary_typed(UnaryKind kind, const View& x, const View& out, double alpha, double beta) {
   switch (kind) {
-    NOVA_UNARY_CASE(Neg)
-    NOVA_UNARY_CASE(Abs)
-    NOVA_UNARY_CASE(Sign)
-    NOVA_UNARY_CASE(AddScalar)
-    NOVA_UNARY_CASE(MulScalar)
-    NOVA_UNARY_CASE(Square)
-    NOVA_UNARY_CASE(Clamp)
-    NOVA_UNARY_CASE(Relu)
-    default: break;
-  }
-  if constexpr (std::is_floating_point_v<T>) {
-    switch (kind) {
-      NOVA_UNARY_CASE(Exp)
-      NOVA_UNARY_CASE(Log)
-      NOVA_UNARY_CASE(Log1p)
-      NOVA_UNARY_CASE(Sqrt)
-      NOVA_UNARY_CASE(Rsqrt)
-      NOVA_UNARY_CASE(Pow)
-      NOVA_UNARY_CASE(Sin)
-      NOVA_UNARY_CASE(Cos)
-      NOVA_UNARY_CASE(LeakyRelu)
-      NOVA_UNARY_CASE(Elu)
-      NOVA_UNARY_CASE(Sigmoid)
-      NOVA_UNARY_CASE(Tanh)
-      NOVA_UNARY_CASE(Softplus)
-      default: break;
-    }
-  }
+#define NOVA_UNARY_CASE(kind_, name, domain)                                 \
+  case UnaryKind::kind_:                                                      \
+    if constexpr (unary_defined_for<T>(UnaryDomain::domain))                  \
+      return launch_unary<T, UnaryKind::kind_>(x, out, alpha, beta);          \
+    break;
+    NOVA_UNARY_KINDS(NOVA_UNARY_CASE)
 #undef NOVA_UNARY_CASE
+  }
   fail("{}: not defined for {}", unary_name(kind), dtype_name(x.dtype()));
 }
 
@@ -282,20 +190,20 @@ struct BinaryOp {
     if constexpr (K == BinaryKind::Gt) return x > y;
     if constexpr (K == BinaryKind::Ge) return x >= y;
     if constexpr (K == BinaryKind::Pow) {
-      if constexpr (std::is_floating_point_v<T>) return dpow(x, y);
+      if constexpr (std::is_floating_point_v<T>) return math::pow(x, y);
     }
     return Out(x);  // not reached: the host switch launches only defined kinds
   }
 };
 
 template <typename T, BinaryKind K>
-void launch_binary(const Tensor& a, const Tensor& b, const Tensor& out) {
+void launch_binary(const View& a, const View& b, const View& out) {
   using Op = BinaryOp<T, K>;
   map2<T, typename Op::Out>(binary_name(K), a, b, out, Op{});
 }
 
 template <typename T>
-void binary_typed(BinaryKind kind, const Tensor& a, const Tensor& b, const Tensor& out) {
+void binary_typed(BinaryKind kind, const View& a, const View& b, const View& out) {
 #define NOVA_BINARY_CASE(K) \
   case BinaryKind::K: return launch_binary<T, BinaryKind::K>(a, b, out);
   if constexpr (std::is_same_v<T, bool>) {
@@ -370,7 +278,7 @@ __global__ void fill_strided(T* out, int64_t n, Indexer<1> ix, T value) {
 
 }  // namespace
 
-void unary(UnaryKind kind, const Tensor& x, const Tensor& out, double alpha, double beta) {
+void unary(UnaryKind kind, const View& x, const View& out, double alpha, double beta) {
   DeviceGuard guard(out.device().index);  // launch on the tensors' device
   dispatch_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -382,7 +290,7 @@ void unary(UnaryKind kind, const Tensor& x, const Tensor& out, double alpha, dou
   });
 }
 
-void binary(BinaryKind kind, const Tensor& a, const Tensor& b, const Tensor& out) {
+void binary(BinaryKind kind, const View& a, const View& b, const View& out) {
   DeviceGuard guard(out.device().index);
   dispatch_dtype(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -394,7 +302,7 @@ void binary(BinaryKind kind, const Tensor& a, const Tensor& b, const Tensor& out
   });
 }
 
-void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
+void where(const View& cond, const View& a, const View& b, const View& out) {
   const int64_t n = out.numel();
   if (n == 0) return;
   DeviceGuard guard(out.device().index);
@@ -410,7 +318,7 @@ void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& o
   });
 }
 
-void copy(const Tensor& src, const Tensor& out) {
+void copy(const View& src, const View& out) {
   DeviceGuard guard(out.device().index);
   const Shape ss = broadcast_strides(src.shape(), src.strides(), out.shape());
   dispatch_dtype(src.dtype(), [&](auto stag) {
@@ -422,7 +330,7 @@ void copy(const Tensor& src, const Tensor& out) {
   });
 }
 
-void fill(const Tensor& out, double value) {
+void fill(const View& out, double value) {
   const int64_t n = out.numel();
   if (n == 0) return;
   DeviceGuard guard(out.device().index);

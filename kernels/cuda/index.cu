@@ -24,7 +24,7 @@
 // 2 (k - 1) u sum |terms| (u = 2^-24 or 2^-53). Integers and bool are exact:
 // bool "adds" as or, done as a plain store of true (every writer stores the
 // same value).
-#include "kernels/cuda/index.h"
+#include "kernels/index.h"
 
 #include <cuda_runtime.h>
 
@@ -35,21 +35,13 @@
 #include <type_traits>
 
 #include "kernels/cuda/check.cuh"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/indexer.cuh"
 #include "kernels/cuda/runtime.h"
 
 namespace nova::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = int64_t(1) << 16;  // grid-stride beyond 16M threads
-
-cudaStream_t stream_of(const Tensor& t) { return static_cast<cudaStream_t>(stream(t.device().index)); }
-
-int blocks_for(int64_t work) {
-  return int(std::min<int64_t>(std::max<int64_t>((work + kThreads - 1) / kThreads, 1), kMaxBlocks));
-}
 
 /// Calls f(I{}) with I the C++ type of an index dtype (int64 or int32).
 template <typename F>
@@ -71,14 +63,6 @@ int64_t numel_of(const Shape& shape) {
 Shape without_dim(Shape strides, int dim) {
   strides[dim] = 0;
   return strides;
-}
-
-/// Strides that read a 1-D (or 0-d) index as if broadcast over `ndim` dims,
-/// varying only along dim.
-Shape index_along(const Tensor& index, int ndim, int dim) {
-  Shape s = Shape::filled(ndim, 0);
-  s[dim] = index.dim() == 1 ? index.strides()[0] : 0;
-  return s;
 }
 
 // ---- kernels ----
@@ -205,7 +189,7 @@ void copy_strided(const char* op, cudaStream_t s, const Shape& shape, const T* s
 }
 
 template <typename T, typename I>
-void gather_launch(const char* op, const Tensor& out, const T* px, const Shape& x_strides,
+void gather_launch(const char* op, const View& out, const T* px, const Shape& x_strides,
                    int64_t x_dim_stride, const I* pi, const Shape& idx_strides) {
   const int64_t n = out.numel();
   if (n == 0) return;
@@ -217,8 +201,8 @@ void gather_launch(const char* op, const Tensor& out, const T* px, const Shape& 
 
 /// out = base, then the scatter of src through index (strides idx_strides
 /// over the iteration shape `shape`).
-void scatter_into(const char* op, const Tensor& base, int dim, const Tensor& index, const Shape& shape,
-                  const Tensor& src, const Shape& idx_strides, const Tensor& out) {
+void scatter_into(const char* op, const View& base, int dim, const View& index, const Shape& shape,
+                  const View& src, const Shape& idx_strides, const View& out) {
   DeviceGuard guard(out.device().index);
   cudaStream_t s = stream_of(out);
   dispatch_dtype(out.dtype(), [&](auto tag) {
@@ -239,7 +223,7 @@ void scatter_into(const char* op, const Tensor& base, int dim, const Tensor& ind
 
 }  // namespace
 
-std::pair<int64_t, int64_t> index_min_max(const Tensor& index) {
+std::pair<int64_t, int64_t> index_min_max(const View& index) {
   const int dev = index.device().index;
   DeviceGuard guard(dev);
   cudaStream_t s = stream_of(index);
@@ -267,14 +251,14 @@ std::pair<int64_t, int64_t> index_min_max(const Tensor& index) {
   return {static_cast<int64_t>(host[0]), static_cast<int64_t>(host[1])};
 }
 
-void cat(const std::vector<Tensor>& inputs, int dim, const Tensor& out) {
+void cat(const std::vector<View>& inputs, int dim, const View& out) {
   DeviceGuard guard(out.device().index);
   cudaStream_t s = stream_of(out);
   dispatch_dtype(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* po = out.data<T>();
     int64_t start = 0;
-    for (const Tensor& x : inputs) {
+    for (const View& x : inputs) {
       copy_strided("cat", s, x.shape(), x.data<T>(), x.strides(), po + start * out.strides()[dim],
                    out.strides());
       start += x.size(dim);
@@ -282,7 +266,7 @@ void cat(const std::vector<Tensor>& inputs, int dim, const Tensor& out) {
   });
 }
 
-void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out) {
+void index_select(const View& x, int dim, const View& index, const View& out) {
   DeviceGuard guard(out.device().index);
   dispatch_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -294,12 +278,12 @@ void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& o
   });
 }
 
-void index_add(const Tensor& base, int dim, const Tensor& index, const Tensor& src,
-               const Tensor& out) {
+void index_add(const View& base, int dim, const View& index, const View& src,
+               const View& out) {
   scatter_into("index_add", base, dim, index, src.shape(), src, index_along(index, src.dim(), dim), out);
 }
 
-void gather(const Tensor& x, int dim, const Tensor& index, const Tensor& out) {
+void gather(const View& x, int dim, const View& index, const View& out) {
   DeviceGuard guard(out.device().index);
   dispatch_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -311,13 +295,13 @@ void gather(const Tensor& x, int dim, const Tensor& index, const Tensor& out) {
   });
 }
 
-void scatter_add(const Tensor& base, int dim, const Tensor& index, const Tensor& src,
-                 const Tensor& out) {
+void scatter_add(const View& base, int dim, const View& index, const View& src,
+                 const View& out) {
   // iterate over index's shape; src is read at the same positions
   scatter_into("scatter_add", base, dim, index, index.shape(), src, index.strides(), out);
 }
 
-void one_hot(const Tensor& indices, const Tensor& out) {
+void one_hot(const View& indices, const View& out) {
   const int64_t n = indices.numel();
   if (n == 0) return;
   DeviceGuard guard(out.device().index);
@@ -338,7 +322,7 @@ void one_hot(const Tensor& indices, const Tensor& out) {
   });
 }
 
-void pad(const Tensor& x, const std::vector<int64_t>& before, double value, const Tensor& out) {
+void pad(const View& x, const std::vector<int64_t>& before, double value, const View& out) {
   DeviceGuard guard(out.device().index);
   cudaStream_t s = stream_of(out);
   dispatch_dtype(out.dtype(), [&](auto tag) {
@@ -369,7 +353,7 @@ void pad(const Tensor& x, const std::vector<int64_t>& before, double value, cons
   });
 }
 
-void flip(const Tensor& x, const std::vector<bool>& flip_dim, const Tensor& out) {
+void flip(const View& x, const std::vector<bool>& flip_dim, const View& out) {
   DeviceGuard guard(out.device().index);
   dispatch_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);

@@ -18,8 +18,9 @@
 // getrs-with-transpose for our layout in all versions; a per-matrix loop is
 // simple to read and right, and batched small-n speed is left for later.
 // One cusolverDn handle per device, created on first use and kept for the
-// life of the process, set to nova's stream before every call. Workspaces are
-// temporary Tensors (the caching allocator).
+// life of the process, set to nova's stream before every call. The factors,
+// pivots and cuSOLVER's work area are DeviceBuffers (scratch from the caching
+// allocator); the outputs come from core.
 //
 // Singular, as on the CPU: a zero pivot on U's diagonal, or a reciprocal
 // condition number (1-norm) below the dtype's epsilon. The GPU reads the zero
@@ -31,7 +32,7 @@
 // larger n only exact zero pivots are detected: copying n^2 factors per
 // matrix to the host would then cost as much as the factorization. Like the
 // CPU, NaN input is not called singular (NaN rcond < eps is false).
-#include "kernels/cuda/linalg.h"
+#include "kernels/linalg.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -45,10 +46,10 @@
 #include <utility>
 #include <vector>
 
-#include "core/autograd.h"
-#include "core/factory.h"
 #include "kernels/cuda/check.cuh"
-#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/device_buffer.h"
+#include "kernels/elementwise.h"
 #include "kernels/cuda/runtime.h"
 
 /// NOVA_CUSOLVER_CHECK("op", cusolverDnDgetrf(...)) throws nova::Error naming
@@ -82,7 +83,6 @@ const char* cusolver_status_name(cusolverStatus_t status) {
 namespace {
 
 constexpr int kMaxDevices = 64;
-constexpr int kThreads = 256;
 /// Largest n whose rcond is estimated (see the top of the file).
 constexpr int64_t kRcondMaxN = 256;
 
@@ -121,10 +121,6 @@ cusolverStatus_t getrs(cusolverDnHandle_t h, cublasOperation_t op, int n, int k,
 }
 
 // ---- kernels ----
-
-int grid_for(int64_t work) {
-  return int(std::max<int64_t>(1, std::min<int64_t>((work + kThreads - 1) / kThreads, 65535)));
-}
 
 /// out (contiguous [total / (n n), n, n]) = identity matrices.
 template <typename T>
@@ -262,9 +258,9 @@ double rcond_estimate(const HostLU& f, double anorm) {
 
 /// The factors of every matrix of a batch (see the top of the file).
 struct Factors {
-  Tensor lu;    // contiguous [..., n, n]: row-major A = column-major A^T, factored
-  Tensor ipiv;  // int32 [batches, n]
-  Tensor info;  // int32 [batches]
+  DeviceBuffer lu;    // contiguous [..., n, n]: row-major A = column-major A^T, factored
+  DeviceBuffer ipiv;  // int32 [batches, n]
+  DeviceBuffer info;  // int32 [batches]
   int64_t batches = 0;
 };
 
@@ -272,40 +268,39 @@ struct Factors {
 /// workspace, factors each matrix with getrf and throws like the CPU when
 /// one is singular, naming the first such matrix in batch order.
 template <typename T>
-Factors factor_all(const char* op, const Tensor& a, int64_t n, cusolverDnHandle_t h, cudaStream_t s) {
-  const Device dev = a.device();
+Factors factor_all(const char* op, const View& a, int64_t n, cusolverDnHandle_t h, cudaStream_t s) {
+  const int device = a.device().index;
   Factors f;
-  f.lu = empty(a.shape(), a.dtype(), dev);
-  cuda::copy(a, f.lu);
-  f.batches = f.lu.numel() / (n * n);
-  f.ipiv = empty({f.batches, n}, kInt32, dev);
-  f.info = empty({f.batches}, kInt32, dev);
+  f.lu = DeviceBuffer(a.shape(), a.dtype(), device);
+  cuda::copy(a, f.lu.view());
+  f.batches = a.numel() / (n * n);
+  f.ipiv = DeviceBuffer({f.batches, n}, kInt32, device);
+  f.info = DeviceBuffer({f.batches}, kInt32, device);
   T* plu = f.lu.data<T>();
   int* pipiv = f.ipiv.data<int32_t>();
   int* pinfo = f.info.data<int32_t>();
   const bool estimate = n <= kRcondMaxN;
-  Tensor norms;
+  DeviceBuffer norms;
   if (estimate) {  // ||A||_1 before getrf overwrites A
-    norms = empty({f.batches}, kFloat64, dev);
-    norm1_kernel<T><<<grid_for(f.batches * kThreads), kThreads, 0, s>>>(plu, n, f.batches,
+    norms = DeviceBuffer({f.batches}, kFloat64, device);
+    norm1_kernel<T><<<blocks_for(f.batches * kThreads), kThreads, 0, s>>>(plu, n, f.batches,
                                                                        norms.data<double>());
     NOVA_CUDA_LAUNCH_CHECK(op);
   }
   int lwork = 0;
   NOVA_CUSOLVER_CHECK(op, getrf_buffer_size(h, int(n), plu, &lwork));
-  Tensor work = empty({std::max(lwork, 1)}, a.dtype(), dev);
+  DeviceBuffer work({std::max(lwork, 1)}, a.dtype(), device);
   for (int64_t b = 0; b < f.batches; ++b)
     NOVA_CUSOLVER_CHECK(op, getrf(h, int(n), plu + b * n * n, work.data<T>(), pipiv + b * n, pinfo + b));
 
   // back to the host: info (and the factors for the estimate); waits for the stream
-  const int device = dev.index;
   std::vector<int> info(size_t(f.batches));
   copy_device_to_host(info.data(), pinfo, info.size() * sizeof(int), device);
   std::vector<T> lu_host;
   std::vector<int> ipiv_host;
   std::vector<double> norms_host, lu_double;
   if (estimate) {
-    lu_host.resize(size_t(f.lu.numel()));
+    lu_host.resize(size_t(a.numel()));
     ipiv_host.resize(size_t(f.batches * n));
     norms_host.resize(size_t(f.batches));
     copy_device_to_host(lu_host.data(), plu, lu_host.size() * sizeof(T), device);
@@ -333,7 +328,7 @@ Factors factor_all(const char* op, const Tensor& a, int64_t n, cusolverDnHandle_
 }
 
 template <typename T>
-void inverse_typed(const Tensor& a, const Tensor& out) {
+void inverse_typed(const View& a, const View& out) {
   if (out.numel() == 0) return;
   const int64_t n = a.size(-1);
   NOVA_CHECK(n <= INT_MAX, "inverse: n = {} exceeds what cuSOLVER takes (2^31 - 1)", n);
@@ -345,7 +340,7 @@ void inverse_typed(const Tensor& a, const Tensor& out) {
   Factors f = factor_all<T>("inverse", a, n, h, s);
   // out = I; M X = I (OP_N) gives X = A^-T column-major = A^-1 row-major
   T* po = out.data<T>();
-  identity_kernel<T><<<grid_for(out.numel()), kThreads, 0, s>>>(po, n, out.numel());
+  identity_kernel<T><<<blocks_for(out.numel()), kThreads, 0, s>>>(po, n, out.numel());
   NOVA_CUDA_LAUNCH_CHECK("inverse");
   const T* plu = f.lu.data<T>();
   const int* pipiv = f.ipiv.data<int32_t>();
@@ -356,7 +351,7 @@ void inverse_typed(const Tensor& a, const Tensor& out) {
 }
 
 template <typename T>
-void solve_typed(const Tensor& a, const Tensor& b, const Tensor& out) {
+void solve_typed(const View& a, const View& b, const View& out) {
   const int64_t n = out.size(-2), k = out.size(-1);
   if (out.numel() == 0) return;
   NOVA_CHECK(n <= INT_MAX && k <= INT_MAX,
@@ -370,9 +365,8 @@ void solve_typed(const Tensor& a, const Tensor& b, const Tensor& out) {
   // B transposed into a contiguous [..., k, n]: each B column-major with ld n
   Shape st = out.shape();
   std::swap(st[st.size() - 2], st[st.size() - 1]);
-  Tensor x = empty(st, out.dtype(), out.device());
-  NoGradGuard no_grad;  // the transposed views are only for the copies
-  cuda::copy(b.transpose(-1, -2), x);
+  DeviceBuffer x(st, out.dtype(), device);
+  cuda::copy(b.transpose(-1, -2), x.view());
   const T* plu = f.lu.data<T>();
   const int* pipiv = f.ipiv.data<int32_t>();
   int* pinfo = f.info.data<int32_t>();  // getrs reports only bad arguments here
@@ -381,16 +375,16 @@ void solve_typed(const Tensor& a, const Tensor& b, const Tensor& out) {
   for (int64_t i = 0; i < f.batches; ++i)
     NOVA_CUSOLVER_CHECK("solve", getrs(h, CUBLAS_OP_T, int(n), int(k), plu + i * n * n,
                                        pipiv + i * n, px + i * n * k, pinfo + i));
-  cuda::copy(x.transpose(-1, -2), out);  // column-major X back to row-major
+  cuda::copy(x.view().transpose(-1, -2), out);  // column-major X back to row-major
 }
 
 }  // namespace
 
-void inverse(const Tensor& a, const Tensor& out) {
+void inverse(const View& a, const View& out) {
   dispatch_floating("inverse", a.dtype(), [&](auto tag) { inverse_typed<decltype(tag)>(a, out); });
 }
 
-void solve(const Tensor& a, const Tensor& b, const Tensor& out) {
+void solve(const View& a, const View& b, const View& out) {
   dispatch_floating("solve", a.dtype(), [&](auto tag) { solve_typed<decltype(tag)>(a, b, out); });
 }
 

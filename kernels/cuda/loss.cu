@@ -5,7 +5,7 @@
 // two-word device buffer with one atomic each. The two words come back to the
 // host; when a label is bad, its value is copied back too, so the error text
 // is the CPU's, naming the same (first) position.
-#include "kernels/cuda/loss.h"
+#include "kernels/loss.h"
 
 #include <cuda_runtime.h>
 
@@ -73,7 +73,7 @@ struct DeviceBuffer {
 
 }  // namespace
 
-int64_t nll_check_targets(const char* op, const Tensor& target, int64_t C, int64_t ignore_index) {
+int64_t nll_check_targets(const char* op, const View& target, int64_t C, int64_t ignore_index) {
   const int64_t n = target.numel();
   if (n == 0) return 0;
   const int device = target.device().index;

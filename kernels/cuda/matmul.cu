@@ -7,7 +7,8 @@
 // (column-major): gemm(opB, opA, n, m, k, B, A, C with ldc = n). A matrix
 // whose last dim is dense goes in with CUBLAS_OP_N; one whose second-to-last
 // dim is dense (a transposed view: x @ w.t()) goes in with CUBLAS_OP_T and no
-// copy; only a matrix with neither dense is made contiguous first.
+// copy; a matrix with neither dense is made contiguous first by core
+// (matmul_reads_in_place says which).
 // Batches whose storage offsets are i * stride for both inputs (contiguous
 // batches, or broadcast ones with stride 0) take one
 // cublas?gemmStridedBatched call; other batch layouts a call per batch.
@@ -15,7 +16,7 @@
 // the process, set to nova's stream before every call. TF32 is off unless
 // set_allow_tf32(true): CUBLAS_DEFAULT_MATH keeps float32 GEMMs in full
 // float32 (no tensor-core TF32 rounding).
-#include "kernels/cuda/matmul.h"
+#include "kernels/matmul.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -75,19 +76,9 @@ bool describe(int64_t rows, int64_t cols, int64_t rs, int64_t cs, cublasOperatio
   return false;
 }
 
-/// Storage offset of batch index `b` (row-major over the batch dims) in t.
-int64_t batch_offset(const Tensor& t, int64_t b) {
-  int64_t off = 0;
-  for (int d = t.dim() - 3; d >= 0; --d) {
-    off += (b % t.size(d)) * t.strides()[d];
-    b /= t.size(d);
-  }
-  return off;
-}
-
 /// True when batch i of t starts at i * (*stride) for every i.
-bool uniform_batches(const Tensor& t, int64_t batches, int64_t* stride) {
-  *stride = batches > 1 ? batch_offset(t, 1) : 0;
+bool uniform_batches(const View& t, int64_t batches, int64_t* stride) {
+  *stride = batches > 1 ? matrix_batch_offset(t, 1) : 0;
   int64_t span = 1;  // batches covered by one step of dim d
   for (int d = t.dim() - 3; d >= 0; --d) {
     if (t.size(d) != 1 && t.strides()[d] != *stride * span) return false;
@@ -109,7 +100,7 @@ cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb
 }
 
 template <typename T>
-void matmul_typed(Tensor a, Tensor b, const Tensor& out) {
+void matmul_typed(const View& a, const View& b, const View& out) {
   const int nd = out.dim();
   const int64_t m = out.size(nd - 2), n = out.size(nd - 1), k = a.size(nd - 1);
   if (out.numel() == 0) return;
@@ -125,14 +116,11 @@ void matmul_typed(Tensor a, Tensor b, const Tensor& out) {
   const int64_t batches = out.numel() / (m * n);
   cublasOperation_t op_a, op_b;
   int64_t lda, ldb;
-  if (!describe(m, k, a.strides()[nd - 2], a.strides()[nd - 1], &op_a, &lda)) {
-    a = a.contiguous();
-    describe(m, k, a.strides()[nd - 2], a.strides()[nd - 1], &op_a, &lda);
-  }
-  if (!describe(k, n, b.strides()[nd - 2], b.strides()[nd - 1], &op_b, &ldb)) {
-    b = b.contiguous();
-    describe(k, n, b.strides()[nd - 2], b.strides()[nd - 1], &op_b, &ldb);
-  }
+  // core copies an operand this cannot read (matmul_reads_in_place)
+  NOVA_CHECK(describe(m, k, a.strides()[nd - 2], a.strides()[nd - 1], &op_a, &lda) &&
+                 describe(k, n, b.strides()[nd - 2], b.strides()[nd - 1], &op_b, &ldb),
+             "matmul: an operand has no unit stride in its matrix dims (strides {} and {})",
+             a.strides().str(), b.strides().str());
   cublasHandle_t h = handle_for(device);
   NOVA_CUBLAS_CHECK("matmul", cublasSetStream(h, s));
   NOVA_CUBLAS_CHECK("matmul", cublasSetMathMode(h, g_allow_tf32.load() ? CUBLAS_TF32_TENSOR_OP_MATH
@@ -152,17 +140,25 @@ void matmul_typed(Tensor a, Tensor b, const Tensor& out) {
     }
   } else {
     for (int64_t i = 0; i < batches; ++i) {
-      NOVA_CUBLAS_CHECK("matmul", gemm(h, op_b, op_a, int(n), int(m), int(k), &alpha, pb + batch_offset(b, i),
-                                       int(ldb), 0, pa + batch_offset(a, i), int(lda), 0, &beta, pc + i * m * n,
-                                       int(n), m * n, 1));
+      const T* pbi = pb + matrix_batch_offset(b, i);
+      const T* pai = pa + matrix_batch_offset(a, i);
+      NOVA_CUBLAS_CHECK("matmul", gemm(h, op_b, op_a, int(n), int(m), int(k), &alpha, pbi, int(ldb), 0, pai,
+                                       int(lda), 0, &beta, pc + i * m * n, int(n), m * n, 1));
     }
   }
 }
 
 }  // namespace
 
-void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
+void matmul(const View& a, const View& b, const View& out) {
   dispatch_floating("matmul", a.dtype(), [&](auto tag) { matmul_typed<decltype(tag)>(a, b, out); });
+}
+
+bool matmul_reads_in_place(const View& m) {
+  const int nd = m.dim();
+  cublasOperation_t op;
+  int64_t ld;
+  return describe(m.size(nd - 2), m.size(nd - 1), m.strides()[nd - 2], m.strides()[nd - 1], &op, &ld);
 }
 
 void set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }

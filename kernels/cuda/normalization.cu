@@ -11,7 +11,7 @@
 //                     per-channel scale and shift computed in double as on the CPU.
 // Partial sums are combined in a fixed order (reduce_block.cuh), so results
 // are deterministic, though the summation order differs from the CPU's loop.
-#include "kernels/cuda/normalization.h"
+#include "kernels/normalization.h"
 
 #include <cuda_runtime.h>
 
@@ -19,6 +19,7 @@
 #include <cmath>
 
 #include "kernels/cuda/check.cuh"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/reduce_block.cuh"
 #include "kernels/cuda/runtime.h"
 
@@ -30,20 +31,10 @@ using detail::kReduceThreads;
 using detail::kWarp;
 
 constexpr int64_t kMaxBlocks = int64_t(1) << 20;
-constexpr int kThreads = 256;
 
 struct Add {
   __device__ double operator()(double a, double b) const { return a + b; }
 };
-
-cudaStream_t stream_of(const Tensor& t) {
-  return static_cast<cudaStream_t>(nova::cuda::stream(t.device().index));
-}
-
-template <typename T>
-const T* ptr_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
 
 template <int G, typename T>
 __global__ void layer_norm_kernel(const T* x, const T* w, const T* b, double eps, T* y, T* mean,
@@ -81,15 +72,15 @@ __global__ void layer_norm_kernel(const T* x, const T* w, const T* b, double eps
 }
 
 template <typename T>
-void layer_norm_typed(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
-                      const Tensor& y, const Tensor& mean, const Tensor& rstd) {
+void layer_norm_typed(const View& x, const View& weight, const View& bias, double eps,
+                      const View& y, const View& mean, const View& rstd) {
   const int64_t rows = x.size(0), cols = x.size(1);
   if (rows == 0) return;  // cols == 0 still writes mean and rstd (NaN), as the CPU
   detail::OnDevice on(x.device().index);
   cudaStream_t s = stream_of(x);
   const T* px = x.data<T>();
-  const T* pw = ptr_or_null<T>(weight);
-  const T* pb = ptr_or_null<T>(bias);
+  const T* pw = weight.data_or_null<T>();
+  const T* pb = bias.data_or_null<T>();
   T* py = y.data<T>();
   T* pm = mean.data<T>();
   T* pr = rstd.data<T>();
@@ -138,7 +129,7 @@ __global__ void batch_norm_stats_kernel(const T* x, T* mean, T* var, int64_t N, 
 }
 
 template <typename T>
-void batch_norm_stats_typed(const Tensor& x, const Tensor& mean, const Tensor& var) {
+void batch_norm_stats_typed(const View& x, const View& mean, const View& var) {
   const int64_t N = x.size(0), C = x.size(1), L = x.size(2);
   if (C == 0) return;
   detail::OnDevice on(x.device().index);
@@ -161,36 +152,36 @@ __global__ void batch_norm_apply_kernel(const T* x, const T* mean, const T* rstd
 }
 
 template <typename T>
-void batch_norm_apply_typed(const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                            const Tensor& weight, const Tensor& bias, const Tensor& y) {
+void batch_norm_apply_typed(const View& x, const View& mean, const View& rstd,
+                            const View& weight, const View& bias, const View& y) {
   const int64_t C = x.size(1), L = x.size(2);
   const int64_t numel = x.numel();
   if (numel == 0) return;
   detail::OnDevice on(x.device().index);
   const int64_t blocks = std::min((numel + kThreads - 1) / kThreads, int64_t(1) << 16);
   batch_norm_apply_kernel<T><<<unsigned(blocks), kThreads, 0, stream_of(x)>>>(
-      x.data<T>(), mean.data<T>(), rstd.data<T>(), ptr_or_null<T>(weight), ptr_or_null<T>(bias),
+      x.data<T>(), mean.data<T>(), rstd.data<T>(), weight.data_or_null<T>(), bias.data_or_null<T>(),
       y.data<T>(), numel, C, L);
   NOVA_CUDA_LAUNCH_CHECK("batch_norm");
 }
 
 }  // namespace
 
-void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
-                        const Tensor& y, const Tensor& mean, const Tensor& rstd) {
+void layer_norm_forward(const View& x, const View& weight, const View& bias, double eps,
+                        const View& y, const View& mean, const View& rstd) {
   dispatch_floating("layer_norm", x.dtype(), [&](auto tag) {
     layer_norm_typed<decltype(tag)>(x, weight, bias, eps, y, mean, rstd);
   });
 }
 
-void batch_norm_stats(const Tensor& x, const Tensor& mean, const Tensor& var) {
+void batch_norm_stats(const View& x, const View& mean, const View& var) {
   dispatch_floating("batch_norm", x.dtype(), [&](auto tag) {
     batch_norm_stats_typed<decltype(tag)>(x, mean, var);
   });
 }
 
-void batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor& weight,
-                      const Tensor& bias, const Tensor& y) {
+void batch_norm_apply(const View& x, const View& mean, const View& rstd, const View& weight,
+                      const View& bias, const View& y) {
   dispatch_floating("batch_norm", x.dtype(), [&](auto tag) {
     batch_norm_apply_typed<decltype(tag)>(x, mean, rstd, weight, bias, y);
   });

@@ -7,7 +7,7 @@
 // partial per block, added on the host in block order. pair_dots (the
 // adaptive-weighting inner products) is one fused reduction of the same shape
 // with 3 or 6 sums per thread; weighted_sum one elementwise pass.
-#include "kernels/cuda/optim.h"
+#include "kernels/optim.h"
 
 #include <cuda_runtime.h>
 
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kernels/cuda/check.cuh"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/reduce_block.cuh"
 #include "kernels/cuda/runtime.h"
 
@@ -23,29 +24,12 @@ namespace nova::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = int64_t(1) << 16;
-
-cudaStream_t stream_of(const Tensor& t) {
-  return static_cast<cudaStream_t>(nova::cuda::stream(t.device().index));
-}
-
-unsigned blocks_for(int64_t n) {
-  return unsigned(std::min((n + kThreads - 1) / kThreads, kMaxBlocks));
-}
-
-/// Typed pointer to a buffer, or null for an undefined (unused) one.
-template <typename T>
-T* ptr_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-
 #define NOVA_GRID_LOOP(i, n)                                                              \
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n);              \
        i += int64_t(gridDim.x) * blockDim.x)
 
-// d + wd * p with both operations rounded, exactly as the CPU kernels compute
-// it (kernels/cpu/optim.cpp is built with -ffp-contract=off). nvcc would
+// d + wd * p with both operations rounded, as the CPU kernels were meant to
+// compute it (kernels/CMakeLists.txt: GCC may contract it there). nvcc would
 // contract it into one FMA; where the gradient and wd * p nearly cancel, the
 // two roundings differ in many bits, and RMSprop's and Adagrad's division by
 // a small denominator amplifies that (seen on an H100: 2e-5 relative in an
@@ -127,25 +111,27 @@ __global__ void adagrad_kernel(T* p, const T* g, T* s, int64_t n, T clr, T wd, T
   }
 }
 
+}  // namespace
+
 template <typename T>
-void sgd_typed(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, double lr,
-               double momentum, double dampening, double weight_decay, bool nesterov,
-               bool first_step) {
+void sgd_step(const View& param, const View& grad, const View& momentum_buffer, double lr,
+              double momentum, double dampening, double weight_decay, bool nesterov,
+              bool first_step) {
   const int64_t n = param.numel();
   if (n == 0) return;
   detail::OnDevice on(param.device().index);
   const T lr_t = T(lr), mu = T(momentum), keep = T(1.0 - dampening), wd = T(weight_decay);
   sgd_kernel<T><<<blocks_for(n), kThreads, 0, stream_of(param)>>>(
-      param.data<T>(), grad.data<T>(), ptr_or_null<T>(momentum_buffer), n, lr_t, mu, keep, wd,
+      param.data<T>(), grad.data<T>(), momentum_buffer.data_or_null<T>(), n, lr_t, mu, keep, wd,
       weight_decay != 0, nesterov, first_step);
   NOVA_CUDA_LAUNCH_CHECK("sgd_step");
 }
 
 template <typename T>
-void adam_typed(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
-                const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, int64_t step, double lr,
-                double beta1, double beta2, double eps, double weight_decay, bool decoupled,
-                bool amsgrad) {
+void adam_step(const View& param, const View& grad, const View& exp_avg,
+               const View& exp_avg_sq, const View& max_exp_avg_sq, int64_t step, double lr,
+               double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+               bool amsgrad) {
   const int64_t n = param.numel();
   if (n == 0) return;
   detail::OnDevice on(param.device().index);
@@ -165,9 +151,9 @@ void adam_typed(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
 }
 
 template <typename T>
-void rmsprop_typed(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
-                   const Tensor& momentum_buffer, const Tensor& grad_avg, double lr, double alpha,
-                   double eps, double weight_decay, double momentum, bool centered) {
+void rmsprop_step(const View& param, const View& grad, const View& square_avg,
+                  const View& momentum_buffer, const View& grad_avg, double lr, double alpha,
+                  double eps, double weight_decay, double momentum, bool centered) {
   const int64_t n = param.numel();
   if (n == 0) return;
   detail::OnDevice on(param.device().index);
@@ -181,8 +167,8 @@ void rmsprop_typed(const Tensor& param, const Tensor& grad, const Tensor& square
 }
 
 template <typename T>
-void adagrad_typed(const Tensor& param, const Tensor& grad, const Tensor& state_sum, int64_t step,
-                   double lr, double lr_decay, double weight_decay, double eps) {
+void adagrad_step(const View& param, const View& grad, const View& state_sum, int64_t step,
+                  double lr, double lr_decay, double weight_decay, double eps) {
   const int64_t n = param.numel();
   if (n == 0) return;
   detail::OnDevice on(param.device().index);
@@ -192,6 +178,8 @@ void adagrad_typed(const Tensor& param, const Tensor& grad, const Tensor& state_
       param.data<T>(), grad.data<T>(), state_sum.data<T>(), n, clr, wd, eps_t, weight_decay != 0);
   NOVA_CUDA_LAUNCH_CHECK("adagrad_step");
 }
+
+namespace {
 
 // ---- norm_piece ----
 
@@ -234,8 +222,10 @@ __global__ void norm_piece_kernel(const T* x, detail::Dims dims, int64_t n, doub
   if (threadIdx.x == 0) partial[blockIdx.x] = acc;
 }
 
+}  // namespace
+
 template <typename T>
-double norm_piece_typed(const Tensor& x, double p) {
+double norm_piece(const View& x, double p) {
   const int64_t n = x.numel();
   if (n == 0) return 0;
   const int device = x.device().index;
@@ -274,6 +264,8 @@ double norm_piece_typed(const Tensor& x, double p) {
   for (double v : partial) acc = kind == 0 ? max_nan(acc, v) : acc + v;
   return acc;
 }
+
+namespace {
 
 // ---- pair_dots (dot3 / dot6) and weighted_sum (adaptive weighting) ----
 
@@ -321,7 +313,7 @@ __global__ void pair_dots_kernel(const T* x0, const T* x1, const T* x2, int64_t 
 }
 
 template <typename T, int K>
-void pair_dots_typed(const std::vector<Tensor>& xs, double* out) {
+void pair_dots_typed(const std::vector<View>& xs, double* out) {
   constexpr int D = K * (K + 1) / 2;
   for (int d = 0; d < D; ++d) out[d] = 0;
   const int64_t n = xs[0].numel();
@@ -356,77 +348,35 @@ __global__ void weighted_sum_kernel(T* o, const T* a, double wa, const T* b, dou
   }
 }
 
+}  // namespace
+
 template <typename T>
-void weighted_sum_typed(const Tensor& out, const Tensor& a, double wa, const Tensor& b, double wb,
-                        const Tensor& c, double wc) {
+void weighted_sum(const View& out, const View& a, double wa, const View& b, double wb,
+                  const View& c, double wc) {
   const int64_t n = out.numel();
   if (n == 0) return;
   detail::OnDevice on(out.device().index);
   weighted_sum_kernel<T><<<blocks_for(n), kThreads, 0, stream_of(out)>>>(
-      out.data<T>(), a.data<T>(), wa, b.data<T>(), wb, ptr_or_null<T>(c), wc, n);
+      out.data<T>(), a.data<T>(), wa, b.data<T>(), wb, c.data_or_null<T>(), wc, n);
   NOVA_CUDA_LAUNCH_CHECK("weighted_sum_");
 }
 
-}  // namespace
-
-void pair_dots(const std::vector<Tensor>& xs, double* out) {
-  dispatch_floating("dot products", xs[0].dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    if (xs.size() == 2) {
-      pair_dots_typed<T, 2>(xs, out);
-    } else {
-      NOVA_CHECK(xs.size() == 3, "pair_dots: 2 or 3 vectors, got {}", xs.size());
-      pair_dots_typed<T, 3>(xs, out);
-    }
-  });
+template <typename T>
+void pair_dots(const std::vector<View>& xs, double* out) {
+  if (xs.size() == 2) {
+    pair_dots_typed<T, 2>(xs, out);
+  } else {
+    NOVA_CHECK(xs.size() == 3, "pair_dots: 2 or 3 vectors, got {}", xs.size());
+    pair_dots_typed<T, 3>(xs, out);
+  }
 }
 
-void weighted_sum(const Tensor& out, const Tensor& a, double wa, const Tensor& b, double wb,
-                  const Tensor& c, double wc) {
-  dispatch_floating("weighted_sum_", out.dtype(), [&](auto tag) {
-    weighted_sum_typed<decltype(tag)>(out, a, wa, b, wb, c, wc);
-  });
-}
-
-void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, double lr,
-              double momentum, double dampening, double weight_decay, bool nesterov,
-              bool first_step) {
-  dispatch_floating("sgd_step", param.dtype(), [&](auto tag) {
-    sgd_typed<decltype(tag)>(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay,
-                             nesterov, first_step);
-  });
-}
-
-void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
-               const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, int64_t step, double lr,
-               double beta1, double beta2, double eps, double weight_decay, bool decoupled,
-               bool amsgrad) {
-  dispatch_floating("adam_step", param.dtype(), [&](auto tag) {
-    adam_typed<decltype(tag)>(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1,
-                              beta2, eps, weight_decay, decoupled, amsgrad);
-  });
-}
-
-void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
-                  const Tensor& momentum_buffer, const Tensor& grad_avg, double lr, double alpha,
-                  double eps, double weight_decay, double momentum, bool centered) {
-  dispatch_floating("rmsprop_step", param.dtype(), [&](auto tag) {
-    rmsprop_typed<decltype(tag)>(param, grad, square_avg, momentum_buffer, grad_avg, lr, alpha,
-                                 eps, weight_decay, momentum, centered);
-  });
-}
-
-void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& state_sum, int64_t step,
-                  double lr, double lr_decay, double weight_decay, double eps) {
-  dispatch_floating("adagrad_step", param.dtype(), [&](auto tag) {
-    adagrad_typed<decltype(tag)>(param, grad, state_sum, step, lr, lr_decay, weight_decay, eps);
-  });
-}
-
-double norm_piece(const Tensor& x, double p) {
-  return dispatch_floating("global_norm", x.dtype(), [&](auto tag) {
-    return norm_piece_typed<decltype(tag)>(x, p);
-  });
-}
+// float and double versions of every kernel of kernels/optim.def (core picks
+// one per call: the dtype switch is there, once for both back ends)
+#define NOVA_KERNEL_FOR_FLOATS(ret, name, params) \
+  template ret name<float> params;               \
+  template ret name<double> params;
+#include "kernels/optim.def"
+#undef NOVA_KERNEL_FOR_FLOATS
 
 }  // namespace nova::cuda

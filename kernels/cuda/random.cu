@@ -12,7 +12,7 @@
 // ~1e-15 relative before the cast to the output dtype.
 // Recomputing a block per element (4x for float32) costs nothing measurable:
 // 10 Philox rounds are ~40 integer ops against one 4-byte store.
-#include "kernels/cuda/random.h"
+#include "kernels/random.h"
 
 #include <cuda_runtime.h>
 
@@ -20,6 +20,7 @@
 #include <type_traits>
 
 #include "kernels/cuda/check.cuh"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/philox.cuh"
 #include "kernels/cuda/runtime.h"
 
@@ -27,15 +28,7 @@ namespace nova::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = int64_t(1) << 16;
 constexpr double kTwoPi = 6.283185307179586476925286766559;
-
-cudaStream_t stream_of(const Tensor& t) { return static_cast<cudaStream_t>(stream(t.device().index)); }
-
-int blocks_for(int64_t work) {
-  return int(std::min<int64_t>(std::max<int64_t>((work + kThreads - 1) / kThreads, 1), kMaxBlocks));
-}
 
 /// Uniform in [0, 1) for element i of a draw starting at block `offset`.
 template <typename T>
@@ -99,7 +92,7 @@ __global__ void randint_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset
 
 }  // namespace
 
-void fill_uniform(const Tensor& out, uint64_t seed, uint64_t offset, double low, double high) {
+void fill_uniform(const View& out, uint64_t seed, uint64_t offset, double low, double high) {
   DeviceGuard guard(out.device().index);  // launch on the tensor's device
   dispatch_floating("rand", out.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -111,7 +104,7 @@ void fill_uniform(const Tensor& out, uint64_t seed, uint64_t offset, double low,
   });
 }
 
-void fill_normal(const Tensor& out, uint64_t seed, uint64_t offset, double mean, double std) {
+void fill_normal(const View& out, uint64_t seed, uint64_t offset, double mean, double std) {
   DeviceGuard guard(out.device().index);
   dispatch_floating("randn", out.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -123,7 +116,7 @@ void fill_normal(const Tensor& out, uint64_t seed, uint64_t offset, double mean,
   });
 }
 
-void fill_randint(const Tensor& out, uint64_t seed, uint64_t offset, int64_t low, int64_t high) {
+void fill_randint(const View& out, uint64_t seed, uint64_t offset, int64_t low, int64_t high) {
   DeviceGuard guard(out.device().index);
   const uint64_t range = uint64_t(high - low);
   dispatch_dtype(out.dtype(), [&](auto tag) {

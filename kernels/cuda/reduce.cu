@@ -19,7 +19,7 @@
 // max/min keep (value, flat index) pairs: the combine prefers a NaN, then the
 // better value, then the smaller index, which is the CPU's "first NaN, else
 // first extreme" result whatever order the partials meet in.
-#include "kernels/cuda/reduce.h"
+#include "kernels/reduce.h"
 
 #include <cuda_runtime.h>
 
@@ -50,7 +50,7 @@ struct Geometry {
   int64_t n_red = 1;
 };
 
-Geometry geometry(const Tensor& x, const Shape& out_shape) {
+Geometry geometry(const View& x, const Shape& out_shape) {
   Geometry g;
   for (int d = 0; d < x.dim(); ++d) {
     const int64_t size = x.size(d), st = x.strides()[d];
@@ -103,7 +103,7 @@ __global__ void reduce_kernel(Op op, Dims outer, Dims inner, int64_t n_out, int6
 }
 
 template <typename Op>
-void launch(const char* name, const Tensor& x, const Shape& out_shape, const Op& op) {
+void launch(const char* name, const View& x, const Shape& out_shape, const Op& op) {
   const Geometry g = geometry(x, out_shape);
   if (g.n_out == 0) return;
   detail::OnDevice on(x.device().index);
@@ -369,7 +369,7 @@ __global__ void sum_finish_kernel(const A* partial, int64_t chunks, int64_t n, b
 }
 
 template <typename T>
-void sum_or_mean(const char* name, const Tensor& x, const Tensor& out, bool take_mean) {
+void sum_or_mean(const char* name, const View& x, const View& out, bool take_mean) {
   const Geometry g = geometry(x, out.shape());
   if (g.n_out == 0 || g.n_out > kSplitMaxOutputs || g.n_red < kSplitMinBlock) {
     launch(name, x, out.shape(), SumOp<T>{x.data<T>(), out.data<T>(), take_mean});
@@ -399,7 +399,7 @@ void sum_or_mean(const char* name, const Tensor& x, const Tensor& out, bool take
 
 }  // namespace
 
-void sum(const Tensor& x, const Tensor& out) {
+void sum(const View& x, const View& out) {
   dispatch_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, bool>) {
@@ -410,21 +410,21 @@ void sum(const Tensor& x, const Tensor& out) {
   });
 }
 
-void mean(const Tensor& x, const Tensor& out) {
+void mean(const View& x, const View& out) {
   dispatch_floating("mean", x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     sum_or_mean<T>("mean", x, out, true);
   });
 }
 
-void var(const Tensor& x, const Tensor& out, int64_t correction) {
+void var(const View& x, const View& out, int64_t correction) {
   dispatch_floating("var", x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     launch("var", x, out.shape(), VarOp<T>{x.data<T>(), out.data<T>(), correction});
   });
 }
 
-void max_min(const Tensor& x, const Tensor& values, const Tensor& indices, bool take_max) {
+void max_min(const View& x, const View& values, const View& indices, bool take_max) {
   const Shape& out_shape = values.defined() ? values.shape() : indices.shape();
   const char* name = take_max ? "max" : "min";
   dispatch_dtype(x.dtype(), [&](auto tag) {
@@ -439,14 +439,14 @@ void max_min(const Tensor& x, const Tensor& values, const Tensor& indices, bool 
   });
 }
 
-void norm(const Tensor& x, const Tensor& out, double p) {
+void norm(const View& x, const View& out, double p) {
   dispatch_floating("norm", x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     launch("norm", x, out.shape(), NormOp<T>{x.data<T>(), out.data<T>(), p});
   });
 }
 
-void logsumexp(const Tensor& x, const Tensor& out) {
+void logsumexp(const View& x, const View& out) {
   dispatch_floating("logsumexp", x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     launch("logsumexp", x, out.shape(), LogSumExpOp<T>{x.data<T>(), out.data<T>()});

@@ -65,4 +65,12 @@ void copy_device_to_device(void* dst, const void* src, size_t nbytes, int device
 /// From src_device to another dst_device; complete when it returns (see copy.cu).
 void copy_between_devices(void* dst, int dst_device, const void* src, int src_device, size_t nbytes);
 
+// ---- math modes (defined in matmul.cu, where cuBLAS's mode is set) ----
+
+/// Whether float32 GEMMs may use TF32 tensor cores (about 10 bits of
+/// mantissa in the products). Off by default: float32 results then agree
+/// with the CPU within 1e-5 relative.
+void set_allow_tf32(bool allow);
+bool allow_tf32();
+
 }  // namespace nova::cuda

@@ -9,7 +9,7 @@
 // offsets travel by value in the launch parameters (up to kSegmentsPerLaunch
 // segments, 2 KB), so a call costs one launch and no host-to-device copy;
 // more segments take one launch per 256.
-#include "kernels/cuda/segment.h"
+#include "kernels/segment.h"
 
 #include <cuda_runtime.h>
 
@@ -49,7 +49,7 @@ __global__ void segment_sum_kernel(const T* x, T* out, Offsets offsets, int64_t 
 
 }  // namespace
 
-void segment_sum(const Tensor& x, const std::vector<int64_t>& offsets, const Tensor& out) {
+void segment_sum(const View& x, const std::vector<int64_t>& offsets, const View& out) {
   const int64_t k_segments = static_cast<int64_t>(offsets.size()) - 1;
   const int64_t m = out.size(1);
   if (k_segments == 0 || m == 0) return;

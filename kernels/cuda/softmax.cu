@@ -8,7 +8,7 @@
 // CPU's acc_t), pass 3 writes exp(x - max) * (1 / sum) or x - (max + log sum).
 // Both passes reduce with reduce_block.cuh's group allreduce, so every thread
 // has the max and the sum; each pass reads x again (no temporaries).
-#include "kernels/cuda/softmax.h"
+#include "kernels/softmax.h"
 
 #include <cuda_runtime.h>
 
@@ -67,7 +67,7 @@ __global__ void softmax_kernel(const T* x, T* y, Dims rows, int64_t n_rows, int6
 }
 
 template <typename T, bool kLog>
-void softmax_rows(const char* op, const Tensor& x, int dim, const Tensor& out) {
+void softmax_rows(const char* op, const View& x, int dim, const View& out) {
   if (x.numel() == 0) return;
   const int64_t n = x.size(dim);
   const int64_t step = x.strides()[dim];
@@ -99,13 +99,13 @@ void softmax_rows(const char* op, const Tensor& x, int dim, const Tensor& out) {
 
 }  // namespace
 
-void softmax_forward(const Tensor& x, int dim, const Tensor& out) {
+void softmax_forward(const View& x, int dim, const View& out) {
   dispatch_floating("softmax", x.dtype(), [&](auto tag) {
     softmax_rows<decltype(tag), false>("softmax", x, dim, out);
   });
 }
 
-void log_softmax_forward(const Tensor& x, int dim, const Tensor& out) {
+void log_softmax_forward(const View& x, int dim, const View& out) {
   dispatch_floating("log_softmax", x.dtype(), [&](auto tag) {
     softmax_rows<decltype(tag), true>("log_softmax", x, dim, out);
   });
