@@ -140,33 +140,25 @@ AdaptiveWeightingReport adaptive_weights(const ops::Dot3& d, double s_r, double 
 // ---- writing the combined gradient ----
 
 Tensor grads_as_one_range(const std::vector<Tensor>& params) {
-  const TensorImpl* first = nullptr;
-  int64_t start = 0, next = 0, total = 0;
+  Tensor first;  // the first non-empty grad: the range starts at its offset
+  int64_t next = 0, total = 0;
   for (const Tensor& p : params) {
     if (p.numel() == 0) continue;
     Tensor g = p.grad();
     if (!g.defined() || !g.is_contiguous() || g.dtype() != p.dtype() ||
         g.shape() != p.shape() || g.requires_grad() || !g.is_leaf())
       return Tensor();
-    if (first == nullptr) {
-      first = g.impl();
-      start = next = g.offset();
-    } else if (g.storage() != first->storage || g.offset() != next) {
+    if (!first.defined()) {
+      first = g;
+      next = g.offset();
+    } else if (g.storage() != first.storage() || g.offset() != next) {
       return Tensor();
     }
     next += g.numel();
     total += g.numel();
   }
-  if (first == nullptr) return Tensor();
-  // a 1-D view of [start, start + total) of that storage
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = first->storage;
-  impl->shape = Shape({total});
-  impl->strides = Shape({1});
-  impl->offset = start;
-  impl->dtype = first->dtype;
-  impl->device = first->device;
-  return Tensor(impl);
+  if (!first.defined()) return Tensor();
+  return first.storage_view(first.offset(), total);
 }
 
 void write_combined_grad(const char* op, const std::vector<Tensor>& params, const Tensor& a,

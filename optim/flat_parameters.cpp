@@ -1,5 +1,5 @@
 // optim/flat_parameters.cpp: flattening parameters into one buffer by
-// rebinding each parameter's TensorImpl to a range of it.
+// rebinding each parameter to a range of it (Tensor::set_data).
 #include "optim/flat_parameters.h"
 
 #include <set>
@@ -42,10 +42,7 @@ FlatParameters::FlatParameters(std::vector<Tensor> params) : params_(std::move(p
     data_.narrow(0, offsets_[i], n).view(p.shape()).copy_(p);
     // rebind: the same TensorImpl (so the module, the optimizer and every
     // other handle follow) now reads its dense range of the flat buffer
-    TensorImpl* impl = p.impl();
-    impl->storage = data_.storage();
-    impl->offset = data_.offset() + offsets_[i];
-    impl->strides = contiguous_strides(p.shape());
+    p.set_data(data_.narrow(0, offsets_[i], n).view(p.shape()));
     grad_views_.push_back(grad_.narrow(0, offsets_[i], n).view(p.shape()));
     p.set_grad(grad_views_.back());
   }
