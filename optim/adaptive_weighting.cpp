@@ -22,6 +22,7 @@
 
 #include "core/autograd.h"
 #include "core/factory.h"
+#include "optim/flat_parameters.h"
 
 namespace nova::optim {
 
@@ -253,6 +254,19 @@ AdaptiveWeightingReport AdaptiveWeighting::step(const Tensor& grad_real, const T
   inner_->step();
   ++case_counts_[size_t(rep.case_id)];
   ++steps_;
+  last_ = rep;
+  return rep;
+}
+
+AdaptiveWeightingReport AdaptiveWeighting::step_losses(const Tensor& loss_real, const Tensor& loss_fake,
+                                                       double s_r, double s_f,
+                                                       const autograd::GradSplitOptions& split,
+                                                       const Tensor& loss_extra) {
+  autograd::GradSplitResult g = autograd::grad_split_auto({loss_real, loss_fake}, params_, split);
+  const Tensor extra = loss_extra.defined() ? flat_grad(loss_extra, params_) : Tensor();
+  AdaptiveWeightingReport rep = step(g.grads[0], g.grads[1], s_r, s_f, extra);
+  rep.grad_split = g.mode;
+  rep.grad_split_reason = g.reason;
   last_ = rep;
   return rep;
 }
