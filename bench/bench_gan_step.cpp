@@ -12,9 +12,10 @@
 //           backward, Adam step
 // exactly as bench/gan_step_torch.py writes it in PyTorch.
 //
-// The aw D step (examples/gan_8gaussians --weighting aw1) is timed too: the
-// same forward, g_r and g_f by autograd::grad_split (fused and reference),
-// then optim::AdaptiveWeighting over Adam; PyTorch's counterpart is what the
+// The aw D step (examples/gan_8gaussians --weighting aw1) is timed too, the
+// trainer's own models::GanDiscriminatorStep: the same forward, g_r and g_f
+// by autograd::grad_split (fused and reference), then
+// optim::AdaptiveWeighting over Adam; PyTorch's counterpart is what the
 // authors' code does (two backward passes, flattened dot products, weighted
 // sum into .grad, Adam), with the case logic (a few scalar comparisons) left
 // out.
@@ -49,7 +50,9 @@
 #include "core/grad_split.h"
 #include "core/ops.h"
 #include "datasets/gaussian_mixture.h"
+#include "models/gan_discriminator_step.h"
 #include "models/gaussian_mixture_gan.h"
+#include "nn/gan_loss.h"
 #include "optim/adaptive_weighting.h"
 #include "optim/optimizer.h"
 
@@ -118,14 +121,22 @@ struct Gan {
     g_step();
   }
 
-  /// The aw D step of examples/gan_8gaussians: the same forward, then g_r and
-  /// g_f by grad_split (fused: one backward; reference: two) and
+  /// The aw D step of examples/gan_8gaussians, the same code
+  /// (models::GanDiscriminatorStep, bce objective): the same forward, then
+  /// g_r and g_f by grad_split (fused: one backward; reference: two) and
   /// AdaptiveWeighting (Algorithm 1) over an Adam with the baseline's settings.
   void aw_d_step(autograd::GradSplitMode mode) {
-    if (!aw) {
+    std::unique_ptr<models::GanDiscriminatorStep>& step = aw_steps[mode];
+    if (!step) {
       auto params = D->parameters();
-      aw = std::make_unique<optim::AdaptiveWeighting>(
-          params, std::make_unique<optim::Adam>(params, optim::AdamOptions{1e-4, {0.5, 0.999}}));
+      models::GanDiscriminatorStepOptions options;
+      options.objective = nn::parse_gan_objective("bce");
+      options.grad_split = mode;
+      step = std::make_unique<models::GanDiscriminatorStep>(
+          D,
+          std::make_unique<optim::AdaptiveWeighting>(
+              params, std::make_unique<optim::Adam>(params, optim::AdamOptions{1e-4, {0.5, 0.999}})),
+          options);
     }
     Tensor real = mixture.sample(batch, gen);
     Tensor z = randn({batch, net.z_dim}, kFloat32, kCPU, &gen);
@@ -134,26 +145,9 @@ struct Gan {
       NoGradGuard no_grad;
       fake = (*G)(z);
     }
-    Tensor out = (*D)(ops::cat({real, fake}, 0));
-    Tensor d_real = out.narrow(0, 0, batch), d_fake = out.narrow(0, batch, batch);
-    Tensor loss_r = ops::binary_cross_entropy_with_logits(d_real, ones);
-    Tensor loss_f = ops::binary_cross_entropy_with_logits(d_fake, zeros);
-    double s_r, s_f;
-    {
-      NoGradGuard no_grad;
-      s_r = ops::mean(ops::sigmoid(d_real)).item();
-      s_f = ops::mean(ops::sigmoid(d_fake)).item();
-    }
-    autograd::GradSplitOptions split;
-    split.mode = mode;
-    if (mode == autograd::GradSplitMode::fused) {
-      split.batch_output = out;
-      split.group_sizes = {batch, batch};
-    }
-    auto g = autograd::grad_split({loss_r, loss_f}, D->parameters(), split);
-    aw->step(g[0], g[1], s_r, s_f);
+    step->step(real, fake, gen);
   }
-  std::unique_ptr<optim::AdaptiveWeighting> aw;
+  std::map<autograd::GradSplitMode, std::unique_ptr<models::GanDiscriminatorStep>> aw_steps;  // one per mode
 
   /// The same step with a clock read between phases; returns ms per phase
   /// (kPhases order). zero_grad counts in the backward phase; "teardown" is

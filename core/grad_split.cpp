@@ -217,6 +217,7 @@ std::vector<Tensor> grad_split(const std::vector<Tensor>& losses, const std::vec
   switch (options.mode) {
     case GradSplitMode::reference: return reference_split(losses, params, layout);
     case GradSplitMode::fused: return fused_split(losses, params, options, layout);
+    case GradSplitMode::automatic: return grad_split_auto(losses, params, options).grads;
   }
   fail("grad_split: unknown mode {}", static_cast<int>(options.mode));
 }
@@ -230,5 +231,33 @@ RowGroupsGuard::RowGroupsGuard(std::vector<int64_t> group_sizes)
 RowGroupsGuard::~RowGroupsGuard() { active_groups = previous_; }
 
 const std::vector<int64_t>* current_row_groups() { return active_groups; }
+
+// ---- the automatic choice ----
+
+GradSplitResult grad_split_auto(const std::vector<Tensor>& losses, const std::vector<Tensor>& params,
+                                const GradSplitOptions& options) {
+  GradSplitResult result;
+  if (options.mode != GradSplitMode::automatic) {
+    result.grads = grad_split(losses, params, options);
+    result.mode = options.mode;
+    return result;
+  }
+  GradSplitOptions fused = options, reference;
+  fused.mode = GradSplitMode::fused;
+  if (options.batch_output.defined()) {
+    try {
+      result.grads = grad_split(losses, params, fused);
+      result.mode = GradSplitMode::fused;
+      return result;
+    } catch (const Error& refusal) {
+      result.reason = refusal.what();
+    }
+  } else {
+    result.reason = "no batch_output given (the fused path needs the model output all losses come from)";
+  }
+  result.grads = grad_split(losses, params, reference);
+  result.mode = GradSplitMode::reference;
+  return result;
+}
 
 }  // namespace nova::autograd

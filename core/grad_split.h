@@ -48,13 +48,15 @@
 // and keep the losses' graph (as retain_graph = true); neither touches .grad.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
 
 namespace nova::autograd {
 
-enum class GradSplitMode { reference, fused };
+// automatic: fused where the graph allows, reference otherwise (grad_split_auto)
+enum class GradSplitMode { reference, fused, automatic };
 
 struct GradSplitOptions {
   GradSplitMode mode = GradSplitMode::reference;
@@ -89,5 +91,32 @@ class RowGroupsGuard {
 /// The group sizes of the innermost RowGroupsGuard alive on this thread, or
 /// null when there is none (what batch_norm reads).
 const std::vector<int64_t>* current_row_groups();
+
+// ---- the automatic choice ----
+
+/// What grad_split_auto did: the gradients, the path that computed them, and
+/// why the fused path was not taken (empty when it was).
+struct GradSplitResult {
+  std::vector<Tensor> grads;
+  GradSplitMode mode = GradSplitMode::reference;  // reference or fused
+  std::string reason;
+};
+
+/// grad_split that says which path it took. GradSplitMode::automatic picks
+/// it: fused where the graph allows, reference otherwise. With
+/// options.batch_output set it tries the fused path (with
+/// options.group_sizes); when that refuses (its nova::Error: a layer that
+/// mixes rows, a double-backward graph such as a GN-GAN output normalised by
+/// its input gradient, a loss that reaches a parameter around batch_output
+/// such as a gradient penalty) it runs the reference path and keeps the
+/// refusal's message as the reason. Without batch_output it runs the
+/// reference path. A refused try changes nothing (neither path touches .grad
+/// or frees the graph) but costs what the fused path did before it refused,
+/// up to about one backward: a caller whose graph is the same every step can
+/// ask for reference from then on. With mode fused or reference it runs
+/// that path, so a caller whose user picks the mode has one call either way.
+/// grad_split(losses, params, {GradSplitMode::automatic, ...}) calls this.
+GradSplitResult grad_split_auto(const std::vector<Tensor>& losses, const std::vector<Tensor>& params,
+                                const GradSplitOptions& options);
 
 }  // namespace nova::autograd

@@ -65,6 +65,34 @@ Tensor Tensor::detach() const {
   return Tensor(impl);
 }
 
+void Tensor::set_data(const Tensor& source) const {
+  check_defined("set_data", *this, "tensor");
+  check_defined("set_data", source, "source");
+  NOVA_CHECK(source.shape() == shape(), "set_data: source must have this tensor's shape {}, got {}",
+             shape().str(), source.shape().str());
+  impl_->storage = source.storage();
+  impl_->strides = source.strides();
+  impl_->offset = source.offset();
+  impl_->dtype = source.dtype();
+  impl_->device = source.device();
+}
+
+Tensor Tensor::storage_view(int64_t start, int64_t length) const {
+  check_defined("storage_view", *this, "tensor");
+  const int64_t capacity = static_cast<int64_t>(storage()->nbytes() / dtype_size(dtype()));
+  NOVA_CHECK(start >= 0 && length >= 0 && start + length <= capacity,
+             "storage_view: elements [{}, {}) are outside the storage of {} {} elements", start,
+             start + length, capacity, dtype_name(dtype()));
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = storage();
+  impl->shape = Shape({length});
+  impl->strides = Shape({1});
+  impl->offset = start;
+  impl->dtype = dtype();
+  impl->device = device();
+  return Tensor(impl);
+}
+
 Tensor Tensor::contiguous() const { return ops::contiguous(*this); }
 Tensor Tensor::clone() const { return ops::clone(*this); }
 Tensor Tensor::to(DType dtype) const { return ops::to_dtype(*this, dtype); }

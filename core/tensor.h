@@ -115,6 +115,24 @@ class Tensor {
   /// Same data, cut from the graph: requires_grad false, no grad_fn.
   Tensor detach() const;
 
+  // ---- rebinding memory (not recorded by autograd) ----
+  /// Points this tensor at the memory of `source`: its storage, offset,
+  /// strides, dtype and device (the shapes must match). Everything autograd
+  /// knows stays (requires_grad, .grad, grad_fn), and so does the TensorImpl,
+  /// so every handle to this tensor (a module's member, an optimizer's
+  /// parameter list) sees the new memory; views taken from it earlier still
+  /// show the old. PyTorch's `param.data = source` (LibTorch's set_data): how
+  /// Module::to moves parameters and FlatParameters packs them into one
+  /// buffer. Throws nova::Error when either is undefined or the shapes differ.
+  void set_data(const Tensor& source) const;
+  /// A 1-D view of `length` elements of this tensor's storage, starting at
+  /// element `start` of the storage (not of this tensor), in this tensor's
+  /// dtype: for code that knows several tensors lie back to back in one
+  /// storage (the gradient views of a FlatParameters) and wants them as one
+  /// vector. A plain tensor, outside autograd. Throws nova::Error when the
+  /// range leaves the storage.
+  Tensor storage_view(int64_t start, int64_t length) const;
+
   // ---- copies and conversions ----
   Tensor contiguous() const;
   Tensor clone() const;

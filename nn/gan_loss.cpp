@@ -95,6 +95,49 @@ std::string to_string(GanLoss kind) {
   fail("to_string: invalid GanLoss value {}", static_cast<int>(kind));
 }
 
+bool GanObjective::normalizes_output() const {
+  return regularizer == GanRegularizer::gradient_normalize ||
+         regularizer == GanRegularizer::penalty_gradient_normalize;
+}
+
+namespace {
+
+/// The rows of the objective table (nn/gan_loss.h), in its order.
+const std::vector<GanObjective>& objective_table() {
+  using R = GanRegularizer;
+  static const std::vector<GanObjective> table = {
+      {"bce", GanLoss::minimax, GanLoss::non_saturating, R::none},
+      {"hinge", GanLoss::hinge, GanLoss::hinge, R::none},
+      {"wgan", GanLoss::wasserstein, GanLoss::wasserstein, R::weight_clipping},
+      {"wgan-gp", GanLoss::wasserstein, GanLoss::wasserstein, R::gradient_penalty},
+      {"gn", GanLoss::minimax, GanLoss::non_saturating, R::gradient_normalize},
+      {"pgn", GanLoss::minimax, GanLoss::non_saturating, R::penalty_gradient_normalize},
+  };
+  return table;
+}
+
+}  // namespace
+
+const std::vector<std::string>& gan_objective_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const GanObjective& o : objective_table()) out.push_back(o.name);
+    return out;
+  }();
+  return names;
+}
+
+GanObjective parse_gan_objective(const std::string& name, const std::string& what) {
+  for (const GanObjective& o : objective_table())
+    if (o.name == name) return o;
+  // "bce, hinge, wgan, wgan-gp, gn or pgn"
+  const std::vector<std::string>& names = gan_objective_names();
+  std::string valid;
+  for (size_t i = 0; i < names.size(); ++i)
+    valid += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  fail("{} must be {}, got \"{}\"", what, valid, name);
+}
+
 Tensor DiscriminatorLoss::total() const {
   check_defined("DiscriminatorLoss::total", real, "real");
   check_defined("DiscriminatorLoss::total", fake, "fake");

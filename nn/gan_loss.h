@@ -29,6 +29,19 @@
 // (penalty_gradient_normalize). The last three differentiate the critic with
 // respect to its input with create_graph = true, so their results can be
 // backpropagated to the critic's parameters (a double backward).
+//
+// A trainer names a whole objective (D loss, G loss, regulariser) with one
+// short word, as the GAN papers do ("wgan-gp"); parse_gan_objective reads
+// those words, so every trainer accepts the same names and lists them the
+// same way in its --help and errors:
+//
+//   name     D loss       G loss          regulariser
+//   bce      minimax      non_saturating  none (the unrolled-GAN toy's BCE)
+//   hinge    hinge        hinge           none
+//   wgan     wasserstein  wasserstein     weight_clipping
+//   wgan-gp  wasserstein  wasserstein     gradient_penalty
+//   gn       minimax      non_saturating  gradient_normalize
+//   pgn      minimax      non_saturating  penalty_gradient_normalize
 #pragma once
 
 #include <functional>
@@ -50,6 +63,37 @@ GanLoss parse_gan_loss(const std::string& name);
 
 /// The name parse_gan_loss reads ("non_saturating", ...).
 std::string to_string(GanLoss kind);
+
+/// What keeps the critic in check, besides its loss (the functions below).
+enum class GanRegularizer {
+  none,
+  weight_clipping,            // clip_weights_ after every D step (WGAN)
+  gradient_penalty,           // lambda * gradient_penalty added to the D loss (WGAN-GP)
+  gradient_normalize,         // D's output is gradient_normalize(D(x), x) (GN-GAN)
+  penalty_gradient_normalize  // D's output is penalty_gradient_normalize(D(x), x) (PGN-GAN)
+};
+
+/// A whole GAN objective: a row of the table at the top of this file.
+struct GanObjective {
+  std::string name;  // "bce", "wgan-gp", ...
+  GanLoss d_loss = GanLoss::minimax;
+  GanLoss g_loss = GanLoss::non_saturating;
+  GanRegularizer regularizer = GanRegularizer::none;
+  /// True for gradient_normalize and penalty_gradient_normalize, whose
+  /// discriminator output needs its input gradient (a double backward).
+  bool normalizes_output() const;
+};
+
+/// The names parse_gan_objective accepts, in the table's order: "bce",
+/// "hinge", "wgan", "wgan-gp", "gn", "pgn" (for a trainer's --help).
+const std::vector<std::string>& gan_objective_names();
+
+/// The objective called `name` (the table at the top of this file). Any other
+/// name throws nova::Error "<what> must be bce, hinge, wgan, wgan-gp, gn or
+/// pgn, got "<name>"", so a trainer passes what it was parsing, e.g.
+/// "gan_8gaussians: --loss".
+GanObjective parse_gan_objective(const std::string& name,
+                                 const std::string& what = "parse_gan_objective: name");
 
 /// The discriminator loss in its two parts, each a 0-d tensor.
 struct DiscriminatorLoss {

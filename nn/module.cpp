@@ -179,17 +179,6 @@ void Module::zero_grad(bool set_to_none) {
 
 namespace {
 
-/// Points t's TensorImpl at the memory of `converted` (same shape): every
-/// handle to t sees the new device/dtype, requires_grad and grad_fn stay.
-void adopt(const Tensor& t, const Tensor& converted) {
-  TensorImpl* impl = t.impl();
-  impl->storage = converted.storage();
-  impl->strides = converted.strides();
-  impl->offset = converted.offset();
-  impl->dtype = converted.dtype();
-  impl->device = converted.device();
-}
-
 /// Converts every tensor in `tensors` (and their grads) with `convert`, all
 /// before adopting any, so that a failure (no CUDA kernel, out of memory)
 /// leaves the module unchanged rather than half-converted.
@@ -203,7 +192,8 @@ void convert_all(const std::vector<Tensor>& tensors, Convert convert) {
     if (g.defined()) grads[i] = convert(g.detach()).contiguous();
   }
   for (size_t i = 0; i < tensors.size(); ++i) {
-    adopt(tensors[i], data[i]);
+    // every handle to the tensor sees the new device/dtype; requires_grad stays
+    tensors[i].set_data(data[i]);
     if (grads[i].defined()) tensors[i].set_grad(grads[i]);
   }
 }

@@ -22,6 +22,7 @@
 
 #include "core/autograd.h"
 #include "core/factory.h"
+#include "optim/flat_parameters.h"
 
 namespace nova::optim {
 
@@ -140,33 +141,25 @@ AdaptiveWeightingReport adaptive_weights(const ops::Dot3& d, double s_r, double 
 // ---- writing the combined gradient ----
 
 Tensor grads_as_one_range(const std::vector<Tensor>& params) {
-  const TensorImpl* first = nullptr;
-  int64_t start = 0, next = 0, total = 0;
+  Tensor first;  // the first non-empty grad: the range starts at its offset
+  int64_t next = 0, total = 0;
   for (const Tensor& p : params) {
     if (p.numel() == 0) continue;
     Tensor g = p.grad();
     if (!g.defined() || !g.is_contiguous() || g.dtype() != p.dtype() ||
         g.shape() != p.shape() || g.requires_grad() || !g.is_leaf())
       return Tensor();
-    if (first == nullptr) {
-      first = g.impl();
-      start = next = g.offset();
-    } else if (g.storage() != first->storage || g.offset() != next) {
+    if (!first.defined()) {
+      first = g;
+      next = g.offset();
+    } else if (g.storage() != first.storage() || g.offset() != next) {
       return Tensor();
     }
     next += g.numel();
     total += g.numel();
   }
-  if (first == nullptr) return Tensor();
-  // a 1-D view of [start, start + total) of that storage
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = first->storage;
-  impl->shape = Shape({total});
-  impl->strides = Shape({1});
-  impl->offset = start;
-  impl->dtype = first->dtype;
-  impl->device = first->device;
-  return Tensor(impl);
+  if (!first.defined()) return Tensor();
+  return first.storage_view(first.offset(), total);
 }
 
 void write_combined_grad(const char* op, const std::vector<Tensor>& params, const Tensor& a,
@@ -261,6 +254,19 @@ AdaptiveWeightingReport AdaptiveWeighting::step(const Tensor& grad_real, const T
   inner_->step();
   ++case_counts_[size_t(rep.case_id)];
   ++steps_;
+  last_ = rep;
+  return rep;
+}
+
+AdaptiveWeightingReport AdaptiveWeighting::step_losses(const Tensor& loss_real, const Tensor& loss_fake,
+                                                       double s_r, double s_f,
+                                                       const autograd::GradSplitOptions& split,
+                                                       const Tensor& loss_extra) {
+  autograd::GradSplitResult g = autograd::grad_split_auto({loss_real, loss_fake}, params_, split);
+  const Tensor extra = loss_extra.defined() ? flat_grad(loss_extra, params_) : Tensor();
+  AdaptiveWeightingReport rep = step(g.grads[0], g.grads[1], s_r, s_f, extra);
+  rep.grad_split = g.mode;
+  rep.grad_split_reason = g.reason;
   last_ = rep;
   return rep;
 }

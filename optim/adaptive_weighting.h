@@ -17,6 +17,8 @@
 //   optim::AdaptiveWeighting aw(params, optim::make_aw_inner_adam(params, 2e-4));
 //   auto g = autograd::grad_split({loss.real, loss.fake}, params);
 //   auto report = aw.step(g[0], g[1], s_r, s_f);   // report.case_id, w_r, angles
+// or, in one call from the two loss parts (grad_split inside):
+//   auto report = aw.step_losses(loss.real, loss.fake, s_r, s_f, split);
 //
 // The case table (Algorithm 1 lines 5-19, Algorithm 2 the same lines), in
 // this order (THESIS-NOTES.md):
@@ -36,8 +38,10 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "core/grad_split.h"
 #include "core/optim.h"
 #include "core/tensor.h"
 #include "optim/optimizer.h"
@@ -60,6 +64,11 @@ struct AdaptiveWeightingReport {
   double w_r = 1, w_f = 1;
   double angle_real_fake = 0, angle_update_real = 0, angle_update_fake = 0;  // degrees (Figure 2.4)
   double norm_real = 0, norm_fake = 0;  // ||g_r||, ||g_f|| (unguarded)
+  // step_losses only: the grad_split path that computed g_r and g_f (fused
+  // or reference), and why the fused one was not taken when the split was
+  // automatic (empty otherwise)
+  autograd::GradSplitMode grad_split = autograd::GradSplitMode::reference;
+  std::string grad_split_reason;
 };
 
 /// The weights and report of Algorithm 1 (options.normalized) or 2 from the
@@ -114,6 +123,16 @@ class AdaptiveWeighting {
   /// (per parameter when the grads are not one range).
   AdaptiveWeightingReport step(const Tensor& grad_real, const Tensor& grad_fake, double s_r, double s_f,
                                const Tensor& grad_extra = Tensor());
+  /// The same step from the two loss parts, in one call: g_r, g_f =
+  /// autograd::grad_split({loss_real, loss_fake}, params(), split) (split.mode
+  /// fused, reference or automatic; the report's grad_split says which path
+  /// ran), plus the gradient of loss_extra over params() (optional: a
+  /// regulariser such as lambda * gradient penalty, added unweighted, as
+  /// grad_extra of step), then step(g_r, g_f, s_r, s_f, extra). Equal to
+  /// making those calls yourself.
+  AdaptiveWeightingReport step_losses(const Tensor& loss_real, const Tensor& loss_fake, double s_r,
+                                      double s_f, const autograd::GradSplitOptions& split = {},
+                                      const Tensor& loss_extra = Tensor());
   Optimizer& inner();
   const AdaptiveWeightingOptions& options() const { return options_; }
   const std::vector<Tensor>& params() const { return params_; }

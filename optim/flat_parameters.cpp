@@ -1,11 +1,16 @@
 // optim/flat_parameters.cpp: flattening parameters into one buffer by
-// rebinding each parameter's TensorImpl to a range of it.
+// rebinding each parameter to a range of it (Tensor::set_data), and the
+// flat-vector helpers flat_grad and angle_between.
 #include "optim/flat_parameters.h"
 
 #include <set>
 
 #include "core/autograd.h"
+#include "core/elementwise.h"
 #include "core/factory.h"
+#include "core/index.h"
+#include "core/reduce.h"
+#include "optim/adaptive_weighting.h"
 
 namespace nova::optim {
 
@@ -42,10 +47,7 @@ FlatParameters::FlatParameters(std::vector<Tensor> params) : params_(std::move(p
     data_.narrow(0, offsets_[i], n).view(p.shape()).copy_(p);
     // rebind: the same TensorImpl (so the module, the optimizer and every
     // other handle follow) now reads its dense range of the flat buffer
-    TensorImpl* impl = p.impl();
-    impl->storage = data_.storage();
-    impl->offset = data_.offset() + offsets_[i];
-    impl->strides = contiguous_strides(p.shape());
+    p.set_data(data_.narrow(0, offsets_[i], n).view(p.shape()));
     grad_views_.push_back(grad_.narrow(0, offsets_[i], n).view(p.shape()));
     p.set_grad(grad_views_.back());
   }
@@ -59,6 +61,29 @@ void FlatParameters::zero_grad() {
   for (size_t i = 0; i < params_.size(); ++i)
     if (params_[i].grad().impl() != grad_views_[i].impl()) params_[i].set_grad(grad_views_[i]);
   if (data_.grad().impl() != grad_.impl()) data_.set_grad(grad_);
+}
+
+Tensor flat_grad(const Tensor& loss, const std::vector<Tensor>& params) {
+  check_defined("flat_grad", loss, "loss");
+  NOVA_CHECK(loss.numel() == 1, "flat_grad: loss must be a scalar, got shape {}", loss.shape().str());
+  NOVA_CHECK(!params.empty(), "flat_grad: got an empty parameter list");
+  std::vector<Tensor> grads = autograd::grad({loss}, params, {}, false, /*allow_unused=*/true);
+  std::vector<Tensor> flat;
+  for (size_t i = 0; i < params.size(); ++i) {
+    Tensor g = grads[i].defined() ? grads[i] : zeros_like(params[i]);
+    flat.push_back(g.reshape({params[i].numel()}));
+  }
+  return ops::cat(flat, 0);
+}
+
+double angle_between(const Tensor& a, const Tensor& b) {
+  check_defined("angle_between", a, "a");
+  check_defined("angle_between", b, "b");
+  NOVA_CHECK(a.dim() == 1 && a.shape() == b.shape(),
+             "angle_between: expected two flat 1-D vectors of one length, got {} and {}", a.shape().str(),
+             b.shape().str());
+  NoGradGuard no_grad;
+  return angle_degrees(ops::sum(a * b).item(), ops::sum(a * a).item(), ops::sum(b * b).item());
 }
 
 }  // namespace nova::optim

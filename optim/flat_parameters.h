@@ -1,5 +1,7 @@
 // optim/flat_parameters.h: FlatParameters, all parameters (and their grads)
-// in one contiguous buffer each.
+// in one contiguous buffer each; and the flat-vector helpers a trainer needs
+// next to it (flat_grad, angle_between): a gradient over a parameter list as
+// one vector in the same order, and the angle between two such vectors.
 //
 // After flattening, parameter i is a view of data()[offsets()[i] ...
 // offsets()[i] + numel_i) and its .grad a view of the same range of grad().
@@ -56,5 +58,18 @@ class FlatParameters {
   Tensor data_;
   Tensor grad_;
 };
+
+/// The gradient of `loss` (a scalar) over `params` as one flat 1-D vector, in
+/// params' order (the layout of FlatParameters and of grad_split's vectors).
+/// A parameter the loss does not reach gets zeros: e.g. the last bias of a
+/// critic in a gradient penalty, which depends only on grad_x critic(x).
+/// Leaves .grad alone and keeps no graph of the result; frees the loss's
+/// graph unless something else retains it (as autograd::grad does).
+Tensor flat_grad(const Tensor& loss, const std::vector<Tensor>& params);
+
+/// The angle in degrees between two flat vectors of one length, as
+/// AdaptiveWeighting reports its angles (optim::angle_degrees: 90 when either
+/// is zero). Runs without recording a graph.
+double angle_between(const Tensor& a, const Tensor& b);
 
 }  // namespace nova::optim

@@ -73,6 +73,13 @@ void Optimizer::zero_grad(bool set_to_none) {
     }
 }
 
+void backward_into(const Tensor& loss, const std::vector<Tensor>& params) {
+  check_defined("backward_into", loss, "loss");
+  NOVA_CHECK(loss.numel() == 1, "backward_into: loss must be a scalar, got shape {}", loss.shape().str());
+  std::vector<Tensor> grads = autograd::grad({loss}, params, {}, false, /*allow_unused=*/true);
+  for (size_t i = 0; i < params.size(); ++i) params[i].set_grad(grads[i]);
+}
+
 Tensor Optimizer::contiguous_grad(const Tensor& param) {
   Tensor g = param.grad();
   return g.is_contiguous() ? g : g.contiguous();

@@ -119,6 +119,14 @@ class Optimizer {
   std::unordered_map<const TensorImpl*, ParamState> state_;
 };
 
+/// loss.backward() restricted to `params`: sets each parameter's .grad to
+/// d loss / d param (replacing what was there, not accumulating; undefined
+/// for a parameter the loss does not reach) and computes no other leaf's
+/// gradient. A GAN's generator step backpropagates through the
+/// discriminator, whose weight gradients a plain backward would compute and
+/// add to D's .grad for nothing. Frees the graph, as backward does.
+void backward_into(const Tensor& loss, const std::vector<Tensor>& params);
+
 // ---- SGD ----
 
 /// Stochastic gradient descent with momentum (PyTorch's torch.optim.SGD).

@@ -681,3 +681,89 @@ TEST_CASE("AdaptiveWeighting refuses bad input with clear errors", "[optim][aw]"
   REQUIRE_THROWS_NOVA(aw.step(nan_grad, g, 0.5, 0.5), "NaN or Inf");
   REQUIRE(aw.steps() == 0);  // nothing was stepped
 }
+
+// ---- step_losses: the one-call step from the two loss parts ----
+
+#include "core/grad_split.h"
+#include "nn/activation.h"
+#include "nn/gan_loss.h"
+#include "nn/linear.h"
+#include "nn/sequential.h"
+
+namespace {
+
+/// Two copies of one small float64 MLP critic x [n, 2] -> [n, 1].
+std::pair<std::shared_ptr<nn::Sequential>, std::shared_ptr<nn::Sequential>> twin_critics() {
+  auto make = [] {
+    manual_seed(21);
+    auto d = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(2, 8), std::make_shared<nn::Tanh>(),
+                                              std::make_shared<nn::Linear>(8, 1));
+    d->to(kFloat64);
+    return d;
+  };
+  return {make(), make()};
+}
+
+}  // namespace
+
+TEST_CASE("step_losses equals grad_split then step, for every split mode and with an extra loss",
+          "[optim][aw]") {
+  using autograd::GradSplitMode;
+  for (GradSplitMode mode : {GradSplitMode::fused, GradSplitMode::reference, GradSplitMode::automatic}) {
+    for (bool extra : {false, true}) {
+      INFO("mode " << int(mode) << " extra " << extra);
+      auto [one, two] = twin_critics();
+      optim::AdaptiveWeighting aw_one(one->parameters(), optim::make_aw_inner_adam(one->parameters(), 1e-2));
+      optim::AdaptiveWeighting aw_two(two->parameters(), optim::make_aw_inner_adam(two->parameters(), 1e-2));
+      Generator data(4);
+      for (size_t step = 0; step < kStepScores.size(); ++step) {
+        Tensor x = uniform({10, 2}, -1, 1, kFloat64, kCPU, &data);
+        const double s_r = kStepScores[step].s_r, s_f = kStepScores[step].s_f;
+        // one call
+        Tensor out1 = (*one)(x);
+        auto l1 = nn::discriminator_loss(nn::GanLoss::minimax, out1.narrow(0, 0, 4), out1.narrow(0, 4, 6));
+        autograd::GradSplitOptions split;
+        split.mode = mode;
+        split.batch_output = out1;
+        split.group_sizes = {4, 6};
+        Tensor e1 = extra ? ops::sum(ops::square(out1)) * 0.1 : Tensor();
+        auto a = aw_one.step_losses(l1.real, l1.fake, s_r, s_f, split, e1);
+        // the two-call path: the gradients by hand, then step
+        Tensor out2 = (*two)(x);
+        auto l2 = nn::discriminator_loss(nn::GanLoss::minimax, out2.narrow(0, 0, 4), out2.narrow(0, 4, 6));
+        split.batch_output = out2;
+        split.mode = mode == GradSplitMode::automatic ? GradSplitMode::fused : mode;
+        auto g = autograd::grad_split({l2.real, l2.fake}, two->parameters(), split);
+        Tensor ge = extra ? optim::flat_grad(ops::sum(ops::square(out2)) * 0.1, two->parameters()) : Tensor();
+        auto b = aw_two.step(g[0], g[1], s_r, s_f, ge);
+
+        REQUIRE(a.case_id == b.case_id);
+        REQUIRE(a.w_r == b.w_r);
+        REQUIRE(a.w_f == b.w_f);
+        REQUIRE(a.grad_split == split.mode);  // automatic: an MLP splits fused
+        REQUIRE(a.grad_split_reason.empty());
+        REQUIRE(aw_one.last_report().grad_split == a.grad_split);
+        for (size_t k = 0; k < one->parameters().size(); ++k)
+          REQUIRE(max_abs_diff(one->parameters()[k].detach(), two->parameters()[k].detach()) == 0.0);
+      }
+      REQUIRE(aw_one.case_counts() == aw_two.case_counts());
+    }
+  }
+}
+
+TEST_CASE("step_losses reports reference, and why, when automatic cannot fuse", "[optim][aw]") {
+  auto [d, unused] = twin_critics();
+  (void)unused;
+  optim::AdaptiveWeighting aw(d->parameters(), optim::make_aw_inner_adam(d->parameters(), 1e-2));
+  Tensor x = uniform({10, 2}, -1, 1, kFloat64).requires_grad_();
+  Tensor out = nn::gradient_normalize((*d)(x), x);  // GN-GAN: a double-backward graph
+  auto loss = nn::discriminator_loss(nn::GanLoss::minimax, out.narrow(0, 0, 4), out.narrow(0, 4, 6));
+  autograd::GradSplitOptions split;
+  split.mode = autograd::GradSplitMode::automatic;
+  split.batch_output = out;
+  split.group_sizes = {4, 6};
+  auto rep = aw.step_losses(loss.real, loss.fake, 0.6, 0.4, split);
+  REQUIRE(rep.grad_split == autograd::GradSplitMode::reference);
+  REQUIRE_FALSE(rep.grad_split_reason.empty());
+  REQUIRE(aw.steps() == 1);
+}

@@ -480,3 +480,36 @@ TEST_CASE("GN and PGN reject bad arguments", "[gan_loss][gn]") {
     REQUIRE_THROWS_NOVA(normalize(f, Tensor()), std::string(name) + ": x");
   }
 }
+
+TEST_CASE("parse_gan_objective reads each objective name into its losses and regulariser", "[gan_loss][objective]") {
+  using nn::GanLoss;
+  using R = nn::GanRegularizer;
+  REQUIRE(nn::gan_objective_names() == std::vector<std::string>{"bce", "hinge", "wgan", "wgan-gp", "gn", "pgn"});
+  struct Row {
+    const char* name;
+    GanLoss d, g;
+    R reg;
+  };
+  for (Row row : {Row{"bce", GanLoss::minimax, GanLoss::non_saturating, R::none},
+                  Row{"hinge", GanLoss::hinge, GanLoss::hinge, R::none},
+                  Row{"wgan", GanLoss::wasserstein, GanLoss::wasserstein, R::weight_clipping},
+                  Row{"wgan-gp", GanLoss::wasserstein, GanLoss::wasserstein, R::gradient_penalty},
+                  Row{"gn", GanLoss::minimax, GanLoss::non_saturating, R::gradient_normalize},
+                  Row{"pgn", GanLoss::minimax, GanLoss::non_saturating, R::penalty_gradient_normalize}}) {
+    INFO(row.name);
+    nn::GanObjective o = nn::parse_gan_objective(row.name);
+    REQUIRE(o.name == row.name);
+    REQUIRE(o.d_loss == row.d);
+    REQUIRE(o.g_loss == row.g);
+    REQUIRE(o.regularizer == row.reg);
+    REQUIRE(o.normalizes_output() == (row.reg == R::gradient_normalize || row.reg == R::penalty_gradient_normalize));
+  }
+}
+
+TEST_CASE("parse_gan_objective names what it parsed and lists the valid names", "[gan_loss][objective]") {
+  REQUIRE_THROWS_NOVA(nn::parse_gan_objective("lsgan"),
+                      "parse_gan_objective: name must be bce, hinge, wgan, wgan-gp, gn or pgn, got \"lsgan\"");
+  REQUIRE_THROWS_NOVA(nn::parse_gan_objective("BCE", "trainer: --loss"),
+                      "trainer: --loss must be bce, hinge, wgan, wgan-gp, gn or pgn, got \"BCE\"");
+  REQUIRE_THROWS_NOVA(nn::parse_gan_objective(""), "got \"\"");
+}

@@ -618,3 +618,16 @@ TEST_CASE("FlatParameters refuses mixed dtypes, non-leaves and repeats", "[optim
   REQUIRE_THROWS_NOVA(optim::FlatParameters({a * 2.0}), "FlatParameters: parameter 0 (shape [2]) is not a leaf");
   REQUIRE_THROWS_NOVA(optim::FlatParameters({}), "FlatParameters: got an empty parameter list");
 }
+
+TEST_CASE("backward_into sets the gradients of the given parameters only, replacing them", "[optim]") {
+  Tensor a = uniform({3}, -1, 1, kFloat64).requires_grad_();
+  Tensor b = uniform({3}, -1, 1, kFloat64).requires_grad_();
+  Tensor unused = uniform({2}, -1, 1, kFloat64).requires_grad_();
+  a.set_grad(full({3}, 100.0, kFloat64));  // replaced, not accumulated into
+  // loss = sum(a * b): d/da = b, d/db = a; only a is asked for
+  optim::backward_into(ops::sum(a * b), {a, unused});
+  REQUIRE(a.grad().to_vector<double>() == b.detach().to_vector<double>());
+  REQUIRE_FALSE(unused.grad().defined());  // not reached: none
+  REQUIRE_FALSE(b.grad().defined());       // not asked for: never computed
+  REQUIRE_THROWS_NOVA(optim::backward_into(a * 2.0, {a}), "backward_into: loss must be a scalar");
+}

@@ -61,3 +61,45 @@ TEST_CASE("cuda tensors report a clear error without the CUDA backend", "[tensor
   REQUIRE_THROWS_NOVA(Device::parse("gpu"), "device: expected");
   if (!cuda_is_available()) REQUIRE_THROWS_AS(zeros({2}, kFloat32, Device::cuda(0)), Error);
 }
+
+TEST_CASE("set_data rebinds a tensor to other memory and keeps its autograd identity", "[tensor]") {
+  Tensor p = from_vector<double>({1, 2, 3, 4}, {2, 2}).requires_grad_();
+  Tensor handle = p;  // a second handle, as a module member and an optimizer list hold
+  Tensor g = ones({2, 2}, kFloat64);
+  p.set_grad(g);
+  Tensor buffer = arange(0.0, 10.0, 1.0, kFloat64);
+  p.set_data(buffer.narrow(0, 3, 4).view({2, 2}));
+  REQUIRE(handle.storage() == buffer.storage());
+  REQUIRE(handle.offset() == 3);
+  REQUIRE(handle.to_vector<double>() == std::vector<double>{3, 4, 5, 6});
+  REQUIRE(handle.requires_grad());
+  REQUIRE(handle.is_leaf());
+  REQUIRE(handle.grad().impl() == g.impl());
+  {
+    NoGradGuard no_grad;
+    handle.fill_(-1);  // writes land in the buffer
+  }
+  REQUIRE(buffer.to_vector<double>()[4] == -1);
+  // strides, dtype and device come with the memory: a transposed float32 source
+  Tensor t = from_vector<float>({1, 2, 3, 4}, {2, 2}).t();
+  p.set_data(t);
+  REQUIRE(p.dtype() == kFloat32);
+  REQUIRE_FALSE(p.is_contiguous());
+  REQUIRE(p.to_vector<float>() == std::vector<float>{1, 3, 2, 4});
+  REQUIRE_THROWS_NOVA(p.set_data(zeros({4})), "set_data: source must have this tensor's shape [2, 2], got [4]");
+  REQUIRE_THROWS_NOVA(p.set_data(Tensor()), "set_data: source is an undefined tensor");
+}
+
+TEST_CASE("storage_view is a 1-D window on the storage, whatever the tensor's own view", "[tensor]") {
+  Tensor base = arange(0.0, 12.0, 1.0, kFloat64);
+  Tensor middle = base.narrow(0, 4, 2);  // offset 4
+  Tensor w = middle.storage_view(2, 5);  // storage elements [2, 7), not middle's
+  REQUIRE(w.shape() == Shape{5});
+  REQUIRE(w.storage() == base.storage());
+  REQUIRE(w.offset() == 2);
+  REQUIRE(w.to_vector<double>() == std::vector<double>{2, 3, 4, 5, 6});
+  REQUIRE_FALSE(w.requires_grad());
+  REQUIRE(base.storage_view(0, 12).to_vector<double>() == base.to_vector<double>());
+  REQUIRE_THROWS_NOVA(base.storage_view(8, 5), "storage_view: elements [8, 13) are outside the storage of 12");
+  REQUIRE_THROWS_NOVA(base.storage_view(-1, 2), "outside the storage");
+}
