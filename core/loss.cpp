@@ -1,7 +1,7 @@
 // core/loss.cpp: loss functions, all compositions of ops, so their gradients
 // (of any order) come from the ops they are made of. nll_loss reads one
 // log-probability per target with gather; the only kernel of its own
-// (kernels/cpu/loss.h) checks the targets, so that a bad label is reported
+// (kernels/loss.h) checks the targets, so that a bad label is reported
 // with its value and the loss's name rather than as an index error.
 //
 // Derivative table (g = incoming gradient, shaped like the per-element loss):

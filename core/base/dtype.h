@@ -1,4 +1,4 @@
-// core/dtype.h: element types a Tensor can hold, and the one helper that turns
+// core/base/dtype.h: element types a Tensor can hold, and the one helper that turns
 // a runtime DType into a C++ type for kernel templates.
 // float32 is the default; float64 is for gradcheck and references; int64/int32
 // hold indices and labels; bool holds masks and comparison results (1 byte).

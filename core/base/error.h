@@ -1,4 +1,4 @@
-// core/error.h: nova::Error, the one exception type every nova function throws.
+// core/base/error.h: nova::Error, the one exception type every nova function throws.
 // Messages follow "op: what was expected, what came" (see STYLE.md), so a
 // caller can tell from the text alone which function refused which input.
 #pragma once

@@ -1,4 +1,4 @@
-// core/shape.h: Shape, a small fixed-capacity list of dimension sizes (also
+// core/base/shape.h: Shape, a small fixed-capacity list of dimension sizes (also
 // used for strides), and the shape algebra every op shares: broadcasting,
 // contiguous strides, dim normalisation.
 // Inline storage (no heap) because a Shape is built for every op result and

@@ -1,4 +1,4 @@
-// kernels/cpu/index.cpp: the loops behind kernels/cpu/index.h.
+// kernels/cpu/index.cpp: the loops behind kernels/index.h.
 //
 // Two loops do most of the work:
 //   gather_loop:  out[p] = x[x_base(p) + index(p) * x.stride(dim)]

@@ -1,4 +1,4 @@
-// kernels/cpu/loss.cpp: the nll_loss target check (see loss.h). One serial
+// kernels/cpu/loss.cpp: the nll_loss target check (see kernels/loss.h). One serial
 // pass over N * d... labels: small next to the log_softmax before it, and a
 // serial loop can throw at the first bad label.
 #include "kernels/loss.h"

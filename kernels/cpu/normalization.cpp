@@ -1,5 +1,5 @@
 // kernels/cpu/normalization.cpp: layer_norm and batch_norm forward loops
-// (see normalization.h). One row (layer_norm) or one channel (batch_norm) per
+// (see kernels/normalization.h). One row (layer_norm) or one channel (batch_norm) per
 // OpenMP task, only when the whole tensor is above kParallelGrain elements.
 #include "kernels/normalization.h"
 

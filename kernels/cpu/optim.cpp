@@ -1,4 +1,4 @@
-// kernels/cpu/optim.cpp: fused optimizer-step loops (see optim.h; the update
+// kernels/cpu/optim.cpp: fused optimizer-step loops (see kernels/optim.h; the update
 // rules and where they come from are in core/optim.h), and the one-pass inner
 // products and weighted sums of the adaptive-weighting optimizers.
 //

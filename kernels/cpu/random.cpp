@@ -1,4 +1,4 @@
-// kernels/cpu/random.cpp: Philox fills on the CPU (see kernels/cpu/random.h).
+// kernels/cpu/random.cpp: Philox fills on the CPU (see kernels/random.h).
 #include "kernels/random.h"
 
 #include <algorithm>

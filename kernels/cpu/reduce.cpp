@@ -1,4 +1,4 @@
-// kernels/cpu/reduce.cpp: CPU reductions (see reduce.h). Each kernel is one
+// kernels/cpu/reduce.cpp: CPU reductions (see kernels/reduce.h). Each kernel is one
 // reduce_each_output call whose body folds the block of one output element.
 #include "kernels/reduce.h"
 

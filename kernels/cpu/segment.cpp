@@ -1,4 +1,4 @@
-// kernels/cpu/segment.cpp: the per-segment loops (see segment.h).
+// kernels/cpu/segment.cpp: the per-segment loops (see kernels/segment.h).
 // segment_sum: work is cut into tasks of (segment, block of kCols columns); a
 // task walks its segment's rows top to bottom, adding each row's block into a
 // stack-allocated accumulator row: every read is a dense, vectorisable run

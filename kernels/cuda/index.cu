@@ -1,4 +1,4 @@
-// kernels/cuda/index.cu: the kernels behind kernels/cuda/index.h, a port of
+// kernels/cuda/index.cu: the kernels behind kernels/index.h, a port of
 // kernels/cpu/index.cpp (same loops, same dtype coverage, same messages).
 //
 // Four element-parallel kernels do all the work, one thread per element of

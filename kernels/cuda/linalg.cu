@@ -1,5 +1,5 @@
 // kernels/cuda/linalg.cu: batched LU inverse and solve through cuSOLVER
-// (see linalg.h), mirroring kernels/cpu/linalg.cpp.
+// (see kernels/linalg.h), mirroring kernels/cpu/linalg.cpp.
 //
 // Layout. cuSOLVER is column-major and nova row-major. Each matrix of a is
 // first copied (cuda::copy, any strides) into a contiguous row-major

@@ -1,4 +1,4 @@
-// kernels/cuda/loss.cu: the nll_loss target check (see loss.h). One
+// kernels/cuda/loss.cu: the nll_loss target check (see kernels/loss.h). One
 // grid-stride pass over the labels: each thread counts its valid labels and
 // keeps the smallest flat index of a bad one; each block combines these
 // (reduce_block.cuh) and adds its count / lowers the first-bad index in a

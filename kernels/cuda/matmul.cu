@@ -1,4 +1,4 @@
-// kernels/cuda/matmul.cu: batched GEMM through cuBLAS (see matmul.h),
+// kernels/cuda/matmul.cu: batched GEMM through cuBLAS (see kernels/matmul.h),
 // mirroring kernels/cpu/matmul.cpp.
 //
 // cuBLAS is column-major and nova row-major: a row-major [r, c] matrix with

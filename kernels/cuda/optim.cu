@@ -1,4 +1,4 @@
-// kernels/cuda/optim.cu: fused optimizer-step kernels (see optim.h), a port
+// kernels/cuda/optim.cu: fused optimizer-step kernels (see kernels/optim.h), a port
 // of kernels/cpu/optim.cpp: the same loop body per element, in the
 // parameter's type T, with the step-only scalars (bias corrections, the
 // decayed Adagrad rate) computed once in double on the host exactly as the

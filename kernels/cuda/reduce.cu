@@ -1,4 +1,4 @@
-// kernels/cuda/reduce.cu: CUDA reductions (see reduce.h), mirroring
+// kernels/cuda/reduce.cu: CUDA reductions (see kernels/reduce.h), mirroring
 // kernels/cpu/reduce.cpp.
 //
 // Layout: the input's dims split into the kept ("outer") dims, which index

@@ -1,4 +1,4 @@
-// kernels/cuda/segment.cu: per-segment row sums (see segment.h), mirroring
+// kernels/cuda/segment.cu: per-segment row sums (see kernels/segment.h), mirroring
 // kernels/cpu/segment.cpp.
 //   out[k, j] = sum_{r in segment k} x[r, j]     x [N, M], out [K, M]
 // One block per (32 columns, segment): a 32 x 8 thread tile whose threadIdx.x
