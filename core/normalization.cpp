@@ -23,12 +23,15 @@
 // "over the rows of the row's group (and L)", formed with segment_sum and
 // segment_repeat, so the backward stays made of ops.
 //
-// grad_split's grouped mode (BackwardCtx::groups): dw and db are summed per
-// group of rows instead, [K, *param shape]. Row-locality: layer_norm is
-// row-local when dim 0 is not normalised; batch_norm with running statistics
-// is (it is affine per row), and so is per-group batch_norm for the groups
-// of its forward (the backward checks that grad_split uses the same ones);
-// batch_norm with whole-batch statistics mixes all rows and is not.
+// grad_split (core/grad_split.h), declared where each op records its node
+// (grad_split_options): the grouped rule sums dw and db per group of rows,
+// dw_k = sum_P over group k's rows of g * xhat, [K, *param shape], and db_k
+// likewise (dx comes from the ordinary backward). Row-locality: layer_norm
+// is row-local when dim 0 is not normalised; batch_norm with running
+// statistics is (it is affine per row), and so is per-group batch_norm for
+// the groups of its forward (its grouped rule checks that grad_split uses
+// the same ones); batch_norm with whole-batch statistics mixes all rows and
+// is not (its hint says to use RowGroupsGuard).
 #include "core/normalization.h"
 
 #include <cmath>
@@ -47,6 +50,7 @@ namespace nova::ops {
 
 using autograd::BackwardCtx;
 using autograd::Grads;
+using autograd::NodeOptions;
 using autograd::record;
 
 namespace {
@@ -77,34 +81,15 @@ Tensor stat_mean(const Tensor& t, const NormStats& s) {
   return segment_repeat(per_group / s.counts, s.groups);      // [N, C, 1...]
 }
 
-/// sum_P(t) into a parameter of param_shape; in grouped mode per group of
-/// rows, [K, *param_shape], flagged as such for input i.
-Tensor sum_params(const Tensor& t, const NormStats& s, const BackwardCtx& c, int i) {
-  if (!c.groups) {
-    Tensor r = s.param_dims.empty() ? t : sum(t, s.param_dims);
-    return reshape(r, s.param_shape);
-  }
-  // row-local nodes only run in grouped mode, so P holds dim 0
-  Tensor r = segment_sum(t, *c.groups);  // dim 0 -> K
-  std::vector<int64_t> rest;
-  for (int64_t d : s.param_dims)
-    if (d != 0) rest.push_back(d);
-  if (!rest.empty()) r = sum(r, rest);
-  Shape shape = s.param_shape;
-  shape.insert(0, static_cast<int64_t>(c.groups->size()));
-  c.set_grouped(i);
-  return reshape(r, shape);
-}
+/// xhat = (x - mu) * rstd as the backward needs it, with rstd, both
+/// broadcast against x: mu and rstd are recomputed from x with ops when the
+/// backward is itself recorded (create_graph), and per-group ones are
+/// repeated over their group's rows.
+struct Normalized {
+  Tensor xhat, rstd;
+};
 
-/// Gradients of y = xhat * w + b for inputs (x, weight, bias), see the table.
-Grads normalize_backward(const BackwardCtx& c, const NormStats& s) {
-  const Tensor& g = c.grad;
-  if (c.groups && !s.groups.empty())
-    NOVA_CHECK(*c.groups == s.groups,
-               "batch_norm: the forward used per-group statistics for groups of {} rows "
-               "(RowGroupsGuard), but grad_split splits the batch into groups of {} rows; use the "
-               "same group sizes for both",
-               Shape(s.groups).str(), Shape(*c.groups).str());
+Normalized normalize(const NormStats& s) {
   Tensor mu = s.mu, rstd = s.rstd;
   if (s.batch_stats && autograd::is_grad_enabled() && s.x.requires_grad()) {
     mu = stat_mean(s.x, s);
@@ -114,19 +99,65 @@ Grads normalize_backward(const BackwardCtx& c, const NormStats& s) {
     mu = segment_repeat(mu, s.groups);  // [K, C, 1...] -> [N, C, 1...]
     rstd = segment_repeat(rstd, s.groups);
   }
-  Tensor xhat = (s.x - mu) * rstd;
+  return {(s.x - mu) * rstd, rstd};
+}
+
+/// sum_P(t) into a parameter of param_shape.
+Tensor sum_params(const Tensor& t, const NormStats& s) {
+  Tensor r = s.param_dims.empty() ? t : sum(t, s.param_dims);
+  return reshape(r, s.param_shape);
+}
+
+/// Gradients of y = xhat * w + b for inputs (x, weight, bias), see the table.
+Grads normalize_backward(const BackwardCtx& c, const NormStats& s) {
+  const Tensor& g = c.grad;
+  const Normalized n = normalize(s);
   Grads grads(3);
   if (c.needs(0)) {
     Tensor dxhat = s.weight_b.defined() ? g * s.weight_b : g;
     if (s.batch_stats) {
-      grads[0] = rstd * (dxhat - stat_mean(dxhat, s) - xhat * stat_mean(dxhat * xhat, s));
+      grads[0] = n.rstd * (dxhat - stat_mean(dxhat, s) - n.xhat * stat_mean(dxhat * n.xhat, s));
     } else {
-      grads[0] = dxhat * rstd;
+      grads[0] = dxhat * n.rstd;
     }
   }
-  if (c.needs(1)) grads[1] = sum_params(g * xhat, s, c, 1);
-  if (c.needs(2)) grads[2] = sum_params(g, s, c, 2);
+  if (c.needs(1)) grads[1] = sum_params(g * n.xhat, s);
+  if (c.needs(2)) grads[2] = sum_params(g, s);
   return grads;
+}
+
+/// grad_split's grouped rule (see the top): dw and db with the sum over
+/// dim 0 taken per group, [K, *param_shape]. (P holds dim 0 whenever the
+/// node is row-local, the only case grad_split runs.)
+Grads normalize_grouped(const BackwardCtx& c, const NormStats& s, const std::vector<int64_t>& groups) {
+  if (!s.groups.empty())
+    NOVA_CHECK(groups == s.groups,
+               "batch_norm: the forward used per-group statistics for groups of {} rows "
+               "(RowGroupsGuard), but grad_split splits the batch into groups of {} rows; use the "
+               "same group sizes for both",
+               Shape(s.groups).str(), Shape(groups).str());
+  auto sum_per_group = [&](const Tensor& t) {
+    Tensor r = segment_sum(t, groups);  // dim 0 -> K
+    std::vector<int64_t> rest;
+    for (int64_t d : s.param_dims)
+      if (d != 0) rest.push_back(d);
+    if (!rest.empty()) r = sum(r, rest);
+    Shape shape = s.param_shape;
+    shape.insert(0, static_cast<int64_t>(groups.size()));
+    return reshape(r, shape);
+  };
+  Grads grads(3);
+  if (c.needs(1)) grads[1] = sum_per_group(c.grad * normalize(s).xhat);
+  if (c.needs(2)) grads[2] = sum_per_group(c.grad);
+  return grads;
+}
+
+/// What layer_norm and batch_norm declare for grad_split when they record
+/// their node: row-locality (with a hint for when it fails) and the grouped
+/// rule for weight and bias.
+NodeOptions grad_split_options(const NormStats& s, bool row_local, const char* hint = nullptr) {
+  auto rule = [s](const BackwardCtx& c, const std::vector<int64_t>& groups) { return normalize_grouped(c, s, groups); };
+  return NodeOptions().row_local(row_local, hint).grouped({1, 2}, std::move(rule));
 }
 
 /// Checks an optional per-feature parameter (weight, bias, running stat).
@@ -187,8 +218,8 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
     for (int d = 0; d < lead; ++d) s.param_dims.push_back(d);
     s.param_shape = normalized_shape;
     s.eps = eps;
-    record(op, {x, weight, bias}, y, [s](const BackwardCtx& c) { return normalize_backward(c, s); });
-    autograd::set_row_local(y, lead >= 1);
+    record(op, {x, weight, bias}, y, [s](const BackwardCtx& c) { return normalize_backward(c, s); },
+           grad_split_options(s, lead >= 1));
   }
   return y;
 }
@@ -300,10 +331,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     s.param_shape = channels;
     s.eps = eps;
     s.batch_stats = use_batch_stats;
-    record(op, {x, weight, bias}, y, [s](const BackwardCtx& c) { return normalize_backward(c, s); });
     // running statistics: affine per row; per-group statistics: rows meet only
     // inside their group, which is what grad_split needs (see the top)
-    autograd::set_row_local(y, !use_batch_stats || !s.groups.empty());
+    record(op, {x, weight, bias}, y, [s](const BackwardCtx& c) { return normalize_backward(c, s); },
+           grad_split_options(s, !use_batch_stats || !s.groups.empty(),
+                              "batch_norm with batch statistics mixes rows: run the forward under "
+                              "RowGroupsGuard for per-group statistics"));
   }
   return y;
 }
