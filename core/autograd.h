@@ -35,7 +35,7 @@
 //                 record("conv2d", {x, w, b}, y, backward,
 //                        NodeOptions().row_local().grouped({1, 2}, conv2d_grouped));
 //               where conv2d_grouped(c, groups) returns dw_k and db_k for the
-//               inputs c.needs() (see GroupedFn).
+//               inputs c.needs(), and dx comes from `backward` (GroupedFn).
 // The plain engine reads none of it: for ordinary backward and grad it is
 // one branch (hook or not) per node.
 #pragma once
@@ -64,11 +64,13 @@ using BackwardFn = std::function<Grads(const BackwardCtx&)>;
 /// rows (dim 0) of the op's output into K contiguous groups; the rule returns
 /// one entry per input, and for each input it covers that c.needs(), that
 /// input's gradient per group, [K, *input shape]: entry k sums only over the
-/// rows of group k (linear: dW_k = g_k^T x_k). The hook takes the op's other
-/// gradients (dx) from its ordinary backward function. It calls the rule on
-/// every grouped backward through the node, even when no covered input needs
-/// a gradient, so a rule may also refuse by throwing (batch_norm does when
-/// its per-group statistics used other groups).
+/// rows of group k (linear: dW_k = g_k^T x_k). It may leave the other inputs
+/// (dx) undefined, and the hook asks the op's backward function for them,
+/// or give their ordinary gradients when it forms them anyway (layer_norm's
+/// dx shares xhat with dw). The hook calls the rule on every grouped
+/// backward through the node, even when no covered input needs a gradient,
+/// so a rule may also refuse by throwing (batch_norm does when its per-group
+/// statistics used other groups).
 using GroupedFn = std::function<Grads(const BackwardCtx& c, const std::vector<int64_t>& groups)>;
 
 /// What grad_split's grouped backward knows of a node (see the top of this

@@ -203,8 +203,9 @@ Tensor fit_grouped(const Node& node, size_t i, const Tensor& g, bool by_rule, co
 }
 
 /// The engine's hook for phase 2: one node's backward with the batch's rows
-/// cut into `groups` (`rows` in all). The op's backward function answers for
-/// the inputs its grouped rule does not cover, the rule for the others.
+/// cut into `groups` (`rows` in all). The op's grouped rule, if any, answers
+/// for the inputs it covers (and may for others); the op's backward function
+/// for the needed inputs left.
 Grads grouped_backward(const Node& node, const BackwardCtx& c, const std::vector<int64_t>& groups, int64_t rows) {
   check_row_local(node, c.grad, rows);
   const Grouping& grouping = node.grouping;
@@ -214,15 +215,18 @@ Grads grouped_backward(const Node& node, const BackwardCtx& c, const std::vector
                what, grads.size(), node.next.size());
   };
   Grads grads(node.next.size());
-  if (c.needs_mask & ~by_rule) {
-    grads = node.fn(BackwardCtx{c.grad, c.out, c.needs_mask & ~by_rule});
-    check_size(grads, "backward");
-  }
   if (grouping.rule) {
-    Grads per_group = grouping.rule(BackwardCtx{c.grad, c.out, c.needs_mask & by_rule}, groups);
-    check_size(per_group, "grouped rule");
+    grads = grouping.rule(c, groups);
+    check_size(grads, "grouped rule");
+  }
+  uint64_t left = 0;  // needed, not covered by the rule, and not given by it
+  for (size_t i = 0; i < grads.size(); ++i)
+    if (c.needs(i) && !((by_rule >> i) & 1u) && !grads[i].defined()) left |= uint64_t(1) << i;
+  if (left) {
+    Grads rest = node.fn(BackwardCtx{c.grad, c.out, left});
+    check_size(rest, "backward");
     for (size_t i = 0; i < grads.size(); ++i)
-      if ((by_rule >> i) & 1u) grads[i] = per_group[i];
+      if ((left >> i) & 1u) grads[i] = rest[i];
   }
   for (size_t i = 0; i < grads.size(); ++i)
     if (c.needs(i) && grads[i].defined()) grads[i] = fit_grouped(node, i, grads[i], (by_rule >> i) & 1u, groups);

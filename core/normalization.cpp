@@ -26,15 +26,17 @@
 // grad_split (core/grad_split.h), declared where each op records its node
 // (grad_split_options): the grouped rule sums dw and db per group of rows,
 // dw_k = sum_P over group k's rows of g * xhat, [K, *param shape], and db_k
-// likewise (dx comes from the ordinary backward). Row-locality: layer_norm
-// is row-local when dim 0 is not normalised; batch_norm with running
-// statistics is (it is affine per row), and so is per-group batch_norm for
-// the groups of its forward (its grouped rule checks that grad_split uses
-// the same ones); batch_norm with whole-batch statistics mixes all rows and
-// is not (its hint says to use RowGroupsGuard).
+// likewise; dx is the ordinary one, formed in the same pass (it shares
+// xhat). Row-locality: layer_norm is row-local when dim 0 is not
+// normalised; batch_norm with running statistics is (it is affine per row),
+// and so is per-group batch_norm for the groups of its forward (its grouped
+// rule checks that grad_split uses the same ones); batch_norm with
+// whole-batch statistics mixes all rows and is not (its hint says to use
+// RowGroupsGuard).
 #include "core/normalization.h"
 
 #include <cmath>
+#include <functional>
 
 #include "core/autograd.h"
 #include "core/elementwise.h"
@@ -81,15 +83,31 @@ Tensor stat_mean(const Tensor& t, const NormStats& s) {
   return segment_repeat(per_group / s.counts, s.groups);      // [N, C, 1...]
 }
 
-/// xhat = (x - mu) * rstd as the backward needs it, with rstd, both
-/// broadcast against x: mu and rstd are recomputed from x with ops when the
-/// backward is itself recorded (create_graph), and per-group ones are
-/// repeated over their group's rows.
-struct Normalized {
-  Tensor xhat, rstd;
-};
+/// sum_P(t) into a parameter of param_shape.
+Tensor sum_params(const Tensor& t, const NormStats& s) {
+  Tensor r = s.param_dims.empty() ? t : sum(t, s.param_dims);
+  return reshape(r, s.param_shape);
+}
 
-Normalized normalize(const NormStats& s) {
+/// sum_P(t) with dim 0 summed per group of rows: [K, *param_shape]. (P
+/// holds dim 0 whenever the node is row-local, the only case grad_split runs.)
+Tensor sum_params_per_group(const Tensor& t, const NormStats& s, const std::vector<int64_t>& groups) {
+  Tensor r = segment_sum(t, groups);  // dim 0 -> K
+  std::vector<int64_t> rest;
+  for (int64_t d : s.param_dims)
+    if (d != 0) rest.push_back(d);
+  if (!rest.empty()) r = sum(r, rest);
+  Shape shape = s.param_shape;
+  shape.insert(0, static_cast<int64_t>(groups.size()));
+  return reshape(r, shape);
+}
+
+/// Gradients of y = xhat * w + b for inputs (x, weight, bias), see the
+/// table; `sum_p` sums over P into a parameter (sum_params, or per group in
+/// grad_split's grouped rule).
+Grads normalize_backward(const BackwardCtx& c, const NormStats& s,
+                         const std::function<Tensor(const Tensor&, const NormStats&)>& sum_p) {
+  const Tensor& g = c.grad;
   Tensor mu = s.mu, rstd = s.rstd;
   if (s.batch_stats && autograd::is_grad_enabled() && s.x.requires_grad()) {
     mu = stat_mean(s.x, s);
@@ -99,36 +117,23 @@ Normalized normalize(const NormStats& s) {
     mu = segment_repeat(mu, s.groups);  // [K, C, 1...] -> [N, C, 1...]
     rstd = segment_repeat(rstd, s.groups);
   }
-  return {(s.x - mu) * rstd, rstd};
-}
-
-/// sum_P(t) into a parameter of param_shape.
-Tensor sum_params(const Tensor& t, const NormStats& s) {
-  Tensor r = s.param_dims.empty() ? t : sum(t, s.param_dims);
-  return reshape(r, s.param_shape);
-}
-
-/// Gradients of y = xhat * w + b for inputs (x, weight, bias), see the table.
-Grads normalize_backward(const BackwardCtx& c, const NormStats& s) {
-  const Tensor& g = c.grad;
-  const Normalized n = normalize(s);
+  Tensor xhat = (s.x - mu) * rstd;
   Grads grads(3);
   if (c.needs(0)) {
     Tensor dxhat = s.weight_b.defined() ? g * s.weight_b : g;
     if (s.batch_stats) {
-      grads[0] = n.rstd * (dxhat - stat_mean(dxhat, s) - n.xhat * stat_mean(dxhat * n.xhat, s));
+      grads[0] = rstd * (dxhat - stat_mean(dxhat, s) - xhat * stat_mean(dxhat * xhat, s));
     } else {
-      grads[0] = dxhat * n.rstd;
+      grads[0] = dxhat * rstd;
     }
   }
-  if (c.needs(1)) grads[1] = sum_params(g * n.xhat, s);
-  if (c.needs(2)) grads[2] = sum_params(g, s);
+  if (c.needs(1)) grads[1] = sum_p(g * xhat, s);
+  if (c.needs(2)) grads[2] = sum_p(g, s);
   return grads;
 }
 
-/// grad_split's grouped rule (see the top): dw and db with the sum over
-/// dim 0 taken per group, [K, *param_shape]. (P holds dim 0 whenever the
-/// node is row-local, the only case grad_split runs.)
+/// grad_split's grouped rule (see the top): the same backward with dw and
+/// db summed per group, [K, *param_shape]; dx is ordinary and shares xhat.
 Grads normalize_grouped(const BackwardCtx& c, const NormStats& s, const std::vector<int64_t>& groups) {
   if (!s.groups.empty())
     NOVA_CHECK(groups == s.groups,
@@ -136,27 +141,17 @@ Grads normalize_grouped(const BackwardCtx& c, const NormStats& s, const std::vec
                "(RowGroupsGuard), but grad_split splits the batch into groups of {} rows; use the "
                "same group sizes for both",
                Shape(s.groups).str(), Shape(groups).str());
-  auto sum_per_group = [&](const Tensor& t) {
-    Tensor r = segment_sum(t, groups);  // dim 0 -> K
-    std::vector<int64_t> rest;
-    for (int64_t d : s.param_dims)
-      if (d != 0) rest.push_back(d);
-    if (!rest.empty()) r = sum(r, rest);
-    Shape shape = s.param_shape;
-    shape.insert(0, static_cast<int64_t>(groups.size()));
-    return reshape(r, shape);
-  };
-  Grads grads(3);
-  if (c.needs(1)) grads[1] = sum_per_group(c.grad * normalize(s).xhat);
-  if (c.needs(2)) grads[2] = sum_per_group(c.grad);
-  return grads;
+  auto per_group = [&](const Tensor& t, const NormStats&) { return sum_params_per_group(t, s, groups); };
+  return normalize_backward(c, s, per_group);
 }
 
 /// What layer_norm and batch_norm declare for grad_split when they record
 /// their node: row-locality (with a hint for when it fails) and the grouped
 /// rule for weight and bias.
 NodeOptions grad_split_options(const NormStats& s, bool row_local, const char* hint = nullptr) {
-  auto rule = [s](const BackwardCtx& c, const std::vector<int64_t>& groups) { return normalize_grouped(c, s, groups); };
+  auto rule = [s](const BackwardCtx& c, const std::vector<int64_t>& groups) {
+    return normalize_grouped(c, s, groups);
+  };
   return NodeOptions().row_local(row_local, hint).grouped({1, 2}, std::move(rule));
 }
 
@@ -218,7 +213,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
     for (int d = 0; d < lead; ++d) s.param_dims.push_back(d);
     s.param_shape = normalized_shape;
     s.eps = eps;
-    record(op, {x, weight, bias}, y, [s](const BackwardCtx& c) { return normalize_backward(c, s); },
+    record(op, {x, weight, bias}, y, [s](const BackwardCtx& c) { return normalize_backward(c, s, sum_params); },
            grad_split_options(s, lead >= 1));
   }
   return y;
@@ -333,7 +328,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     s.batch_stats = use_batch_stats;
     // running statistics: affine per row; per-group statistics: rows meet only
     // inside their group, which is what grad_split needs (see the top)
-    record(op, {x, weight, bias}, y, [s](const BackwardCtx& c) { return normalize_backward(c, s); },
+    record(op, {x, weight, bias}, y, [s](const BackwardCtx& c) { return normalize_backward(c, s, sum_params); },
            grad_split_options(s, !use_batch_stats || !s.groups.empty(),
                               "batch_norm with batch statistics mixes rows: run the forward under "
                               "RowGroupsGuard for per-group statistics"));

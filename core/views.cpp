@@ -9,11 +9,11 @@
 //   to(device)        g.to(input device)
 //
 // Row-locality (grad_split, declared in each record() call with NodeOptions,
-// core/autograd.h): a view is row-local when dim 0
-// survives unchanged: reshapes that keep dim 0's size (rows stay rows, as
-// the element order is kept), permute/transpose/slice that leave dim 0
-// alone, expand (an input broadcast along dim 0 is split by the engine), and
-// the copies (contiguous, clone, to).
+// core/autograd.h): a view is row-local when dim 0 survives unchanged:
+// reshapes that keep dim 0's size (rows stay rows, as the element order is
+// kept), permute/transpose/slice that leave dim 0 alone, expand (grad_split
+// sums the gradient of an input broadcast along dim 0 per group), and the
+// copies (contiguous, clone, to).
 #include "core/views.h"
 
 #include "core/autograd.h"
