@@ -7,19 +7,17 @@
 //   2. run nodes whose count has dropped to zero (reverse topological order),
 //      summing the gradients each receives into one buffer;
 //   3. leaves: add the buffer into .grad (backward) or hand it back (grad).
-// Grouped mode (grouped_grad) adds checks to step 2 and a per-group variant
-// of the broadcast reduction; see the end of the Engine.
+// Step 2 runs a node either the plain way (plain_backward) or through the
+// caller's BackwardHook (grad_with_hook; grad_split's grouped backward lives
+// in core/grad_split.cpp): one branch per node, and no op is known by name.
 #include "core/autograd.h"
 
-#include <string>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "core/elementwise.h"
 #include "core/factory.h"
 #include "core/reduce.h"
-#include "core/segment.h"
-#include "core/views.h"
 
 namespace nova::autograd {
 
@@ -46,57 +44,20 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
   return accumulator_of(t);
 }
 
-/// Reduces a gradient to the shape/dtype of the input it belongs to.
-Tensor fit_gradient(const char* op, const Tensor& g, const Shape& shape, DType dtype) {
-  Tensor out = g;
-  if (out.shape() != shape) {
-    out = ops::sum_to(out, shape);
-    NOVA_CHECK(out.shape() == shape, "autograd: {} backward returned a gradient of shape {} for an input of shape {}",
-               op, g.shape().str(), shape.str());
-  }
-  if (out.dtype() != dtype) out = out.to(dtype);
-  return out;
-}
-
-/// Grouped mode: g [N, ...] was returned for an input of `shape` that the op
-/// broadcast along dim 0 (it has fewer dims than g, or size 1 there while g
-/// has more rows), so every row's share must be summed per group.
-bool broadcast_along_batch(const Tensor& g, const Shape& shape) {
-  if (g.dim() == 0) return false;
-  if (shape.size() < g.dim()) return true;
-  return shape.size() == g.dim() && shape[0] == 1 && g.size(0) != 1;
-}
-
-/// Grouped mode: the per-group sums [K, *shape] of g [N, ...] for an input of
-/// `shape` broadcast along dim 0 (broadcast_along_batch): segment_sum over the
-/// rows, then the usual sum over the other broadcast dims.
-Tensor grouped_sum_to(const char* op, const Tensor& g, const std::vector<int64_t>& groups,
-                      const Shape& shape) {
-  Tensor s = ops::segment_sum(g, groups);  // [K, g.shape[1:]]
-  const int lead = g.dim() - shape.size();  // >= 0; shape[0] == 1 when 0
-  std::vector<int64_t> dims;
-  for (int d = 1; d < g.dim(); ++d) {
-    const int64_t want = d - lead >= 0 ? shape[d - lead] : 1;
-    if (want == 1 && s.size(d) != 1) {
-      dims.push_back(d);
-    } else {
-      NOVA_CHECK(want == s.size(d),
-                 "autograd: {} backward returned a gradient of shape {} for an input of shape {}", op,
-                 g.shape().str(), shape.str());
-    }
-  }
-  if (!dims.empty()) s = ops::sum(s, dims, true);
-  Shape grouped = shape;
-  grouped.insert(0, static_cast<int64_t>(groups.size()));
-  return ops::reshape(s, grouped);
+/// The plain step of a node: its backward function, then each gradient
+/// fitted to its input's shape and dtype.
+Grads plain_backward(const Node& node, const BackwardCtx& ctx) {
+  Grads grads = node.fn(ctx);
+  for (size_t i = 0; i < grads.size(); ++i)
+    if (ctx.needs(i) && grads[i].defined())
+      grads[i] = fit_gradient(node.name, grads[i], node.input_shapes[i], node.input_dtypes[i]);
+  return grads;
 }
 
 struct Engine {
   bool retain_graph = false;
   bool create_graph = false;
-  // grouped mode (grouped_grad): rows of dim 0 per group, and their sum
-  const std::vector<int64_t>* groups = nullptr;
-  int64_t group_rows = 0;
+  const BackwardHook* hook = nullptr;  // null: every node takes the plain step
   // grad() mode: gradients of these nodes are captured, leaves are not touched
   std::unordered_map<Node*, size_t> capture_index;
   std::vector<Tensor> captured;
@@ -105,8 +66,7 @@ struct Engine {
   std::unordered_map<Node*, int> pending;  // marked senders not yet run
   std::unordered_map<Node*, Tensor> buffer;
 
-  // Step 1. Marks nodes (iteratively: graphs of long sequences are deep) and
-  // returns whether `root` is needed.
+  // Step 1. Marks nodes (iteratively: graphs of long sequences are deep).
   void mark(const std::vector<std::shared_ptr<Node>>& roots) {
     bool capture_mode = !capture_index.empty();
     // With one capture target nothing below it can be needed (a node below it
@@ -224,95 +184,19 @@ struct Engine {
         }
         out = Tensor(impl);
       }
-      if (groups) check_row_local(*node, g);
-      BackwardCtx ctx{g, out, mask, groups};
-      Grads grads = node->fn(ctx);
-      NOVA_CHECK(grads.size() == node->next.size(),
-                 "autograd: {} backward returned {} gradients for {} inputs", node->name,
-                 grads.size(), node->next.size());
+      BackwardCtx ctx{g, out, mask};
+      Grads grads = hook ? (*hook)(*node, ctx) : plain_backward(*node, ctx);
+      NOVA_CHECK(grads.size() == node->next.size(), "autograd: {} backward returned {} gradients for {} inputs",
+                 node->name, grads.size(), node->next.size());
       if (!retain_graph) {
         node->fn = nullptr;
         node->saved_out.reset();
         node->released = true;
       }
-      for (size_t i = 0; i < grads.size(); ++i) {
-        Node* next = node->next[i].get();
-        if (!next || !needed.count(next) || !grads[i].defined()) continue;
-        if (groups) {
-          add_to_buffer(next, fit_grouped(*node, i, grads[i], (ctx.grouped_mask >> i) & 1u, *next));
-        } else {
-          add_to_buffer(next, fit_gradient(node->name, grads[i], node->input_shapes[i],
-                                           node->input_dtypes[i]));
-        }
-      }
+      for (size_t i = 0; i < node->next.size(); ++i)
+        if (ctx.needs(i) && grads[i].defined()) add_to_buffer(node->next[i].get(), grads[i]);
       release_children(node, ready);
     }
-  }
-
-  // ---- grouped mode ----
-  // Invariant: every gradient reaching a non-accumulator node is an ordinary
-  // one with the batch's N rows, in which row r holds only what the loss of
-  // row r's group sends (true at the seed, kept by row-local nodes); every
-  // gradient reaching a parameter is per group, [K, *shape]. The checks below
-  // refuse whatever would break it, so a result is never silently wrong.
-
-  void check_row_local(const Node& node, const Tensor& g) const {
-    if (!node.row_local) {
-      const bool bn = std::string(node.name) == "batch_norm";
-      fail("grad_split: the fused path cannot run {} backward: it is not row-local (an output row "
-           "may depend on other rows of the batch, so one group's loss would leak into another "
-           "group's gradient){}; use GradSplitMode::reference",
-           node.name,
-           bn ? " (batch_norm with batch statistics mixes rows: run the forward under "
-                "RowGroupsGuard for per-group statistics)"
-              : "");
-    }
-    NOVA_CHECK(g.dim() >= 1 && g.size(0) == group_rows,
-               "grad_split: {} receives a gradient of shape {}, whose dim 0 is not the batch of {} "
-               "rows (an op before it summed over rows without knowing the groups); use "
-               "GradSplitMode::reference",
-               node.name, g.shape().str(), group_rows);
-  }
-
-  /// fit_gradient for grouped mode: per-group gradients (flagged by the op,
-  /// or split here for an input broadcast along dim 0) go to parameters
-  /// only; ordinary ones never do.
-  Tensor fit_grouped(const Node& node, size_t i, const Tensor& g, bool flagged, const Node& next) {
-    const Shape& shape = node.input_shapes[i];
-    const DType dtype = node.input_dtypes[i];
-    Tensor out;
-    bool per_group = true;
-    if (flagged) {
-      Shape want = shape;
-      want.insert(0, static_cast<int64_t>(groups->size()));
-      NOVA_CHECK(g.shape() == want,
-                 "autograd: {} backward returned a per-group gradient of shape {} for an input of "
-                 "shape {} ({} groups)",
-                 node.name, g.shape().str(), shape.str(), groups->size());
-      out = g;
-    } else if (broadcast_along_batch(g, shape)) {
-      out = grouped_sum_to(node.name, g, *groups, shape);
-    } else {
-      out = fit_gradient(node.name, g, shape, dtype);
-      per_group = false;
-    }
-    if (out.dtype() != dtype) out = out.to(dtype);
-    if (next.is_accumulator) {
-      NOVA_CHECK(per_group,
-                 "grad_split: a parameter of shape {} gets a gradient from {} that is summed over the "
-                 "whole batch, not per group ({} reduces rows without knowing the groups, e.g. a plain "
-                 "matmul with a weight, or an embedding); use GradSplitMode::reference",
-                 shape.str(), node.name, node.name);
-    } else {
-      NOVA_CHECK(!per_group,
-                 "grad_split: {} gives its input of shape {} a per-group gradient (the input is shared "
-                 "by all rows of the batch), but that input is computed by {}, not a parameter: the "
-                 "fused path splits gradients per group only into parameters themselves (a batch "
-                 "statistic such as x.mean(0) mixes rows; a reparametrised weight w = f(v) is not "
-                 "split); use GradSplitMode::reference",
-                 node.name, shape.str(), next.name);
-    }
-    return out;
   }
 
   // One sender fewer for each needed child; children with none left are ready.
@@ -352,6 +236,40 @@ std::vector<Tensor> seed_gradients(const char* api, const std::vector<Tensor>& r
   return seeds;
 }
 
+/// grad() and grad_with_hook(): runs the nodes leading to `inputs` and hands
+/// back the gradients arriving at them.
+std::vector<Tensor> captured_gradients(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                                       const std::vector<Tensor>& grad_outputs, bool create_graph,
+                                       bool allow_unused, bool retain_graph, const BackwardHook* hook) {
+  std::vector<Tensor> seeds = seed_gradients("grad", outputs, grad_outputs);
+  // nothing asked for; an empty capture set would run as backward() into .grad
+  if (inputs.empty()) return {};
+  Engine engine;
+  engine.retain_graph = retain_graph || create_graph;
+  engine.create_graph = create_graph;
+  engine.hook = hook;
+  engine.captured.resize(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    check_defined("grad", inputs[i]);
+    NOVA_CHECK(inputs[i].requires_grad(), "grad: input {} (shape {}) does not require grad", i,
+               inputs[i].shape().str());
+    Node* n = gradient_edge(inputs[i]).get();
+    NOVA_CHECK(!engine.capture_index.count(n), "grad: input {} is listed twice", i);
+    engine.capture_index[n] = i;
+  }
+  std::vector<std::shared_ptr<Node>> nodes;
+  for (const Tensor& o : outputs) nodes.push_back(gradient_edge(o));
+  engine.run(nodes, seeds);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Tensor& g = engine.captured[i];
+    NOVA_CHECK(g.defined() || allow_unused,
+               "grad: input {} (shape {}) is not reached from the outputs; pass allow_unused=true "
+               "to get an undefined gradient instead", i, inputs[i].shape().str());
+    if (g.defined() && !create_graph) g = g.detach();
+  }
+  return engine.captured;
+}
+
 }  // namespace
 
 bool is_grad_enabled() { return grad_enabled; }
@@ -364,12 +282,19 @@ bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {
   return false;
 }
 
-void set_row_local(const Tensor& out, bool row_local) {
-  if (row_local && out.defined() && out.grad_fn()) out.grad_fn()->row_local = true;
+Tensor fit_gradient(const char* op, const Tensor& g, const Shape& shape, DType dtype) {
+  Tensor out = g;
+  if (out.shape() != shape) {
+    out = ops::sum_to(out, shape);
+    NOVA_CHECK(out.shape() == shape, "autograd: {} backward returned a gradient of shape {} for an input of shape {}",
+               op, g.shape().str(), shape.str());
+  }
+  if (out.dtype() != dtype) out = out.to(dtype);
+  return out;
 }
 
 void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, BackwardFn fn,
-            bool save_output) {
+            NodeOptions options) {
   if (!grad_enabled) return;
   bool any = false;
   for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
@@ -387,7 +312,8 @@ void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, Ba
     node->input_dtypes.push_back(t.defined() ? t.dtype() : kFloat32);
   }
   node->fn = std::move(fn);
-  if (save_output) {
+  node->grouping = std::move(options.grouping);
+  if (options.saves_output) {
     node->saved_out = std::make_shared<TensorImpl>(*out.impl());
     node->saved_out->grad_fn.reset();
     node->saved_out->requires_grad = false;
@@ -408,77 +334,19 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads
 }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs, bool create_graph,
-                         bool allow_unused) {
+                         const std::vector<Tensor>& grad_outputs, bool create_graph, bool allow_unused) {
   return grad(outputs, inputs, grad_outputs, create_graph, allow_unused, create_graph);
 }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs, bool create_graph,
-                         bool allow_unused, bool retain_graph) {
-  std::vector<Tensor> seeds = seed_gradients("grad", outputs, grad_outputs);
-  // nothing asked for; an empty capture set would run as backward() into .grad
-  if (inputs.empty()) return {};
-  Engine engine;
-  engine.retain_graph = retain_graph || create_graph;
-  engine.create_graph = create_graph;
-  engine.captured.resize(inputs.size());
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    check_defined("grad", inputs[i]);
-    NOVA_CHECK(inputs[i].requires_grad(), "grad: input {} (shape {}) does not require grad", i,
-               inputs[i].shape().str());
-    Node* n = gradient_edge(inputs[i]).get();
-    NOVA_CHECK(!engine.capture_index.count(n), "grad: input {} is listed twice", i);
-    engine.capture_index[n] = i;
-  }
-  std::vector<std::shared_ptr<Node>> nodes;
-  for (const Tensor& o : outputs) nodes.push_back(gradient_edge(o));
-  engine.run(nodes, seeds);
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    Tensor& g = engine.captured[i];
-    if (!g.defined()) {
-      NOVA_CHECK(allow_unused,
-                 "grad: input {} (shape {}) is not reached from the outputs; pass allow_unused=true "
-                 "to get an undefined gradient instead", i, inputs[i].shape().str());
-      continue;
-    }
-    if (!create_graph) g = g.detach();
-  }
-  return engine.captured;
+                         const std::vector<Tensor>& grad_outputs, bool create_graph, bool allow_unused,
+                         bool retain_graph) {
+  return captured_gradients(outputs, inputs, grad_outputs, create_graph, allow_unused, retain_graph, nullptr);
 }
 
-std::vector<Tensor> grouped_grad(const Tensor& output, const Tensor& grad_output,
-                                 const std::vector<Tensor>& params,
-                                 const std::vector<int64_t>& group_sizes) {
-  const char* api = "grouped_grad";
-  check_defined(api, output, "output");
-  NOVA_CHECK(output.grad_fn() != nullptr,
-             "{}: the output (shape {}) was not computed by recorded ops (it has no grad_fn)", api,
-             output.shape().str());
-  std::vector<int64_t> offsets = ops::segment_offsets(api, group_sizes);
-  NOVA_CHECK(output.dim() >= 1 && output.size(0) == offsets.back(),
-             "{}: group sizes add up to {} rows, but the output {} has {} rows (dim 0)", api,
-             offsets.back(), output.shape().str(), output.dim() >= 1 ? output.size(0) : 0);
-  check_defined(api, grad_output, "grad_output");
-  NOVA_CHECK(grad_output.shape() == output.shape(), "{}: gradient of shape {} for an output of shape {}",
-             api, grad_output.shape().str(), output.shape().str());
-  Engine engine;
-  engine.retain_graph = true;
-  engine.groups = &group_sizes;
-  engine.group_rows = offsets.back();
-  engine.captured.resize(params.size());
-  for (size_t i = 0; i < params.size(); ++i) {
-    check_defined(api, params[i], "parameter");
-    NOVA_CHECK(params[i].requires_grad() && params[i].is_leaf(),
-               "{}: parameter {} (shape {}) must be a leaf with requires_grad", api, i,
-               params[i].shape().str());
-    Node* n = accumulator_of(params[i]).get();
-    NOVA_CHECK(!engine.capture_index.count(n), "{}: parameter {} is listed twice", api, i);
-    engine.capture_index[n] = i;
-  }
-  // no parameter: nothing to capture (an empty capture set would mean "every leaf")
-  if (!params.empty()) engine.run({output.grad_fn()}, {grad_output});
-  return engine.captured;
+std::vector<Tensor> grad_with_hook(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                                   const std::vector<Tensor>& grad_outputs, const BackwardHook& hook) {
+  return captured_gradients(outputs, inputs, grad_outputs, false, true, true, &hook);
 }
 
 }  // namespace nova::autograd

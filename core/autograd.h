@@ -17,17 +17,27 @@
 // broadcast that input (so backward functions may return the broadcast
 // gradient) and converts it to the input's dtype.
 //
-// Grouped mode (grouped_grad, used by grad_split's fused path, see
-// core/grad_split.h): the batch (dim 0) is K contiguous groups of rows. One
-// backward keeps activation gradients as ordinary tensors but gives every
-// parameter a gradient per group, [K, *shape]: ops whose backward sums over
-// rows into a parameter (linear, the norm layers) read BackwardCtx::groups
-// and flag such a gradient with set_grouped(i); the engine itself splits the
-// sum of a gradient over an input the op broadcast along dim 0 (a bias, a
-// scale). That is only right when no op mixes rows across groups, so an op
-// marks its node row_local (set_row_local) when its output row i depends
-// only on row i of its batch inputs, and the grouped engine refuses every
-// node that is not so marked. Off grouped mode all of this is one branch.
+// One hook: grad_with_hook() runs the same walk, but hands every node to a
+// BackwardHook in place of the plain step "call the backward function, fit
+// each gradient to its input". grad_split's fused path (core/grad_split.cpp)
+// is that hook: one backward over a batch of K groups of rows, in which
+// every parameter gets its gradient per group. What the hook needs from an
+// op, the op declares where it records its node, in NodeOptions:
+//   row_local   output row i (dim 0) depends only on row i of the inputs
+//               that have the output's rows (elementwise ops, views that
+//               keep dim 0, reductions over other dims, linear, ...); the
+//               hook refuses every node not so declared, optionally with the
+//               op's hint on how to fix it;
+//   grouped     a grouped rule: the op's per-group gradients [K, *shape] of
+//               the inputs it sums over rows into (linear's weight and bias,
+//               the norms' affine parameters). To let a new op's parameters
+//               split per group (conv next), write its rule and attach it:
+//                 record("conv2d", {x, w, b}, y, backward,
+//                        NodeOptions().row_local().grouped({1, 2}, conv2d_grouped));
+//               where conv2d_grouped(c, groups) returns dw_k and db_k for the
+//               inputs c.needs(), and dx comes from `backward` (GroupedFn).
+// The plain engine reads none of it: for ordinary backward and grad it is
+// one branch (hook or not) per node.
 #pragma once
 
 #include <functional>
@@ -43,18 +53,34 @@ struct BackwardCtx {
   const Tensor& grad;  // d loss / d output, shaped like the output
   const Tensor& out;   // the op's output (only if recorded with save_output)
   uint64_t needs_mask; // bit i set: input i needs a gradient
-  // grouped mode only: rows of dim 0 per group (null otherwise). A backward
-  // that sums over rows into input i may then return that input's gradient
-  // per group, [K, *input shape], and must say so with set_grouped(i).
-  const std::vector<int64_t>* groups = nullptr;
-  mutable uint64_t grouped_mask = 0;
   bool needs(int i) const { return (needs_mask >> i) & 1u; }
-  void set_grouped(int i) const { grouped_mask |= uint64_t(1) << i; }
 };
 
 /// One gradient per input, in input order; an undefined Tensor means "none".
 using Grads = std::vector<Tensor>;
 using BackwardFn = std::function<Grads(const BackwardCtx&)>;
+
+/// An op's grouped rule (grad_split, core/grad_split.h): `groups` cuts the
+/// rows (dim 0) of the op's output into K contiguous groups; the rule returns
+/// one entry per input, and for each input it covers that c.needs(), that
+/// input's gradient per group, [K, *input shape]: entry k sums only over the
+/// rows of group k (linear: dW_k = g_k^T x_k). It may leave the other inputs
+/// (dx) undefined, and the hook asks the op's backward function for them,
+/// or give their ordinary gradients when it forms them anyway (layer_norm's
+/// dx shares xhat with dw). The hook calls the rule on every grouped
+/// backward through the node, even when no covered input needs a gradient,
+/// so a rule may also refuse by throwing (batch_norm does when its per-group
+/// statistics used other groups).
+using GroupedFn = std::function<Grads(const BackwardCtx& c, const std::vector<int64_t>& groups)>;
+
+/// What grad_split's grouped backward knows of a node (see the top of this
+/// file); set through NodeOptions, read only by the hook.
+struct Grouping {
+  bool row_local = false;
+  const char* hint = nullptr;  // appended to the refusal of a node that is not row-local
+  uint64_t inputs = 0;         // bit i set: `rule` gives input i's gradient per group
+  GroupedFn rule;              // empty: the op has no grouped rule
+};
 
 struct Node {
   const char* name = "";
@@ -71,10 +97,34 @@ struct Node {
   std::weak_ptr<TensorImpl> leaf;
   bool is_accumulator = false;
   bool released = false;  // fn freed by a backward without retain_graph
-  // output row i (dim 0) depends only on row i of the inputs that have the
-  // output's rows; inputs broadcast along dim 0 are shared by all rows. Only
-  // such nodes may run in grouped mode (see the top of this file).
-  bool row_local = false;
+  Grouping grouping;  // for grad_split's hook only
+};
+
+/// What record() sets on a node besides its backward function, chained:
+///   record("softmax", {x}, y, backward, NodeOptions().save_output().row_local(d != 0));
+struct NodeOptions {
+  /// Keep the op's output for BackwardCtx::out.
+  NodeOptions& save_output(bool on = true) {
+    saves_output = on;
+    return *this;
+  }
+  /// Declares the node row-local when `on` (Grouping, top of this file):
+  /// output row i depends only on row i of the inputs that have the output's
+  /// rows; inputs broadcast along dim 0 are shared by all rows. `hint`, when
+  /// the node is not row-local, tells grad_split's refusal how to fix it.
+  NodeOptions& row_local(bool on = true, const char* hint = nullptr) {
+    grouping.row_local = on;
+    grouping.hint = hint;
+    return *this;
+  }
+  /// Attaches the op's grouped rule (GroupedFn) for the listed inputs.
+  NodeOptions& grouped(std::initializer_list<int> inputs, GroupedFn rule) {
+    for (int i : inputs) grouping.inputs |= uint64_t(1) << i;
+    grouping.rule = std::move(rule);
+    return *this;
+  }
+  bool saves_output = false;
+  Grouping grouping;
 };
 
 /// Whether ops record nodes now (thread-local; true by default).
@@ -105,15 +155,16 @@ bool any_requires_grad(std::initializer_list<const Tensor*> inputs);
 
 /// Attaches a Node named `name` to `out` when grad mode is on and any input
 /// requires grad; otherwise does nothing. `out` must be a fresh result of the
-/// op. save_output keeps the output for BackwardCtx::out.
+/// op. `options`: save the output, row-locality, a grouped rule.
 void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, BackwardFn fn,
-            bool save_output = false);
+            NodeOptions options = {});
 
-/// Marks the node that produced `out` as row-local (Node::row_local) when
-/// `row_local` is true. Call it right after record() on the op's fresh
-/// result, never on a tensor an op passed through unchanged; does nothing
-/// when no node was recorded.
-void set_row_local(const Tensor& out, bool row_local = true);
+/// record() with only save_output set: a node that is not row-local (solve,
+/// inverse), which grad_split therefore refuses.
+inline void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, BackwardFn fn,
+                   bool save_output) {
+  record(name, inputs, out, std::move(fn), NodeOptions().save_output(save_output));
+}
 
 /// Backpropagates from `roots` (with `grads`, one per root, undefined = ones
 /// for a scalar root) and accumulates into the .grad of every leaf reached.
@@ -134,18 +185,22 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
                          const std::vector<Tensor>& grad_outputs, bool create_graph,
                          bool allow_unused, bool retain_graph);
 
-/// Grouped backward (the second phase of grad_split's fused path): the
-/// gradient of sum(output * grad_output) with respect to each of `params`
-/// (leaves with requires_grad), per group of rows: [K, *param shape], where
-/// group k is the group_sizes[k] rows of output's dim 0 after the first k
-/// groups. Undefined for a parameter the output does not reach. Throws
-/// nova::Error, naming the op, when a node on the way is not row-local, when
-/// a per-group gradient would flow into anything but a parameter, or when a
-/// parameter would receive a gradient summed over all groups. The graph is
-/// kept (retain_graph); .grad is not touched; no graph is recorded.
-std::vector<Tensor> grouped_grad(const Tensor& output, const Tensor& grad_output,
-                                 const std::vector<Tensor>& params,
-                                 const std::vector<int64_t>& group_sizes);
+/// The engine's hook: runs one node's backward in place of the plain step,
+/// "call node.fn(ctx), then fit each gradient to its input's shape and dtype"
+/// (fit_gradient). Returns one entry per input (undefined: none); an entry
+/// for an input that !ctx.needs() is ignored.
+using BackwardHook = std::function<Grads(const Node& node, const BackwardCtx& ctx)>;
+
+/// grad(outputs, inputs, grad_outputs) with every node run by `hook`:
+/// create_graph off, the graph retained, an input not reached gets an
+/// undefined gradient. grad_split's fused path runs through it.
+std::vector<Tensor> grad_with_hook(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                                   const std::vector<Tensor>& grad_outputs, const BackwardHook& hook);
+
+/// Sums gradient g, which op's backward returned for an input of `shape`
+/// and `dtype`, over the dims the op broadcast that input along, and
+/// converts it to dtype: the plain step's fitting, for hooks to reuse.
+Tensor fit_gradient(const char* op, const Tensor& g, const Shape& shape, DType dtype);
 
 }  // namespace nova::autograd
 

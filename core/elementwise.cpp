@@ -18,9 +18,10 @@
 //            evenly, as PyTorch); minimum likewise
 //   where    where(c, g, 0), where(c, 0, g)
 // Broadcast inputs get the broadcast gradient; the engine sums it back.
-// Every op here is row-local (grad_split, core/autograd.h): output row i
-// reads row i of each input that has the output's rows, and inputs broadcast
-// along dim 0 are shared by all rows (the grouped engine splits their sums).
+// Every op here is recorded row-local (grad_split, NodeOptions in
+// core/autograd.h): output row i reads row i of each input that has the
+// output's rows, and inputs broadcast along dim 0 are shared by all rows
+// (grad_split's grouped backward splits their sums per group).
 // Masks like [x > 0] come from comparisons, which carry no graph, so every
 // formula above is itself differentiable for create_graph.
 #include "core/elementwise.h"
@@ -33,6 +34,7 @@ namespace nova::ops {
 
 using autograd::BackwardCtx;
 using autograd::Grads;
+using autograd::NodeOptions;
 using autograd::record;
 
 namespace {
@@ -64,8 +66,7 @@ Tensor unary_float(UnaryKind kind, const Tensor& x, double alpha, double beta, b
   if (autograd::any_requires_grad({&x}))
     record(unary_name(kind), {x}, y, [x, backward](const BackwardCtx& c) {
       return Grads{backward(c.grad, x, c.out)};
-    }, save_out);
-  autograd::set_row_local(y);
+    }, NodeOptions().save_output(save_out).row_local());
   return y;
 }
 
@@ -87,8 +88,8 @@ Tensor unary_kernel(UnaryKind kind, const Tensor& x, double alpha, double beta) 
 Tensor neg(const Tensor& x) {
   check_defined("neg", x);
   Tensor y = unary_kernel(UnaryKind::Neg, x);
-  if (autograd::any_requires_grad({&x})) record("neg", {x}, y, [](const BackwardCtx& c) { return Grads{neg(c.grad)}; });
-  autograd::set_row_local(y);
+  if (autograd::any_requires_grad({&x}))
+    record("neg", {x}, y, [](const BackwardCtx& c) { return Grads{neg(c.grad)}; }, NodeOptions().row_local());
   return y;
 }
 
@@ -96,8 +97,7 @@ Tensor abs(const Tensor& x) {
   check_defined("abs", x);
   Tensor y = unary_kernel(UnaryKind::Abs, x);
   if (autograd::any_requires_grad({&x}))
-    record("abs", {x}, y, [x](const BackwardCtx& c) { return Grads{c.grad * sign(x)}; });
-  autograd::set_row_local(y);
+    record("abs", {x}, y, [x](const BackwardCtx& c) { return Grads{c.grad * sign(x)}; }, NodeOptions().row_local());
   return y;
 }
 
@@ -106,8 +106,8 @@ Tensor sign(const Tensor& x) {
   Tensor y = unary_kernel(UnaryKind::Sign, x);
   // zero almost everywhere: recorded so the result stays in the graph, but
   // it sends no gradient
-  if (autograd::any_requires_grad({&x})) record("sign", {x}, y, [](const BackwardCtx&) { return Grads{Tensor()}; });
-  autograd::set_row_local(y);
+  if (autograd::any_requires_grad({&x}))
+    record("sign", {x}, y, [](const BackwardCtx&) { return Grads{Tensor()}; }, NodeOptions().row_local());
   return y;
 }
 
@@ -142,8 +142,7 @@ Tensor square(const Tensor& x) {
   check_defined("square", x);
   Tensor y = unary_kernel(UnaryKind::Square, x);
   if (autograd::any_requires_grad({&x}))
-    record("square", {x}, y, [x](const BackwardCtx& c) { return Grads{c.grad * x * 2.0}; });
-  autograd::set_row_local(y);
+    record("square", {x}, y, [x](const BackwardCtx& c) { return Grads{c.grad * x * 2.0}; }, NodeOptions().row_local());
   return y;
 }
 
@@ -223,8 +222,8 @@ Tensor modrelu(const Tensor& x, const Tensor& b) {
 
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor y = binary_kernel(BinaryKind::Add, a, b);
-  if (autograd::any_requires_grad({&a, &b})) record("add", {a, b}, y, [](const BackwardCtx& c) { return Grads{c.grad, c.grad}; });
-  autograd::set_row_local(y);
+  if (autograd::any_requires_grad({&a, &b}))
+    record("add", {a, b}, y, [](const BackwardCtx& c) { return Grads{c.grad, c.grad}; }, NodeOptions().row_local());
   return y;
 }
 
@@ -232,8 +231,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor y = binary_kernel(BinaryKind::Sub, a, b);
   if (autograd::any_requires_grad({&a, &b})) record("sub", {a, b}, y, [](const BackwardCtx& c) {
     return Grads{c.grad, c.needs(1) ? neg(c.grad) : Tensor()};
-  });
-  autograd::set_row_local(y);
+  }, NodeOptions().row_local());
   return y;
 }
 
@@ -242,8 +240,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   if (autograd::any_requires_grad({&a, &b}))
     record("mul", {a, b}, y, [a, b](const BackwardCtx& c) {
       return Grads{c.needs(0) ? c.grad * b : Tensor(), c.needs(1) ? c.grad * a : Tensor()};
-    });
-  autograd::set_row_local(y);
+    }, NodeOptions().row_local());
   return y;
 }
 
@@ -254,8 +251,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
     record("div", {a, b}, y, [a, b](const BackwardCtx& c) {
       return Grads{c.needs(0) ? c.grad / b : Tensor(),
                    c.needs(1) ? -(c.grad * a / (b * b)) : Tensor()};
-    });
-  autograd::set_row_local(y);
+    }, NodeOptions().row_local());
   return y;
 }
 
@@ -267,8 +263,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
       // d/db a^b = a^b log a: only formed when b needs it (log a is NaN for a < 0)
       return Grads{c.needs(0) ? c.grad * b * pow(a, b - 1.0) : Tensor(),
                    c.needs(1) ? c.grad * c.out * log(a) : Tensor()};
-    }, true);
-  autograd::set_row_local(y);
+    }, NodeOptions().save_output().row_local());
   return y;
 }
 
@@ -285,8 +280,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
     record("maximum", {a, b}, y, [a, b](const BackwardCtx& c) {
       return Grads{c.needs(0) ? c.grad * tie_split_mask(gt(a, b), a, b) : Tensor(),
                    c.needs(1) ? c.grad * tie_split_mask(gt(b, a), b, a) : Tensor()};
-    });
-  autograd::set_row_local(y);
+    }, NodeOptions().row_local());
   return y;
 }
 
@@ -296,24 +290,23 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
     record("minimum", {a, b}, y, [a, b](const BackwardCtx& c) {
       return Grads{c.needs(0) ? c.grad * tie_split_mask(lt(a, b), a, b) : Tensor(),
                    c.needs(1) ? c.grad * tie_split_mask(lt(b, a), b, a) : Tensor()};
-    });
-  autograd::set_row_local(y);
+    }, NodeOptions().row_local());
   return y;
 }
 
 Tensor add(const Tensor& a, double b) {
   check_defined("add", a);
   Tensor y = unary_kernel(UnaryKind::AddScalar, a, b);
-  if (autograd::any_requires_grad({&a})) record("add", {a}, y, [](const BackwardCtx& c) { return Grads{c.grad}; });
-  autograd::set_row_local(y);
+  if (autograd::any_requires_grad({&a}))
+    record("add", {a}, y, [](const BackwardCtx& c) { return Grads{c.grad}; }, NodeOptions().row_local());
   return y;
 }
 
 Tensor mul(const Tensor& a, double b) {
   check_defined("mul", a);
   Tensor y = unary_kernel(UnaryKind::MulScalar, a, b);
-  if (autograd::any_requires_grad({&a})) record("mul", {a}, y, [b](const BackwardCtx& c) { return Grads{c.grad * b}; });
-  autograd::set_row_local(y);
+  if (autograd::any_requires_grad({&a}))
+    record("mul", {a}, y, [b](const BackwardCtx& c) { return Grads{c.grad * b}; }, NodeOptions().row_local());
   return y;
 }
 
@@ -352,8 +345,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
       Tensor zero = scalar_like(0.0, c.grad);
       return Grads{c.needs(0) ? where(cond, c.grad, zero) : Tensor(),
                    c.needs(1) ? where(cond, zero, c.grad) : Tensor()};
-    });
-  autograd::set_row_local(y);
+    }, NodeOptions().row_local());
   return y;
 }
 
@@ -367,8 +359,7 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
   if (autograd::any_requires_grad({&x}))
     record("clamp", {x}, y, [x, lo, hi](const BackwardCtx& c) {
       return Grads{c.grad * mask_of(ge(x, lo), x) * mask_of(le(x, hi), x)};
-    });
-  autograd::set_row_local(y);
+    }, NodeOptions().row_local());
   return y;
 }
 

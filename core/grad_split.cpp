@@ -1,6 +1,7 @@
-// core/grad_split.cpp: the reference and fused paths of grad_split, and
-// RowGroupsGuard (see grad_split.h for what each path computes and why the
-// fused one is exact).
+// core/grad_split.cpp: the reference and fused paths of grad_split, the
+// grouped backward the fused path runs as the engine's hook (grouped_grad),
+// and RowGroupsGuard (see grad_split.h for what each path computes and why
+// the fused one is exact).
 //
 // Shapes: K losses, P = total numel of the params, N = rows of batch_output.
 //   reference  K x autograd::grad(L_k, params)            -> flat vector k [P]
@@ -8,8 +9,14 @@
 //              G = sum_k g_k                   [N, ...]
 //              grouped_grad(batch_output, G)   [K, *param shape] per param (phase 2)
 //              -> its slice of each of the K flat vectors [P]               (phase 3)
+// Phase 2 per node (grouped_backward): the op's backward function gives the
+// activation gradients [N, ...]; its grouped rule, if any, the per-group
+// gradients [K, *shape] of what it sums over rows into (linear's dW_k =
+// g_k^T x_k); a gradient of an input the op broadcast along dim 0 (a bias,
+// a scale) is summed per group here (segment_sum).
 #include "core/grad_split.h"
 
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -101,6 +108,129 @@ std::vector<Tensor> reference_split(const std::vector<Tensor>& losses, const std
       else dst.zero_();
     }
   });
+}
+
+// ---- phase 2: the grouped backward ----
+// Invariant: every gradient reaching a non-accumulator node is an ordinary
+// one with the batch's N rows, in which row r holds only what the loss of
+// row r's group sends (true at the seed, kept by row-local nodes); every
+// gradient reaching a parameter is per group, [K, *shape]. The checks below
+// refuse whatever would break it, so a result is never silently wrong.
+
+/// g [N, ...] was returned for an input of `shape` that the op broadcast
+/// along dim 0 (it has fewer dims than g, or size 1 there while g has more
+/// rows), so every row's share must be summed per group.
+bool broadcast_along_batch(const Tensor& g, const Shape& shape) {
+  if (g.dim() == 0) return false;
+  if (shape.size() < g.dim()) return true;
+  return shape.size() == g.dim() && shape[0] == 1 && g.size(0) != 1;
+}
+
+/// The per-group sums [K, *shape] of g [N, ...] for an input of `shape`
+/// broadcast along dim 0 (broadcast_along_batch): segment_sum over the rows,
+/// then the usual sum over the other broadcast dims.
+Tensor grouped_sum_to(const char* op, const Tensor& g, const std::vector<int64_t>& groups, const Shape& shape) {
+  Tensor s = ops::segment_sum(g, groups);  // [K, g.shape[1:]]
+  const int lead = g.dim() - shape.size();  // >= 0; shape[0] == 1 when 0
+  std::vector<int64_t> dims;
+  for (int d = 1; d < g.dim(); ++d) {
+    const int64_t want = d - lead >= 0 ? shape[d - lead] : 1;
+    if (want == 1 && s.size(d) != 1) {
+      dims.push_back(d);
+    } else {
+      NOVA_CHECK(want == s.size(d), "autograd: {} backward returned a gradient of shape {} for an input of shape {}",
+                 op, g.shape().str(), shape.str());
+    }
+  }
+  if (!dims.empty()) s = ops::sum(s, dims, true);
+  Shape grouped = shape;
+  grouped.insert(0, static_cast<int64_t>(groups.size()));
+  return ops::reshape(s, grouped);
+}
+
+/// Refuses a node that may mix rows, or a gradient that has lost the rows.
+void check_row_local(const Node& node, const Tensor& g, int64_t rows) {
+  const char* hint = node.grouping.hint;
+  if (!node.grouping.row_local)
+    fail("grad_split: the fused path cannot run {} backward: it is not row-local (an output row may depend "
+         "on other rows of the batch, so one group's loss would leak into another group's gradient){}; "
+         "use GradSplitMode::reference",
+         node.name, hint ? fmt::format(" ({})", hint) : std::string());
+  NOVA_CHECK(g.dim() >= 1 && g.size(0) == rows,
+             "grad_split: {} receives a gradient of shape {}, whose dim 0 is not the batch of {} rows (an op "
+             "before it summed over rows without knowing the groups); use GradSplitMode::reference",
+             node.name, g.shape().str(), rows);
+}
+
+/// The gradient for input i of `node`, fitted for the grouped backward: per
+/// group when the op's rule gave it (`by_rule`) or the op broadcast the input
+/// along dim 0; per-group gradients go to parameters only, ordinary ones never.
+Tensor fit_grouped(const Node& node, size_t i, const Tensor& g, bool by_rule, const std::vector<int64_t>& groups) {
+  const Shape& shape = node.input_shapes[i];
+  const DType dtype = node.input_dtypes[i];
+  Tensor out;
+  bool per_group = true;
+  if (by_rule) {
+    Shape want = shape;
+    want.insert(0, static_cast<int64_t>(groups.size()));
+    NOVA_CHECK(g.shape() == want,
+               "autograd: {} backward returned a per-group gradient of shape {} for an input of shape {} ({} groups)",
+               node.name, g.shape().str(), shape.str(), groups.size());
+    out = g;
+  } else if (broadcast_along_batch(g, shape)) {
+    out = grouped_sum_to(node.name, g, groups, shape);
+  } else {
+    out = fit_gradient(node.name, g, shape, dtype);
+    per_group = false;
+  }
+  if (out.dtype() != dtype) out = out.to(dtype);
+  const Node& next = *node.next[i];
+  if (next.is_accumulator) {
+    NOVA_CHECK(per_group,
+               "grad_split: a parameter of shape {} gets a gradient from {} that is summed over the whole batch, "
+               "not per group ({} reduces rows without knowing the groups, e.g. a plain matmul with a weight, or "
+               "an embedding); use GradSplitMode::reference",
+               shape.str(), node.name, node.name);
+  } else {
+    NOVA_CHECK(!per_group,
+               "grad_split: {} gives its input of shape {} a per-group gradient (the input is shared by all rows "
+               "of the batch), but that input is computed by {}, not a parameter: the fused path splits gradients "
+               "per group only into parameters themselves (a batch statistic such as x.mean(0) mixes rows; a "
+               "reparametrised weight w = f(v) is not split); use GradSplitMode::reference",
+               node.name, shape.str(), next.name);
+  }
+  return out;
+}
+
+/// The engine's hook for phase 2: one node's backward with the batch's rows
+/// cut into `groups` (`rows` in all). The op's grouped rule, if any, answers
+/// for the inputs it covers (and may for others); the op's backward function
+/// for the needed inputs left.
+Grads grouped_backward(const Node& node, const BackwardCtx& c, const std::vector<int64_t>& groups, int64_t rows) {
+  check_row_local(node, c.grad, rows);
+  const Grouping& grouping = node.grouping;
+  const uint64_t by_rule = grouping.rule ? grouping.inputs : 0;
+  auto check_size = [&](const Grads& grads, const char* what) {
+    NOVA_CHECK(grads.size() == node.next.size(), "autograd: {} {} returned {} gradients for {} inputs", node.name,
+               what, grads.size(), node.next.size());
+  };
+  Grads grads(node.next.size());
+  if (grouping.rule) {
+    grads = grouping.rule(c, groups);
+    check_size(grads, "grouped rule");
+  }
+  uint64_t left = 0;  // needed, not covered by the rule, and not given by it
+  for (size_t i = 0; i < grads.size(); ++i)
+    if (c.needs(i) && !((by_rule >> i) & 1u) && !grads[i].defined()) left |= uint64_t(1) << i;
+  if (left) {
+    Grads rest = node.fn(BackwardCtx{c.grad, c.out, left});
+    check_size(rest, "backward");
+    for (size_t i = 0; i < grads.size(); ++i)
+      if ((left >> i) & 1u) grads[i] = rest[i];
+  }
+  for (size_t i = 0; i < grads.size(); ++i)
+    if (c.needs(i) && grads[i].defined()) grads[i] = fit_grouped(node, i, grads[i], (by_rule >> i) & 1u, groups);
+  return grads;
 }
 
 // ---- fused path ----
@@ -207,6 +337,34 @@ std::vector<Tensor> fused_split(const std::vector<Tensor>& losses, const std::ve
 }
 
 }  // namespace
+
+std::vector<Tensor> grouped_grad(const Tensor& output, const Tensor& grad_output, const std::vector<Tensor>& params,
+                                 const std::vector<int64_t>& group_sizes) {
+  const char* api = "grouped_grad";
+  check_defined(api, output, "output");
+  NOVA_CHECK(output.grad_fn() != nullptr,
+             "{}: the output (shape {}) was not computed by recorded ops (it has no grad_fn)", api,
+             output.shape().str());
+  const int64_t rows = ops::segment_offsets(api, group_sizes).back();
+  NOVA_CHECK(output.dim() >= 1 && output.size(0) == rows,
+             "{}: group sizes add up to {} rows, but the output {} has {} rows (dim 0)", api, rows,
+             output.shape().str(), output.dim() >= 1 ? output.size(0) : 0);
+  check_defined(api, grad_output, "grad_output");
+  NOVA_CHECK(grad_output.shape() == output.shape(), "{}: gradient of shape {} for an output of shape {}", api,
+             grad_output.shape().str(), output.shape().str());
+  std::unordered_set<const TensorImpl*> seen;
+  for (size_t i = 0; i < params.size(); ++i) {
+    check_defined(api, params[i], "parameter");
+    NOVA_CHECK(params[i].requires_grad() && params[i].is_leaf(),
+               "{}: parameter {} (shape {}) must be a leaf with requires_grad", api, i, params[i].shape().str());
+    NOVA_CHECK(seen.insert(params[i].impl()).second, "{}: parameter {} is listed twice", api, i);
+  }
+  // no parameter: nothing to capture
+  if (params.empty()) return {};
+  return grad_with_hook({output}, params, {grad_output}, [&](const Node& node, const BackwardCtx& c) {
+    return grouped_backward(node, c, group_sizes, rows);
+  });
+}
 
 std::vector<Tensor> grad_split(const std::vector<Tensor>& losses, const std::vector<Tensor>& params,
                                const GradSplitOptions& options) {

@@ -20,14 +20,14 @@
 //   1. loss heads: g_k = dL_k / d batch_output for each k (small: batch_output
 //      is e.g. [N, 1]); each g_k must be zero outside group k's rows, and the
 //      losses may reach the parameters only through batch_output;
-//   2. one backward from batch_output with G = sum_k g_k in the engine's
-//      grouped mode (autograd::grouped_grad): activation gradients stay one
-//      tensor of N rows, but every reduction over rows into a parameter is
-//      taken per group into K buffers (Linear dW_k = dY_k^T X_k and db_k,
-//      LayerNorm / BatchNorm affine sums, biases and scales broadcast over
-//      the rows); since the layers are row-local, row r of every activation
-//      gradient holds only what the loss of r's group sends, so buffer k is
-//      dL_k / d params;
+//   2. one backward from batch_output with G = sum_k g_k, run through the
+//      engine's hook (grouped_grad below; autograd::grad_with_hook):
+//      activation gradients stay one tensor of N rows, but every reduction
+//      over rows into a parameter is taken per group into K buffers (Linear
+//      dW_k = dY_k^T X_k and db_k, LayerNorm / BatchNorm affine sums, biases
+//      and scales broadcast over the rows); since the layers are row-local,
+//      row r of every activation gradient holds only what the loss of r's
+//      group sends, so buffer k is dL_k / d params;
 //   3. the K buffers are copied out as the K flat vectors (one copy per
 //      parameter: the vectors are the rows of one [K, P] buffer).
 // It never returns a wrong answer: anything it cannot split exactly (an op
@@ -36,6 +36,18 @@
 // matmul or an embedding, a reparametrised weight, a loss reading another
 // group's rows or reaching a parameter around batch_output) makes it throw
 // nova::Error naming the cause and pointing to GradSplitMode::reference.
+//
+// What an op declares for step 2, where it records its node
+// (autograd::NodeOptions, core/autograd.h):
+//   row_local   output row i depends only on row i of its batch inputs;
+//               every other node is refused (with the op's hint, if any);
+//   grouped     its grouped rule: the per-group gradients [K, *shape] of
+//               the inputs it sums over rows into. linear, layer_norm and
+//               batch_norm have one (core/matmul.cpp, core/normalization.cpp);
+//               an op without one still splits a parameter it broadcast along
+//               dim 0 (x * scale + shift): the hook sums that per group.
+// Adding a layer with its own parameters (conv) is one rule and one
+// .grouped({...}, rule) on its record() call; nothing in the engine changes.
 //
 // BatchNorm: with batch statistics BN mixes all rows. Run the forward under
 // RowGroupsGuard(group_sizes) and batch_norm normalises each group with its
@@ -71,6 +83,18 @@ struct GradSplitOptions {
 /// the top of this file for the modes.
 std::vector<Tensor> grad_split(const std::vector<Tensor>& losses, const std::vector<Tensor>& params,
                                const GradSplitOptions& options = {});
+
+/// Phase 2 of the fused path, on its own: the gradient of sum(output *
+/// grad_output) with respect to each of `params` (leaves with
+/// requires_grad), per group of rows: [K, *param shape], where group k is the
+/// group_sizes[k] rows of output's dim 0 after the first k groups. Undefined
+/// for a parameter the output does not reach. Throws nova::Error, naming the
+/// op, when a node on the way is not row-local, when a per-group gradient
+/// would flow into anything but a parameter, or when a parameter would
+/// receive a gradient summed over all groups. The graph is kept
+/// (retain_graph); .grad is not touched; no graph is recorded.
+std::vector<Tensor> grouped_grad(const Tensor& output, const Tensor& grad_output, const std::vector<Tensor>& params,
+                                 const std::vector<int64_t>& group_sizes);
 
 /// Forward under this guard: batch_norm with batch statistics (training mode)
 /// uses per-group statistics, groups being group_sizes[k] contiguous rows of

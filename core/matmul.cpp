@@ -11,13 +11,16 @@
 //   dx = g W        [R, out] @ [out, in] -> [R, in]   (then x's shape)
 //   dW = g^T x      [out, R] @ [R, in]   -> [out, in]
 //   db = sum of g over rows              -> [out]   (segment_sum with one segment)
-// In grad_split's grouped mode (core/grad_split.h) dW and db are taken per
-// group of rows instead: dW_k = g_k^T x_k (segment_outer), db_k = segment_sum.
+// grad_split's grouped rule for linear (core/grad_split.h), attached where
+// linear records its node: dW and db per group k of rows,
+//   dW_k = g_k^T x_k  (segment_outer) -> [K, out, in],  db_k -> [K, out]
+// (dx comes from the ordinary backward).
 //
-// Row-locality (grad_split): row i of x @ B depends only on row i of x when B
-// is not itself computed from the batch, which "B has no grad_fn" guarantees
-// (a weight B that needs a gradient gets one summed over all rows, which the
-// grouped engine then refuses). linear is row-local for inputs of >= 2 dims.
+// Row-locality (grad_split), declared in record(): row i of x @ B depends
+// only on row i of x when B is not itself computed from the batch, which "B
+// has no grad_fn" guarantees (a weight B that needs a gradient gets one
+// summed over all rows, which grad_split then refuses: plain matmul has no
+// grouped rule). linear is row-local for inputs of >= 2 dims.
 #include "core/matmul.h"
 
 #include "core/autograd.h"
@@ -33,12 +36,14 @@ namespace nova::ops {
 
 using autograd::BackwardCtx;
 using autograd::Grads;
+using autograd::NodeOptions;
 using autograd::record;
 
 namespace {
 
-/// matmul of two tensors of at least 2 dims.
-Tensor matmul_nd(const Tensor& a, const Tensor& b) {
+/// matmul of two tensors of at least 2 dims; `row_local` is what matmul()
+/// declares for grad_split (see the top).
+Tensor matmul_nd(const Tensor& a, const Tensor& b, bool row_local = false) {
   const int na = a.dim(), nb = b.dim();
   NOVA_CHECK(a.size(na - 1) == b.size(nb - 2), "matmul: shapes {} and {} do not fit ({} != {})",
              a.shape().str(), b.shape().str(), a.size(na - 1), b.size(nb - 2));
@@ -69,7 +74,7 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
     record("matmul", {a, b}, y, [a, b](const BackwardCtx& c) {
       return Grads{c.needs(0) ? matmul_nd(c.grad, transpose(b, -1, -2)) : Tensor(),
                    c.needs(1) ? matmul_nd(transpose(a, -1, -2), c.grad) : Tensor()};
-    });
+    }, NodeOptions().row_local(row_local));
   return y;
 }
 
@@ -95,8 +100,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   // 1-D operands become a row (left) or a column (right); that dim is dropped after.
   Tensor a2 = a.dim() == 1 ? unsqueeze(a, 0) : a;
   Tensor b2 = b.dim() == 1 ? unsqueeze(b, 1) : b;
-  Tensor y = matmul_nd(a2, b2);
-  autograd::set_row_local(y, a.dim() >= 2 && !b.grad_fn());
+  Tensor y = matmul_nd(a2, b2, a.dim() >= 2 && !b.grad_fn());
   if (b.dim() == 1) y = squeeze(y, -1);
   if (a.dim() == 1) y = squeeze(y, a.dim() == 1 && b.dim() == 1 ? -1 : -2);
   return y;
@@ -127,36 +131,32 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   }
   if (autograd::any_requires_grad({&x, &weight, &bias})) {
     const int64_t batch = x.dim() >= 2 ? x.size(0) : 1;
-    record("linear", {x, weight, bias}, y, [x, weight, rows, batch](const BackwardCtx& c) {
+    auto backward = [x, weight, rows](const BackwardCtx& c) {
       Tensor g2 = as_rows(c.grad, rows);
       Grads grads(3);
       if (c.needs(0)) {
         Tensor dx = matmul(g2, weight);
         grads[0] = x.dim() == 2 ? dx : reshape(dx, x.shape());
       }
-      if (!c.needs(1) && !c.needs(2)) return grads;
-      Tensor x2 = as_rows(x, rows);
-      if (c.groups) {
-        // grouped mode: a group of batch rows is rows / batch rows of x2 each
-        std::vector<int64_t> groups = *c.groups;
-        for (int64_t& n : groups) n *= batch > 0 ? rows / batch : 0;
-        if (c.needs(1)) {
-          grads[1] = segment_outer(g2, x2, groups);  // [K, out, in]
-          c.set_grouped(1);
-        }
-        if (c.needs(2)) {
-          grads[2] = segment_sum(g2, groups);  // [K, out]
-          c.set_grouped(2);
-        }
-      } else {
-        if (c.needs(1)) grads[1] = matmul(transpose(g2, 0, 1), x2);
-        // one segment = a plain column sum; segment_sum's row-major loop is
-        // about 10x faster than sum over dim 0 on [1536, 128] (2 threads)
-        if (c.needs(2)) grads[2] = reshape(segment_sum(g2, {rows}), {g2.size(1)});
-      }
+      if (c.needs(1)) grads[1] = matmul(transpose(g2, 0, 1), as_rows(x, rows));
+      // one segment = a plain column sum; segment_sum's row-major loop is
+      // about 10x faster than sum over dim 0 on [1536, 128] (2 threads)
+      if (c.needs(2)) grads[2] = reshape(segment_sum(g2, {rows}), {g2.size(1)});
       return grads;
-    });
-    autograd::set_row_local(y, x.dim() >= 2);
+    };
+    // grad_split's grouped rule (see the top): a group of n batch entries is
+    // n * rows / batch of the rows x is viewed as
+    auto grouped = [x, rows, batch](const BackwardCtx& c, const std::vector<int64_t>& groups) {
+      std::vector<int64_t> row_groups = groups;
+      for (int64_t& n : row_groups) n *= batch > 0 ? rows / batch : 0;
+      Tensor g2 = as_rows(c.grad, rows);
+      Grads grads(3);
+      if (c.needs(1)) grads[1] = segment_outer(g2, as_rows(x, rows), row_groups);  // [K, out, in]
+      if (c.needs(2)) grads[2] = segment_sum(g2, row_groups);                      // [K, out]
+      return grads;
+    };
+    record("linear", {x, weight, bias}, y, std::move(backward),
+           NodeOptions().row_local(x.dim() >= 2).grouped({1, 2}, std::move(grouped)));
   }
   return y;
 }

@@ -23,15 +23,20 @@
 // "over the rows of the row's group (and L)", formed with segment_sum and
 // segment_repeat, so the backward stays made of ops.
 //
-// grad_split's grouped mode (BackwardCtx::groups): dw and db are summed per
-// group of rows instead, [K, *param shape]. Row-locality: layer_norm is
-// row-local when dim 0 is not normalised; batch_norm with running statistics
-// is (it is affine per row), and so is per-group batch_norm for the groups
-// of its forward (the backward checks that grad_split uses the same ones);
-// batch_norm with whole-batch statistics mixes all rows and is not.
+// grad_split (core/grad_split.h), declared where each op records its node
+// (grad_split_options): the grouped rule sums dw and db per group of rows,
+// dw_k = sum_P over group k's rows of g * xhat, [K, *param shape], and db_k
+// likewise; dx is the ordinary one, formed in the same pass (it shares
+// xhat). Row-locality: layer_norm is row-local when dim 0 is not
+// normalised; batch_norm with running statistics is (it is affine per row),
+// and so is per-group batch_norm for the groups of its forward (its grouped
+// rule checks that grad_split uses the same ones); batch_norm with
+// whole-batch statistics mixes all rows and is not (its hint says to use
+// RowGroupsGuard).
 #include "core/normalization.h"
 
 #include <cmath>
+#include <functional>
 
 #include "core/autograd.h"
 #include "core/elementwise.h"
@@ -46,6 +51,7 @@ namespace nova::ops {
 
 using autograd::BackwardCtx;
 using autograd::Grads;
+using autograd::NodeOptions;
 using autograd::record;
 
 namespace {
@@ -76,34 +82,31 @@ Tensor stat_mean(const Tensor& t, const NormStats& s) {
   return segment_repeat(per_group / s.counts, s.groups);      // [N, C, 1...]
 }
 
-/// sum_P(t) into a parameter of param_shape; in grouped mode per group of
-/// rows, [K, *param_shape], flagged as such for input i.
-Tensor sum_params(const Tensor& t, const NormStats& s, const BackwardCtx& c, int i) {
-  if (!c.groups) {
-    Tensor r = s.param_dims.empty() ? t : sum(t, s.param_dims);
-    return reshape(r, s.param_shape);
-  }
-  // row-local nodes only run in grouped mode, so P holds dim 0
-  Tensor r = segment_sum(t, *c.groups);  // dim 0 -> K
+/// sum_P(t) into a parameter of param_shape.
+Tensor sum_params(const Tensor& t, const NormStats& s) {
+  Tensor r = s.param_dims.empty() ? t : sum(t, s.param_dims);
+  return reshape(r, s.param_shape);
+}
+
+/// sum_P(t) with dim 0 summed per group of rows: [K, *param_shape]. (P
+/// holds dim 0 whenever the node is row-local, the only case grad_split runs.)
+Tensor sum_params_per_group(const Tensor& t, const NormStats& s, const std::vector<int64_t>& groups) {
+  Tensor r = segment_sum(t, groups);  // dim 0 -> K
   std::vector<int64_t> rest;
   for (int64_t d : s.param_dims)
     if (d != 0) rest.push_back(d);
   if (!rest.empty()) r = sum(r, rest);
   Shape shape = s.param_shape;
-  shape.insert(0, static_cast<int64_t>(c.groups->size()));
-  c.set_grouped(i);
+  shape.insert(0, static_cast<int64_t>(groups.size()));
   return reshape(r, shape);
 }
 
-/// Gradients of y = xhat * w + b for inputs (x, weight, bias), see the table.
-Grads normalize_backward(const BackwardCtx& c, const NormStats& s) {
+/// Gradients of y = xhat * w + b for inputs (x, weight, bias), see the
+/// table; `sum_p` sums over P into a parameter (sum_params, or per group in
+/// grad_split's grouped rule).
+Grads normalize_backward(const BackwardCtx& c, const NormStats& s,
+                         const std::function<Tensor(const Tensor&, const NormStats&)>& sum_p) {
   const Tensor& g = c.grad;
-  if (c.groups && !s.groups.empty())
-    NOVA_CHECK(*c.groups == s.groups,
-               "batch_norm: the forward used per-group statistics for groups of {} rows "
-               "(RowGroupsGuard), but grad_split splits the batch into groups of {} rows; use the "
-               "same group sizes for both",
-               Shape(s.groups).str(), Shape(*c.groups).str());
   Tensor mu = s.mu, rstd = s.rstd;
   if (s.batch_stats && autograd::is_grad_enabled() && s.x.requires_grad()) {
     mu = stat_mean(s.x, s);
@@ -123,9 +126,32 @@ Grads normalize_backward(const BackwardCtx& c, const NormStats& s) {
       grads[0] = dxhat * rstd;
     }
   }
-  if (c.needs(1)) grads[1] = sum_params(g * xhat, s, c, 1);
-  if (c.needs(2)) grads[2] = sum_params(g, s, c, 2);
+  if (c.needs(1)) grads[1] = sum_p(g * xhat, s);
+  if (c.needs(2)) grads[2] = sum_p(g, s);
   return grads;
+}
+
+/// grad_split's grouped rule (see the top): the same backward with dw and
+/// db summed per group, [K, *param_shape]; dx is ordinary and shares xhat.
+Grads normalize_grouped(const BackwardCtx& c, const NormStats& s, const std::vector<int64_t>& groups) {
+  if (!s.groups.empty())
+    NOVA_CHECK(groups == s.groups,
+               "batch_norm: the forward used per-group statistics for groups of {} rows "
+               "(RowGroupsGuard), but grad_split splits the batch into groups of {} rows; use the "
+               "same group sizes for both",
+               Shape(s.groups).str(), Shape(groups).str());
+  auto per_group = [&](const Tensor& t, const NormStats&) { return sum_params_per_group(t, s, groups); };
+  return normalize_backward(c, s, per_group);
+}
+
+/// What layer_norm and batch_norm declare for grad_split when they record
+/// their node: row-locality (with a hint for when it fails) and the grouped
+/// rule for weight and bias.
+NodeOptions grad_split_options(const NormStats& s, bool row_local, const char* hint = nullptr) {
+  auto rule = [s](const BackwardCtx& c, const std::vector<int64_t>& groups) {
+    return normalize_grouped(c, s, groups);
+  };
+  return NodeOptions().row_local(row_local, hint).grouped({1, 2}, std::move(rule));
 }
 
 /// Checks an optional per-feature parameter (weight, bias, running stat).
@@ -186,8 +212,8 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
     for (int d = 0; d < lead; ++d) s.param_dims.push_back(d);
     s.param_shape = normalized_shape;
     s.eps = eps;
-    record(op, {x, weight, bias}, y, [s](const BackwardCtx& c) { return normalize_backward(c, s); });
-    autograd::set_row_local(y, lead >= 1);
+    record(op, {x, weight, bias}, y, [s](const BackwardCtx& c) { return normalize_backward(c, s, sum_params); },
+           grad_split_options(s, lead >= 1));
   }
   return y;
 }
@@ -299,10 +325,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     s.param_shape = channels;
     s.eps = eps;
     s.batch_stats = use_batch_stats;
-    record(op, {x, weight, bias}, y, [s](const BackwardCtx& c) { return normalize_backward(c, s); });
     // running statistics: affine per row; per-group statistics: rows meet only
     // inside their group, which is what grad_split needs (see the top)
-    autograd::set_row_local(y, !use_batch_stats || !s.groups.empty());
+    record(op, {x, weight, bias}, y, [s](const BackwardCtx& c) { return normalize_backward(c, s, sum_params); },
+           grad_split_options(s, !use_batch_stats || !s.groups.empty(),
+                              "batch_norm with batch statistics mixes rows: run the forward under "
+                              "RowGroupsGuard for per-group statistics"));
   }
   return y;
 }

@@ -17,8 +17,8 @@
 //   logsumexp  g * exp(x - y)   (= g * softmax(x) over the reduced dims)
 // argmax/argmin have no gradient. Masks come from comparisons, which carry no
 // graph, so every formula is itself differentiable for create_graph.
-// Row-locality (grad_split, core/autograd.h): a reduction is row-local when
-// it keeps dim 0 (reduces only other dims), see row_local().
+// Row-locality (grad_split, NodeOptions in core/autograd.h): a reduction is
+// row-local when it keeps dim 0 (reduces only other dims), see keeps_rows().
 #include "core/reduce.h"
 
 #include <cmath>
@@ -33,6 +33,7 @@ namespace nova::ops {
 
 using autograd::BackwardCtx;
 using autograd::Grads;
+using autograd::NodeOptions;
 using autograd::record;
 
 Shape reduced_shape(const char* op, const Shape& shape, const std::vector<int64_t>& dims,
@@ -53,7 +54,7 @@ Shape reduced_shape(const char* op, const Shape& shape, const std::vector<int64_
 
 namespace {
 /// A reduction keeps rows apart when dim 0 is not among the reduced dims.
-bool row_local(const Tensor& x, const std::vector<bool>& reduced) {
+bool keeps_rows(const Tensor& x, const std::vector<bool>& reduced) {
   return x.dim() >= 1 && !reduced[0];
 }
 }  // namespace
@@ -90,8 +91,7 @@ Tensor sum_or_mean(const char* op, const Tensor& x, const std::vector<int64_t>& 
     record(op, {x}, y, [shape = x.shape(), reduced, take_mean, count](const BackwardCtx& c) {
       Tensor g = expand(restore_reduced_dims(c.grad, shape, reduced), shape);
       return Grads{take_mean ? g * (1.0 / count) : g};
-    });
-    autograd::set_row_local(y, row_local(x, reduced));
+    }, NodeOptions().row_local(keeps_rows(x, reduced)));
   }
   return keepdim ? y : drop_reduced_dims(y, reduced);
 }
@@ -187,8 +187,7 @@ Tensor extreme_values(const char* op, const Tensor& x, const std::vector<int64_t
   if (autograd::any_requires_grad({&x})) {
     record(op, {x}, y, [x, reduced](const BackwardCtx& c) {
       return Grads{share_evenly(c.grad, eq(x, c.out).to(x.dtype()), reduced)};
-    }, true);
-    autograd::set_row_local(y, row_local(x, reduced));
+    }, NodeOptions().save_output().row_local(keeps_rows(x, reduced)));
   }
   return finish(y, reduced, keepdim);
 }
@@ -211,8 +210,7 @@ MaxMin extreme_along(const char* op, const Tensor& x, int64_t dim, bool keepdim,
       // [S] mask of the selected elements; g [K] broadcasts over dim
       Tensor selected = eq(positions_along(d, shape, indices.device()), indices);
       return Grads{where(selected, c.grad, 0.0)};
-    });
-    autograd::set_row_local(values, row_local(x, reduced));
+    }, NodeOptions().row_local(keeps_rows(x, reduced)));
   }
   return {finish(values, reduced, keepdim), finish(indices, reduced, keepdim)};
 }
@@ -253,8 +251,7 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims, bool unbiased, boo
       // [K] g * [S] (x - [K] mean): mean is an op, so this differentiates again
       Tensor centered = x - mean(x, dims_of(reduced), true);
       return Grads{c.grad * centered * scale};
-    });
-    autograd::set_row_local(y, row_local(x, reduced));
+    }, NodeOptions().row_local(keeps_rows(x, reduced)));
   }
   return finish(y, reduced, keepdim);
 }
@@ -306,8 +303,7 @@ Tensor norm(const Tensor& x, double p, const std::vector<int64_t>& dims, bool ke
       if (p == 2) return Grads{where(zero, 0.0, g * x / safe_y)};
       // [K] g * [S] sign(x) |x|^(p-1) / [K] y^(p-1)
       return Grads{where(zero, 0.0, g * sign(x) * pow(abs(x), p - 1) / pow(safe_y, p - 1))};
-    }, true);
-    autograd::set_row_local(y, row_local(x, reduced));
+    }, NodeOptions().save_output().row_local(keeps_rows(x, reduced)));
   }
   return finish(y, reduced, keepdim);
 }
@@ -328,8 +324,7 @@ Tensor logsumexp(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim
     record("logsumexp", {x}, y, [x](const BackwardCtx& c) {
       // exp(x - y) <= 1: the softmax of x over the reduced dims, no overflow
       return Grads{c.grad * exp(x - c.out)};
-    }, true);
-    autograd::set_row_local(y, row_local(x, reduced));
+    }, NodeOptions().save_output().row_local(keeps_rows(x, reduced)));
   }
   return finish(y, reduced, keepdim);
 }

@@ -6,7 +6,7 @@
 //   log_softmax  dx = g - exp(y) * sum(g)
 // Both save only the output (save_output), and both formulas are made of ops,
 // so create_graph differentiates them again.
-// Row-local (grad_split, core/autograd.h) along any dim but 0.
+// Row-local (grad_split, NodeOptions in core/autograd.h) along any dim but 0.
 #include "core/softmax.h"
 
 #include "core/autograd.h"
@@ -20,6 +20,7 @@ namespace nova::ops {
 
 using autograd::BackwardCtx;
 using autograd::Grads;
+using autograd::NodeOptions;
 using autograd::record;
 
 namespace {
@@ -48,8 +49,7 @@ Tensor softmax_op(const char* op, const Tensor& x, int64_t dim, bool take_log) {
       const Tensor& y = c.out;
       if (take_log) return Grads{g - exp(y) * sum(g, {d}, true)};
       return Grads{y * (g - sum(g * y, {d}, true))};
-    }, /*save_output=*/true);
-    autograd::set_row_local(y, d != 0);
+    }, NodeOptions().save_output().row_local(d != 0));
   }
   return y;
 }

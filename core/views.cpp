@@ -8,11 +8,12 @@
 //   contiguous, clone, to(dtype)   g (the engine converts the dtype)
 //   to(device)        g.to(input device)
 //
-// Row-locality (grad_split, core/autograd.h): a view is row-local when dim 0
-// survives unchanged: reshapes that keep dim 0's size (rows stay rows, as
-// the element order is kept), permute/transpose/slice that leave dim 0
-// alone, expand (an input broadcast along dim 0 is split by the engine), and
-// the copies (contiguous, clone, to).
+// Row-locality (grad_split, declared in each record() call with NodeOptions,
+// core/autograd.h): a view is row-local when dim 0 survives unchanged:
+// reshapes that keep dim 0's size (rows stay rows, as the element order is
+// kept), permute/transpose/slice that leave dim 0 alone, expand (grad_split
+// sums the gradient of an input broadcast along dim 0 per group), and the
+// copies (contiguous, clone, to).
 #include "core/views.h"
 
 #include "core/autograd.h"
@@ -24,6 +25,7 @@ namespace nova::ops {
 
 using autograd::BackwardCtx;
 using autograd::Grads;
+using autograd::NodeOptions;
 using autograd::record;
 
 namespace {
@@ -69,8 +71,7 @@ void record_reshape_like(const char* op, const Tensor& x, Tensor& y) {
   if (!autograd::any_requires_grad({&x})) return;
   record(op, {x}, y, [shape = x.shape()](const BackwardCtx& c) {
     return Grads{reshape(c.grad, shape)};
-  });
-  autograd::set_row_local(y, x.dim() >= 1 && y.dim() >= 1 && x.size(0) == y.size(0));
+  }, NodeOptions().row_local(x.dim() >= 1 && y.dim() >= 1 && x.size(0) == y.size(0)));
 }
 
 /// A new dense tensor holding x converted to dtype, on x's device. `op` names
@@ -134,8 +135,7 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
   if (autograd::any_requires_grad({&x})) {
     record("permute", {x}, y, [inverse](const BackwardCtx& c) {
       return Grads{permute(c.grad, inverse)};
-    });
-    autograd::set_row_local(y, x.dim() >= 1 && inverse[0] == 0);
+    }, NodeOptions().row_local(x.dim() >= 1 && inverse[0] == 0));
   }
   return y;
 }
@@ -167,8 +167,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
   if (autograd::any_requires_grad({&x})) {
     record("slice", {x}, y, [shape = x.shape(), d, start, step](const BackwardCtx& c) {
       return Grads{slice_backward(c.grad, shape, d, start, step)};
-    });
-    autograd::set_row_local(y, d != 0);
+    }, NodeOptions().row_local(d != 0));
   }
   return y;
 }
@@ -213,8 +212,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   }
   Tensor y = make_view(x, target, broadcast_strides(x.shape(), x.strides(), target), x.offset());
   if (autograd::any_requires_grad({&x})) {
-    record("expand", {x}, y, [](const BackwardCtx& c) { return Grads{c.grad}; });
-    autograd::set_row_local(y);
+    record("expand", {x}, y, [](const BackwardCtx& c) { return Grads{c.grad}; }, NodeOptions().row_local());
   }
   return y;
 }
@@ -262,8 +260,7 @@ Tensor contiguous(const Tensor& x) {
   if (x.is_contiguous()) return x;
   Tensor y = copy_to_new("contiguous", x, x.dtype());
   if (autograd::any_requires_grad({&x})) {
-    record("contiguous", {x}, y, [](const BackwardCtx& c) { return Grads{c.grad}; });
-    autograd::set_row_local(y);
+    record("contiguous", {x}, y, [](const BackwardCtx& c) { return Grads{c.grad}; }, NodeOptions().row_local());
   }
   return y;
 }
@@ -272,8 +269,7 @@ Tensor clone(const Tensor& x) {
   check_defined("clone", x);
   Tensor y = copy_to_new("clone", x, x.dtype());
   if (autograd::any_requires_grad({&x})) {
-    record("clone", {x}, y, [](const BackwardCtx& c) { return Grads{c.grad}; });
-    autograd::set_row_local(y);
+    record("clone", {x}, y, [](const BackwardCtx& c) { return Grads{c.grad}; }, NodeOptions().row_local());
   }
   return y;
 }
@@ -284,8 +280,7 @@ Tensor to_dtype(const Tensor& x, DType dtype) {
   Tensor y = copy_to_new("to", x, dtype);
   // gradients flow only between floating dtypes
   if (is_floating(dtype) && autograd::any_requires_grad({&x})) {
-    record("to", {x}, y, [](const BackwardCtx& c) { return Grads{c.grad}; });
-    autograd::set_row_local(y);
+    record("to", {x}, y, [](const BackwardCtx& c) { return Grads{c.grad}; }, NodeOptions().row_local());
   }
   return y;
 }
@@ -308,8 +303,8 @@ Tensor to_device(const Tensor& x, Device device) {
       cuda::copy_between_devices(y.raw_data(), device.index, src.raw_data(), src.device().index, nbytes);
   }
   if (autograd::any_requires_grad({&x})) {
-    record("to", {x}, y, [from = x.device()](const BackwardCtx& c) { return Grads{to_device(c.grad, from)}; });
-    autograd::set_row_local(y);
+    record("to", {x}, y, [from = x.device()](const BackwardCtx& c) { return Grads{to_device(c.grad, from)}; },
+           NodeOptions().row_local());
   }
   return y;
 }

@@ -8,6 +8,8 @@
 //     rounding) on MLP discriminators with tanh/relu/leaky_relu, LayerNorm,
 //     BatchNorm1d (per-group and eval), broadcast scale/bias parameters,
 //     dropout (training and eval), a 3-D input, K = 2 and 3, unequal groups;
+//   - an op of the test's own, recorded with NodeOptions: its grouped rule is
+//     what the fused path uses, and its hint reaches the refusal;
 //   - every case the fused path cannot split exactly throws a clear error.
 #include <cmath>
 #include <functional>
@@ -176,6 +178,33 @@ std::vector<Case> discriminators() {
 void randomize(nn::Module& m, Generator& gen) {
   NoGradGuard no_grad;
   for (Tensor& p : m.parameters()) p.copy_(uniform(p.shape(), -0.8, 0.8, p.dtype(), p.device(), &gen));
+}
+
+/// How the test's own layer declares its node for grad_split.
+enum class Declared { grouped_rule, row_local_only, not_row_local };
+
+/// y = x w^T for x [N, in], w [out, in], recorded as one node the way a new
+/// layer in core would be (core/autograd.h, NodeOptions): row-local, and
+/// with a grouped rule for w, dw_k = g_k^T x_k, when `declared` says so.
+Tensor own_layer(const Tensor& x, const Tensor& w, Declared declared) {
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    y = ops::matmul(x, w.t());
+  }
+  auto backward = [x, w](const autograd::BackwardCtx& c) {
+    return autograd::Grads{c.needs(0) ? ops::matmul(c.grad, w) : Tensor(),
+                           c.needs(1) ? ops::matmul(c.grad.t(), x) : Tensor()};
+  };
+  auto grouped = [x](const autograd::BackwardCtx& c, const std::vector<int64_t>& groups) {
+    return autograd::Grads{Tensor(), c.needs(1) ? ops::segment_outer(c.grad, x, groups) : Tensor()};
+  };
+  autograd::NodeOptions options;
+  if (declared == Declared::grouped_rule) options.row_local().grouped({1}, grouped);
+  if (declared == Declared::row_local_only) options.row_local();
+  if (declared == Declared::not_row_local) options.row_local(false, "own_layer's hint");
+  autograd::record("own_layer", {x, w}, y, backward, options);
+  return y;
 }
 
 }  // namespace
@@ -500,6 +529,36 @@ TEST_CASE("grad_split fused: mixing rows before any parameter is harmless", "[gr
   // centring the batch mixes rows, but nothing before it has parameters
   check_fused_equals_reference([&](const Tensor& t) { return net->forward(t - t.mean({0}, true)); },
                                net->parameters(), x, {5, 7}, kFloat64);
+}
+
+TEST_CASE("grad_split fused uses the grouped rule an op attaches to its node", "[grad_split]") {
+  Generator gen(61);
+  auto p = [&](const Shape& s) { return uniform(s, -0.8, 0.8, kFloat64, kCPU, &gen).requires_grad_(); };
+  Tensor w1 = p({6, 3}), w2 = p({1, 6});
+  Tensor x = uniform({9, 3}, -1.0, 1.0, kFloat64, kCPU, &gen);
+  auto model = [&](Declared declared) {
+    return [&, declared](const Tensor& t) { return own_layer(ops::tanh(own_layer(t, w1, declared)), w2, declared); };
+  };
+  check_fused_equals_reference(model(Declared::grouped_rule), {w1, w2}, x, {4, 5}, kFloat64);
+  check_fused_equals_reference(model(Declared::grouped_rule), {w1, w2}, x, {2, 3, 4}, kFloat64);
+  // the plain backward ignores the rule: .grad is the sum of the split
+  Tensor out = model(Declared::grouped_rule)(x);
+  auto losses = group_losses(out, {4, 5});
+  auto split = grad_split(losses, {w1, w2}, {GradSplitMode::fused, out, {4, 5}});
+  (losses[0] + losses[1]).backward();
+  REQUIRE(max_abs_diff(ops::narrow(split[0] + split[1], 0, 0, 18), ops::reshape(w1.grad(), {18})) <= 1e-12);
+  // without the rule its weight gradient is summed over the whole batch
+  out = model(Declared::row_local_only)(x);
+  losses = group_losses(out, {4, 5});
+  REQUIRE_THROWS_NOVA(grad_split(losses, {w1, w2}, {GradSplitMode::fused, out, {4, 5}}),
+                      "a parameter of shape [1, 6] gets a gradient from own_layer that is summed over the whole batch");
+  // not row-local: refused, with the op's hint
+  out = model(Declared::not_row_local)(x);
+  losses = group_losses(out, {4, 5});
+  REQUIRE_THROWS_NOVA(grad_split(losses, {w1, w2}, {GradSplitMode::fused, out, {4, 5}}),
+                      "cannot run own_layer backward: it is not row-local");
+  REQUIRE_THROWS_NOVA(grad_split(losses, {w1, w2}, {GradSplitMode::fused, out, {4, 5}}),
+                      "group's gradient) (own_layer's hint); use GradSplitMode::reference");
 }
 
 // ---- grad_split: the fused path refuses what it cannot split ----
