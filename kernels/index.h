@@ -10,10 +10,9 @@
 // indices the last bits of a float sum are not deterministic (integers and bool
 // are exact); the CPU loop is serial.
 //
-// Declared once for both back ends: the list is kernels/index.def, the CPU
-// versions are in kernels/cpu/index.cpp and the CUDA ones in
-// kernels/cuda/index.cu. Kernels take Views (core/base/view.h): pointers, sizes
-// and strides; core allocates, checks and records autograd.
+// Declared once, for both back ends, by the list kernels/index.def; the CPU
+// versions are in kernels/cpu/index.cpp, the CUDA ones in
+// kernels/cuda/index.cu.
 #pragma once
 
 #include <cstdint>
@@ -27,14 +26,8 @@ namespace nova {
 using IndexRange = std::pair<int64_t, int64_t>;
 }  // namespace nova
 
-#define NOVA_KERNEL(ret, name, params) ret name params;
-namespace nova::cpu {
-#include "kernels/index.def"
-}  // namespace nova::cpu
-namespace nova::cuda {
-#include "kernels/index.def"
-}  // namespace nova::cuda
-#undef NOVA_KERNEL
+#define NOVA_KERNEL_FAMILY "kernels/index.def"
+#include "kernels/declare_family.h"
 
 namespace nova {
 

@@ -5,19 +5,12 @@
 // matrix's flat index in the batch (kernels/cuda/linalg.cu says how singular is
 // decided on the GPU).
 //
-// Declared once for both back ends: the list is kernels/linalg.def, the CPU
-// versions are in kernels/cpu/linalg.cpp and the CUDA ones in
-// kernels/cuda/linalg.cu. Kernels take Views (core/base/view.h): pointers,
-// sizes and strides; core allocates, checks and records autograd.
+// Declared once, for both back ends, by the list kernels/linalg.def; the CPU
+// versions are in kernels/cpu/linalg.cpp, the CUDA ones in
+// kernels/cuda/linalg.cu.
 #pragma once
 
 #include "core/base/view.h"
 
-#define NOVA_KERNEL(ret, name, params) ret name params;
-namespace nova::cpu {
-#include "kernels/linalg.def"
-}  // namespace nova::cpu
-namespace nova::cuda {
-#include "kernels/linalg.def"
-}  // namespace nova::cuda
-#undef NOVA_KERNEL
+#define NOVA_KERNEL_FAMILY "kernels/linalg.def"
+#include "kernels/declare_family.h"

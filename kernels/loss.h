@@ -3,21 +3,13 @@
 // the labels first, so that a bad one is reported by value and position under
 // the loss's name, and counts the non-ignored ones for Mean.
 //
-// Declared once for both back ends: the list is kernels/loss.def, the CPU
-// versions are in kernels/cpu/loss.cpp and the CUDA ones in
-// kernels/cuda/loss.cu. Kernels take Views (core/base/view.h): pointers, sizes
-// and strides; core allocates, checks and records autograd.
+// Declared once, for both back ends, by the list kernels/loss.def; the CPU
+// versions are in kernels/cpu/loss.cpp, the CUDA ones in kernels/cuda/loss.cu.
 #pragma once
 
 #include <cstdint>
 
 #include "core/base/view.h"
 
-#define NOVA_KERNEL(ret, name, params) ret name params;
-namespace nova::cpu {
-#include "kernels/loss.def"
-}  // namespace nova::cpu
-namespace nova::cuda {
-#include "kernels/loss.def"
-}  // namespace nova::cuda
-#undef NOVA_KERNEL
+#define NOVA_KERNEL_FAMILY "kernels/loss.def"
+#include "kernels/declare_family.h"

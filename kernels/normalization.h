@@ -7,19 +7,12 @@
 // Every output is written, not accumulated. The backward passes are written
 // with ops in core/normalization.cpp.
 //
-// Declared once for both back ends: the list is kernels/normalization.def, the
-// CPU versions are in kernels/cpu/normalization.cpp and the CUDA ones in
-// kernels/cuda/normalization.cu. Kernels take Views (core/base/view.h):
-// pointers, sizes and strides; core allocates, checks and records autograd.
+// Declared once, for both back ends, by the list kernels/normalization.def; the
+// CPU versions are in kernels/cpu/normalization.cpp, the CUDA ones in
+// kernels/cuda/normalization.cu.
 #pragma once
 
 #include "core/base/view.h"
 
-#define NOVA_KERNEL(ret, name, params) ret name params;
-namespace nova::cpu {
-#include "kernels/normalization.def"
-}  // namespace nova::cpu
-namespace nova::cuda {
-#include "kernels/normalization.def"
-}  // namespace nova::cuda
-#undef NOVA_KERNEL
+#define NOVA_KERNEL_FAMILY "kernels/normalization.def"
+#include "kernels/declare_family.h"

@@ -12,10 +12,9 @@
 // checks); an optional state buffer that the options do not use is an undefined
 // View.
 //
-// Declared once for both back ends: the list is kernels/optim.def, the CPU
-// versions are in kernels/cpu/optim.cpp and the CUDA ones in
-// kernels/cuda/optim.cu. Kernels take Views (core/base/view.h): pointers, sizes
-// and strides; core allocates, checks and records autograd.
+// Declared once, for both back ends, by the list kernels/optim.def; the CPU
+// versions are in kernels/cpu/optim.cpp, the CUDA ones in
+// kernels/cuda/optim.cu.
 #pragma once
 
 #include <cstdint>
@@ -23,12 +22,5 @@
 
 #include "core/base/view.h"
 
-// templates over the element type (float, double); see optim.def
-#define NOVA_KERNEL_FOR_FLOATS(ret, name, params) template <typename T> ret name params;
-namespace nova::cpu {
-#include "kernels/optim.def"
-}  // namespace nova::cpu
-namespace nova::cuda {
-#include "kernels/optim.def"
-}  // namespace nova::cuda
-#undef NOVA_KERNEL_FOR_FLOATS
+#define NOVA_KERNEL_FAMILY "kernels/optim.def"
+#include "kernels/declare_family.h"

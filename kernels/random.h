@@ -3,19 +3,12 @@
 // CPU's value for the same seed and offset). `out` is contiguous; `offset` is
 // the first block of the draw.
 //
-// Declared once for both back ends: the list is kernels/random.def, the CPU
-// versions are in kernels/cpu/random.cpp and the CUDA ones in
-// kernels/cuda/random.cu. Kernels take Views (core/base/view.h): pointers,
-// sizes and strides; core allocates, checks and records autograd.
+// Declared once, for both back ends, by the list kernels/random.def; the CPU
+// versions are in kernels/cpu/random.cpp, the CUDA ones in
+// kernels/cuda/random.cu.
 #pragma once
 
 #include "core/base/view.h"
 
-#define NOVA_KERNEL(ret, name, params) ret name params;
-namespace nova::cpu {
-#include "kernels/random.def"
-}  // namespace nova::cpu
-namespace nova::cuda {
-#include "kernels/random.def"
-}  // namespace nova::cuda
-#undef NOVA_KERNEL
+#define NOVA_KERNEL_FAMILY "kernels/random.def"
+#include "kernels/declare_family.h"

@@ -4,19 +4,12 @@
 // in double on both back ends, so a sum over a million elements keeps float32's
 // precision.
 //
-// Declared once for both back ends: the list is kernels/reduce.def, the CPU
-// versions are in kernels/cpu/reduce.cpp and the CUDA ones in
-// kernels/cuda/reduce.cu. Kernels take Views (core/base/view.h): pointers,
-// sizes and strides; core allocates, checks and records autograd.
+// Declared once, for both back ends, by the list kernels/reduce.def; the CPU
+// versions are in kernels/cpu/reduce.cpp, the CUDA ones in
+// kernels/cuda/reduce.cu.
 #pragma once
 
 #include "core/base/view.h"
 
-#define NOVA_KERNEL(ret, name, params) ret name params;
-namespace nova::cpu {
-#include "kernels/reduce.def"
-}  // namespace nova::cpu
-namespace nova::cuda {
-#include "kernels/reduce.def"
-}  // namespace nova::cuda
-#undef NOVA_KERNEL
+#define NOVA_KERNEL_FAMILY "kernels/reduce.def"
+#include "kernels/declare_family.h"

@@ -7,24 +7,17 @@
 // is the CPU's only: on CUDA core builds it from matmul (one strided-batched
 // cuBLAS call for equal segments). Backward passes are ops in core/segment.cpp.
 //
-// Declared once for both back ends: the list is kernels/segment.def, the CPU
-// versions are in kernels/cpu/segment.cpp and the CUDA ones in
-// kernels/cuda/segment.cu. Kernels take Views (core/base/view.h): pointers,
-// sizes and strides; core allocates, checks and records autograd.
+// Declared once, for both back ends, by the list kernels/segment.def; the CPU
+// versions are in kernels/cpu/segment.cpp, the CUDA ones in
+// kernels/cuda/segment.cu.
 #pragma once
 
 #include <vector>
 
 #include "core/base/view.h"
 
-#define NOVA_KERNEL(ret, name, params) ret name params;
-namespace nova::cpu {
-#include "kernels/segment.def"
-}  // namespace nova::cpu
-namespace nova::cuda {
-#include "kernels/segment.def"
-}  // namespace nova::cuda
-#undef NOVA_KERNEL
+#define NOVA_KERNEL_FAMILY "kernels/segment.def"
+#include "kernels/declare_family.h"
 
 // The CPU back end only (see the top of this file).
 namespace nova::cpu {

@@ -5,19 +5,12 @@
 // contiguous with x's shape and is overwritten. Backward is written with ops
 // in core/softmax.cpp, so there is no backward kernel.
 //
-// Declared once for both back ends: the list is kernels/softmax.def, the CPU
-// versions are in kernels/cpu/softmax.cpp and the CUDA ones in
-// kernels/cuda/softmax.cu. Kernels take Views (core/base/view.h): pointers,
-// sizes and strides; core allocates, checks and records autograd.
+// Declared once, for both back ends, by the list kernels/softmax.def; the CPU
+// versions are in kernels/cpu/softmax.cpp, the CUDA ones in
+// kernels/cuda/softmax.cu.
 #pragma once
 
 #include "core/base/view.h"
 
-#define NOVA_KERNEL(ret, name, params) ret name params;
-namespace nova::cpu {
-#include "kernels/softmax.def"
-}  // namespace nova::cpu
-namespace nova::cuda {
-#include "kernels/softmax.def"
-}  // namespace nova::cuda
-#undef NOVA_KERNEL
+#define NOVA_KERNEL_FAMILY "kernels/softmax.def"
+#include "kernels/declare_family.h"
