@@ -159,13 +159,6 @@ bool any_requires_grad(std::initializer_list<const Tensor*> inputs);
 void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, BackwardFn fn,
             NodeOptions options = {});
 
-/// record() with only save_output set: a node that is not row-local (solve,
-/// inverse), which grad_split therefore refuses.
-inline void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, BackwardFn fn,
-                   bool save_output) {
-  record(name, inputs, out, std::move(fn), NodeOptions().save_output(save_output));
-}
-
 /// Backpropagates from `roots` (with `grads`, one per root, undefined = ones
 /// for a scalar root) and accumulates into the .grad of every leaf reached.
 /// Without retain_graph the saved tensors are freed and a second backward

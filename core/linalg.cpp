@@ -24,6 +24,7 @@ namespace nova::ops {
 
 using autograd::BackwardCtx;
 using autograd::Grads;
+using autograd::NodeOptions;
 using autograd::record;
 
 namespace {
@@ -65,7 +66,7 @@ Tensor solve_matrix(const Tensor& a, const Tensor& b) {
       Tensor grad_b = solve_matrix(mT(a), c.grad);  // needed by both gradients
       Tensor grad_a = c.needs(0) ? -matmul(grad_b, mT(c.out)) : Tensor();
       return Grads{grad_a, c.needs(1) ? grad_b : Tensor()};
-    }, /*save_output=*/true);
+    }, NodeOptions().save_output());  // not row-local: grad_split refuses it
   return x;
 }
 
@@ -84,7 +85,7 @@ Tensor inverse(const Tensor& a) {
     record("inverse", {a}, y, [](const BackwardCtx& c) {
       Tensor yt = mT(c.out);
       return Grads{-matmul(matmul(yt, c.grad), yt)};
-    }, /*save_output=*/true);
+    }, NodeOptions().save_output());  // not row-local: grad_split refuses it
   return y;
 }
 
