@@ -89,7 +89,7 @@ TEST_CASE("tensors reuse cached storage from step to step", "[allocator]") {
   REQUIRE(y.shape() == Shape{512, 128});
 }
 
-TEST_CASE("allocate and deallocate from several threads at once", "[allocator]") {
+TEST_CASE("allocate and deallocate from several threads at once", "[allocator][threads]") {
   LimitGuard guard;
   cpu::set_cache_limit(size_t(64) << 20);
   const size_t in_use = cpu::memory_stats().allocated;
