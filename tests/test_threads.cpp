@@ -9,52 +9,26 @@
 #include <thread>
 
 #include "core/ops.h"
-#include "datasets/gaussian_mixture.h"
-#include "models/gan_discriminator_step.h"
-#include "models/gaussian_mixture_gan.h"
-#include "optim/optimizer.h"
+#include "models/mixture_gan_training.h"
 #include "tests/test_util.h"
 
 using namespace nova;
 
 namespace {
 
-// The 8-Gaussian GAN of examples/gan_8gaussians: an aw D step (grad_split
-// fused) and a plain G step, on a batch large enough that the hidden layers'
-// elementwise ops split across OpenMP threads (kernels/cpu/loops.h).
+// The 8-Gaussian GAN's training step (models/mixture_gan_training.h) with
+// an aw D step, on a batch large enough that the hidden layers' elementwise
+// ops split across OpenMP threads (kernels/cpu/loops.h).
 std::vector<Tensor> train_gan(uint64_t seed, int steps) {
-  const int64_t batch = 256;
-  models::MixtureGanOptions net;
-  Generator init(seed), gen(seed + 1000);
-  auto G = models::mixture_generator(net, &init);
-  auto D = models::mixture_discriminator(net, &init);
-  auto params = D->parameters();
-  models::GanDiscriminatorStepOptions options;
-  options.objective = nn::parse_gan_objective("bce");
-  models::GanDiscriminatorStep d_step(
-      D,
-      std::make_unique<optim::AdaptiveWeighting>(
-          params, std::make_unique<optim::Adam>(params, optim::AdamOptions{1e-4, {0.5, 0.999}})),
-      options);
-  optim::Adam opt_g(G->parameters(), optim::AdamOptions{1e-3, {0.5, 0.999}});
-  const datasets::GaussianMixture mixture = datasets::ring_of_gaussians();
-  const Tensor ones = nova::ones({batch, 1});
-  for (int s = 0; s < steps; ++s) {
-    Tensor real = mixture.sample(batch, gen);
-    Tensor fake;
-    {
-      NoGradGuard no_grad;
-      fake = (*G)(randn({batch, net.z_dim}, kFloat32, kCPU, &gen));
-    }
-    d_step.step(real, fake, gen);
-    Tensor loss = ops::binary_cross_entropy_with_logits((*D)((*G)(randn({batch, net.z_dim}, kFloat32, kCPU, &gen))), ones);
-    opt_g.zero_grad();
-    loss.backward();
-    opt_g.step();
-  }
+  models::MixtureGanTrainingOptions options;
+  options.d_step.objective = nn::parse_gan_objective("bce");
+  options.aw_algorithm = 1;
+  options.batch = 256;
+  models::MixtureGanTraining training(options, seed);
+  for (int s = 0; s < steps; ++s) training.step();
   std::vector<Tensor> weights;
-  for (const Tensor& p : G->parameters()) weights.push_back(p.detach().clone());
-  for (const Tensor& p : D->parameters()) weights.push_back(p.detach().clone());
+  for (const Tensor& p : training.generator()->parameters()) weights.push_back(p.detach().clone());
+  for (const Tensor& p : training.discriminator()->parameters()) weights.push_back(p.detach().clone());
   return weights;
 }
 
