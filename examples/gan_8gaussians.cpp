@@ -48,6 +48,7 @@
 #include "examples/scatter_png.h"
 #include "models/gan_discriminator_step.h"
 #include "models/gaussian_mixture_gan.h"
+#include "optim/check_finite.h"
 #include "optim/progress.h"
 
 using namespace nova;
@@ -71,6 +72,7 @@ struct Config {
   std::string plot_dir;
   datasets::MixtureMetricsOptions metrics;
   bool compare = false;
+  optim::OnNonFinite on_nonfinite = optim::OnNonFinite::stop;
   std::ofstream *csv = nullptr, *modes_csv = nullptr;
 };
 
@@ -81,19 +83,26 @@ struct RunResult {
   double seconds = 0;
   std::array<int64_t, 6> cases{};  // cases[1..5]: D steps that took each aw case
   std::string grad_split;          // aw: the grad_split path the D steps took, and why
+  int64_t nonfinite_steps = 0;     // --on-nonfinite continue: steps with a NaN or inf loss or gradient
 };
 
 class Run {
  public:
   Run(const Config& cfg, Weighting weighting, uint64_t seed, optim::Progress& progress, const std::string& label)
       : cfg_(cfg), weighting_(weighting), seed_(seed), progress_(progress), label_(label), gen_(seed),
-        eval_gen_(seed ^ 0x9E3779B97F4A7C15ULL) {
+        eval_gen_(seed ^ 0x9E3779B97F4A7C15ULL), finite_(cfg.on_nonfinite, [this](const std::string& message) {
+          progress_.clear();
+          fmt::print(stderr, "warning: {} ({}; --on-nonfinite continue: training on, the count is at the end)\n",
+                     message, label_);
+        }) {
     // same seed -> same initial weights and data stream for baseline and aw
     Generator init(seed * 2654435761ULL + 1);
     G_ = models::mixture_generator(net_, &init);
     auto D = models::mixture_discriminator(net_, &init);
     G_->to(cfg.device);
     D->to(cfg.device);
+    g_params_ = G_->named_parameters();
+    d_params_ = D->named_parameters();
     const optim::AdamOptions adam_d{cfg.lr_d, {cfg.beta1, cfg.beta2}}, adam_g{cfg.lr_g, {cfg.beta1, cfg.beta2}};
     opt_g_ = std::make_unique<optim::Adam>(G_->parameters(), adam_g);
     auto opt_d = std::make_unique<optim::Adam>(D->parameters(), adam_d);
@@ -131,8 +140,15 @@ class Run {
         NoGradGuard no_grad;
         fake = (*G_)(z);
       }
-      models::GanDiscriminatorStepLog log = d_step_->step(real, fake, gen_, /*measure_angles=*/logged);
-      const double g_loss = g_step();
+      models::GanDiscriminatorStepLog log;
+      double g_loss = 0;
+      try {
+        log = d_step_->step(real, fake, gen_, /*measure_angles=*/logged);
+        g_loss = g_step();
+      } catch (const Error& e) {
+        fail("step {}: {}", step, e.what());  // e.g. aw refusing a NaN score: say when
+      }
+      check_finite(step, log, g_loss);
       const double elapsed = seconds_since(start);
       const std::string stats = stats_of(log, g_loss);
       if (logged) write_csv(step, log, g_loss, elapsed);
@@ -141,6 +157,7 @@ class Run {
     }
     RunResult r{method_name(weighting_), seed_, datasets::mixture_metrics(mixture_, generate(), cfg_.metrics)};
     r.seconds = seconds_since(start);
+    r.nonfinite_steps = finite_.bad_steps();
     if (const optim::AdaptiveWeighting* aw = d_step_->adaptive_weighting()) {
       r.cases = aw->case_counts();
       r.grad_split = d_step_->grad_split_path() == autograd::GradSplitMode::fused ? "fused" : "reference";
@@ -159,6 +176,17 @@ class Run {
     optim::backward_into(loss, G_->parameters());  // D's weight gradients would be thrown away
     opt_g_->step();
     return loss.item();
+  }
+
+  /// --on-nonfinite: the losses just read for the log, and the gradients
+  /// both optimizers just stepped with (D's survive the G step, which
+  /// backpropagates into G's parameters only).
+  void check_finite(int64_t step, const models::GanDiscriminatorStepLog& log, double g_loss) {
+    finite_.value(step, "discriminator loss (real)", log.loss_real);
+    finite_.value(step, "discriminator loss (fake)", log.loss_fake);
+    finite_.grads(step, d_params_, "D.");
+    finite_.value(step, "generator loss", g_loss);
+    finite_.grads(step, g_params_, "G.");
   }
 
   static std::string stats_of(const models::GanDiscriminatorStepLog& l, double g_loss) {
@@ -218,6 +246,8 @@ class Run {
   std::shared_ptr<nn::Sequential> G_;
   std::unique_ptr<optim::Adam> opt_g_;
   std::unique_ptr<models::GanDiscriminatorStep> d_step_;
+  optim::NamedParameters g_params_, d_params_;  // named for the non-finite messages
+  optim::FiniteCheck finite_;
   Tensor eval_z_, eval_real_;
 };
 
@@ -232,6 +262,9 @@ void print_final(const RunResult& r, const Config& cfg) {
   fmt::print("high-quality points per mode: {}\n", fmt::join(r.metrics.high_quality_per_mode, ","));
   if (r.method != "baseline")
     fmt::print("aw cases 1..5 (D steps): {}\naw grad_split: {}\n", case_histogram(r), r.grad_split);
+  if (r.nonfinite_steps > 0)
+    fmt::print("non-finite losses or gradients on {} of {} steps (--on-nonfinite continue)\n", r.nonfinite_steps,
+               cfg.steps);
   fmt::print("final: method={} loss={} seed={} steps={} modes_covered={} modes={} high_quality_pct={:.2f} "
              "seconds={:.2f}\n",
              r.method, cfg.d_step.objective.name, r.seed, cfg.steps, r.metrics.modes_covered, r.metrics.modes,
@@ -274,6 +307,7 @@ void print_compare_table(const std::vector<RunResult>& runs, const Config& cfg) 
 int run(int argc, char** argv) {
   Config cfg;
   std::string loss = "bce", weighting = "none", grad_split = "auto", device = "cpu", csv_path, modes_csv_path;
+  std::string on_nonfinite = "stop";
   int64_t threads = 1, seeds = 10;
   uint64_t seed = 0;
   using examples::RealRange;
@@ -331,6 +365,10 @@ int run(int argc, char** argv) {
            "train the baseline and aw (--weighting, default aw1) for --seeds seeds each and print a table; "
            "per-step lines and snapshot lines are left out");
   cli.integer("seeds", seeds, "--compare: number of seeds", 1);
+  cli.choice("on-nonfinite", on_nonfinite, {"stop", "continue"},
+             "a NaN or infinite loss or gradient (checked every step): stop ends the run with an error naming the "
+             "step and the tensor (status 1); continue warns once, trains on and counts the steps at the end (an "
+             "aw step still stops: its weights need finite scores and gradients)");
   if (std::optional<int> status = cli.parse(argc, argv)) return *status;
 
   cfg.d_step.objective = nn::parse_gan_objective(loss, "gan_8gaussians: --loss");
@@ -340,6 +378,7 @@ int run(int argc, char** argv) {
                           : grad_split == "reference" ? GradSplitMode::reference
                                                       : GradSplitMode::automatic;
   cfg.device = Device::parse(device);
+  cfg.on_nonfinite = on_nonfinite == "stop" ? optim::OnNonFinite::stop : optim::OnNonFinite::warn;
   if (cfg.compare && cfg.weighting == Weighting::none) cfg.weighting = Weighting::aw1;
   if (cfg.device.is_cuda())
     NOVA_CHECK(cfg.device.index < cuda_device_count(), "gan_8gaussians: --device {}: no such CUDA device ({} found)",

@@ -13,6 +13,7 @@
 #include "examples/cli.h"
 #include "nn/checkpoint.h"
 #include "nn/nn.h"
+#include "optim/check_finite.h"
 #include "optim/optimizer.h"
 
 using namespace nova;
@@ -29,7 +30,7 @@ int run(int argc, char** argv) {
   int64_t steps = 400, batch = 128, hidden = 32, n_train = 2000, n_test = 1000, log_every = 50;
   double lr = 0.01, noise = 0.1;
   uint64_t seed = 0;
-  std::string save, load;
+  std::string save, load, on_nonfinite = "stop";
   examples::Cli cli("mlp_classifier", "train an MLP on generated two-moons data (CPU)");
   cli.integer("steps", steps, "training steps (one minibatch each)", 0);
   cli.integer("batch", batch, "minibatch size", 1);
@@ -42,6 +43,9 @@ int run(int argc, char** argv) {
   cli.integer("log-every", log_every, "print progress every N steps (0: never)", 0);
   cli.text("save", save, "write the trained model to this .safetensors file");
   cli.text("load", load, "start from this checkpoint instead of a fresh init");
+  cli.choice("on-nonfinite", on_nonfinite, {"stop", "continue"},
+             "a NaN or infinite loss or gradient: stop ends the run with an error naming the step and the tensor; "
+             "continue warns once and trains on");
   if (std::optional<int> status = cli.parse(argc, argv)) return *status;
 
   manual_seed(seed);
@@ -63,6 +67,11 @@ int run(int argc, char** argv) {
              train.x.size(0), test.x.size(0), hidden, hidden,
              [&] { int64_t n = 0; for (auto& p : model->parameters()) n += p.numel(); return n; }(),
              lr);
+  optim::FiniteCheck finite(on_nonfinite == "stop" ? optim::OnNonFinite::stop : optim::OnNonFinite::warn,
+                            [](const std::string& message) {
+                              fmt::print(stderr, "warning: {} (--on-nonfinite continue: training on)\n", message);
+                            });
+  const optim::NamedParameters named = model->named_parameters();
   const auto start = std::chrono::steady_clock::now();
   const int64_t n = train.x.size(0);
   double loss_value = 0;
@@ -74,6 +83,8 @@ int run(int argc, char** argv) {
     loss.backward();
     optimizer.step();
     loss_value = loss.item();
+    finite.value(step, "loss", loss_value);
+    finite.grads(step, named, "model.");
     if (log_every > 0 && (step % log_every == 0 || step == steps))
       fmt::print("step {:>5}/{}  loss {:.4f}  train acc {:.3f}\n", step, steps, loss_value,
                  accuracy(*model, train));

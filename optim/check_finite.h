@@ -7,9 +7,11 @@
 //   step 17: discriminator loss (real) is nan
 //   step 17: gradient of D.0.weight has inf
 //
-// Cost (bench/bench_gan_step, "checked" row): a loss is a scalar the trainer
-// has read already; the gradients are one ops::global_norm of order infinity
-// over all of them, max |g|, one read of each gradient and no allocation.
+// Cost: a loss is a scalar the trainer has read already; the gradients are
+// one ops::global_norm of order infinity over all of them, max |g|, one read
+// of each gradient and no allocation: 2.9 us for the 8-Gaussian GAN's 67k
+// gradients, 0.06% of its 5.2 ms step (bench/bench_gan_step --threads 1,
+// rows "finite check" and "step checked").
 // NaN wins that max and inf is its own max, so the result is finite exactly
 // when every element is, and only then are the tensors walked one by one to
 // name the first bad one. (The order-2 norm would also do, but summing

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -344,6 +345,42 @@ TEST_CASE("an option given twice is refused, not silently the last one", "[examp
     REQUIRE(r.status == 2);
     REQUIRE_THAT(r.output, Catch::Matchers::Contains("given 2 times; each option may be given once"));
   }
+}
+
+// ---- numbers that go bad: a generator lr of 1e38 is finite, but one Adam
+// step moves G's weights to about 1e38 and G(z) overflows, so D's loss on
+// the fake rows is NaN from the second step. It used to train on in NaN and
+// exit 0 reporting 0 modes.
+
+TEST_CASE("a loss that goes NaN stops the run with an error naming the step", "[example][gan8]") {
+  Run r = run(tiny("--lr-g 1e38 --steps 8"));
+  INFO(r.output);
+  REQUIRE(r.status == 1);
+  REQUIRE(std::regex_search(r.output, std::regex("error: step [0-9]+: discriminator loss \\((real|fake)\\) is nan")));
+  REQUIRE(r.output.find("final:") == std::string::npos);
+
+  // aw refuses the NaN score itself; the trainer still says at which step
+  Run aw = run(tiny("--lr-g 1e38 --steps 8 --weighting aw1"));
+  INFO(aw.output);
+  REQUIRE(aw.status == 1);
+  REQUIRE(std::regex_search(aw.output, std::regex("error: step [0-9]+: AdaptiveWeighting: ")));
+}
+
+TEST_CASE("--on-nonfinite continue warns once and finishes the run", "[example][gan8]") {
+  Run r = run(tiny("--lr-g 1e38 --steps 8 --on-nonfinite continue"));
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  REQUIRE(std::regex_search(r.output, std::regex("warning: step [0-9]+: discriminator loss \\((real|fake)\\) is nan")));
+  REQUIRE(r.output.find("warning:") == r.output.rfind("warning:"));  // once
+  REQUIRE(std::regex_search(r.output, std::regex("non-finite losses or gradients on [1-8] of 8 steps")));
+  REQUIRE(final_field(r.output, "steps") == "8");
+
+  Run fine = run(tiny("--steps 8 --on-nonfinite stop"));  // a healthy run says nothing of it
+  INFO(fine.output);
+  REQUIRE(fine.status == 0);
+  REQUIRE(fine.output.find("non-finite") == std::string::npos);
+  REQUIRE(fine.output.find("warning:") == std::string::npos);
+  require_usage_error("--on-nonfinite ignore", "--on-nonfinite");
 }
 
 #endif  // NOVA_GAN_EXAMPLE_PATH: without examples this file has no tests

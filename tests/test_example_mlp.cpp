@@ -97,4 +97,18 @@ TEST_CASE("the MLP example refuses non-finite, negative and repeated values with
   }
 }
 
+TEST_CASE("the MLP example stops on a NaN loss naming the step, or warns once when asked", "[example]") {
+  // lr 1e38 is finite; one Adam step puts weights near 1e38 and the logits overflow
+  Run stop = run("--lr 1e38 --steps 20 --log-every 0");
+  INFO(stop.output);
+  REQUIRE(stop.status == 1);
+  REQUIRE_THAT(stop.output, Catch::Matchers::Contains("error: step 2: loss is nan"));
+  Run go_on = run("--lr 1e38 --steps 20 --log-every 0 --on-nonfinite continue");
+  INFO(go_on.output);
+  REQUIRE(go_on.status == 0);
+  REQUIRE_THAT(go_on.output, Catch::Matchers::Contains("warning: step 2: loss is nan"));
+  REQUIRE(go_on.output.find("warning:") == go_on.output.rfind("warning:"));
+  REQUIRE_THAT(go_on.output, Catch::Matchers::Contains("steps=20"));
+}
+
 #endif  // NOVA_MLP_EXAMPLE_PATH: without examples this file has no tests
