@@ -86,9 +86,6 @@ class Cli {
   /// to stdout), 2 after a usage error (usage line and error on stderr).
   std::optional<int> parse(int argc, char** argv);
 
-  /// The help text --help prints.
-  std::string help() const { return app_.help(); }
-
  private:
   struct Flag {
     std::string name;

@@ -16,6 +16,9 @@
 //   G step  nn::generator_loss of D(G(z)), gradients over G's parameters
 //           only (optim::backward_into), Adam step
 //   bar     optim::Progress on a terminal, periodic lines otherwise
+//   check   optim::FiniteCheck: the losses and both networks' gradients,
+//           every step; a NaN or inf stops the run naming the step and the
+//           tensor (--on-nonfinite continue: warn once, train on)
 //
 // Metrics (datasets/mixture_metrics.h, the unrolled-GAN/VEEGAN convention):
 // a generated point is high quality within 3 std of its nearest centre; a
