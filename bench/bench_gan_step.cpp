@@ -20,6 +20,12 @@
 // sum into .grad, Adam), with the case logic (a few scalar comparisons) left
 // out.
 //
+// The trainer's non-finite check (optim::FiniteCheck, every step of
+// examples/gan_8gaussians) is timed too: the step followed by the check of
+// both networks' gradients ("v1 nova step checked"), and the check alone
+// (the losses it also checks are doubles the trainer has read for its log
+// already, so the gradients are all it adds).
+//
 // Versions: 0 = baseline, PyTorch (gan_step_torch.py run with
 // /tmp/tv/bin/python3 when it imports torch, else python3; absent: nova
 // alone, said so); 1 = nova. Ratio = torch median / nova median (higher is
@@ -54,6 +60,7 @@
 #include "models/gaussian_mixture_gan.h"
 #include "nn/gan_loss.h"
 #include "optim/adaptive_weighting.h"
+#include "optim/check_finite.h"
 #include "optim/optimizer.h"
 
 using namespace nova;
@@ -120,6 +127,19 @@ struct Gan {
     d_step();
     g_step();
   }
+
+  /// What examples/gan_8gaussians adds after each step: the gradients both
+  /// optimizers just used, checked for NaN and inf (throws on one).
+  void check_grads(int64_t step) {
+    if (g_named.empty()) {
+      g_named = G->named_parameters();
+      d_named = D->named_parameters();
+    }
+    finite.grads(step, d_named, "D.");
+    finite.grads(step, g_named, "G.");
+  }
+  optim::NamedParameters g_named, d_named;
+  optim::FiniteCheck finite{optim::OnNonFinite::stop};
 
   /// The aw D step of examples/gan_8gaussians, the same code
   /// (models::GanDiscriminatorStep, bce objective): the same forward, then
@@ -327,6 +347,14 @@ int main(int argc, char** argv) {
     b::Timing t_step = b::time_cpu([&] { gan.step(); }, args.warmup, args.iters);
     b::Timing t_d = b::time_cpu([&] { gan.d_step(); }, args.warmup, args.iters);
     b::Timing t_g = b::time_cpu([&] { gan.g_step(); }, args.warmup, args.iters);
+    int64_t checked = 0;
+    b::Timing t_checked = b::time_cpu(
+        [&] {
+          gan.step();
+          gan.check_grads(++checked);
+        },
+        args.warmup, args.iters);
+    b::Timing t_check = b::time_cpu([&] { gan.check_grads(++checked); }, args.warmup, 4 * args.iters);
     b::Timing t_aw_fused =
         b::time_cpu([&] { gan.aw_d_step(autograd::GradSplitMode::fused); }, args.warmup, args.iters);
     b::Timing t_aw_ref =
@@ -385,6 +413,8 @@ int main(int argc, char** argv) {
       }
     }
     rep.row("v1 nova step", t_step, extra);
+    rep.row("v1 nova step checked", t_checked, {{"cost_vs_step", t_checked.median_ms / t_step.median_ms}});
+    rep.row("v1 nova finite check", t_check, {{"share_of_step", t_check.median_ms / t_step.median_ms}});
 
     // ---- the D step alone: baseline and aw ----
     nlohmann::json d_extra = {{"ratio_of", "torch D step median / nova D step median"}};
@@ -409,6 +439,10 @@ int main(int argc, char** argv) {
 
     std::printf("\nthreads: %d (nova OpenMP, torch.set_num_threads)\n", threads);
     std::printf("nova  step %.3f ms (D step %.3f, G step %.3f)\n", t_step.median_ms, t_d.median_ms, t_g.median_ms);
+    std::printf("nova  step with the trainer's finite check %.3f ms (%.3fx); the check alone %.4f ms (min %.4f), "
+                "%.2f%% of the step\n",
+                t_checked.median_ms, t_checked.median_ms / t_step.median_ms, t_check.median_ms, t_check.min_ms,
+                100 * t_check.median_ms / t_step.median_ms);
     if (!torch.is_null()) {
       const double ratio = extra["ratio"].get<double>();
       std::printf("torch step %.3f ms (D step %.3f, G step %.3f), torch %s\n", torch["median_ms"].get<double>(),

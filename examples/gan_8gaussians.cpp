@@ -16,6 +16,9 @@
 //   G step  nn::generator_loss of D(G(z)), gradients over G's parameters
 //           only (optim::backward_into), Adam step
 //   bar     optim::Progress on a terminal, periodic lines otherwise
+//   check   optim::FiniteCheck: the losses and both networks' gradients,
+//           every step; a NaN or inf stops the run naming the step and the
+//           tensor (--on-nonfinite continue: warn once, train on)
 //
 // Metrics (datasets/mixture_metrics.h, the unrolled-GAN/VEEGAN convention):
 // a generated point is high quality within 3 std of its nearest centre; a
@@ -44,10 +47,11 @@
 #include "core/ops.h"
 #include "datasets/gaussian_mixture.h"
 #include "datasets/mixture_metrics.h"
-#include "examples/args.h"
+#include "examples/cli.h"
 #include "examples/scatter_png.h"
 #include "models/gan_discriminator_step.h"
 #include "models/gaussian_mixture_gan.h"
+#include "optim/check_finite.h"
 #include "optim/progress.h"
 
 using namespace nova;
@@ -61,15 +65,17 @@ enum class Weighting { none, aw1, aw2 };
 
 const char* method_name(Weighting w) { return w == Weighting::aw1 ? "aw1" : w == Weighting::aw2 ? "aw2" : "baseline"; }
 
+// The defaults are the command line's (--help prints them from here).
 struct Config {
   models::GanDiscriminatorStepOptions d_step;  // objective (--loss), clip, gp_lambda, grad_split
   Weighting weighting = Weighting::none;
-  int64_t steps = 0, batch = 0, eval_samples = 0, log_every = 0, csv_every = 0, plot_every = 0;
-  double lr_d = 0, lr_g = 0, beta1 = 0, beta2 = 0;
+  int64_t steps = 25000, batch = 512, eval_samples = 2500, log_every = 1000, csv_every = 100, plot_every = 5000;
+  double lr_d = 1e-4, lr_g = 1e-3, beta1 = 0.5, beta2 = 0.999;
   Device device = kCPU;
   std::string plot_dir;
   datasets::MixtureMetricsOptions metrics;
   bool compare = false;
+  optim::OnNonFinite on_nonfinite = optim::OnNonFinite::stop;
   std::ofstream *csv = nullptr, *modes_csv = nullptr;
 };
 
@@ -80,19 +86,26 @@ struct RunResult {
   double seconds = 0;
   std::array<int64_t, 6> cases{};  // cases[1..5]: D steps that took each aw case
   std::string grad_split;          // aw: the grad_split path the D steps took, and why
+  int64_t nonfinite_steps = 0;     // --on-nonfinite continue: steps with a NaN or inf loss or gradient
 };
 
 class Run {
  public:
   Run(const Config& cfg, Weighting weighting, uint64_t seed, optim::Progress& progress, const std::string& label)
       : cfg_(cfg), weighting_(weighting), seed_(seed), progress_(progress), label_(label), gen_(seed),
-        eval_gen_(seed ^ 0x9E3779B97F4A7C15ULL) {
+        eval_gen_(seed ^ 0x9E3779B97F4A7C15ULL), finite_(cfg.on_nonfinite, [this](const std::string& message) {
+          progress_.clear();
+          fmt::print(stderr, "warning: {} ({}; --on-nonfinite continue: training on, the count is at the end)\n",
+                     message, label_);
+        }) {
     // same seed -> same initial weights and data stream for baseline and aw
     Generator init(seed * 2654435761ULL + 1);
     G_ = models::mixture_generator(net_, &init);
     auto D = models::mixture_discriminator(net_, &init);
     G_->to(cfg.device);
     D->to(cfg.device);
+    g_params_ = G_->named_parameters();
+    d_params_ = D->named_parameters();
     const optim::AdamOptions adam_d{cfg.lr_d, {cfg.beta1, cfg.beta2}}, adam_g{cfg.lr_g, {cfg.beta1, cfg.beta2}};
     opt_g_ = std::make_unique<optim::Adam>(G_->parameters(), adam_g);
     auto opt_d = std::make_unique<optim::Adam>(D->parameters(), adam_d);
@@ -130,8 +143,15 @@ class Run {
         NoGradGuard no_grad;
         fake = (*G_)(z);
       }
-      models::GanDiscriminatorStepLog log = d_step_->step(real, fake, gen_, /*measure_angles=*/logged);
-      const double g_loss = g_step();
+      models::GanDiscriminatorStepLog log;
+      double g_loss = 0;
+      try {
+        log = d_step_->step(real, fake, gen_, /*measure_angles=*/logged);
+        g_loss = g_step();
+      } catch (const Error& e) {
+        fail("step {}: {}", step, e.what());  // e.g. aw refusing a NaN score: say when
+      }
+      check_finite(step, log, g_loss);
       const double elapsed = seconds_since(start);
       const std::string stats = stats_of(log, g_loss);
       if (logged) write_csv(step, log, g_loss, elapsed);
@@ -140,6 +160,7 @@ class Run {
     }
     RunResult r{method_name(weighting_), seed_, datasets::mixture_metrics(mixture_, generate(), cfg_.metrics)};
     r.seconds = seconds_since(start);
+    r.nonfinite_steps = finite_.bad_steps();
     if (const optim::AdaptiveWeighting* aw = d_step_->adaptive_weighting()) {
       r.cases = aw->case_counts();
       r.grad_split = d_step_->grad_split_path() == autograd::GradSplitMode::fused ? "fused" : "reference";
@@ -158,6 +179,17 @@ class Run {
     optim::backward_into(loss, G_->parameters());  // D's weight gradients would be thrown away
     opt_g_->step();
     return loss.item();
+  }
+
+  /// --on-nonfinite: the losses just read for the log, and the gradients
+  /// both optimizers just stepped with (D's survive the G step, which
+  /// backpropagates into G's parameters only).
+  void check_finite(int64_t step, const models::GanDiscriminatorStepLog& log, double g_loss) {
+    finite_.value(step, "discriminator loss (real)", log.loss_real);
+    finite_.value(step, "discriminator loss (fake)", log.loss_fake);
+    finite_.grads(step, d_params_, "D.");
+    finite_.value(step, "generator loss", g_loss);
+    finite_.grads(step, g_params_, "G.");
   }
 
   static std::string stats_of(const models::GanDiscriminatorStepLog& l, double g_loss) {
@@ -217,6 +249,8 @@ class Run {
   std::shared_ptr<nn::Sequential> G_;
   std::unique_ptr<optim::Adam> opt_g_;
   std::unique_ptr<models::GanDiscriminatorStep> d_step_;
+  optim::NamedParameters g_params_, d_params_;  // named for the non-finite messages
+  optim::FiniteCheck finite_;
   Tensor eval_z_, eval_real_;
 };
 
@@ -231,6 +265,9 @@ void print_final(const RunResult& r, const Config& cfg) {
   fmt::print("high-quality points per mode: {}\n", fmt::join(r.metrics.high_quality_per_mode, ","));
   if (r.method != "baseline")
     fmt::print("aw cases 1..5 (D steps): {}\naw grad_split: {}\n", case_histogram(r), r.grad_split);
+  if (r.nonfinite_steps > 0)
+    fmt::print("non-finite losses or gradients on {} of {} steps (--on-nonfinite continue)\n", r.nonfinite_steps,
+               cfg.steps);
   fmt::print("final: method={} loss={} seed={} steps={} modes_covered={} modes={} high_quality_pct={:.2f} "
              "seconds={:.2f}\n",
              r.method, cfg.d_step.objective.name, r.seed, cfg.steps, r.metrics.modes_covered, r.metrics.modes,
@@ -271,93 +308,80 @@ void print_compare_table(const std::vector<RunResult>& runs, const Config& cfg) 
 }
 
 int run(int argc, char** argv) {
-  examples::Args args("gan_8gaussians",
-                      "train a GAN on 8 Gaussians on the unit circle, plain or with the adaptive weighted "
-                      "discriminator (thesis section 2.1.5.3, Figure 2.6)");
-  args.option("loss", "bce",
-              fmt::format("{}. bce: D binary cross-entropy, G the non-saturating loss -log sigmoid(D(G(z))) as "
-                          "in the unrolled-GAN toy; wgan clips D's weights (--clip); wgan-gp adds the gradient "
-                          "penalty (--gp-lambda); gn and pgn normalise D's output by its input gradient (GN-GAN, "
-                          "PGN-GAN) and use the bce losses",
-                          fmt::join(nn::gan_objective_names(), " | ")))
-      .option("weighting", "none",
-              "none (baseline) | aw1 (adaptive weighting, Algorithm 1, normalized) | aw2 (Algorithm 2); aw's "
-              "inner optimizer is the baseline's Adam with the same lr and betas")
-      .option("grad-split", "auto",
-              "how aw gets g_r and g_f: fused (one backward over the 2B rows), reference (two backward "
-              "passes) or auto (fused where the graph allows, reference otherwise: gn and pgn, whose "
-              "double-backward graphs the fused path refuses; the final report says which ran)")
-      .option("steps", "25000", "training steps (one D step and one G step each)")
-      .option("batch", "512", "real and fake points per step (each)")
-      .option("lr-d", "1e-4", "discriminator Adam learning rate")
-      .option("lr-g", "1e-3", "generator Adam learning rate")
-      .option("beta1", "0.5", "Adam beta1 (G, D and aw's inner Adam)")
-      .option("beta2", "0.999", "Adam beta2 (G, D and aw's inner Adam)")
-      .option("clip", "0.01", "wgan: D weights are clipped to [-clip, clip] after each D step")
-      .option("gp-lambda", "10", "wgan-gp: weight of the gradient penalty")
-      .option("seed", "0", "random seed (initial weights, data, noise); --compare uses seed .. seed+seeds-1")
-      .option("device", "cpu", "cpu | cuda | cuda:N")
-      .option("threads", "1",
-              "CPU threads (OpenMP); 0: all cores. Default 1: the layers are small, and on a 2-core machine 2 "
-              "threads made the step slower (and about 10x slower while other processes used the cores)")
-      .option("log-every", "1000",
-              "print losses every N steps when stderr is not a terminal (a terminal gets a live progress "
-              "bar instead); 0: never")
-      .option("csv", "", "write a CSV log to this file: method, seed, step, d_loss_real, d_loss_fake, g_loss, "
-                         "s_r, s_f, case (0: baseline), w_r, w_f, angle_real_fake, angle_update_real, "
-                         "angle_update_fake (degrees, Figure 2.4; the baseline's from g_r and g_f of a second "
-                         "forward on the logged step), elapsed (s)")
-      .option("csv-every", "100", "steps between CSV rows")
-      .option("modes-csv", "", "write D's mean score of 100 real points per mode and the high-quality count "
-                               "per mode at every snapshot to this CSV (Figure 2.6 rows 2 and 4)")
-      .option("plot-dir", "", "write PNG scatter plots of the --eval-samples generated points over the centres here "
-                              "at every snapshot (plus target.png, real samples); the folder must exist")
-      .option("plot-every", "5000", "steps between snapshots (Figure 2.6: 5,000); 0: only the final metrics")
-      .option("eval-samples", "2500", "generated points for the metrics and plots (VEEGAN: 2,500)")
-      .option("hq-std", "3", "a point is high quality within this many std of its nearest centre")
-      .option("cover-min", "20", "a mode is covered with at least this many high-quality points")
-      .option("compare", "false", "train the baseline and aw (--weighting, default aw1) for --seeds seeds each "
-                                  "and print a table; per-step lines and snapshot lines are left out")
-      .option("seeds", "10", "--compare: number of seeds");
-  if (!args.parse(argc, argv)) return 0;
-
   Config cfg;
-  cfg.d_step.objective = nn::parse_gan_objective(args.str("loss"), "gan_8gaussians: --loss");
-  const std::string w = args.str("weighting"), split = args.str("grad-split");
-  NOVA_CHECK(w == "none" || w == "aw1" || w == "aw2",
-             "gan_8gaussians: --weighting must be none, aw1 or aw2, got \"{}\"", w);
-  cfg.weighting = w == "aw1" ? Weighting::aw1 : w == "aw2" ? Weighting::aw2 : Weighting::none;
-  NOVA_CHECK(split == "auto" || split == "fused" || split == "reference",
-             "gan_8gaussians: --grad-split must be auto, fused or reference, got \"{}\"", split);
+  std::string loss = "bce", weighting = "none", grad_split = "auto", device = "cpu", csv_path, modes_csv_path;
+  std::string on_nonfinite = "stop";
+  int64_t threads = 1, seeds = 10;
+  uint64_t seed = 0;
+  using examples::RealRange;
+  examples::Cli cli("gan_8gaussians",
+                    "train a GAN on 8 Gaussians on the unit circle, plain or with the adaptive weighted "
+                    "discriminator (thesis section 2.1.5.3, Figure 2.6)");
+  cli.choice("loss", loss, nn::gan_objective_names(),
+             "bce: D binary cross-entropy, G the non-saturating loss -log sigmoid(D(G(z))) as in the "
+             "unrolled-GAN toy; wgan clips D's weights (--clip); wgan-gp adds the gradient penalty "
+             "(--gp-lambda); gn and pgn normalise D's output by its input gradient (GN-GAN, PGN-GAN) and use "
+             "the bce losses");
+  cli.choice("weighting", weighting, {"none", "aw1", "aw2"},
+             "none (baseline) | aw1 (adaptive weighting, Algorithm 1, normalized) | aw2 (Algorithm 2); aw's "
+             "inner optimizer is the baseline's Adam with the same lr and betas");
+  cli.choice("grad-split", grad_split, {"auto", "fused", "reference"},
+             "how aw gets g_r and g_f: fused (one backward over the 2B rows), reference (two backward "
+             "passes) or auto (fused where the graph allows, reference otherwise: gn and pgn, whose "
+             "double-backward graphs the fused path refuses; the final report says which ran)");
+  cli.integer("steps", cfg.steps, "training steps (one D step and one G step each)", 1);
+  cli.integer("batch", cfg.batch, "real and fake points per step (each)", 1);
+  cli.real("lr-d", cfg.lr_d, "discriminator Adam learning rate", RealRange::positive());
+  cli.real("lr-g", cfg.lr_g, "generator Adam learning rate", RealRange::positive());
+  cli.real("beta1", cfg.beta1, "Adam beta1 (G, D and aw's inner Adam)", RealRange::unit_open_top());
+  cli.real("beta2", cfg.beta2, "Adam beta2 (G, D and aw's inner Adam)", RealRange::unit_open_top());
+  cli.real("clip", cfg.d_step.clip, "wgan: D weights are clipped to [-clip, clip] after each D step",
+           RealRange::non_negative());
+  cli.real("gp-lambda", cfg.d_step.gp_lambda, "wgan-gp: weight of the gradient penalty", RealRange::non_negative());
+  cli.integer("seed", seed, "random seed (initial weights, data, noise); --compare uses seed .. seed+seeds-1");
+  cli.text("device", device, "cpu | cuda | cuda:N", [](const std::string& text) { Device::parse(text); });
+  cli.threads("threads", threads,
+              "CPU threads (OpenMP); 0: all cores. Default 1: the layers are small, and on a 2-core machine 2 "
+              "threads made the step slower (and about 10x slower while other processes used the cores)");
+  cli.integer("log-every", cfg.log_every,
+              "print losses every N steps when stderr is not a terminal (a terminal gets a live progress bar "
+              "instead); 0: never", 0);
+  cli.text("csv", csv_path,
+           "write a CSV log to this file: method, seed, step, d_loss_real, d_loss_fake, g_loss, s_r, s_f, case "
+           "(0: baseline), w_r, w_f, angle_real_fake, angle_update_real, angle_update_fake (degrees, Figure "
+           "2.4; the baseline's from g_r and g_f of a second forward on the logged step), elapsed (s)");
+  cli.integer("csv-every", cfg.csv_every, "steps between CSV rows", 1);
+  cli.text("modes-csv", modes_csv_path,
+           "write D's mean score of 100 real points per mode and the high-quality count per mode at every "
+           "snapshot to this CSV (Figure 2.6 rows 2 and 4)");
+  cli.text("plot-dir", cfg.plot_dir,
+           "write PNG scatter plots of the --eval-samples generated points over the centres here at every "
+           "snapshot (plus target.png, real samples); the folder must exist");
+  cli.integer("plot-every", cfg.plot_every, "steps between snapshots (Figure 2.6: 5,000); 0: only the final metrics",
+              0);
+  cli.integer("eval-samples", cfg.eval_samples, "generated points for the metrics and plots (VEEGAN: 2,500)", 1);
+  cli.real("hq-std", cfg.metrics.std_multiple, "a point is high quality within this many std of its nearest centre",
+           RealRange::positive());
+  cli.integer("cover-min", cfg.metrics.min_count, "a mode is covered with at least this many high-quality points",
+              1);
+  cli.flag("compare", cfg.compare,
+           "train the baseline and aw (--weighting, default aw1) for --seeds seeds each and print a table; "
+           "per-step lines and snapshot lines are left out");
+  cli.integer("seeds", seeds, "--compare: number of seeds", 1);
+  cli.choice("on-nonfinite", on_nonfinite, {"stop", "continue"},
+             "a NaN or infinite loss or gradient (checked every step): stop ends the run with an error naming the "
+             "step and the tensor (status 1); continue warns once, trains on and counts the steps at the end (an "
+             "aw step still stops: its weights need finite scores and gradients)");
+  if (std::optional<int> status = cli.parse(argc, argv)) return *status;
+
+  cfg.d_step.objective = nn::parse_gan_objective(loss, "gan_8gaussians: --loss");
+  cfg.weighting = weighting == "aw1" ? Weighting::aw1 : weighting == "aw2" ? Weighting::aw2 : Weighting::none;
   using autograd::GradSplitMode;
-  cfg.d_step.grad_split = split == "fused" ? GradSplitMode::fused
-                          : split == "reference" ? GradSplitMode::reference : GradSplitMode::automatic;
-  cfg.d_step.clip = args.real("clip");
-  cfg.d_step.gp_lambda = args.real("gp-lambda");
-  cfg.steps = args.integer("steps");
-  cfg.batch = args.integer("batch");
-  cfg.lr_d = args.real("lr-d");
-  cfg.lr_g = args.real("lr-g");
-  cfg.beta1 = args.real("beta1");
-  cfg.beta2 = args.real("beta2");
-  cfg.device = Device::parse(args.str("device"));
-  cfg.log_every = args.integer("log-every");
-  cfg.csv_every = args.integer("csv-every");
-  cfg.plot_dir = args.str("plot-dir");
-  cfg.plot_every = args.integer("plot-every");
-  cfg.eval_samples = args.integer("eval-samples");
-  cfg.metrics.std_multiple = args.real("hq-std");
-  cfg.metrics.min_count = args.integer("cover-min");
-  cfg.compare = args.flag("compare");
-  const int64_t seeds = args.integer("seeds"), threads = args.integer("threads");
-  const uint64_t seed = uint64_t(args.integer("seed"));
-  NOVA_CHECK(cfg.steps >= 1 && cfg.batch >= 1 && cfg.eval_samples >= 1 && seeds >= 1,
-             "gan_8gaussians: --steps, --batch, --eval-samples and --seeds must be >= 1");
-  NOVA_CHECK(cfg.lr_d > 0 && cfg.lr_g > 0, "gan_8gaussians: --lr-d and --lr-g must be > 0");
-  NOVA_CHECK(cfg.log_every >= 0 && cfg.csv_every >= 1 && cfg.plot_every >= 0 && threads >= 0,
-             "gan_8gaussians: --log-every, --plot-every and --threads must be >= 0, --csv-every >= 1");
-  NOVA_CHECK(cfg.metrics.std_multiple > 0 && cfg.metrics.min_count >= 1,
-             "gan_8gaussians: --hq-std must be > 0 and --cover-min >= 1");
+  cfg.d_step.grad_split = grad_split == "fused"       ? GradSplitMode::fused
+                          : grad_split == "reference" ? GradSplitMode::reference
+                                                      : GradSplitMode::automatic;
+  cfg.device = Device::parse(device);
+  cfg.on_nonfinite = on_nonfinite == "stop" ? optim::OnNonFinite::stop : optim::OnNonFinite::warn;
   if (cfg.compare && cfg.weighting == Weighting::none) cfg.weighting = Weighting::aw1;
   if (cfg.device.is_cuda())
     NOVA_CHECK(cfg.device.index < cuda_device_count(), "gan_8gaussians: --device {}: no such CUDA device ({} found)",
@@ -367,17 +391,17 @@ int run(int argc, char** argv) {
   NOVA_CHECK(cfg.plot_dir.empty() || std::filesystem::is_directory(cfg.plot_dir),
              "gan_8gaussians: --plot-dir: {} is not a folder (create it first)", cfg.plot_dir);
   std::ofstream csv, modes_csv;
-  auto open_csv = [&](const char* option, std::ofstream& file, const char* header) -> std::ofstream* {
-    const std::string path = args.str(option);
+  auto open_csv = [&](const char* option, const std::string& path, std::ofstream& file,
+                      const char* header) -> std::ofstream* {
     if (path.empty()) return nullptr;
     file.open(path);
     NOVA_CHECK(file, "gan_8gaussians: --{}: cannot write {}", option, path);
     file << header;
     return &file;
   };
-  cfg.csv = open_csv("csv", csv, "method,seed,step,d_loss_real,d_loss_fake,g_loss,s_r,s_f,case,w_r,w_f,"
+  cfg.csv = open_csv("csv", csv_path, csv, "method,seed,step,d_loss_real,d_loss_fake,g_loss,s_r,s_f,case,w_r,w_f,"
                                  "angle_real_fake,angle_update_real,angle_update_fake,elapsed\n");
-  cfg.modes_csv = open_csv("modes-csv", modes_csv, "method,seed,step,mode,d_real_mean_score,high_quality\n");
+  cfg.modes_csv = open_csv("modes-csv", modes_csv_path, modes_csv, "method,seed,step,mode,d_real_mean_score,high_quality\n");
 
   fmt::print("8-Gaussian GAN: ring of 8 modes (radius 1, std 0.01); G and D 2x128 tanh, z 256; loss {}{}; "
              "{} steps, batch {}; Adam lr D {:g} G {:g}, betas ({:g}, {:g}); device {}, threads {}\n",

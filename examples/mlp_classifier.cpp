@@ -10,9 +10,10 @@
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "datasets/two_moons.h"
-#include "examples/args.h"
+#include "examples/cli.h"
 #include "nn/checkpoint.h"
 #include "nn/nn.h"
+#include "optim/check_finite.h"
 #include "optim/optimizer.h"
 
 using namespace nova;
@@ -26,42 +27,51 @@ double accuracy(nn::Module& model, const datasets::Classification& data) {
 }
 
 int run(int argc, char** argv) {
-  examples::Args args("mlp_classifier", "train an MLP on generated two-moons data (CPU)");
-  args.option("steps", "400", "training steps (one minibatch each)")
-      .option("batch", "128", "minibatch size")
-      .option("hidden", "32", "units per hidden layer")
-      .option("lr", "0.01", "Adam learning rate")
-      .option("train", "2000", "training points")
-      .option("test", "1000", "held-out test points")
-      .option("noise", "0.1", "std of the noise added to the moons")
-      .option("seed", "0", "random seed (data, init and minibatches)")
-      .option("log-every", "50", "print progress every N steps (0: never)")
-      .option("save", "", "write the trained model to this .safetensors file")
-      .option("load", "", "start from this checkpoint instead of a fresh init");
-  if (!args.parse(argc, argv)) return 0;
-  const int64_t steps = args.integer("steps"), batch = args.integer("batch");
-  const int64_t hidden = args.integer("hidden"), log_every = args.integer("log-every");
-  NOVA_CHECK(steps >= 0 && batch > 0 && hidden > 0, "mlp_classifier: steps, batch and hidden must be positive");
+  int64_t steps = 400, batch = 128, hidden = 32, n_train = 2000, n_test = 1000, log_every = 50;
+  double lr = 0.01, noise = 0.1;
+  uint64_t seed = 0;
+  std::string save, load, on_nonfinite = "stop";
+  examples::Cli cli("mlp_classifier", "train an MLP on generated two-moons data (CPU)");
+  cli.integer("steps", steps, "training steps (one minibatch each)", 0);
+  cli.integer("batch", batch, "minibatch size", 1);
+  cli.integer("hidden", hidden, "units per hidden layer", 1);
+  cli.real("lr", lr, "Adam learning rate", examples::RealRange::positive());
+  cli.integer("train", n_train, "training points", 2);
+  cli.integer("test", n_test, "held-out test points", 2);
+  cli.real("noise", noise, "std of the noise added to the moons", examples::RealRange::non_negative());
+  cli.integer("seed", seed, "random seed (data, init and minibatches)");
+  cli.integer("log-every", log_every, "print progress every N steps (0: never)", 0);
+  cli.text("save", save, "write the trained model to this .safetensors file");
+  cli.text("load", load, "start from this checkpoint instead of a fresh init");
+  cli.choice("on-nonfinite", on_nonfinite, {"stop", "continue"},
+             "a NaN or infinite loss or gradient: stop ends the run with an error naming the step and the tensor; "
+             "continue warns once and trains on");
+  if (std::optional<int> status = cli.parse(argc, argv)) return *status;
 
-  manual_seed(uint64_t(args.integer("seed")));
-  Generator data_gen(uint64_t(args.integer("seed")) + 1);
-  auto train = datasets::two_moons(args.integer("train"), args.real("noise"), data_gen);
-  auto test = datasets::two_moons(args.integer("test"), args.real("noise"), data_gen);
+  manual_seed(seed);
+  Generator data_gen(seed + 1);
+  auto train = datasets::two_moons(n_train, noise, data_gen);
+  auto test = datasets::two_moons(n_test, noise, data_gen);
 
   auto model = std::make_shared<nn::Sequential>(
       std::make_shared<nn::Linear>(2, hidden), std::make_shared<nn::Tanh>(),
       std::make_shared<nn::Linear>(hidden, hidden), std::make_shared<nn::Tanh>(),
       std::make_shared<nn::Linear>(hidden, 2));
-  if (!args.str("load").empty()) {
-    nn::load(*model, args.str("load"));
-    fmt::print("loaded {}\n", args.str("load"));
+  if (!load.empty()) {
+    nn::load(*model, load);
+    fmt::print("loaded {}\n", load);
   }
-  optim::Adam optimizer(model->parameters(), optim::AdamOptions{args.real("lr")});
+  optim::Adam optimizer(model->parameters(), optim::AdamOptions{lr});
 
   fmt::print("two-moons: {} train / {} test points, MLP 2-{}-{}-2 ({} parameters), Adam lr {}\n",
              train.x.size(0), test.x.size(0), hidden, hidden,
              [&] { int64_t n = 0; for (auto& p : model->parameters()) n += p.numel(); return n; }(),
-             args.real("lr"));
+             lr);
+  optim::FiniteCheck finite(on_nonfinite == "stop" ? optim::OnNonFinite::stop : optim::OnNonFinite::warn,
+                            [](const std::string& message) {
+                              fmt::print(stderr, "warning: {} (--on-nonfinite continue: training on)\n", message);
+                            });
+  const optim::NamedParameters named = model->named_parameters();
   const auto start = std::chrono::steady_clock::now();
   const int64_t n = train.x.size(0);
   double loss_value = 0;
@@ -73,15 +83,17 @@ int run(int argc, char** argv) {
     loss.backward();
     optimizer.step();
     loss_value = loss.item();
+    finite.value(step, "loss", loss_value);
+    finite.grads(step, named, "model.");
     if (log_every > 0 && (step % log_every == 0 || step == steps))
       fmt::print("step {:>5}/{}  loss {:.4f}  train acc {:.3f}\n", step, steps, loss_value,
                  accuracy(*model, train));
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double train_acc = accuracy(*model, train), test_acc = accuracy(*model, test);
-  if (!args.str("save").empty()) {
-    nn::save(*model, args.str("save"));
-    fmt::print("saved {}\n", args.str("save"));
+  if (!save.empty()) {
+    nn::save(*model, save);
+    fmt::print("saved {}\n", save);
   }
   fmt::print("final: loss={:.4f} train_acc={:.4f} test_acc={:.4f} steps={} seconds={:.2f}\n",
              loss_value, train_acc, test_acc, steps, seconds);

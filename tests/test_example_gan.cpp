@@ -6,11 +6,14 @@
 // bad options fail with a message naming them. Training quality is not
 // checked here (a few hundred steps cannot cover the modes); that is what the
 // README's table is for. Compiled only when the examples are built.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/wait.h>
@@ -28,9 +31,11 @@ struct Run {
 };
 
 /// Runs the example with `args` (stdout and stderr together; stderr is a
-/// pipe, so the example prints periodic lines instead of a progress bar).
+/// pipe, so the example prints periodic lines instead of a progress bar),
+/// on one thread unless `args` says --threads.
 Run run(const std::string& args, const std::string& cwd = "") {
-  std::string cmd = std::string(NOVA_GAN_EXAMPLE_PATH) + " --threads 1 " + args + " 2>&1";
+  const std::string threads = args.find("--threads") == std::string::npos ? " --threads 1 " : " ";
+  std::string cmd = std::string(NOVA_GAN_EXAMPLE_PATH) + threads + args + " 2>&1";
   if (!cwd.empty()) cmd = "cd '" + cwd + "' && " + cmd;
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
   REQUIRE(pipe);
@@ -220,7 +225,7 @@ TEST_CASE("--compare prints one row per seed and method and a summary", "[exampl
   REQUIRE(r.output.find("snapshot step") == std::string::npos);  // per-run detail is left out
 }
 
-TEST_CASE("the GAN example documents its options and rejects bad ones", "[example][gan8]") {
+TEST_CASE("the GAN example documents its options and defaults and rejects bad ones", "[example][gan8]") {
   Run help = run("--help");
   REQUIRE(help.status == 0);
   for (const char* option : {"--loss", "--weighting", "--steps", "--batch", "--lr-d", "--lr-g", "--seed", "--device",
@@ -228,26 +233,154 @@ TEST_CASE("the GAN example documents its options and rejects bad ones", "[exampl
                              "--threads", "--grad-split"})
     REQUIRE_THAT(help.output, Catch::Matchers::Contains(option));
   REQUIRE_THAT(help.output, Catch::Matchers::Contains("non-saturating"));
+  for (const char* default_value : {"(default: 25000; >= 1)", "(default: 0.0001; > 0)", "(default: 0.5; in [0, 1))",
+                                    "(default: bce)", "(default: false)", "(default: cpu)"})
+    REQUIRE_THAT(help.output, Catch::Matchers::Contains(default_value));
+  REQUIRE_THAT(help.output, Catch::Matchers::Contains("Each option may be given once"));
 
   struct Bad {
     const char* args;
     const char* message;
+    int status;  // 2: the command line is wrong; 1: training could not start
   };
-  for (Bad bad : {Bad{"--loss lsgan", "--loss must be bce, hinge, wgan, wgan-gp, gn or pgn, got \"lsgan\""},
-                  Bad{"--weighting aw3", "--weighting must be none, aw1 or aw2, got \"aw3\""},
-                  Bad{"--stpes 10", "unknown option --stpes"},
-                  Bad{"--batch 0", "must be >= 1"},
-                  Bad{"--lr-d fast", "--lr-d expects a number"},
-                  Bad{"--device tpu", "tpu"},
-                  Bad{"--grad-split both", "--grad-split must be auto, fused or reference"},
-                  Bad{"--steps 5 --batch 8 --plot-dir /nonexistent/plots", "/nonexistent/plots"},
-                  Bad{"--steps 5 --batch 8 --csv /nonexistent/log.csv", "/nonexistent/log.csv"}}) {
+  for (Bad bad : {Bad{"--loss lsgan", "--loss: must be bce, hinge, wgan, wgan-gp, gn or pgn, got \"lsgan\"", 2},
+                  Bad{"--weighting aw3", "--weighting: must be none, aw1 or aw2, got \"aw3\"", 2},
+                  Bad{"--stpes 10", "unknown option --stpes", 2},
+                  Bad{"--batch 0", "--batch: must be >= 1, got 0", 2},
+                  Bad{"--lr-d fast", "--lr-d: expects a number, got \"fast\"", 2},
+                  Bad{"--steps 2.5", "--steps: expects an integer, got \"2.5\"", 2},
+                  Bad{"--device tpu", "tpu", 2},
+                  Bad{"--grad-split both", "--grad-split: must be auto, fused or reference", 2},
+                  Bad{"--steps 5 --batch 8 --plot-dir /nonexistent/plots", "/nonexistent/plots", 1},
+                  Bad{"--steps 5 --batch 8 --csv /nonexistent/log.csv", "/nonexistent/log.csv", 1}}) {
     Run r = run(bad.args);
     INFO(bad.args << "\n" << r.output);
-    REQUIRE(r.status == 1);
+    REQUIRE(r.status == bad.status);
     REQUIRE_THAT(r.output, Catch::Matchers::Contains("error: "));
     REQUIRE_THAT(r.output, Catch::Matchers::Contains(bad.message));
   }
+}
+
+// ---- command lines found wrong (issue 15): each used to crash, or to train
+// on a number nobody asked for and exit 0. A short run, in case one is taken.
+
+/// `args` plus what keeps a run short (3 steps of 8 points), where `args`
+/// does not set it already: a repeated option would be an error of its own.
+std::string tiny(const std::string& args) {
+  std::string out = args;
+  std::istringstream words(args);
+  std::vector<std::string> given;
+  for (std::string w; words >> w;) given.push_back(w.substr(0, w.find('=')));
+  for (auto [option, value] : {std::pair{"--steps", "3"}, {"--batch", "8"}, {"--eval-samples", "50"},
+                               {"--plot-every", "0"}, {"--log-every", "0"}})
+    if (std::find(given.begin(), given.end(), option) == given.end()) out += std::string(" ") + option + " " + value;
+  return out;
+}
+
+/// `args` must be refused as a usage error naming `option`: status 2, the
+/// usage line, and "error: <option>: ...".
+Run require_usage_error(const std::string& args, const std::string& option) {
+  Run r = run(tiny(args));
+  INFO(args << "\n" << r.output);
+  REQUIRE(r.status == 2);
+  REQUIRE_THAT(r.output, Catch::Matchers::Contains("Usage: gan_8gaussians [OPTIONS]"));
+  REQUIRE_THAT(r.output, Catch::Matchers::Contains("error: " + option + ":"));
+  return r;
+}
+
+TEST_CASE("--threads beyond 4x the hardware threads is refused, not handed to OpenMP", "[example][gan8]") {
+  const int64_t limit = 4 * std::max<int64_t>(1, int64_t(std::thread::hardware_concurrency()));
+  for (const char* threads : {"100000", "65536", "32768", "-1"}) {  // OpenMP segfaulted or aborted on these
+    Run r = require_usage_error(std::string("--threads ") + threads, "--threads");
+    REQUIRE_THAT(r.output, Catch::Matchers::Contains(fmt::format("must be in [0, {}]", limit)));
+  }
+  for (int64_t threads : {int64_t(0), limit}) {
+    Run r = run(tiny(fmt::format("--threads {}", threads)));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+  }
+}
+
+TEST_CASE("real options refuse inf, nan and values outside their range", "[example][gan8]") {
+  for (const char* args : {"--lr-d inf", "--lr-d nan", "--lr-d 0", "--lr-d -1e-4"})
+    require_usage_error(args, "--lr-d");
+  for (const char* args : {"--lr-g inf", "--lr-g -inf"}) require_usage_error(args, "--lr-g");
+  require_usage_error("--gp-lambda nan --loss wgan-gp", "--gp-lambda");
+  require_usage_error("--gp-lambda -1 --loss wgan-gp", "--gp-lambda");
+  require_usage_error("--clip inf --loss wgan", "--clip");
+  for (const char* args : {"--beta1 1", "--beta1 nan", "--beta1 -0.5"}) require_usage_error(args, "--beta1");
+  require_usage_error("--beta2 1.5", "--beta2");
+  for (const char* args : {"--hq-std nan", "--hq-std 0"}) require_usage_error(args, "--hq-std");
+}
+
+TEST_CASE("booleans are strict: --compare=maybe is refused", "[example][gan8]") {
+  require_usage_error("--compare=maybe", "--compare");
+  require_usage_error("--compare=2", "--compare");
+  Run no = run(tiny("--compare=no"));
+  INFO(no.output);
+  REQUIRE(no.status == 0);
+  REQUIRE_THAT(no.output, Catch::Matchers::Contains("final: method=baseline"));
+  Run yes = run(tiny("--compare=yes --seeds 1"));
+  INFO(yes.output);
+  REQUIRE(yes.status == 0);
+  REQUIRE_THAT(yes.output, Catch::Matchers::Contains("summary over 1 seeds"));
+}
+
+TEST_CASE("negative seeds and counts are refused, not wrapped", "[example][gan8]") {
+  require_usage_error("--seed -1", "--seed");  // was 2^64 - 1
+  require_usage_error("--seed=-1", "--seed");
+  for (const char* option : {"--steps", "--batch", "--seeds", "--eval-samples", "--cover-min", "--log-every",
+                             "--plot-every", "--csv-every"})
+    require_usage_error(std::string(option) + " -2", option);
+  Run big = run(tiny("--seed 18446744073709551615"));  // 2^64 - 1 itself is a seed
+  INFO(big.output);
+  REQUIRE(big.status == 0);
+  REQUIRE_THAT(big.output, Catch::Matchers::Contains("seed=18446744073709551615"));
+}
+
+TEST_CASE("an option given twice is refused, not silently the last one", "[example][gan8]") {
+  for (const char* args : {"--steps 10 --steps 20", "--loss bce --loss=hinge", "--compare --compare --seeds 1"}) {
+    Run r = run(tiny(args));
+    INFO(args << "\n" << r.output);
+    REQUIRE(r.status == 2);
+    REQUIRE_THAT(r.output, Catch::Matchers::Contains("given 2 times; each option may be given once"));
+  }
+}
+
+// ---- numbers that go bad: a generator lr of 1e38 is finite, but one Adam
+// step moves G's weights to about 1e38 and G(z) overflows, so D's loss on
+// the fake rows is NaN from the second step. It used to train on in NaN and
+// exit 0 reporting 0 modes.
+
+TEST_CASE("a loss that goes NaN stops the run with an error naming the step", "[example][gan8]") {
+  Run r = run(tiny("--lr-g 1e38 --steps 8"));
+  INFO(r.output);
+  REQUIRE(r.status == 1);
+  REQUIRE(std::regex_search(r.output, std::regex("error: step [0-9]+: discriminator loss \\((real|fake)\\) is nan")));
+  REQUIRE(r.output.find("final:") == std::string::npos);
+
+  // aw refuses the NaN score itself; the trainer still says at which step
+  Run aw = run(tiny("--lr-g 1e38 --steps 8 --weighting aw1"));
+  INFO(aw.output);
+  REQUIRE(aw.status == 1);
+  REQUIRE(std::regex_search(aw.output, std::regex("error: step [0-9]+: AdaptiveWeighting: ")));
+}
+
+TEST_CASE("--on-nonfinite continue warns once and finishes the run", "[example][gan8]") {
+  Run r = run(tiny("--lr-g 1e38 --steps 8 --on-nonfinite continue"));
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  REQUIRE(std::regex_search(r.output, std::regex("warning: step [0-9]+: discriminator loss \\((real|fake)\\) is nan")));
+  REQUIRE(r.output.find("warning:") == r.output.rfind("warning:"));  // once
+  REQUIRE(std::regex_search(r.output, std::regex("non-finite losses or gradients on [1-8] of 8 steps")));
+  REQUIRE(final_field(r.output, "steps") == "8");
+
+  Run fine = run(tiny("--steps 8 --on-nonfinite stop"));  // a healthy run says nothing of it
+  INFO(fine.output);
+  REQUIRE(fine.status == 0);
+  REQUIRE(fine.output.find("non-finite") == std::string::npos);
+  REQUIRE(fine.output.find("warning:") == std::string::npos);
+  require_usage_error("--on-nonfinite ignore", "--on-nonfinite");
 }
 
 #endif  // NOVA_GAN_EXAMPLE_PATH: without examples this file has no tests

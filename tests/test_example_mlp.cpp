@@ -65,14 +65,50 @@ TEST_CASE("the MLP example's checkpoint reloads to the same accuracy", "[example
 
 TEST_CASE("the MLP example rejects unknown options and bad values", "[example]") {
   Run typo = run("--stpes 10");
-  REQUIRE(typo.status == 1);
+  REQUIRE(typo.status == 2);
   REQUIRE_THAT(typo.output, Catch::Matchers::Contains("unknown option --stpes"));
   Run bad = run("--lr fast");
-  REQUIRE(bad.status == 1);
-  REQUIRE_THAT(bad.output, Catch::Matchers::Contains("--lr expects a number"));
+  REQUIRE(bad.status == 2);
+  REQUIRE_THAT(bad.output, Catch::Matchers::Contains("--lr: expects a number"));
   Run missing = run("--steps 0 --load /nonexistent/model.safetensors");
-  REQUIRE(missing.status == 1);
+  REQUIRE(missing.status == 1);  // a runtime error, not a usage error
   REQUIRE_THAT(missing.output, Catch::Matchers::Contains("/nonexistent/model.safetensors"));
+  Run help = run("--help");
+  REQUIRE(help.status == 0);
+  REQUIRE_THAT(help.output, Catch::Matchers::Contains("(default: 0.01; > 0)"));
+}
+
+TEST_CASE("the MLP example refuses non-finite, negative and repeated values with status 2", "[example]") {
+  struct Bad {
+    const char* args;
+    const char* message;
+  };
+  for (Bad bad : {Bad{"--lr inf", "--lr: must be finite, got inf"}, Bad{"--lr nan", "--lr: must be finite"},
+                  Bad{"--lr 0", "--lr: must be > 0, got 0"}, Bad{"--noise inf", "--noise: must be finite"},
+                  Bad{"--noise -0.1", "--noise: must be >= 0"}, Bad{"--seed -1", "--seed: must be >= 0, got -1"},
+                  Bad{"--steps -1", "--steps: must be >= 0"}, Bad{"--batch 0", "--batch: must be >= 1"},
+                  Bad{"--hidden -4", "--hidden: must be >= 1"}, Bad{"--train 1", "--train: must be >= 2"},
+                  Bad{"--steps 5 --steps 6", "--steps: given 2 times"}}) {
+    Run r = run(std::string(bad.args) + " --log-every 0");
+    INFO(bad.args << "\n" << r.output);
+    REQUIRE(r.status == 2);
+    REQUIRE_THAT(r.output, Catch::Matchers::Contains("Usage: mlp_classifier [OPTIONS]"));
+    REQUIRE_THAT(r.output, Catch::Matchers::Contains(bad.message));
+  }
+}
+
+TEST_CASE("the MLP example stops on a NaN loss naming the step, or warns once when asked", "[example]") {
+  // lr 1e38 is finite; one Adam step puts weights near 1e38 and the logits overflow
+  Run stop = run("--lr 1e38 --steps 20 --log-every 0");
+  INFO(stop.output);
+  REQUIRE(stop.status == 1);
+  REQUIRE_THAT(stop.output, Catch::Matchers::Contains("error: step 2: loss is nan"));
+  Run go_on = run("--lr 1e38 --steps 20 --log-every 0 --on-nonfinite continue");
+  INFO(go_on.output);
+  REQUIRE(go_on.status == 0);
+  REQUIRE_THAT(go_on.output, Catch::Matchers::Contains("warning: step 2: loss is nan"));
+  REQUIRE(go_on.output.find("warning:") == go_on.output.rfind("warning:"));
+  REQUIRE_THAT(go_on.output, Catch::Matchers::Contains("steps=20"));
 }
 
 #endif  // NOVA_MLP_EXAMPLE_PATH: without examples this file has no tests

@@ -524,6 +524,35 @@ TEST_CASE("clip_grad_norm_ returns the total norm and scales grads above max_nor
   REQUIRE_THROWS_NOVA(optim::clip_grad_norm_({a}, 1.0, 0.0), "clip_grad_norm_: norm_type must be > 0");
 }
 
+TEST_CASE("global_norm of order infinity is exactly max |x|, and NaN when any element is", "[optim][clip]") {
+  // the contiguous rows go through an integer max of the bits: check it
+  // against the plain max at lengths around the vector width, and strided
+  for (DType dtype : {kFloat32, kFloat64}) {
+    for (int64_t n : {1, 7, 8, 9, 33, 1000}) {
+      Tensor t = randn({n, 3}, dtype) * 100.0;
+      for (const Tensor& x : {t, t.t()}) {
+        INFO(dtype_name(dtype) << " n " << n << (x.is_contiguous() ? " contiguous" : " strided"));
+        double want = 0;
+        for (double v : x.to(kFloat64).to_vector<double>()) want = std::max(want, std::abs(v));
+        REQUIRE(ops::global_norm({x}, INFINITY) == want);
+      }
+      std::vector<double> v = t.to(kFloat64).to_vector<double>();
+      for (double bad : {double(NAN), double(INFINITY), -double(INFINITY)}) {
+        std::vector<double> w = v;
+        w.back() = bad;
+        Tensor x = from_vector(w, {n, 3}, dtype, kCPU);
+        INFO(dtype_name(dtype) << " n " << n << " last " << bad);
+        const double norm = ops::global_norm({x}, INFINITY);
+        if (std::isnan(bad)) REQUIRE(std::isnan(norm));
+        else REQUIRE(norm == INFINITY);
+      }
+    }
+    REQUIRE(ops::global_norm({from_vector(Vec{-0.0, 0.0, -0.0}, {3}, dtype, kCPU)}, INFINITY) == 0.0);
+    REQUIRE(ops::global_norm({from_vector(Vec{-1e-40, 0.0}, {2}, dtype, kCPU)}, INFINITY) ==
+            std::abs(from_vector(Vec{-1e-40}, {1}, dtype, kCPU).to(kFloat64).item()));  // subnormal in float32
+  }
+}
+
 TEST_CASE("clip_grad_value_ clamps every gradient value", "[optim][clip]") {
   Tensor a = zeros({2, 2}, kFloat64).requires_grad_();
   a.set_grad(from_vector(Vec{-3.0, 0.5, 2.0, -0.25}, {2, 2}));

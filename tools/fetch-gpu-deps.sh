@@ -8,5 +8,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .deps
 cd .deps
-apt-get download libeigen3-dev libfmt-dev libfmt9 catch2 nlohmann-json3-dev
+apt-get download libeigen3-dev libfmt-dev libfmt9 catch2 nlohmann-json3-dev libcli11-dev
 ls -l

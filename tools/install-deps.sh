@@ -4,7 +4,7 @@
 # commands can run it every time. Needs root (or sudo) only when installing.
 set -euo pipefail
 
-packages=(build-essential cmake ninja-build libeigen3-dev libfmt-dev catch2 nlohmann-json3-dev libstb-dev
+packages=(build-essential cmake ninja-build libeigen3-dev libfmt-dev catch2 nlohmann-json3-dev libstb-dev libcli11-dev
           libopenblas-openmp-dev)
 
 missing=()

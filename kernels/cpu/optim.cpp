@@ -10,6 +10,10 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/loops.h"
@@ -186,6 +190,28 @@ void pair_dots(const std::vector<View>& xs, double* out) {
   }
 }
 
+/// max |x| over n contiguous values, NaN when one is NaN, through their
+/// bits: with the sign bit cleared, the bits of an IEEE float read as a
+/// signed integer order like |x| does, and every NaN's are above inf's. An
+/// integer max vectorizes where the floating max with its NaN test does not:
+/// the 8-Gaussian GAN's 67k float32 gradients (the trainer's non-finite check,
+/// every step) in 2.9 us instead of 75 (bench_gan_step --threads 1, AMD EPYC).
+template <typename T>
+double max_abs_dense(const T* x, int64_t n) {
+  using Bits = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  static_assert(sizeof(Bits) == sizeof(T));
+  constexpr Bits kNoSign = std::numeric_limits<Bits>::max();
+  Bits m = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    Bits b;
+    std::memcpy(&b, x + i, sizeof b);
+    m = std::max(m, Bits(b & kNoSign));
+  }
+  T v;
+  std::memcpy(&v, &m, sizeof v);
+  return double(v);
+}
+
 template <typename T>
 double norm_piece(const View& x, double p) {
   const T* base = x.data<T>();
@@ -194,6 +220,11 @@ double norm_piece(const View& x, double p) {
   for_each_row<1>(x.shape(), {x.strides()}, [&](int64_t n, std::array<int64_t, 1> off,
                                                 std::array<int64_t, 1> step) {
     const T* row = base + off[0];
+    if (std::isinf(p) && step[0] == 1) {
+      const double a = max_abs_dense(row, n);
+      if (a > acc || std::isnan(a)) acc = a;  // once NaN, stays NaN
+      return;
+    }
     for (int64_t j = 0; j < n; ++j) {
       const double a = std::abs(double(row[j * step[0]]));
       if (std::isinf(p)) {
