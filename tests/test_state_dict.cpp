@@ -208,7 +208,8 @@ TEST_CASE("an optimizer refuses a state that does not fit, naming the key, and k
 
   SECTION("a parameter of another shape") {
     Generator g(1);
-    std::vector<Tensor> other = {randn({4, 3}, kFloat32, kCPU, &g).requires_grad_(), p[1].detach().clone().requires_grad_()};
+    std::vector<Tensor> other = {randn({4, 3}, kFloat32, kCPU, &g).requires_grad_(),
+                                 p[1].detach().clone().requires_grad_()};
     optim::Adam o(other, optim::AdamOptions{1e-2});
     run_steps(o, other, 1, 1);
     REQUIRE_THROWS_NOVA(adam.load_state_dict(o.state_dict()),
