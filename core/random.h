@@ -2,6 +2,11 @@
 // used, and the default generator that ops draw from when given none. The
 // Philox function and the stream convention (which block feeds element i)
 // are in core/base/philox.h, shared with the kernels.
+//
+// (seed, offset) is the whole state: Philox keeps nothing between blocks, and
+// every draw starts on a fresh block, so no half-used block or cached normal
+// carries over from one draw to the next. A checkpoint stores those two
+// numbers (state_dict) and a resumed run draws exactly what it would have.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +14,8 @@
 #include "core/base/philox.h"
 
 namespace nova {
+
+class StateDict;
 
 class Generator {
  public:
@@ -29,6 +36,15 @@ class Generator {
     offset_ += blocks;
     return start;
   }
+
+  /// {"seed", "offset"}: I64 0-d tensors holding the two uint64 values
+  /// bit-cast (so exact; a seed above 2^63 reads as negative in Python).
+  StateDict state_dict() const;
+  /// Throws nova::Error ("Generator::load_state_dict: ...") naming the key
+  /// when `state` lacks one, has another, or holds a wrong dtype or shape.
+  void check_state_dict(const StateDict& state) const;
+  /// Restores seed and offset; checks first, so on error nothing changes.
+  void load_state_dict(const StateDict& state);
 
  private:
   uint64_t seed_;

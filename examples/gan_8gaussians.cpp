@@ -29,6 +29,13 @@
 //
 //   gan_8gaussians [--loss bce] [--weighting none|aw1|aw2] [--steps 25000] ...
 //   gan_8gaussians --compare --seeds 10 --steps 5000   (baseline vs aw, a table)
+//
+// Checkpoints (models::TrainCheckpoint): --checkpoint PATH saves G, D, both
+// Adams (or aw and its inner Adam), the training generator and the step
+// every --checkpoint-every steps and at the end; --resume PATH continues
+// from the saved step to --steps, reaching the same weights bit for bit as
+// a run that never stopped (CPU, same --threads). One run per file, so
+// --compare (2 x --seeds runs) refuses both.
 #include <omp.h>
 
 #include <array>
@@ -52,6 +59,7 @@
 #include "models/gan_discriminator_step.h"
 #include "models/gaussian_mixture_gan.h"
 #include "optim/check_finite.h"
+#include "models/train_checkpoint.h"
 #include "optim/progress.h"
 
 using namespace nova;
@@ -77,6 +85,8 @@ struct Config {
   bool compare = false;
   optim::OnNonFinite on_nonfinite = optim::OnNonFinite::stop;
   std::ofstream *csv = nullptr, *modes_csv = nullptr;
+  std::string checkpoint, resume;  // --checkpoint, --resume: paths, empty when off
+  int64_t checkpoint_every = 0;    // 0: only at the end
 };
 
 struct RunResult {
@@ -101,21 +111,21 @@ class Run {
     // same seed -> same initial weights and data stream for baseline and aw
     Generator init(seed * 2654435761ULL + 1);
     G_ = models::mixture_generator(net_, &init);
-    auto D = models::mixture_discriminator(net_, &init);
+    D_ = models::mixture_discriminator(net_, &init);
     G_->to(cfg.device);
-    D->to(cfg.device);
+    D_->to(cfg.device);
     g_params_ = G_->named_parameters();
-    d_params_ = D->named_parameters();
+    d_params_ = D_->named_parameters();
     const optim::AdamOptions adam_d{cfg.lr_d, {cfg.beta1, cfg.beta2}}, adam_g{cfg.lr_g, {cfg.beta1, cfg.beta2}};
     opt_g_ = std::make_unique<optim::Adam>(G_->parameters(), adam_g);
-    auto opt_d = std::make_unique<optim::Adam>(D->parameters(), adam_d);
+    auto opt_d = std::make_unique<optim::Adam>(D_->parameters(), adam_d);
     if (weighting == Weighting::none) {
-      d_step_ = std::make_unique<models::GanDiscriminatorStep>(D, std::move(opt_d), cfg.d_step);
+      d_step_ = std::make_unique<models::GanDiscriminatorStep>(D_, std::move(opt_d), cfg.d_step);
     } else {
       optim::AdaptiveWeightingOptions aw;
       aw.normalized = weighting == Weighting::aw1;
       d_step_ = std::make_unique<models::GanDiscriminatorStep>(
-          D, std::make_unique<optim::AdaptiveWeighting>(D->parameters(), std::move(opt_d), aw), cfg.d_step);
+          D_, std::make_unique<optim::AdaptiveWeighting>(D_->parameters(), std::move(opt_d), aw), cfg.d_step);
     }
     // fixed evaluation inputs: every snapshot looks at the same z and real points
     eval_z_ = randn({cfg.eval_samples, net_.z_dim}, kFloat32, cfg.device, &eval_gen_);
@@ -124,6 +134,31 @@ class Run {
       per_mode.push_back(mixture_.centres.narrow(0, k, 1) +
                          normal({kRealPerMode, 2}, 0.0, mixture_.std, kFloat32, kCPU, &eval_gen_));
     eval_real_ = ops::cat(per_mode, 0).to(cfg.device);
+    // What changes from step to step. gen_ is the trainer's only random
+    // source after this constructor (real points, z, the gradient penalty's
+    // points); init and eval_gen_ draw only above, the same for the same
+    // --seed, and so does the default generator (Linear's default init,
+    // which init's draws then replace). That one is saved anyway: it is
+    // global, and a layer that drew from it while training would break
+    // resume silently.
+    ckpt_.add("G", *G_).add("D", *D_).add("opt_g", *opt_g_).add("gen", gen_);
+    ckpt_.add("default_gen", default_generator());
+    if (optim::AdaptiveWeighting* aw = d_step_->adaptive_weighting()) ckpt_.add("aw_d", *aw);
+    else ckpt_.add("opt_d", *d_step_->optimizer());
+    // what a resume must not change: all that shapes the steps and the data
+    // (fused and reference grad_split round differently)
+    using autograd::GradSplitMode;
+    const GradSplitMode split = cfg.d_step.grad_split;
+    auto num = [](double v) { return fmt::format("{}", v); };  // shortest exact form
+    const char* split_name = split == GradSplitMode::fused       ? "fused"
+                             : split == GradSplitMode::reference ? "reference"
+                                                                 : "auto";
+    ckpt_.setting("method", method_name(weighting_)).setting("seed", std::to_string(seed_))
+        .setting("loss", cfg.d_step.objective.name).setting("batch", std::to_string(cfg.batch))
+        .setting("grad_split", split_name)
+        .setting("lr_d", num(cfg.lr_d)).setting("lr_g", num(cfg.lr_g))
+        .setting("beta1", num(cfg.beta1)).setting("beta2", num(cfg.beta2))
+        .setting("clip", num(cfg.d_step.clip)).setting("gp_lambda", num(cfg.d_step.gp_lambda));
   }
 
   RunResult train() {
@@ -132,7 +167,14 @@ class Run {
       Generator g(seed_);
       examples::write_scatter_png(plot_path(0), mixture_.sample(cfg_.eval_samples, g), mixture_.centres);
     }
-    for (int64_t step = 1; step <= cfg_.steps; ++step) {
+    int64_t first = 1;
+    if (!cfg_.resume.empty()) {
+      first = ckpt_.load(cfg_.resume) + 1;
+      NOVA_CHECK(first - 1 <= cfg_.steps, "gan_8gaussians: --resume {}: saved after step {}, beyond --steps {}",
+                 cfg_.resume, first - 1, cfg_.steps);
+      progress_.print("resumed from {} after step {}\n", cfg_.resume, first - 1);
+    }
+    for (int64_t step = first; step <= cfg_.steps; ++step) {
       const bool last = step == cfg_.steps;
       const bool logged = cfg_.csv && (step % cfg_.csv_every == 0 || last);
       // D step on fresh real points and G's points (no graph through G)
@@ -157,6 +199,8 @@ class Run {
       if (logged) write_csv(step, log, g_loss, elapsed);
       progress_.update(label_, step, cfg_.steps, stats, elapsed);  // the bar, or a line every --log-every
       if (cfg_.plot_every > 0 && (step % cfg_.plot_every == 0 || last)) snapshot(step);
+      if (!cfg_.checkpoint.empty() && (last || (cfg_.checkpoint_every > 0 && step % cfg_.checkpoint_every == 0)))
+        ckpt_.save(cfg_.checkpoint, step);
     }
     RunResult r{method_name(weighting_), seed_, datasets::mixture_metrics(mixture_, generate(), cfg_.metrics)};
     r.seconds = seconds_since(start);
@@ -246,12 +290,13 @@ class Run {
   Generator gen_, eval_gen_;
   models::MixtureGanOptions net_;
   datasets::GaussianMixture mixture_ = datasets::ring_of_gaussians();
-  std::shared_ptr<nn::Sequential> G_;
+  std::shared_ptr<nn::Sequential> G_, D_;
   std::unique_ptr<optim::Adam> opt_g_;
   std::unique_ptr<models::GanDiscriminatorStep> d_step_;
   optim::NamedParameters g_params_, d_params_;  // named for the non-finite messages
   optim::FiniteCheck finite_;
   Tensor eval_z_, eval_real_;
+  models::TrainCheckpoint ckpt_;  // refers to the members above: a Run is never moved
 };
 
 // ---- reporting ----
@@ -372,6 +417,14 @@ int run(int argc, char** argv) {
              "a NaN or infinite loss or gradient (checked every step): stop ends the run with an error naming the "
              "step and the tensor (status 1); continue warns once, trains on and counts the steps at the end (an "
              "aw step still stops: its weights need finite scores and gradients)");
+  cli.text("checkpoint", cfg.checkpoint,
+           "save the whole training state (G, D, optimizers, aw, random generator, step) to this safetensors "
+           "file every --checkpoint-every steps and at the end");
+  cfg.checkpoint_every = 1000;
+  cli.integer("checkpoint-every", cfg.checkpoint_every, "steps between checkpoints; 0: only at the end", 0);
+  cli.text("resume", cfg.resume,
+           "continue from this checkpoint's step to --steps, bit for bit as if never stopped (same options, "
+           "CPU, same --threads); --csv is appended to");
   if (std::optional<int> status = cli.parse(argc, argv)) return *status;
 
   cfg.d_step.objective = nn::parse_gan_objective(loss, "gan_8gaussians: --loss");
@@ -382,6 +435,9 @@ int run(int argc, char** argv) {
                                                       : GradSplitMode::automatic;
   cfg.device = Device::parse(device);
   cfg.on_nonfinite = on_nonfinite == "stop" ? optim::OnNonFinite::stop : optim::OnNonFinite::warn;
+  NOVA_CHECK(!cfg.compare || (cfg.checkpoint.empty() && cfg.resume.empty()),
+             "gan_8gaussians: --checkpoint and --resume hold one run; --compare trains 2 x --seeds runs: "
+             "checkpoint each method and seed as its own run (--weighting, --seed)");
   if (cfg.compare && cfg.weighting == Weighting::none) cfg.weighting = Weighting::aw1;
   if (cfg.device.is_cuda())
     NOVA_CHECK(cfg.device.index < cuda_device_count(), "gan_8gaussians: --device {}: no such CUDA device ({} found)",
@@ -394,9 +450,12 @@ int run(int argc, char** argv) {
   auto open_csv = [&](const char* option, const std::string& path, std::ofstream& file,
                       const char* header) -> std::ofstream* {
     if (path.empty()) return nullptr;
-    file.open(path);
+    // a resumed run adds its rows to the log it continues
+    std::error_code no_file;
+    const bool append = !cfg.resume.empty() && std::filesystem::file_size(path, no_file) > 0 && !no_file;
+    file.open(path, append ? std::ios::app : std::ios::trunc);
     NOVA_CHECK(file, "gan_8gaussians: --{}: cannot write {}", option, path);
-    file << header;
+    if (!append) file << header;
     return &file;
   };
   cfg.csv = open_csv("csv", csv_path, csv, "method,seed,step,d_loss_real,d_loss_fake,g_loss,s_r,s_f,case,w_r,w_f,"

@@ -93,6 +93,10 @@ class GanDiscriminatorStep {
   const std::vector<Tensor>& parameters() const { return params_; }
   /// The aw optimizer (case counts, last report), or null for a plain step.
   const optim::AdaptiveWeighting* adaptive_weighting() const { return aw_.get(); }
+  optim::AdaptiveWeighting* adaptive_weighting() { return aw_.get(); }
+  /// The optimizer of a plain step, or null for an aw step (whose optimizer
+  /// is adaptive_weighting()->inner()). A checkpoint saves the one there is.
+  optim::Optimizer* optimizer() { return optimizer_.get(); }
   const GanDiscriminatorStepOptions& options() const { return options_; }
   /// The grad_split path the last split took (fused or reference; the
   /// options' mode before the first split), and why automatic took reference.

@@ -11,42 +11,6 @@
 
 namespace nova::nn {
 
-// ---- StateDict ----
-
-StateDict::StateDict(std::initializer_list<std::pair<std::string, Tensor>> items) {
-  for (const auto& [key, value] : items) insert(key, value);
-}
-
-void StateDict::insert(const std::string& key, const Tensor& value) {
-  NOVA_CHECK(!contains(key), "StateDict: duplicate key '{}'", key);
-  index_.emplace(key, items_.size());
-  items_.emplace_back(key, value);
-}
-
-const Tensor* StateDict::find(const std::string& key) const {
-  auto it = index_.find(key);
-  return it == index_.end() ? nullptr : &items_[it->second].second;
-}
-
-const Tensor& StateDict::at(const std::string& key) const {
-  const Tensor* t = find(key);
-  NOVA_CHECK(t != nullptr, "StateDict: no key '{}'", key);
-  return *t;
-}
-
-void StateDict::set(const std::string& key, const Tensor& value) {
-  auto it = index_.find(key);
-  NOVA_CHECK(it != index_.end(), "StateDict: no key '{}'", key);
-  items_[it->second].second = value;
-}
-
-std::vector<std::string> StateDict::keys() const {
-  std::vector<std::string> out;
-  out.reserve(items_.size());
-  for (const auto& item : items_) out.push_back(item.first);
-  return out;
-}
-
 // ---- Module: registration ----
 
 Module::Module(std::string name) : name_(std::move(name)) {}
@@ -230,9 +194,8 @@ StateDict Module::state_dict() const {
   return out;
 }
 
-void Module::load_state_dict(const StateDict& state, bool strict) {
+void Module::check_state_dict(const StateDict& state, bool strict) const {
   const StateDict own = state_dict();
-  // Pass 1: find every problem; nothing is copied unless there are none.
   std::vector<std::string> problems, missing, unexpected;
   for (const auto& [key, dst] : own) {
     const Tensor* src = state.find(key);
@@ -264,8 +227,13 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
              fmt::join(problems, "; "),
              strict && (!missing.empty() || !unexpected.empty())
                  ? " (pass strict=false to load the keys that match)" : "");
+}
 
-  // Pass 2: copy. `own` holds detached handles that share the live memory.
+void Module::load_state_dict(const StateDict& state, bool strict) {
+  // every problem first; nothing is copied unless there are none
+  check_state_dict(state, strict);
+  // `own` holds detached handles that share the live memory
+  const StateDict own = state_dict();
   NoGradGuard no_grad;
   for (const auto& [key, dst] : own) {
     const Tensor* src = state.find(key);

@@ -1,5 +1,5 @@
 // nn/module.h: Module, the base of every layer and model (like torch::nn::Module),
-// and StateDict, the ordered name -> tensor list a checkpoint holds.
+// and its state: the StateDict (core/state_dict.h) a checkpoint holds.
 //
 // A Module owns three ordered lists, filled by its constructor:
 //   parameters  trained tensors (leaves with requires_grad)
@@ -17,47 +17,19 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "core/state_dict.h"
 #include "core/tensor.h"
 
 namespace nova::nn {
 
-/// (name, tensor) pairs in a fixed order.
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
-
-/// An ordered map from dotted names to tensors: what state_dict() returns,
-/// load_state_dict() consumes and a checkpoint file stores. Iterates in
-/// insertion order; names are unique.
-class StateDict {
- public:
-  StateDict() = default;
-  /// Builds from pairs; throws nova::Error on a duplicate name.
-  StateDict(std::initializer_list<std::pair<std::string, Tensor>> items);
-
-  /// Appends key -> value; throws nova::Error when key is already present.
-  void insert(const std::string& key, const Tensor& value);
-  bool contains(const std::string& key) const { return index_.count(key) != 0; }
-  /// The tensor stored under key, or nullptr.
-  const Tensor* find(const std::string& key) const;
-  /// The tensor stored under key; throws nova::Error naming the key if absent.
-  const Tensor& at(const std::string& key) const;
-  /// Replaces the value of an existing key (throws if absent).
-  void set(const std::string& key, const Tensor& value);
-
-  size_t size() const { return items_.size(); }
-  bool empty() const { return items_.empty(); }
-  std::vector<std::string> keys() const;
-  const NamedTensors& items() const { return items_; }
-  NamedTensors::const_iterator begin() const { return items_.begin(); }
-  NamedTensors::const_iterator end() const { return items_.end(); }
-
- private:
-  NamedTensors items_;
-  std::unordered_map<std::string, size_t> index_;
-};
+// StateDict and NamedTensors live in core/state_dict.h, so that optim/ (which
+// does not see nn/) saves its state in the same container; nn::StateDict
+// still names them.
+using nova::NamedTensors;
+using nova::StateDict;
 
 class Module {
  public:
@@ -130,6 +102,10 @@ class Module {
   /// was: a shape or dtype mismatch throws naming the key and both shapes
   /// (always); missing and unexpected keys throw only when strict.
   void load_state_dict(const StateDict& state, bool strict = true);
+  /// Throws what load_state_dict(state, strict) would throw, and copies
+  /// nothing: lets a caller loading several objects from one file check
+  /// them all before it changes any (models/train_checkpoint.h).
+  void check_state_dict(const StateDict& state, bool strict = true) const;
 
   // ---- printing ----
   const std::string& name() const { return name_; }

@@ -17,6 +17,7 @@
 //   s_r == s_f - delta with s_r >= alpha1, falls through to case 5.
 #include "optim/adaptive_weighting.h"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -272,6 +273,39 @@ AdaptiveWeightingReport AdaptiveWeighting::step_losses(const Tensor& loss_real, 
 }
 
 Optimizer& AdaptiveWeighting::inner() { return *inner_; }
+
+StateDict AdaptiveWeighting::state_dict() const {
+  StateDict out;
+  out.insert("steps", int64_scalar(steps_));
+  out.insert("case_counts", from_vector(std::vector<int64_t>(case_counts_.begin(), case_counts_.end())));
+  insert_prefixed(&out, "inner", inner_->state_dict());
+  return out;
+}
+
+void AdaptiveWeighting::check_state_dict(const StateDict& state) const {
+  const char* op = "AdaptiveWeighting::load_state_dict";
+  NOVA_CHECK(read_int64(state, "steps", op) >= 0, "{}: 'steps' must be >= 0", op);
+  read_int64_vector(state, "case_counts", int64_t(case_counts_.size()), op);
+  const StateDict inner = sub_state(state, "inner");
+  std::vector<std::string> known = {"steps", "case_counts"};
+  for (const auto& key : inner.keys()) known.push_back("inner." + key);
+  check_known_keys(state, known, op);
+  try {
+    inner_->check_state_dict(inner);
+  } catch (const Error& e) {
+    fail("{}: inner optimizer: {}", op, e.what());
+  }
+}
+
+void AdaptiveWeighting::load_state_dict(const StateDict& state) {
+  check_state_dict(state);
+  const char* op = "AdaptiveWeighting::load_state_dict";
+  inner_->load_state_dict(sub_state(state, "inner"));
+  steps_ = read_int64(state, "steps", op);
+  const std::vector<int64_t> counts = read_int64_vector(state, "case_counts", int64_t(case_counts_.size()), op);
+  std::copy(counts.begin(), counts.end(), case_counts_.begin());
+  last_ = AdaptiveWeightingReport();
+}
 
 std::unique_ptr<Optimizer> make_aw_inner_adam(std::vector<Tensor> params, double lr) {
   AdamOptions o;

@@ -144,6 +144,18 @@ class AdaptiveWeighting {
   /// The report of the last step (all defaults before the first).
   const AdaptiveWeightingReport& last_report() const { return last_; }
 
+  /// What a resumed run needs: "steps" (I64 0-d), "case_counts" (I64 [6])
+  /// and the inner optimizer's state_dict under "inner.". Each step's
+  /// weights come from that step's gradients alone, so the counts only keep
+  /// the report whole; last_report() is not saved (defaults until the next
+  /// step). Options are not saved: build the object the same way.
+  StateDict state_dict() const;
+  /// Throws what load_state_dict would throw ("AdaptiveWeighting::load_state_dict: ..."),
+  /// changing nothing.
+  void check_state_dict(const StateDict& state) const;
+  /// Restores the counts and the inner optimizer's state; all or nothing.
+  void load_state_dict(const StateDict& state);
+
  private:
   std::vector<Tensor> params_;
   std::unique_ptr<Optimizer> inner_;

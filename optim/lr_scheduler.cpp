@@ -1,10 +1,13 @@
 // optim/lr_scheduler.cpp: the closed forms of the epoch schedulers and the
-// bookkeeping of ReduceLROnPlateau (see lr_scheduler.h).
+// bookkeeping of ReduceLROnPlateau, and their state for checkpoints (see
+// lr_scheduler.h).
 #include "optim/lr_scheduler.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+
+#include "core/factory.h"
 
 namespace nova::optim {
 
@@ -34,6 +37,32 @@ void LRScheduler::apply() {
     groups[i].lr = lr_at(base_lrs_[i], last_epoch_);
     last_lr_.push_back(groups[i].lr);
   }
+}
+
+StateDict LRScheduler::state_dict() const {
+  StateDict out;
+  out.insert("last_epoch", int64_scalar(last_epoch_));
+  out.insert("base_lrs", from_vector(base_lrs_));
+  out.insert("last_lr", from_vector(last_lr_));
+  return out;
+}
+
+void LRScheduler::check_state_dict(const StateDict& state) const {
+  const char* op = "LRScheduler::load_state_dict";
+  const int64_t groups = int64_t(optimizer_.param_groups().size());
+  NOVA_CHECK(read_int64(state, "last_epoch", op) >= 0, "{}: 'last_epoch' must be >= 0", op);
+  read_float64_vector(state, "base_lrs", groups, op);
+  read_float64_vector(state, "last_lr", groups, op);
+  check_known_keys(state, {"last_epoch", "base_lrs", "last_lr"}, op);
+}
+
+void LRScheduler::load_state_dict(const StateDict& state) {
+  check_state_dict(state);
+  const char* op = "LRScheduler::load_state_dict";
+  const int64_t groups = int64_t(optimizer_.param_groups().size());
+  last_epoch_ = read_int64(state, "last_epoch", op);
+  base_lrs_ = read_float64_vector(state, "base_lrs", groups, op);
+  last_lr_ = read_float64_vector(state, "last_lr", groups, op);
 }
 
 // ---- StepLR ----
@@ -162,6 +191,35 @@ void ReduceLROnPlateau::step(double metric) {
     num_bad_epochs_ = 0;
   }
   read_lrs();
+}
+
+StateDict ReduceLROnPlateau::state_dict() const {
+  StateDict out;
+  out.insert("last_epoch", int64_scalar(last_epoch_));
+  out.insert("best", float64_scalar(best_));
+  out.insert("num_bad_epochs", int64_scalar(num_bad_epochs_));
+  out.insert("cooldown_counter", int64_scalar(cooldown_counter_));
+  out.insert("last_lr", from_vector(last_lr_));
+  return out;
+}
+
+void ReduceLROnPlateau::check_state_dict(const StateDict& state) const {
+  const char* op = "ReduceLROnPlateau::load_state_dict";
+  for (const char* key : {"last_epoch", "num_bad_epochs", "cooldown_counter"})
+    NOVA_CHECK(read_int64(state, key, op) >= 0, "{}: '{}' must be >= 0", op, key);
+  NOVA_CHECK(!std::isnan(read_float64(state, "best", op)), "{}: 'best' is NaN", op);
+  read_float64_vector(state, "last_lr", int64_t(optimizer_.param_groups().size()), op);
+  check_known_keys(state, {"last_epoch", "best", "num_bad_epochs", "cooldown_counter", "last_lr"}, op);
+}
+
+void ReduceLROnPlateau::load_state_dict(const StateDict& state) {
+  check_state_dict(state);
+  const char* op = "ReduceLROnPlateau::load_state_dict";
+  last_epoch_ = read_int64(state, "last_epoch", op);
+  best_ = read_float64(state, "best", op);
+  num_bad_epochs_ = read_int64(state, "num_bad_epochs", op);
+  cooldown_counter_ = read_int64(state, "cooldown_counter", op);
+  last_lr_ = read_float64_vector(state, "last_lr", int64_t(optimizer_.param_groups().size()), op);
 }
 
 void ReduceLROnPlateau::read_lrs() {

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/state_dict.h"
 #include "optim/optimizer.h"
 
 namespace nova::optim {
@@ -32,6 +33,15 @@ class LRScheduler {
   /// The current epoch: 0 after construction, +1 per step().
   int64_t last_epoch() const { return last_epoch_; }
   const std::vector<double>& base_lrs() const { return base_lrs_; }
+
+  /// "last_epoch" (I64 0-d), "base_lrs" and "last_lr" (F64 [groups]): with
+  /// the constructor's arguments, all the closed form reads. As in PyTorch,
+  /// loading does not touch the optimizer: load its state too (its lrs).
+  StateDict state_dict() const;
+  /// Throws what load_state_dict would throw ("LRScheduler::load_state_dict:
+  /// ..."; a group count that is not the optimizer's), changing nothing.
+  void check_state_dict(const StateDict& state) const;
+  void load_state_dict(const StateDict& state);
 
  protected:
   explicit LRScheduler(Optimizer& optimizer);
@@ -139,6 +149,16 @@ class ReduceLROnPlateau {
   double best() const { return best_; }
   int64_t num_bad_epochs() const { return num_bad_epochs_; }
   bool in_cooldown() const { return cooldown_counter_ > 0; }
+
+  /// "last_epoch", "num_bad_epochs", "cooldown_counter" (I64 0-d), "best"
+  /// (F64 0-d) and "last_lr" (F64 [groups]); mode, factor and the other
+  /// constructor arguments are not saved. Loading does not touch the
+  /// optimizer, whose own state holds the reduced lrs.
+  StateDict state_dict() const;
+  /// Throws what load_state_dict would throw ("ReduceLROnPlateau::load_state_dict: ..."),
+  /// changing nothing.
+  void check_state_dict(const StateDict& state) const;
+  void load_state_dict(const StateDict& state);
 
  private:
   bool is_better(double metric) const;

@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/state_dict.h"
 #include "core/tensor.h"
 
 namespace nova::optim {
@@ -92,6 +93,31 @@ class Optimizer {
   ParamState& state(const Tensor& param) { return state_[param.impl()]; }
   /// Whether `param` has state yet (it has after its first step).
   bool has_state(const Tensor& param) const { return state_.count(param.impl()) > 0; }
+
+  // ---- state (optim/optimizer_state.cpp) ----
+  /// Everything a resumed run needs, keyed by parameter position as in
+  /// PyTorch's optimizer.state_dict() (parameters counted across groups in
+  /// order, so the file fits any optimizer built the same way):
+  ///   state.<i>.step               I64 0-d: steps taken by parameter i
+  ///   state.<i>.<buffer>           its buffers ("exp_avg", ...), shaped like it
+  ///   param_groups.<g>.params      I64 [n]: the positions in group g
+  ///   param_groups.<g>.lr          F64 0-d
+  ///   param_groups.<g>.<option>    F64 0-d, one per option ("beta1", ...)
+  /// Only parameters that have stepped have state.<i>. Buffers are handles
+  /// to the live tensors (as Module::state_dict): save them before the next
+  /// step changes them.
+  StateDict state_dict() const;
+  /// Throws what load_state_dict would throw, changing nothing: a different
+  /// number of groups or of parameters per group, a missing or unknown
+  /// option, an option out of range, a buffer whose shape or dtype is not
+  /// its parameter's, a state without a step, any other key. Messages start
+  /// "<name>::load_state_dict: " and name the key.
+  void check_state_dict(const StateDict& state) const;
+  /// Replaces every group's lr and options and every parameter's state with
+  /// those of `state` (copied onto each parameter's device), as PyTorch's
+  /// load_state_dict; parameters without state.<i> start fresh. All or
+  /// nothing: checks everything first.
+  void load_state_dict(const StateDict& state);
 
   /// "SGD", "Adam", ...: names errors.
   const char* name() const { return name_; }

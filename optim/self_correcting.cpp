@@ -116,4 +116,49 @@ SelfCorrectingReport SelfCorrecting::step(const Tensor& g_c, const Tensor& g_e,
 
 Optimizer& SelfCorrecting::inner() { return *inner_; }
 
+namespace {
+/// The counts by the names state_dict stores them under.
+std::vector<std::pair<const char*, int64_t SelfCorrectingCounts::*>> count_fields() {
+  return {{"counts.steps", &SelfCorrectingCounts::steps},
+          {"counts.sc3_steps", &SelfCorrectingCounts::sc3_steps},
+          {"counts.corrected_e", &SelfCorrectingCounts::corrected_e},
+          {"counts.corrected_n", &SelfCorrectingCounts::corrected_n},
+          {"counts.obtuse_to_c", &SelfCorrectingCounts::obtuse_to_c},
+          {"counts.obtuse_to_e", &SelfCorrectingCounts::obtuse_to_e}};
+}
+}  // namespace
+
+StateDict SelfCorrecting::state_dict() const {
+  StateDict out;
+  for (const auto& [key, field] : count_fields()) out.insert(key, int64_scalar(counts_.*field));
+  insert_prefixed(&out, "inner", inner_->state_dict());
+  return out;
+}
+
+void SelfCorrecting::check_state_dict(const StateDict& state) const {
+  const char* op = "SelfCorrecting::load_state_dict";
+  std::vector<std::string> known;
+  for (const auto& [key, field] : count_fields()) {
+    (void)field;
+    NOVA_CHECK(read_int64(state, key, op) >= 0, "{}: '{}' must be >= 0", op, key);
+    known.push_back(key);
+  }
+  const StateDict inner = sub_state(state, "inner");
+  for (const auto& key : inner.keys()) known.push_back("inner." + key);
+  check_known_keys(state, known, op);
+  try {
+    inner_->check_state_dict(inner);
+  } catch (const Error& e) {
+    fail("{}: inner optimizer: {}", op, e.what());
+  }
+}
+
+void SelfCorrecting::load_state_dict(const StateDict& state) {
+  check_state_dict(state);
+  inner_->load_state_dict(sub_state(state, "inner"));
+  for (const auto& [key, field] : count_fields())
+    counts_.*field = read_int64(state, key, "SelfCorrecting::load_state_dict");
+  last_ = SelfCorrectingReport();
+}
+
 }  // namespace nova::optim

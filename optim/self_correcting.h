@@ -92,6 +92,18 @@ class SelfCorrecting {
   /// The report of the last step (all defaults before the first).
   const SelfCorrectingReport& last_report() const { return last_; }
 
+  /// What a resumed run needs: the counts ("counts.steps", "counts.sc3_steps",
+  /// "counts.corrected_e", "counts.corrected_n", "counts.obtuse_to_c",
+  /// "counts.obtuse_to_e"; I64 0-d) and the inner optimizer's state_dict
+  /// under "inner.". As for AdaptiveWeighting, the weights need no history:
+  /// the counts keep the report whole; last_report() is not saved.
+  StateDict state_dict() const;
+  /// Throws what load_state_dict would throw ("SelfCorrecting::load_state_dict: ..."),
+  /// changing nothing.
+  void check_state_dict(const StateDict& state) const;
+  /// Restores the counts and the inner optimizer's state; all or nothing.
+  void load_state_dict(const StateDict& state);
+
  private:
   std::vector<Tensor> params_;
   std::unique_ptr<Optimizer> inner_;

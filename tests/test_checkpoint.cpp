@@ -14,6 +14,7 @@ namespace fs = std::filesystem;
 using namespace nova;
 using namespace nova::nn;
 using nova::test::max_abs_diff;
+using nova::test::require_identical;
 using nova::test::TempDir;
 
 namespace {
@@ -33,19 +34,6 @@ std::vector<char> read_bytes(const std::string& path) {
 void write_bytes(const std::string& path, const std::vector<char>& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), std::streamsize(bytes.size()));
-}
-
-// True when every tensor of a and b has the same name, dtype, shape and bits.
-void require_identical(const StateDict& a, const StateDict& b) {
-  REQUIRE(a.keys() == b.keys());
-  for (const auto& [key, t] : a) {
-    INFO("key " << key);
-    const Tensor& u = b.at(key);
-    REQUIRE(t.dtype() == u.dtype());
-    REQUIRE(t.shape() == u.shape());
-    Tensor tc = t.contiguous(), uc = u.contiguous();
-    REQUIRE(std::memcmp(tc.raw_data(), uc.raw_data(), size_t(t.numel()) * dtype_size(t.dtype())) == 0);
-  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "core/autograd.h"
 #include "core/gradcheck.h"
 #include "core/ops.h"
+#include "core/state_dict.h"
 
 namespace nova::test {
 
@@ -28,6 +30,20 @@ inline double max_abs_diff(const Tensor& a, const Tensor& b) {
   double m = 0;
   for (size_t i = 0; i < va.size(); ++i) m = std::max(m, std::abs(va[i] - vb[i]));
   return m;
+}
+
+/// REQUIREs that a and b hold the same names, in order, and that every
+/// tensor has the same dtype, shape and bits (INFO names the key).
+inline void require_identical(const StateDict& a, const StateDict& b) {
+  REQUIRE(a.keys() == b.keys());
+  for (const auto& [key, t] : a) {
+    INFO("key " << key);
+    const Tensor& u = b.at(key);
+    REQUIRE(t.dtype() == u.dtype());
+    REQUIRE(t.shape() == u.shape());
+    Tensor tc = t.to(kCPU).contiguous(), uc = u.to(kCPU).contiguous();
+    REQUIRE(std::memcmp(tc.raw_data(), uc.raw_data(), size_t(t.numel()) * dtype_size(t.dtype())) == 0);
+  }
 }
 
 /// All values of t as doubles, row-major.
