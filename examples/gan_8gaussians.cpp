@@ -58,6 +58,7 @@
 #include "examples/scatter_png.h"
 #include "models/gan_discriminator_step.h"
 #include "models/gaussian_mixture_gan.h"
+#include "models/mixture_gan_training.h"
 #include "optim/check_finite.h"
 #include "models/train_checkpoint.h"
 #include "optim/progress.h"
@@ -102,49 +103,35 @@ struct RunResult {
 class Run {
  public:
   Run(const Config& cfg, Weighting weighting, uint64_t seed, optim::Progress& progress, const std::string& label)
-      : cfg_(cfg), weighting_(weighting), seed_(seed), progress_(progress), label_(label), gen_(seed),
-        eval_gen_(seed ^ 0x9E3779B97F4A7C15ULL), finite_(cfg.on_nonfinite, [this](const std::string& message) {
+      : cfg_(cfg), weighting_(weighting), seed_(seed), progress_(progress), label_(label),
+        training_(training_options(cfg, weighting), seed), G_(training_.generator()),
+        D_(training_.discriminator()), eval_gen_(seed ^ 0x9E3779B97F4A7C15ULL),
+        finite_(cfg.on_nonfinite, [this](const std::string& message) {
           progress_.clear();
           fmt::print(stderr, "warning: {} ({}; --on-nonfinite continue: training on, the count is at the end)\n",
                      message, label_);
         }) {
-    // same seed -> same initial weights and data stream for baseline and aw
-    Generator init(seed * 2654435761ULL + 1);
-    G_ = models::mixture_generator(net_, &init);
-    D_ = models::mixture_discriminator(net_, &init);
-    G_->to(cfg.device);
-    D_->to(cfg.device);
     g_params_ = G_->named_parameters();
     d_params_ = D_->named_parameters();
-    const optim::AdamOptions adam_d{cfg.lr_d, {cfg.beta1, cfg.beta2}}, adam_g{cfg.lr_g, {cfg.beta1, cfg.beta2}};
-    opt_g_ = std::make_unique<optim::Adam>(G_->parameters(), adam_g);
-    auto opt_d = std::make_unique<optim::Adam>(D_->parameters(), adam_d);
-    if (weighting == Weighting::none) {
-      d_step_ = std::make_unique<models::GanDiscriminatorStep>(D_, std::move(opt_d), cfg.d_step);
-    } else {
-      optim::AdaptiveWeightingOptions aw;
-      aw.normalized = weighting == Weighting::aw1;
-      d_step_ = std::make_unique<models::GanDiscriminatorStep>(
-          D_, std::make_unique<optim::AdaptiveWeighting>(D_->parameters(), std::move(opt_d), aw), cfg.d_step);
-    }
     // fixed evaluation inputs: every snapshot looks at the same z and real points
-    eval_z_ = randn({cfg.eval_samples, net_.z_dim}, kFloat32, cfg.device, &eval_gen_);
+    eval_z_ = randn({cfg.eval_samples, training_.options().net.z_dim}, kFloat32, cfg.device, &eval_gen_);
     std::vector<Tensor> per_mode;
     for (int64_t k = 0; k < mixture_.centres.size(0); ++k)
       per_mode.push_back(mixture_.centres.narrow(0, k, 1) +
                          normal({kRealPerMode, 2}, 0.0, mixture_.std, kFloat32, kCPU, &eval_gen_));
     eval_real_ = ops::cat(per_mode, 0).to(cfg.device);
-    // What changes from step to step. gen_ is the trainer's only random
+    // What changes from step to step. The training's data generator
+    // (training_.data_generator()) is the trainer's only random
     // source after this constructor (real points, z, the gradient penalty's
     // points); init and eval_gen_ draw only above, the same for the same
     // --seed, and so does the default generator (Linear's default init,
     // which init's draws then replace). That one is saved anyway: it is
     // global, and a layer that drew from it while training would break
     // resume silently.
-    ckpt_.add("G", *G_).add("D", *D_).add("opt_g", *opt_g_).add("gen", gen_);
-    ckpt_.add("default_gen", default_generator());
-    if (optim::AdaptiveWeighting* aw = d_step_->adaptive_weighting()) ckpt_.add("aw_d", *aw);
-    else ckpt_.add("opt_d", *d_step_->optimizer());
+    ckpt_.add("G", *G_).add("D", *D_).add("opt_g", training_.generator_optimizer());
+    ckpt_.add("gen", training_.data_generator()).add("default_gen", default_generator());
+    if (optim::AdaptiveWeighting* aw = d_step().adaptive_weighting()) ckpt_.add("aw_d", *aw);
+    else ckpt_.add("opt_d", *d_step().optimizer());
     // what a resume must not change: all that shapes the steps and the data
     // (fused and reference grad_split round differently)
     using autograd::GradSplitMode;
@@ -177,22 +164,15 @@ class Run {
     for (int64_t step = first; step <= cfg_.steps; ++step) {
       const bool last = step == cfg_.steps;
       const bool logged = cfg_.csv && (step % cfg_.csv_every == 0 || last);
-      // D step on fresh real points and G's points (no graph through G)
-      Tensor real = mixture_.sample(cfg_.batch, gen_).to(cfg_.device);
-      Tensor z = randn({cfg_.batch, net_.z_dim}, kFloat32, cfg_.device, &gen_);
-      Tensor fake;
-      {
-        NoGradGuard no_grad;
-        fake = (*G_)(z);
-      }
-      models::GanDiscriminatorStepLog log;
-      double g_loss = 0;
+      // D step on fresh real points and G's points, then G step
+      models::MixtureGanStepLog both;
       try {
-        log = d_step_->step(real, fake, gen_, /*measure_angles=*/logged);
-        g_loss = g_step();
+        both = training_.step(/*measure_angles=*/logged);
       } catch (const Error& e) {
         fail("step {}: {}", step, e.what());  // e.g. aw refusing a NaN score: say when
       }
+      const models::GanDiscriminatorStepLog& log = both.d;
+      const double g_loss = both.g_loss;
       check_finite(step, log, g_loss);
       const double elapsed = seconds_since(start);
       const std::string stats = stats_of(log, g_loss);
@@ -205,10 +185,10 @@ class Run {
     RunResult r{method_name(weighting_), seed_, datasets::mixture_metrics(mixture_, generate(), cfg_.metrics)};
     r.seconds = seconds_since(start);
     r.nonfinite_steps = finite_.bad_steps();
-    if (const optim::AdaptiveWeighting* aw = d_step_->adaptive_weighting()) {
+    if (const optim::AdaptiveWeighting* aw = d_step().adaptive_weighting()) {
       r.cases = aw->case_counts();
-      r.grad_split = d_step_->grad_split_path() == autograd::GradSplitMode::fused ? "fused" : "reference";
-      const std::string& why = d_step_->grad_split_reason();
+      r.grad_split = d_step().grad_split_path() == autograd::GradSplitMode::fused ? "fused" : "reference";
+      const std::string& why = d_step().grad_split_reason();
       if (!why.empty()) r.grad_split += " (fused refused: " + why + ")";
     }
     return r;
@@ -217,13 +197,20 @@ class Run {
  private:
   static constexpr int64_t kRealPerMode = 100;  // Figure 2.6: 100 real points per mode
 
-  double g_step() {
-    Tensor z = randn({cfg_.batch, net_.z_dim}, kFloat32, cfg_.device, &gen_);
-    Tensor loss = nn::generator_loss(cfg_.d_step.objective.g_loss, (*d_step_->discriminator())((*G_)(z)));
-    optim::backward_into(loss, G_->parameters());  // D's weight gradients would be thrown away
-    opt_g_->step();
-    return loss.item();
+  static models::MixtureGanTrainingOptions training_options(const Config& cfg, Weighting weighting) {
+    models::MixtureGanTrainingOptions o;
+    o.d_step = cfg.d_step;
+    o.aw_algorithm = weighting == Weighting::aw1 ? 1 : weighting == Weighting::aw2 ? 2 : 0;
+    o.batch = cfg.batch;
+    o.lr_d = cfg.lr_d;
+    o.lr_g = cfg.lr_g;
+    o.beta1 = cfg.beta1;
+    o.beta2 = cfg.beta2;
+    o.device = cfg.device;
+    return o;
   }
+
+  models::GanDiscriminatorStep& d_step() { return training_.discriminator_step(); }
 
   /// --on-nonfinite: the losses just read for the log, and the gradients
   /// both optimizers just stepped with (D's survive the G step, which
@@ -271,7 +258,7 @@ class Run {
     if (!cfg_.plot_dir.empty()) examples::write_scatter_png(plot_path(step), points, mixture_.centres);
     const int64_t modes = mixture_.centres.size(0);
     NoGradGuard no_grad;
-    Tensor s = (*d_step_->discriminator())(eval_real_).reshape({modes, kRealPerMode});
+    Tensor s = (*d_step().discriminator())(eval_real_).reshape({modes, kRealPerMode});
     std::vector<double> scores = ops::mean(s, {1}).to(kCPU).to(kFloat64).to_vector<double>();
     if (!cfg_.compare)
       progress_.print("snapshot step {:>6}: {}; D(real) mean score per mode: {:+.2f}\n", step, m.summary(),
@@ -287,12 +274,10 @@ class Run {
   uint64_t seed_;
   optim::Progress& progress_;
   std::string label_;
-  Generator gen_, eval_gen_;
-  models::MixtureGanOptions net_;
-  datasets::GaussianMixture mixture_ = datasets::ring_of_gaussians();
+  models::MixtureGanTraining training_;  // G, D, their optimizers, the data stream, the step
   std::shared_ptr<nn::Sequential> G_, D_;
-  std::unique_ptr<optim::Adam> opt_g_;
-  std::unique_ptr<models::GanDiscriminatorStep> d_step_;
+  Generator eval_gen_;
+  const datasets::GaussianMixture& mixture_ = training_.mixture();
   optim::NamedParameters g_params_, d_params_;  // named for the non-finite messages
   optim::FiniteCheck finite_;
   Tensor eval_z_, eval_real_;

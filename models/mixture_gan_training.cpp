@@ -16,20 +16,20 @@ MixtureGanTraining::MixtureGanTraining(const MixtureGanTrainingOptions& options,
   // same seed -> same initial weights and data stream for baseline and aw
   Generator init(seed * 2654435761ULL + 1);
   G_ = mixture_generator(options.net, &init);
-  auto D = mixture_discriminator(options.net, &init);
+  D_ = mixture_discriminator(options.net, &init);
   G_->to(options.device);
-  D->to(options.device);
+  D_->to(options.device);
   const optim::AdamOptions adam_d{options.lr_d, {options.beta1, options.beta2}};
   const optim::AdamOptions adam_g{options.lr_g, {options.beta1, options.beta2}};
   opt_g_ = std::make_unique<optim::Adam>(G_->parameters(), adam_g);
-  auto opt_d = std::make_unique<optim::Adam>(D->parameters(), adam_d);
+  auto opt_d = std::make_unique<optim::Adam>(D_->parameters(), adam_d);
   if (options.aw_algorithm == 0) {
-    d_step_ = std::make_unique<GanDiscriminatorStep>(D, std::move(opt_d), options.d_step);
+    d_step_ = std::make_unique<GanDiscriminatorStep>(D_, std::move(opt_d), options.d_step);
   } else {
     optim::AdaptiveWeightingOptions aw;
     aw.normalized = options.aw_algorithm == 1;
     d_step_ = std::make_unique<GanDiscriminatorStep>(
-        D, std::make_unique<optim::AdaptiveWeighting>(D->parameters(), std::move(opt_d), aw), options.d_step);
+        D_, std::make_unique<optim::AdaptiveWeighting>(D_->parameters(), std::move(opt_d), aw), options.d_step);
   }
 }
 

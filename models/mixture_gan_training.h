@@ -46,7 +46,9 @@ class MixtureGanTraining {
   MixtureGanStepLog step(bool measure_angles = false);
 
   const std::shared_ptr<nn::Sequential>& generator() const { return G_; }
-  const std::shared_ptr<nn::Module>& discriminator() const { return d_step_->discriminator(); }
+  /// D's network. What scores points is discriminator_step().discriminator():
+  /// D itself, or its gradient normalisation for gn and pgn.
+  const std::shared_ptr<nn::Sequential>& discriminator() const { return D_; }
   GanDiscriminatorStep& discriminator_step() { return *d_step_; }
   optim::Adam& generator_optimizer() { return *opt_g_; }
   /// The stream of real points and noise (and the penalty's interpolation).
@@ -58,7 +60,7 @@ class MixtureGanTraining {
   MixtureGanTrainingOptions options_;
   datasets::GaussianMixture mixture_ = datasets::ring_of_gaussians();
   Generator gen_;
-  std::shared_ptr<nn::Sequential> G_;
+  std::shared_ptr<nn::Sequential> G_, D_;
   std::unique_ptr<optim::Adam> opt_g_;
   std::unique_ptr<GanDiscriminatorStep> d_step_;
 };
