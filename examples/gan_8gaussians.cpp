@@ -8,6 +8,8 @@
 //
 // This file is the command line, the loop and the report; the pieces it
 // trains with are the library's:
+//   step    models::MixtureGanTraining (models/mixture_gan_training.h): G, D,
+//           their optimizers and the data stream, and one call for both steps
 //   D step  models::GanDiscriminatorStep (models/gan_discriminator_step.h):
 //           one forward over the real and fake rows, the split D loss of
 //           --loss (nn::parse_gan_objective), and either a backward and Adam
