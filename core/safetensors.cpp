@@ -422,41 +422,27 @@ void write_file(const std::string& path, const Entries& entries, const Metadata&
   fsync_folder(path);
 }
 
-Entries read_file(const std::string& path, Metadata* metadata) {
-  Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (file.get() < 0) fail_at(path, "cannot open: {}", errno_text());
-  struct stat info;
-  if (::fstat(file.get(), &info) != 0) fail_at(path, "cannot stat: {}", errno_text());
-  if (!S_ISREG(info.st_mode)) fail_at(path, "not a regular file");
-  const uint64_t file_size = static_cast<uint64_t>(info.st_size);
-
-  auto read_or_fail = [&](uint8_t* data, size_t size, uint64_t at) {
-    size_t got = read_all(file.get(), data, size);
-    if (got != size)
-      fail_at(path, "short read at byte {}: wanted {} bytes, got {}{}", at, size, got,
-              errno ? fmt::format(" ({})", errno_text()) : std::string(" (file shrank?)"));
-  };
+Entries parse(const uint8_t* data, size_t size, const std::string& name, Metadata* metadata) {
+  const std::string& path = name;  // what every message names
+  const uint64_t file_size = size;
 
   // Header length, then the header: both bounded by the file size before
   // anything is allocated, so a corrupt length cannot ask for 2^64 bytes.
   if (file_size < kLengthBytes)
     fail_at(path, "file has {} bytes, need at least {} for the header length; truncated file?",
             file_size, kLengthBytes);
-  uint8_t length[kLengthBytes];
-  read_or_fail(length, kLengthBytes, 0);
   uint64_t header_size = 0;
-  for (size_t i = 0; i < kLengthBytes; ++i) header_size |= uint64_t{length[i]} << (8 * i);
+  for (size_t i = 0; i < kLengthBytes; ++i) header_size |= uint64_t{data[i]} << (8 * i);
   if (header_size > file_size - kLengthBytes)
     fail_at(path, "header length {} (bytes 0..8) runs past the end of the file ({} bytes); "
                   "truncated file, or not a safetensors file?", header_size, file_size);
-  std::string text(header_size, '\0');
-  read_or_fail(reinterpret_cast<uint8_t*>(text.data()), text.size(), kLengthBytes);
+  const char* text = reinterpret_cast<const char*>(data + kLengthBytes);
   const uint64_t data_start = kLengthBytes + header_size;
   const uint64_t data_size = file_size - data_start;
 
   Json header;
   try {
-    header = Json::parse(text);
+    header = Json::parse(text, text + header_size);
   } catch (const nlohmann::json::parse_error& e) {
     fail_at(path, "header (bytes 8..{}) is not valid JSON, error near file byte {}: {}",
             data_start, kLengthBytes + (e.byte > 0 ? e.byte - 1 : 0), e.what());
@@ -479,13 +465,15 @@ Entries read_file(const std::string& path, Metadata* metadata) {
   });
   check_coverage(path, layout, data_start, data_size);
 
-  // The layout is exact, so the tensors are the rest of the file in order.
+  // The layout is exact, so the tensors are the rest of the file in order;
+  // each copy is in bounds because coverage ended at the end of the file.
   Entries entries;
   entries.reserve(layout.size());
   Crc32 crc;
   for (HeaderEntry& e : layout) {
-    Entry entry{std::move(e.dtype), std::move(e.shape), std::vector<uint8_t>(e.end - e.begin)};
-    read_or_fail(entry.bytes.data(), entry.bytes.size(), data_start + e.begin);
+    const uint8_t* section = data + data_start;
+    Entry entry{std::move(e.dtype), std::move(e.shape),
+                std::vector<uint8_t>(section + e.begin, section + e.end)};
     crc.update(entry.bytes.data(), entry.bytes.size());
     entries.emplace_back(std::move(e.name), std::move(entry));
   }
@@ -504,6 +492,24 @@ Entries read_file(const std::string& path, Metadata* metadata) {
 
   if (metadata) *metadata = std::move(meta);
   return entries;
+}
+
+Entries read_file(const std::string& path, Metadata* metadata) {
+  Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (file.get() < 0) fail_at(path, "cannot open: {}", errno_text());
+  struct stat info;
+  if (::fstat(file.get(), &info) != 0) fail_at(path, "cannot stat: {}", errno_text());
+  if (!S_ISREG(info.st_mode)) fail_at(path, "not a regular file");
+
+  // The whole file at once: parse() then copies each tensor out, so the
+  // peak is twice the file while reading, and load_checkpoint's (entries,
+  // then tensors) was twice the file already.
+  std::vector<uint8_t> bytes(static_cast<size_t>(info.st_size));
+  size_t got = read_all(file.get(), bytes.data(), bytes.size());
+  if (got != bytes.size())
+    fail_at(path, "short read at byte {}: fstat gave {} bytes{}", got, bytes.size(),
+            errno ? fmt::format(" ({})", errno_text()) : std::string(" (file shrank?)"));
+  return parse(bytes.data(), bytes.size(), path, metadata);
 }
 
 }  // namespace nova::safetensors

@@ -201,3 +201,15 @@ TEST_CASE("a checkpoint with a dtype nova does not hold is refused by name", "[c
   safetensors::write_file(path, {{"w", half}});
   REQUIRE_THROWS_NOVA(load_checkpoint(path), "load_checkpoint: " + path + ": tensor 'w' has dtype F16");
 }
+
+TEST_CASE("parse_checkpoint reads a checkpoint held in memory, naming it in errors",
+          "[checkpoint]") {
+  TempDir dir;
+  const std::string path = dir.file("model.safetensors");
+  auto net = model();
+  save(*net, path);
+  std::vector<char> bytes = read_bytes(path);
+  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  require_identical(parse_checkpoint(data, bytes.size(), "buffer"), load_checkpoint(path));
+  REQUIRE_THROWS_NOVA(parse_checkpoint(data, bytes.size() - 1, "buffer"), "safetensors: buffer: ");
+}

@@ -436,3 +436,23 @@ TEST_CASE("writing over an existing checkpoint replaces it", "[checkpoint]") {
   CHECK(read[0].first == "only");
   CHECK(dir.listing() == std::vector<std::string>{"model.safetensors"});
 }
+
+TEST_CASE("parse reads a file held in memory as read_file reads the file", "[checkpoint]") {
+  TempDir dir;
+  const std::string path = dir.file("model.safetensors");
+  write_file(path, sample_entries(), {{"epoch", "2"}});
+  const std::vector<uint8_t> file = read_bytes(path);
+  Metadata from_file, from_memory;
+  Entries a = read_file(path, &from_file);
+  Entries b = nova::safetensors::parse(file.data(), file.size(), "in memory", &from_memory);
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].first == b[i].first);
+    CHECK(a[i].second.shape == b[i].second.shape);
+    CHECK(a[i].second.bytes == b[i].second.bytes);
+  }
+  CHECK(from_file == from_memory);
+  // messages name the label given and count bytes from the buffer's start
+  CHECK_THROWS_WITH(nova::safetensors::parse(file.data(), 7, "in memory"),
+                    StartsWith(prefix("in memory")) && Contains("file has 7 bytes"));
+}
