@@ -138,23 +138,29 @@ std::string unknown_dtype_message(const std::string& dtype) {
 }
 
 // The number of bytes a `dtype` tensor of `shape` must hold. Throws on an
-// unknown dtype, a negative dimension, or a size beyond 64 bits (a hostile
-// header can claim [2^40, 2^40]).
+// unknown dtype, a negative dimension, or dims whose product (a 0 counted
+// as 1) passes int64, as nova's Shape requires: a hostile header can claim
+// [2^62, 2^62, 0], 0 bytes but strides of 2^124, which Python's reader
+// refuses too ("overflow computing the buffer size").
 uint64_t expected_bytes(const std::string& path, const std::string& name,
                         const std::string& dtype, const std::vector<int64_t>& shape) {
   std::optional<size_t> size = find_dtype_size(dtype);
   if (!size) fail_at(path, "tensor '{}': {}", name, unknown_dtype_message(dtype));
-  for (int64_t d : shape)
-    if (d < 0) fail_at(path, "tensor '{}': negative dimension {} in shape {}", name, d, shape);
-  // An empty tensor holds 0 bytes however large its other dims.
-  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
-  uint64_t bytes = *size;
+  int64_t extent = 1;
+  bool has_zero = false;
   for (int64_t d : shape) {
-    if (bytes > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d))
-      fail_at(path, "tensor '{}': shape {} of {} is too large for 64-bit byte counts", name,
-              shape, dtype);
-    bytes *= static_cast<uint64_t>(d);
+    if (d < 0) fail_at(path, "tensor '{}': negative dimension {} in shape {}", name, d, shape);
+    if (d == 0)
+      has_zero = true;
+    else if (__builtin_mul_overflow(extent, d, &extent))
+      fail_at(path, "tensor '{}': shape {} is too large: the product of its dims overflows int64",
+              name, shape);
   }
+  if (has_zero) return 0;
+  uint64_t bytes = 0;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(extent), *size, &bytes))
+    fail_at(path, "tensor '{}': shape {} of {} is too large for 64-bit byte counts", name, shape,
+            dtype);
   return bytes;
 }
 
@@ -440,6 +446,14 @@ Entries parse(const uint8_t* data, size_t size, const std::string& name, Metadat
   const uint64_t data_start = kLengthBytes + header_size;
   const uint64_t data_size = file_size - data_start;
 
+  // nlohmann's parser takes a NUL for the end of the text and would accept
+  // "{...}\0\0\0"; JSON has no raw NUL anywhere (strings escape it), so any
+  // NUL in the header is damage. Other trailing bytes fail the strict parse
+  // below, except JSON whitespace, which Python's reader accepts too.
+  if (const void* nul = std::memchr(text, '\0', header_size))
+    fail_at(path, "header (bytes 8..{}) has a NUL byte at file byte {}; the format pads the "
+                  "header with spaces", data_start,
+            kLengthBytes + static_cast<uint64_t>(static_cast<const char*>(nul) - text));
   Json header;
   try {
     header = Json::parse(text, text + header_size);

@@ -456,3 +456,40 @@ TEST_CASE("parse reads a file held in memory as read_file reads the file", "[che
   CHECK_THROWS_WITH(nova::safetensors::parse(file.data(), 7, "in memory"),
                     StartsWith(prefix("in memory")) && Contains("file has 7 bytes"));
 }
+
+TEST_CASE("a shape whose dims multiply past int64 is refused, even with a 0 dim", "[checkpoint]") {
+  // 0 elements, 0 bytes, but [2^62, 2^62] has no int64 strides; Python's
+  // safetensors refuses it as well ("overflow computing the buffer size")
+  TempDir dir;
+  const std::string path = dir.file("huge.safetensors");
+  write_raw(path, R"({"w": {"dtype": "F32", "shape": [4611686018427387904, 4611686018427387904, 0],
+                           "data_offsets": [0, 0]}})", 0);
+  CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)) && Contains("tensor 'w'") &&
+                                         Contains("too large"));
+  CHECK_THROWS_WITH(write_file(path, {{"w", Entry{"F32", {4611686018427387904, 4611686018427387904, 0}, {}}}}),
+                    StartsWith(prefix(path)) && Contains("too large"));
+}
+
+TEST_CASE("bytes after the header's JSON other than whitespace are refused, NUL included",
+          "[checkpoint]") {
+  TempDir dir;
+  const std::string path = dir.file("tail.safetensors");
+  const std::string json = R"({"w": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}})";
+  SECTION("NUL padding, which nlohmann's parser takes for the end of the text") {
+    write_raw(path, json + std::string(4, '\0'), 1);
+    CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)) && Contains("NUL byte") &&
+                                           Contains("file byte " + std::to_string(8 + json.size())));
+  }
+  SECTION("a NUL inside the JSON") {
+    write_raw(path, json.substr(0, 5) + '\0' + json.substr(5), 1);
+    CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)) && Contains("NUL byte at file byte 13"));
+  }
+  SECTION("other trailing bytes") {
+    write_raw(path, json + "  x", 1);
+    CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)) && Contains("not valid JSON"));
+  }
+  SECTION("spaces, as the format pads, and other JSON whitespace, as Python accepts") {
+    write_raw(path, json + "   \n\t\r ", 1);
+    CHECK(read_file(path).size() == 1);
+  }
+}
