@@ -40,7 +40,16 @@ StateDict to_state_dict(const std::string& path, const safetensors::Entries& ent
   StateDict state;
   for (const auto& [key, entry] : entries) {
     DType dtype = nova_dtype(path, key, entry.dtype);
-    Tensor t = empty(Shape(entry.shape), dtype);
+    // the format has no limit on dims, nova's Shape has one
+    NOVA_CHECK(entry.shape.size() <= size_t(kMaxDims),
+               "load_checkpoint: {}: tensor '{}' has {} dims, nova holds at most {}", path, key,
+               entry.shape.size(), kMaxDims);
+    Tensor t;
+    try {
+      t = empty(Shape(entry.shape), dtype);
+    } catch (const Error& e) {  // out of memory, or a shape read_file let through
+      fail("load_checkpoint: {}: tensor '{}': {}", path, key, e.what());
+    }
     // read_file checked bytes.size() == numel * size; check again, cheaply,
     // because a mismatch here would be a buffer overrun
     NOVA_CHECK(entry.bytes.size() == size_t(t.numel()) * dtype_size(dtype),

@@ -35,6 +35,16 @@ void write_bytes(const std::string& path, const std::vector<char>& bytes) {
   out.write(bytes.data(), std::streamsize(bytes.size()));
 }
 
+// A hand-made safetensors file: length, `header` verbatim, `data_size` zero
+// bytes; for headers save_checkpoint would never write.
+void write_raw(const std::string& path, const std::string& header, size_t data_size) {
+  std::vector<char> bytes;
+  for (int i = 0; i < 8; ++i) bytes.push_back(char(uint64_t{header.size()} >> (8 * i)));
+  bytes.insert(bytes.end(), header.begin(), header.end());
+  bytes.resize(bytes.size() + data_size);
+  write_bytes(path, bytes);
+}
+
 // True when every tensor of a and b has the same name, dtype, shape and bits.
 void require_identical(const StateDict& a, const StateDict& b) {
   REQUIRE(a.keys() == b.keys());
@@ -212,4 +222,25 @@ TEST_CASE("parse_checkpoint reads a checkpoint held in memory, naming it in erro
   const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
   require_identical(parse_checkpoint(data, bytes.size(), "buffer"), load_checkpoint(path));
   REQUIRE_THROWS_NOVA(parse_checkpoint(data, bytes.size() - 1, "buffer"), "safetensors: buffer: ");
+}
+
+TEST_CASE("every refusal of load_checkpoint names the file", "[checkpoint]") {
+  TempDir dir;
+  const std::string path = dir.file("bad.safetensors");
+  SECTION("more dims than a nova Shape holds") {
+    write_raw(path, R"({"w": {"dtype": "F32", "shape": [1, 1, 1, 1, 1, 1, 1, 1, 1],
+                             "data_offsets": [0, 4]}})", 4);
+    REQUIRE_THROWS_NOVA(load_checkpoint(path),
+                        "load_checkpoint: " + path + ": tensor 'w' has 9 dims, nova holds at most 8");
+  }
+  SECTION("dims whose product overflows int64, though one is 0") {
+    write_raw(path, R"({"w": {"dtype": "F32", "shape": [4611686018427387904, 4611686018427387904, 0],
+                             "data_offsets": [0, 0]}})", 0);
+    REQUIRE_THROWS_NOVA(load_checkpoint(path), "safetensors: " + path + ": tensor 'w'");
+  }
+  SECTION("NUL bytes after the header") {
+    write_raw(path, R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})" +
+                        std::string(6, '\0'), 4);
+    REQUIRE_THROWS_NOVA(load_checkpoint(path), "safetensors: " + path + ": ");
+  }
 }
