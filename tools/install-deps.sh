@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build libeigen3-dev libfmt-dev catch2 nlohmann-json3-dev libstb-dev
-          libopenblas-openmp-dev)
+          libopenblas-openmp-dev zlib1g-dev)
 
 missing=()
 for p in "${packages[@]}"; do
