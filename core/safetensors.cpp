@@ -57,7 +57,11 @@ template <typename... Args>
 // into one buffer.
 class Crc32 {
  public:
-  void update(const uint8_t* data, size_t size) { state_ = crc32_z(state_, data, size); }
+  void update(const uint8_t* data, size_t size) {
+    // an empty tensor's data() may be null, and crc32_z(crc, NULL, 0) is 0:
+    // zlib's way to ask for the initial value, a reset mid-stream
+    if (size > 0) state_ = crc32_z(state_, data, size);
+  }
   uint32_t value() const { return static_cast<uint32_t>(state_); }
 
  private:
