@@ -249,6 +249,13 @@ TEST_CASE("a header that is not a JSON object is rejected", "[checkpoint]") {
     CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)) && Contains("not valid JSON") &&
                                            Contains("near file byte 9"));
   }
+  SECTION("a number past double's range, which nlohmann refuses with out_of_range, not "
+          "parse_error (found by fuzz_safetensors)") {
+    write_raw(path, R"({"w": {"dtype": "U8", "shape": [4294E6729], "data_offsets": [0, 1]}})", 1);
+    CHECK_THROWS_AS(read_file(path), nova::Error);
+    CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)) && Contains("not valid JSON") &&
+                                           Contains("number overflow"));
+  }
   SECTION("valid JSON, but an array") {
     write_raw(path, "[1, 2]  ", 0);
     CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)) && Contains("must be a JSON object"));
