@@ -133,6 +133,35 @@ uint64_t expected_bytes(const std::string& path, const std::string& name,
   return bytes;
 }
 
+// A safetensors header nests 3 deep ({"w": {"shape": [2, 3]}}). nlohmann
+// parses any depth, but copies (ordered_json's vector growing) and prints
+// nested values recursively: a 400 KB header of "[[[[..." overflowed the
+// stack. So brackets are counted before parsing; 16 leaves room for the
+// messages that say which part of a too-deep entry is wrong.
+constexpr int kMaxHeaderDepth = 16;
+
+void check_nesting(const std::string& path, const char* text, uint64_t size) {
+  int depth = 0;
+  bool in_string = false;
+  for (uint64_t i = 0; i < size; ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;  // the escaped character cannot end the string
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxHeaderDepth)
+        fail_at(path, "header nests deeper than {} levels at file byte {}; a safetensors header "
+                      "nests 3", kMaxHeaderDepth, kLengthBytes + i);
+    } else if (c == ']' || c == '}') {
+      --depth;  // unbalanced brackets are the parser's to report
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // POSIX file helpers
 
@@ -423,6 +452,7 @@ Entries parse(const uint8_t* data, size_t size, const std::string& name, Metadat
     fail_at(path, "header (bytes 8..{}) has a NUL byte at file byte {}; the format pads the "
                   "header with spaces", data_start,
             kLengthBytes + static_cast<uint64_t>(static_cast<const char*>(nul) - text));
+  check_nesting(path, text, header_size);
   Json header;
   try {
     header = Json::parse(text, text + header_size);

@@ -256,6 +256,13 @@ TEST_CASE("a header that is not a JSON object is rejected", "[checkpoint]") {
     CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)) && Contains("not valid JSON") &&
                                            Contains("number overflow"));
   }
+  SECTION("nesting far deeper than the format's 3 levels, which nlohmann copies and prints "
+          "recursively (a 400 KB header overflowed the stack)") {
+    const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+    write_raw(path, R"({"w": {"dtype": "F32", "shape": )" + deep + R"(, "data_offsets": [0, 0]}})", 0);
+    CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)) &&
+                                           Contains("nests deeper than 16 levels at file byte 54"));
+  }
   SECTION("valid JSON, but an array") {
     write_raw(path, "[1, 2]  ", 0);
     CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)) && Contains("must be a JSON object"));
