@@ -32,6 +32,10 @@ namespace {
 // ordered_json keeps keys in insertion order, so a header nova writes lists
 // __metadata__ first and the tensors in layout order, readable by eye.
 using Json = nlohmann::ordered_json;
+// The reader orders tensors by their offsets, not by key, and ordered_json
+// finds a key by a linear search: parsing 100,000 tensors took 13 s with it,
+// 0.3 s with json's std::map.
+using ReadJson = nlohmann::json;
 
 constexpr const char* kMetadataKey = "__metadata__";
 constexpr const char* kCrcKey = "nova.crc32";
@@ -134,10 +138,10 @@ uint64_t expected_bytes(const std::string& path, const std::string& name,
 }
 
 // A safetensors header nests 3 deep ({"w": {"shape": [2, 3]}}). nlohmann
-// parses any depth, but copies (ordered_json's vector growing) and prints
-// nested values recursively: a 400 KB header of "[[[[..." overflowed the
-// stack. So brackets are counted before parsing; 16 leaves room for the
-// messages that say which part of a too-deep entry is wrong.
+// parses any depth, but copies and prints (dump, in messages) nested values
+// recursively: a 400 KB header of "[[[[..." overflowed the stack. So
+// brackets are counted before parsing; 16 leaves room for the messages that
+// say which part of a too-deep entry is wrong.
 constexpr int kMaxHeaderDepth = 16;
 
 void check_nesting(const std::string& path, const char* text, uint64_t size) {
@@ -235,7 +239,7 @@ void fsync_folder(const std::string& path) {
 
 // A JSON integer as int64; nullopt for floats, strings, or values past
 // int64 (nlohmann stores large positive numbers as unsigned).
-std::optional<int64_t> as_int64(const Json& value) {
+std::optional<int64_t> as_int64(const ReadJson& value) {
   if (value.is_number_unsigned()) {
     uint64_t u = value.get<uint64_t>();
     if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
@@ -256,7 +260,7 @@ struct HeaderEntry {
 
 // Check one "name": {...} header entry for form and byte count; offsets
 // against the data section are checked here, coverage by the caller.
-HeaderEntry parse_entry(const std::string& path, const std::string& name, const Json& value,
+HeaderEntry parse_entry(const std::string& path, const std::string& name, const ReadJson& value,
                         uint64_t data_start, uint64_t data_size) {
   if (!value.is_object())
     fail_at(path, "tensor '{}': expected an object with dtype, shape, data_offsets, got {}",
@@ -266,22 +270,22 @@ HeaderEntry parse_entry(const std::string& path, const std::string& name, const 
 
   HeaderEntry entry;
   entry.name = name;
-  const Json& dtype = value["dtype"];
+  const ReadJson& dtype = value["dtype"];
   if (!dtype.is_string())
     fail_at(path, "tensor '{}': \"dtype\" must be a string, got {}", name, dtype.type_name());
   entry.dtype = dtype.get<std::string>();
 
-  const Json& shape = value["shape"];
+  const ReadJson& shape = value["shape"];
   if (!shape.is_array())
     fail_at(path, "tensor '{}': \"shape\" must be an array of integers, got {}", name,
             shape.type_name());
-  for (const Json& dim : shape) {
+  for (const ReadJson& dim : shape) {
     std::optional<int64_t> d = as_int64(dim);
     if (!d) fail_at(path, "tensor '{}': \"shape\" must hold integers, got {}", name, shape.dump());
     entry.shape.push_back(*d);
   }
 
-  const Json& offsets = value["data_offsets"];
+  const ReadJson& offsets = value["data_offsets"];
   std::optional<int64_t> begin, end;
   if (offsets.is_array() && offsets.size() == 2) {
     begin = as_int64(offsets[0]);
@@ -308,7 +312,7 @@ HeaderEntry parse_entry(const std::string& path, const std::string& name, const 
   return entry;
 }
 
-Metadata parse_metadata(const std::string& path, const Json& value) {
+Metadata parse_metadata(const std::string& path, const ReadJson& value) {
   if (!value.is_object())
     fail_at(path, "\"{}\" must be an object of strings, got {}", kMetadataKey, value.type_name());
   Metadata metadata;
@@ -453,9 +457,9 @@ Entries parse(const uint8_t* data, size_t size, const std::string& name, Metadat
                   "header with spaces", data_start,
             kLengthBytes + static_cast<uint64_t>(static_cast<const char*>(nul) - text));
   check_nesting(path, text, header_size);
-  Json header;
+  ReadJson header;
   try {
-    header = Json::parse(text, text + header_size);
+    header = ReadJson::parse(text, text + header_size);
   } catch (const nlohmann::json::parse_error& e) {
     fail_at(path, "header (bytes 8..{}) is not valid JSON, error near file byte {}: {}",
             data_start, kLengthBytes + (e.byte > 0 ? e.byte - 1 : 0), e.what());
