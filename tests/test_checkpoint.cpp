@@ -244,3 +244,35 @@ TEST_CASE("every refusal of load_checkpoint names the file", "[checkpoint]") {
     REQUIRE_THROWS_NOVA(load_checkpoint(path), "safetensors: " + path + ": ");
   }
 }
+
+TEST_CASE("the fuzz seed corpus loads as its file names say", "[checkpoint][fuzz]") {
+  // tests/fuzz/corpus/checkpoint: ok-* loads, bad-* is refused naming the
+  // file; any other file (an input a fuzzer once crashed on) either, but
+  // only ever with nova::Error. Loaded ones then go into the harness's model.
+  auto net = model();
+  int files = 0;
+  for (const auto& item : fs::directory_iterator(fs::path(NOVA_FUZZ_CORPUS_DIR) / "checkpoint")) {
+    const std::string path = item.path().string(), name = item.path().filename().string();
+    INFO(name);
+    ++files;
+    if (name.rfind("bad-", 0) == 0) {
+      REQUIRE_THROWS_NOVA(load_checkpoint(path), path);
+      continue;
+    }
+    StateDict state;
+    try {
+      state = load_checkpoint(path);
+    } catch (const Error& e) {
+      REQUIRE(name.rfind("ok-", 0) != 0);
+      REQUIRE_THAT(e.what(), Catch::Matchers::Contains(path));
+      continue;
+    }
+    try {
+      net->load_state_dict(state, /*strict=*/false);
+    } catch (const Error&) {  // a shape or dtype the model does not have
+    }
+  }
+  REQUIRE(files >= 6);
+  // the seed that is the model's own checkpoint loads strictly
+  load(*net, (fs::path(NOVA_FUZZ_CORPUS_DIR) / "checkpoint" / "ok-model-f32.safetensors").string());
+}

@@ -512,3 +512,27 @@ TEST_CASE("bytes after the header's JSON other than whitespace are refused, NUL 
     CHECK(read_file(path).size() == 1);
   }
 }
+
+TEST_CASE("the fuzz seed corpus reads as its file names say", "[checkpoint][fuzz]") {
+  // tests/fuzz/corpus/safetensors: ok-* is read, bad-* refused naming the
+  // file; any other file (an input a fuzzer once crashed on) either, but
+  // only ever with nova::Error
+  int files = 0;
+  for (const auto& item : fs::directory_iterator(fs::path(NOVA_FUZZ_CORPUS_DIR) / "safetensors")) {
+    const std::string path = item.path().string(), name = item.path().filename().string();
+    INFO(name);
+    ++files;
+    if (name.rfind("ok-", 0) == 0) {
+      CHECK_NOTHROW(read_file(path));
+    } else if (name.rfind("bad-", 0) == 0) {
+      CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)));
+    } else {
+      try {
+        read_file(path);
+      } catch (const nova::Error& e) {
+        CHECK_THAT(e.what(), StartsWith(prefix(path)));
+      }
+    }
+  }
+  CHECK(files >= 10);
+}
