@@ -35,8 +35,13 @@ Tensor make_on_cpu(const Shape& shape, DType dtype, Device device, Fill fill) {
 
 Tensor empty(const Shape& shape, DType dtype, Device device) {
   check_shape("empty", shape);
+  // numel() fits int64, numel * 8 may not fit size_t: a wrapped count would
+  // allocate a few bytes for a huge tensor
+  size_t nbytes = 0;
+  if (__builtin_mul_overflow(size_t(shape.numel()), dtype_size(dtype), &nbytes))
+    fail("empty: shape {} of {} needs more than 2^64 bytes", shape.str(), dtype_name(dtype));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(size_t(shape.numel()) * dtype_size(dtype), device);
+  impl->storage = std::make_shared<Storage>(nbytes, device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;

@@ -71,4 +71,12 @@ void write_file(const std::string& path, const Entries& entries, const Metadata&
 /// (written by Python) are accepted unchecked. Returns all or nothing.
 Entries read_file(const std::string& path, Metadata* metadata = nullptr);
 
+/// read_file over a whole file already in memory: `size` bytes at `data`.
+/// `name` (the file's path, or any label) opens every message,
+/// "safetensors: <name>: ", and byte offsets count from `data`. The same
+/// checks and result as read_file; nothing is allocated for a tensor before
+/// its bytes are known to lie inside the buffer.
+Entries parse(const uint8_t* data, size_t size, const std::string& name,
+              Metadata* metadata = nullptr);
+
 }  // namespace nova::safetensors

@@ -35,6 +35,33 @@ DType nova_dtype(const std::string& path, const std::string& key, const std::str
        "(F32, F64, I64, I32, BOOL); convert it in Python first", path, key, name);
 }
 
+// Entries -> CPU tensors; `path` is what every message names.
+StateDict to_state_dict(const std::string& path, const safetensors::Entries& entries) {
+  StateDict state;
+  for (const auto& [key, entry] : entries) {
+    DType dtype = nova_dtype(path, key, entry.dtype);
+    // the format has no limit on dims, nova's Shape has one
+    NOVA_CHECK(entry.shape.size() <= size_t(kMaxDims),
+               "load_checkpoint: {}: tensor '{}' has {} dims, nova holds at most {}", path, key,
+               entry.shape.size(), kMaxDims);
+    Tensor t;
+    try {
+      t = empty(Shape(entry.shape), dtype);
+    } catch (const Error& e) {  // out of memory, or a shape read_file let through
+      fail("load_checkpoint: {}: tensor '{}': {}", path, key, e.what());
+    }
+    // read_file checked bytes.size() == numel * size; check again, cheaply,
+    // because a mismatch here would be a buffer overrun
+    NOVA_CHECK(entry.bytes.size() == size_t(t.numel()) * dtype_size(dtype),
+               "load_checkpoint: {}: tensor '{}': {} bytes for {} {}", path, key,
+               entry.bytes.size(), dtype_name(dtype), t.shape().str());
+    if (!entry.bytes.empty()) std::memcpy(t.raw_data(), entry.bytes.data(), entry.bytes.size());
+    NOVA_CHECK(!state.contains(key), "load_checkpoint: {}: duplicate tensor '{}'", path, key);
+    state.insert(key, t);
+  }
+  return state;
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, const StateDict& state,
@@ -57,21 +84,12 @@ void save_checkpoint(const std::string& path, const StateDict& state,
 }
 
 StateDict load_checkpoint(const std::string& path, safetensors::Metadata* metadata) {
-  safetensors::Entries entries = safetensors::read_file(path, metadata);
-  StateDict state;
-  for (const auto& [key, entry] : entries) {
-    DType dtype = nova_dtype(path, key, entry.dtype);
-    Tensor t = empty(Shape(entry.shape), dtype);
-    // read_file checked bytes.size() == numel * size; check again, cheaply,
-    // because a mismatch here would be a buffer overrun
-    NOVA_CHECK(entry.bytes.size() == size_t(t.numel()) * dtype_size(dtype),
-               "load_checkpoint: {}: tensor '{}': {} bytes for {} {}", path, key,
-               entry.bytes.size(), dtype_name(dtype), t.shape().str());
-    if (!entry.bytes.empty()) std::memcpy(t.raw_data(), entry.bytes.data(), entry.bytes.size());
-    NOVA_CHECK(!state.contains(key), "load_checkpoint: {}: duplicate tensor '{}'", path, key);
-    state.insert(key, t);
-  }
-  return state;
+  return to_state_dict(path, safetensors::read_file(path, metadata));
+}
+
+StateDict parse_checkpoint(const uint8_t* data, size_t size, const std::string& name,
+                           safetensors::Metadata* metadata) {
+  return to_state_dict(name, safetensors::parse(data, size, name, metadata));
 }
 
 void save(const Module& module, const std::string& path, const safetensors::Metadata& metadata) {

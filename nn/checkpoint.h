@@ -29,6 +29,12 @@ void save_checkpoint(const std::string& path, const StateDict& state,
 /// does not hold (F16, U8, ...).
 StateDict load_checkpoint(const std::string& path, safetensors::Metadata* metadata = nullptr);
 
+/// load_checkpoint over a whole file already in memory (`size` bytes at
+/// `data`), as safetensors::parse reads it; `name` stands for the path in
+/// every message.
+StateDict parse_checkpoint(const uint8_t* data, size_t size, const std::string& name,
+                           safetensors::Metadata* metadata = nullptr);
+
 /// save_checkpoint(path, module.state_dict(), metadata).
 void save(const Module& module, const std::string& path, const safetensors::Metadata& metadata = {});
 

@@ -36,6 +36,16 @@ void write_bytes(const std::string& path, const std::vector<char>& bytes) {
   out.write(bytes.data(), std::streamsize(bytes.size()));
 }
 
+// A hand-made safetensors file: length, `header` verbatim, `data_size` zero
+// bytes; for headers save_checkpoint would never write.
+void write_raw(const std::string& path, const std::string& header, size_t data_size) {
+  std::vector<char> bytes;
+  for (int i = 0; i < 8; ++i) bytes.push_back(char(uint64_t{header.size()} >> (8 * i)));
+  bytes.insert(bytes.end(), header.begin(), header.end());
+  bytes.resize(bytes.size() + data_size);
+  write_bytes(path, bytes);
+}
+
 }  // namespace
 
 TEST_CASE("a module saved and loaded has bit-identical parameters and buffers", "[checkpoint]") {
@@ -188,4 +198,69 @@ TEST_CASE("a checkpoint with a dtype nova does not hold is refused by name", "[c
   safetensors::Entry half{"F16", {2}, {0, 60, 0, 64}};
   safetensors::write_file(path, {{"w", half}});
   REQUIRE_THROWS_NOVA(load_checkpoint(path), "load_checkpoint: " + path + ": tensor 'w' has dtype F16");
+}
+
+TEST_CASE("parse_checkpoint reads a checkpoint held in memory, naming it in errors",
+          "[checkpoint]") {
+  TempDir dir;
+  const std::string path = dir.file("model.safetensors");
+  auto net = model();
+  save(*net, path);
+  std::vector<char> bytes = read_bytes(path);
+  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  require_identical(parse_checkpoint(data, bytes.size(), "buffer"), load_checkpoint(path));
+  REQUIRE_THROWS_NOVA(parse_checkpoint(data, bytes.size() - 1, "buffer"), "safetensors: buffer: ");
+}
+
+TEST_CASE("every refusal of load_checkpoint names the file", "[checkpoint]") {
+  TempDir dir;
+  const std::string path = dir.file("bad.safetensors");
+  SECTION("more dims than a nova Shape holds") {
+    write_raw(path, R"({"w": {"dtype": "F32", "shape": [1, 1, 1, 1, 1, 1, 1, 1, 1],
+                             "data_offsets": [0, 4]}})", 4);
+    REQUIRE_THROWS_NOVA(load_checkpoint(path),
+                        "load_checkpoint: " + path + ": tensor 'w' has 9 dims, nova holds at most 8");
+  }
+  SECTION("dims whose product overflows int64, though one is 0") {
+    write_raw(path, R"({"w": {"dtype": "F32", "shape": [4611686018427387904, 4611686018427387904, 0],
+                             "data_offsets": [0, 0]}})", 0);
+    REQUIRE_THROWS_NOVA(load_checkpoint(path), "safetensors: " + path + ": tensor 'w'");
+  }
+  SECTION("NUL bytes after the header") {
+    write_raw(path, R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})" +
+                        std::string(6, '\0'), 4);
+    REQUIRE_THROWS_NOVA(load_checkpoint(path), "safetensors: " + path + ": ");
+  }
+}
+
+TEST_CASE("the fuzz seed corpus loads as its file names say", "[checkpoint][fuzz]") {
+  // tests/fuzz/corpus/checkpoint: ok-* loads, bad-* is refused naming the
+  // file; any other file (an input a fuzzer once crashed on) either, but
+  // only ever with nova::Error. Loaded ones then go into the harness's model.
+  auto net = model();
+  int files = 0;
+  for (const auto& item : fs::directory_iterator(fs::path(NOVA_FUZZ_CORPUS_DIR) / "checkpoint")) {
+    const std::string path = item.path().string(), name = item.path().filename().string();
+    INFO(name);
+    ++files;
+    if (name.rfind("bad-", 0) == 0) {
+      REQUIRE_THROWS_NOVA(load_checkpoint(path), path);
+      continue;
+    }
+    StateDict state;
+    try {
+      state = load_checkpoint(path);
+    } catch (const Error& e) {
+      REQUIRE(name.rfind("ok-", 0) != 0);
+      REQUIRE_THAT(e.what(), Catch::Matchers::Contains(path));
+      continue;
+    }
+    try {
+      net->load_state_dict(state, /*strict=*/false);
+    } catch (const Error&) {  // a shape or dtype the model does not have
+    }
+  }
+  REQUIRE(files >= 6);
+  // the seed that is the model's own checkpoint loads strictly
+  load(*net, (fs::path(NOVA_FUZZ_CORPUS_DIR) / "checkpoint" / "ok-model-f32.safetensors").string());
 }

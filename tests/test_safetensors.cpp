@@ -191,6 +191,11 @@ TEST_CASE("nova.crc32 is the IEEE CRC-32 of the data section", "[checkpoint]") {
   write_file(path, {{"a", piece(0, 5)}, {"b", piece(5, 17)}, {"c", piece(22, 21)}});
   read_file(path, &metadata);
   CHECK(metadata.at("nova.crc32") == "414fa339");  // zlib.crc32 of the whole sentence
+  // an empty tensor adds nothing (zlib's crc32 of a null buffer is 0, a
+  // reset, so the empty one must not reach it)
+  write_file(path, {{"a", piece(0, 5)}, {"e", piece(5, 0)}, {"b", piece(5, 38)}});
+  read_file(path, &metadata);
+  CHECK(metadata.at("nova.crc32") == "414fa339");
 }
 
 TEST_CASE("a truncated file is rejected with its name, wherever it is cut", "[checkpoint]") {
@@ -243,6 +248,20 @@ TEST_CASE("a header that is not a JSON object is rejected", "[checkpoint]") {
     write_bytes(path, file);
     CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)) && Contains("not valid JSON") &&
                                            Contains("near file byte 9"));
+  }
+  SECTION("a number past double's range, which nlohmann refuses with out_of_range, not "
+          "parse_error (found by fuzz_safetensors)") {
+    write_raw(path, R"({"w": {"dtype": "U8", "shape": [4294E6729], "data_offsets": [0, 1]}})", 1);
+    CHECK_THROWS_AS(read_file(path), nova::Error);
+    CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)) && Contains("not valid JSON") &&
+                                           Contains("number overflow"));
+  }
+  SECTION("nesting far deeper than the format's 3 levels, which nlohmann copies and prints "
+          "recursively (a 400 KB header overflowed the stack)") {
+    const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+    write_raw(path, R"({"w": {"dtype": "F32", "shape": )" + deep + R"(, "data_offsets": [0, 0]}})", 0);
+    CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)) &&
+                                           Contains("nests deeper than 16 levels at file byte 54"));
   }
   SECTION("valid JSON, but an array") {
     write_raw(path, "[1, 2]  ", 0);
@@ -435,4 +454,85 @@ TEST_CASE("writing over an existing checkpoint replaces it", "[checkpoint]") {
   REQUIRE(read.size() == 1);
   CHECK(read[0].first == "only");
   CHECK(dir.listing() == std::vector<std::string>{"model.safetensors"});
+}
+
+TEST_CASE("parse reads a file held in memory as read_file reads the file", "[checkpoint]") {
+  TempDir dir;
+  const std::string path = dir.file("model.safetensors");
+  write_file(path, sample_entries(), {{"epoch", "2"}});
+  const std::vector<uint8_t> file = read_bytes(path);
+  Metadata from_file, from_memory;
+  Entries a = read_file(path, &from_file);
+  Entries b = nova::safetensors::parse(file.data(), file.size(), "in memory", &from_memory);
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].first == b[i].first);
+    CHECK(a[i].second.shape == b[i].second.shape);
+    CHECK(a[i].second.bytes == b[i].second.bytes);
+  }
+  CHECK(from_file == from_memory);
+  // messages name the label given and count bytes from the buffer's start
+  CHECK_THROWS_WITH(nova::safetensors::parse(file.data(), 7, "in memory"),
+                    StartsWith(prefix("in memory")) && Contains("file has 7 bytes"));
+}
+
+TEST_CASE("a shape whose dims multiply past int64 is refused, even with a 0 dim", "[checkpoint]") {
+  // 0 elements, 0 bytes, but [2^62, 2^62] has no int64 strides; Python's
+  // safetensors refuses it as well ("overflow computing the buffer size")
+  TempDir dir;
+  const std::string path = dir.file("huge.safetensors");
+  write_raw(path, R"({"w": {"dtype": "F32", "shape": [4611686018427387904, 4611686018427387904, 0],
+                           "data_offsets": [0, 0]}})", 0);
+  CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)) && Contains("tensor 'w'") &&
+                                         Contains("too large"));
+  CHECK_THROWS_WITH(write_file(path, {{"w", Entry{"F32", {4611686018427387904, 4611686018427387904, 0}, {}}}}),
+                    StartsWith(prefix(path)) && Contains("too large"));
+}
+
+TEST_CASE("bytes after the header's JSON other than whitespace are refused, NUL included",
+          "[checkpoint]") {
+  TempDir dir;
+  const std::string path = dir.file("tail.safetensors");
+  const std::string json = R"({"w": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}})";
+  SECTION("NUL padding, which nlohmann's parser takes for the end of the text") {
+    write_raw(path, json + std::string(4, '\0'), 1);
+    CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)) && Contains("NUL byte") &&
+                                           Contains("file byte " + std::to_string(8 + json.size())));
+  }
+  SECTION("a NUL inside the JSON") {
+    write_raw(path, json.substr(0, 5) + '\0' + json.substr(5), 1);
+    CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)) && Contains("NUL byte at file byte 13"));
+  }
+  SECTION("other trailing bytes") {
+    write_raw(path, json + "  x", 1);
+    CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)) && Contains("not valid JSON"));
+  }
+  SECTION("spaces, as the format pads, and other JSON whitespace, as Python accepts") {
+    write_raw(path, json + "   \n\t\r ", 1);
+    CHECK(read_file(path).size() == 1);
+  }
+}
+
+TEST_CASE("the fuzz seed corpus reads as its file names say", "[checkpoint][fuzz]") {
+  // tests/fuzz/corpus/safetensors: ok-* is read, bad-* refused naming the
+  // file; any other file (an input a fuzzer once crashed on) either, but
+  // only ever with nova::Error
+  int files = 0;
+  for (const auto& item : fs::directory_iterator(fs::path(NOVA_FUZZ_CORPUS_DIR) / "safetensors")) {
+    const std::string path = item.path().string(), name = item.path().filename().string();
+    INFO(name);
+    ++files;
+    if (name.rfind("ok-", 0) == 0) {
+      CHECK_NOTHROW(read_file(path));
+    } else if (name.rfind("bad-", 0) == 0) {
+      CHECK_THROWS_WITH(read_file(path), StartsWith(prefix(path)));
+    } else {
+      try {
+        read_file(path);
+      } catch (const nova::Error& e) {
+        CHECK_THAT(e.what(), StartsWith(prefix(path)));
+      }
+    }
+  }
+  CHECK(files >= 10);
 }

@@ -5,7 +5,12 @@
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build libeigen3-dev libfmt-dev catch2 nlohmann-json3-dev libstb-dev libcli11-dev
-          libopenblas-openmp-dev)
+          libopenblas-openmp-dev zlib1g-dev)
+# tools/fuzz.sh: clang 14 with libFuzzer and the sanitizer runtimes (in
+# libclang-rt-14-dev, which clang-14 only recommends) and clang's OpenMP
+# runtime (libomp-14-dev: nova needs OpenMP, and with clang CMake looks for
+# clang's omp.h, not GCC's)
+packages+=(clang-14 libclang-rt-14-dev libomp-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do

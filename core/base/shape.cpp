@@ -1,4 +1,7 @@
-// core/shape.cpp: Shape storage and the shared shape algebra (see shape.h).
+// core/base/shape.cpp: Shape storage and the shared shape algebra (see shape.h).
+// Products of dims are checked (__builtin_mul_overflow): a shape read from a
+// file can claim [2^62, 2^62], and signed overflow is undefined behaviour,
+// not merely a wrong number.
 #include "core/base/shape.h"
 
 #include <algorithm>
@@ -42,10 +45,28 @@ void Shape::erase(int pos) {
   --n_;
 }
 
+namespace {
+
+[[noreturn]] void fail_too_large(const Shape& shape) {
+  fail("shape: {} is too large: the product of its dims (a 0 counted as 1) overflows int64",
+       shape.str());
+}
+
+}  // namespace
+
 int64_t Shape::numel() const {
-  int64_t n = 1;
-  for (int i = 0; i < n_; ++i) n *= d_[i];
-  return n;
+  // A 0 makes the count 0, yet the other dims must still multiply within
+  // int64: contiguous_strides multiplies them all ([0, 2^62, 2^62] would
+  // need a stride of 2^124), and Python's safetensors refuses such a shape.
+  int64_t product = 1;
+  bool has_zero = false;
+  for (int i = 0; i < n_; ++i) {
+    if (d_[i] == 0)
+      has_zero = true;
+    else if (__builtin_mul_overflow(product, d_[i], &product))
+      fail_too_large(*this);
+  }
+  return has_zero ? 0 : product;
 }
 
 std::string Shape::str() const {
@@ -67,7 +88,8 @@ bool Shape::operator==(const Shape& o) const {
 Shape contiguous_strides(const Shape& shape) {
   Shape strides = Shape::filled(shape.size(), 1);
   for (int i = shape.size() - 2; i >= 0; --i)
-    strides[i] = strides[i + 1] * std::max<int64_t>(shape[i + 1], 1);
+    if (__builtin_mul_overflow(strides[i + 1], std::max<int64_t>(shape[i + 1], 1), &strides[i]))
+      fail_too_large(shape);
   return strides;
 }
 

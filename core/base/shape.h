@@ -36,7 +36,9 @@ class Shape {
   void insert(int pos, int64_t v);
   void erase(int pos);
 
-  /// Product of the dims (1 for a 0-d shape).
+  /// Product of the dims (1 for a 0-d shape). Throws nova::Error when the
+  /// product of the dims, a 0 counted as 1, overflows int64: such a shape
+  /// has no strides, so no tensor can have it.
   int64_t numel() const;
   std::vector<int64_t> vec() const { return {begin(), end()}; }
   /// "[2, 3]"
@@ -50,7 +52,8 @@ class Shape {
   int n_ = 0;
 };
 
-/// Row-major strides of a dense tensor of this shape.
+/// Row-major strides of a dense tensor of this shape; throws nova::Error
+/// when one overflows int64 (the shape numel() refuses).
 Shape contiguous_strides(const Shape& shape);
 
 /// True when `strides` lay `shape` out dense and row-major (strides ==

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+# tests/fuzz/make_corpus.py: writes the seed corpora of the libFuzzer harnesses
+# (corpus/safetensors/, corpus/checkpoint/), small safetensors files, valid
+# and slightly broken, so that libFuzzer starts from the format's shape
+# instead of guessing that a file opens with a little-endian length and JSON.
+# Names say what the reader must answer: ok-* loads, bad-* is refused with
+# nova::Error naming the file (tests/test_safetensors.cpp and
+# test_checkpoint.cpp hold every file to that, in the ordinary build).
+# Standard library only; rerun after changing it and commit the files:
+#   python3 tests/fuzz/make_corpus.py
+import json
+import pathlib
+import random
+import struct
+import zlib
+
+HERE = pathlib.Path(__file__).resolve().parent
+SIZES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1, "I16": 2,
+         "U16": 2, "F16": 2, "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8,
+         "F64": 8, "C64": 8}
+rng = random.Random(15)  # issue 15: the same bytes on every run
+
+
+def data(dtype, shape):
+    n = SIZES[dtype]
+    for d in shape:
+        n *= d
+    return bytes(rng.randrange(256) for _ in range(n))
+
+
+def raw(header, body=b""):
+    """Length, header text (bytes or str) verbatim, body: any file at all."""
+    if isinstance(header, str):
+        header = header.encode()
+    return struct.pack("<Q", len(header)) + header + body
+
+
+def file(tensors, metadata=None, crc=True, pad=" "):
+    """A file as nova writes it: __metadata__ first (with nova.crc32 unless
+    crc is False), compact JSON padded with spaces (or `pad`) to 8 bytes,
+    tensors laid out in the given order. tensors: [(name, dtype, shape)]."""
+    header, body = {}, b""
+    meta = dict(metadata or {})
+    blobs = [data(dtype, shape) for _, dtype, shape in tensors]
+    if crc:
+        meta.setdefault("format", "pt")
+        meta["nova.crc32"] = "%08x" % zlib.crc32(b"".join(blobs))
+    if meta:
+        header["__metadata__"] = meta
+    for (name, dtype, shape), blob in zip(tensors, blobs):
+        header[name] = {"dtype": dtype, "shape": shape,
+                        "data_offsets": [len(body), len(body) + len(blob)]}
+        body += blob
+    text = json.dumps(header, separators=(",", ":"))
+    padding = -len(text) % 8
+    if pad != " " and padding == 0:
+        padding = 8  # a file broken by its padding needs some
+    return raw(text + pad * padding, body)
+
+
+def flip(blob, at):
+    return blob[:at] + bytes([blob[at] ^ 0x10]) + blob[at + 1:]
+
+
+def write(folder, files):
+    out = HERE / "corpus" / folder
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.safetensors"):
+        if old.name.startswith(("ok-", "bad-")):
+            old.unlink()  # crash-* regressions found by fuzzing stay
+    for name, blob in files.items():
+        (out / (name + ".safetensors")).write_bytes(blob)
+
+
+def entry(dtype, shape, offsets):
+    return {"dtype": dtype, "shape": shape, "data_offsets": offsets}
+
+
+# ---- the safetensors reader (core/safetensors.h) ----
+two = file([("weight", "F32", [2, 3]), ("bias", "F64", [3])], {"epoch": "3"})
+python_order = raw(json.dumps({
+    "__metadata__": {"format": "pt"},
+    "u": entry("U8", [3], [8, 11]), "h": entry("F16", [2], [0, 4]),
+    "b": entry("BF16", [2, 1], [4, 8]), "z": entry("F16", [0], [11, 11])}), data("U8", [11]))
+big_zero = 4611686018427387904  # 2^62
+write("safetensors", {
+    "ok-two-tensors": two,
+    "ok-python-order-no-crc": python_order,
+    "ok-no-tensors": file([]),
+    "ok-empty-header": raw("{}      "),
+    "ok-scalar-empty-bool-int": file([("step", "I64", []), ("empty", "F32", [0, 4]),
+                                      ("mask", "BOOL", [5]), ("index", "I32", [3, 1])]),
+    "ok-every-dtype": file([(d.lower(), d, [1]) for d in SIZES], crc=False),
+    "ok-nine-dims": file([("w", "F32", [1] * 9)]),
+    "ok-whitespace-tail": raw('{"w":' + json.dumps(entry("U8", [2], [0, 2])) + "}\n\t \r",
+                              b"ab"),
+    "bad-truncated-data": two[:-5],
+    "bad-truncated-header": two[:20],
+    "bad-crc": flip(two, len(two) - 3),
+    "bad-nul-padding": file([("w", "U8", [1])], pad="\0"),
+    "bad-overflow-zero-dim": raw(json.dumps({"w": entry("F32", [big_zero, big_zero, 0], [0, 0])})),
+    "bad-overflow-bytes": raw(json.dumps({"w": entry("U8", [2**32, 2**32], [0, 1])}), b"x"),
+    "bad-gap": raw(json.dumps({"a": entry("F32", [1], [0, 4]), "b": entry("F32", [1], [8, 12])}),
+                   data("U8", [12])),
+    "bad-overlap": raw(json.dumps({"a": entry("F32", [2], [0, 8]), "b": entry("F32", [2], [4, 12])}),
+                       data("U8", [12])),
+    "bad-header-length": struct.pack("<Q", 4096) + b"{}",
+    "bad-not-json": raw('{"w": {"dtype": "F32", #}'),
+    "bad-metadata-number": raw(json.dumps({"__metadata__": {"epoch": 3}})),
+    "bad-negative-dim": raw(json.dumps({"w": entry("F32", [2, -1], [0, 0])})),
+    "bad-subbyte-dtype": raw(json.dumps({"w": entry("F4", [2], [0, 1])}), b"x"),
+    "bad-byte-count": raw(json.dumps({"w": entry("F32", [2], [0, 4])}), data("U8", [4])),
+    "bad-deep-nesting": raw('{"w": {"dtype": "F32", "shape": ' + "[" * 20 + "]" * 20 +
+                            ', "data_offsets": [0, 0]}}'),
+    "bad-number-overflow": raw(json.dumps({"w": entry("U8", [1], [0, 1])}).replace("[1]", "[1e999]"),
+                               b"x"),
+})
+
+# ---- the checkpoint loader (nn/checkpoint.h) and load_state_dict ----
+# The harness's model: Sequential(Linear(3, 4), BatchNorm1d(4), Tanh, Linear(4, 2)).
+def model(dtype="F32", hidden=4):
+    return [("0.weight", dtype, [hidden, 3]), ("0.bias", dtype, [hidden]),
+            ("1.weight", dtype, [hidden]), ("1.bias", dtype, [hidden]),
+            ("1.running_mean", dtype, [hidden]), ("1.running_var", dtype, [hidden]),
+            ("1.num_batches_tracked", "I64", []),
+            ("3.weight", dtype, [2, hidden]), ("3.bias", dtype, [2])]
+
+
+f32 = file(model())
+write("checkpoint", {
+    "ok-model-f32": f32,
+    "ok-model-f64": file(model("F64"), {"epoch": "7"}),
+    "ok-model-wider": file(model(hidden=5)),        # loads; load_state_dict refuses the shapes
+    "ok-some-keys": file(model()[:3]),              # strict refuses, non-strict loads
+    "ok-extra-key": file(model() + [("extra", "I32", [2])]),
+    "ok-wrong-dtype": file([(k, "I32" if k == "0.bias" else d, s) for k, d, s in model()]),
+    "bad-f16": file([("0.weight", "F16", [4, 3])]),
+    "bad-nine-dims": file([("w", "F32", [1] * 9)]),
+    "bad-overflow-zero-dim": raw(json.dumps({"w": entry("F32", [big_zero, big_zero, 0], [0, 0])})),
+    "bad-nul-padding": file(model(), pad="\0"),
+    "bad-crc": flip(f32, len(f32) - 1),
+    "bad-truncated": f32[:len(f32) // 2],
+})
