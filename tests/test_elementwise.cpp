@@ -168,8 +168,9 @@ TEST_CASE("binary ops pass gradcheck with broadcasting and strided inputs", "[el
       {"pow", [](const Tensor& a, const Tensor& b) { return ops::pow(a, b); }},
       {"maximum", [](const Tensor& a, const Tensor& b) { return ops::maximum(a, b); }},
       {"minimum", [](const Tensor& a, const Tensor& b) { return ops::minimum(a, b); }}};
-  for (auto& [name, op] : cases) {
+  for (auto& [name, op_binding] : cases) {
     INFO(name);
+    auto& op = op_binding;  // C++17 lambdas cannot capture a structured binding (clang refuses)
     Tensor a = uniform({3, 4}, 0.5, 2.0, kFloat64).requires_grad_();
     Tensor b = uniform({4}, 0.5, 2.0, kFloat64).requires_grad_();
     Tensor c = uniform({3, 1}, 0.5, 2.0, kFloat64).requires_grad_();
