@@ -286,15 +286,7 @@ void AdaptiveWeighting::check_state_dict(const StateDict& state) const {
   const char* op = "AdaptiveWeighting::load_state_dict";
   NOVA_CHECK(read_int64(state, "steps", op) >= 0, "{}: 'steps' must be >= 0", op);
   read_int64_vector(state, "case_counts", int64_t(case_counts_.size()), op);
-  const StateDict inner = sub_state(state, "inner");
-  std::vector<std::string> known = {"steps", "case_counts"};
-  for (const auto& key : inner.keys()) known.push_back("inner." + key);
-  check_known_keys(state, known, op);
-  try {
-    inner_->check_state_dict(inner);
-  } catch (const Error& e) {
-    fail("{}: inner optimizer: {}", op, e.what());
-  }
+  check_wrapper_state(state, {"steps", "case_counts"}, *inner_, op);
 }
 
 void AdaptiveWeighting::load_state_dict(const StateDict& state) {

@@ -145,6 +145,13 @@ class Optimizer {
   std::unordered_map<const TensorImpl*, ParamState> state_;
 };
 
+/// The state check of an optimizer that wraps another (AdaptiveWeighting,
+/// SelfCorrecting): its "inner.*" entries pass inner.check_state_dict, and
+/// it has no key outside `own_keys` and "inner.*". Throws nova::Error
+/// starting "<op>: " otherwise.
+void check_wrapper_state(const StateDict& state, std::vector<std::string> own_keys, const Optimizer& inner,
+                         const char* op);
+
 /// loss.backward() restricted to `params`: sets each parameter's .grad to
 /// d loss / d param (replacing what was there, not accumulating; undefined
 /// for a parameter the loss does not reach) and computes no other leaf's

@@ -147,4 +147,16 @@ void Optimizer::load_state_dict(const StateDict& state) {
   state_ = std::move(fresh);
 }
 
+void check_wrapper_state(const StateDict& state, std::vector<std::string> own_keys, const Optimizer& inner,
+                         const char* op) {
+  const StateDict inner_state = sub_state(state, "inner");
+  for (const auto& key : inner_state.keys()) own_keys.push_back("inner." + key);
+  check_known_keys(state, own_keys, op);
+  try {
+    inner.check_state_dict(inner_state);
+  } catch (const Error& e) {
+    fail("{}: inner optimizer: {}", op, e.what());
+  }
+}
+
 }  // namespace nova::optim

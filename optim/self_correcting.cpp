@@ -143,14 +143,7 @@ void SelfCorrecting::check_state_dict(const StateDict& state) const {
     NOVA_CHECK(read_int64(state, key, op) >= 0, "{}: '{}' must be >= 0", op, key);
     known.push_back(key);
   }
-  const StateDict inner = sub_state(state, "inner");
-  for (const auto& key : inner.keys()) known.push_back("inner." + key);
-  check_known_keys(state, known, op);
-  try {
-    inner_->check_state_dict(inner);
-  } catch (const Error& e) {
-    fail("{}: inner optimizer: {}", op, e.what());
-  }
+  check_wrapper_state(state, known, *inner_, op);
 }
 
 void SelfCorrecting::load_state_dict(const StateDict& state) {

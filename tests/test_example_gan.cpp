@@ -16,7 +16,6 @@
 #include <thread>
 #include <vector>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/test_util.h"
@@ -25,25 +24,16 @@
 
 namespace {
 
-struct Run {
-  int status;
-  std::string output;
-};
+using Run = nova::test::CommandResult;
 
 /// Runs the example with `args` (stdout and stderr together; stderr is a
 /// pipe, so the example prints periodic lines instead of a progress bar),
 /// on one thread unless `args` says --threads.
 Run run(const std::string& args, const std::string& cwd = "") {
   const std::string threads = args.find("--threads") == std::string::npos ? " --threads 1 " : " ";
-  std::string cmd = std::string(NOVA_GAN_EXAMPLE_PATH) + threads + args + " 2>&1";
+  std::string cmd = std::string(NOVA_GAN_EXAMPLE_PATH) + threads + args;
   if (!cwd.empty()) cmd = "cd '" + cwd + "' && " + cmd;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  REQUIRE(pipe);
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, pipe.get())) out += buf;
-  int status = pclose(pipe.release());
-  return {WEXITSTATUS(status), out};
+  return nova::test::run_command(cmd);
 }
 
 /// The text after "key=" on the "final:" line, up to the next space.
@@ -56,13 +46,7 @@ std::string final_field(const std::string& out, const std::string& key) {
   return out.substr(at, out.find_first_of(" \n", at) - at);
 }
 
-std::vector<std::string> lines_of(const std::string& path) {
-  std::ifstream f(path);
-  REQUIRE(f);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(f, line);) lines.push_back(line);
-  return lines;
-}
+std::vector<std::string> lines_of(const std::string& path) { return nova::test::read_lines(path); }
 
 std::vector<std::string> split_csv(const std::string& line) {
   std::vector<std::string> fields;

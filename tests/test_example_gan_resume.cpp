@@ -13,7 +13,6 @@
 #include <string>
 #include <vector>
 
-#include <sys/wait.h>
 
 #include "nn/checkpoint.h"
 #include "tests/test_util.h"
@@ -22,22 +21,12 @@
 
 namespace {
 
-struct Run {
-  int status;
-  std::string output;
-};
+using Run = nova::test::CommandResult;
 
 /// Runs the example with `args` (stdout and stderr together), in a process
 /// of its own: a stopped run really ends before the resumed one starts.
 Run run(const std::string& args) {
-  const std::string cmd = std::string(NOVA_GAN_EXAMPLE_PATH) + " " + args + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  REQUIRE(pipe);
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, pipe.get())) out += buf;
-  int status = pclose(pipe.release());
-  return {WEXITSTATUS(status), out};
+  return nova::test::run_command(std::string(NOVA_GAN_EXAMPLE_PATH) + " " + args);
 }
 
 /// The output's line that starts with `head`, without the fields that time
@@ -49,13 +38,7 @@ std::string line_of(const std::string& out, const std::string& head) {
   return line.substr(0, line.find(" seconds="));
 }
 
-std::vector<std::string> lines_of(const std::string& path) {
-  std::ifstream f(path);
-  REQUIRE(f);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(f, line);) lines.push_back(line);
-  return lines;
-}
+std::vector<std::string> lines_of(const std::string& path) { return nova::test::read_lines(path); }
 
 /// A CSV row without its last field (elapsed seconds).
 std::string without_elapsed(const std::string& row) { return row.substr(0, row.rfind(',')); }

@@ -6,7 +6,6 @@
 #include <memory>
 #include <string>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/test_util.h"
@@ -15,20 +14,10 @@
 
 namespace {
 
-struct Run {
-  int status;
-  std::string output;
-};
+using Run = nova::test::CommandResult;
 
 Run run(const std::string& args) {
-  std::string cmd = std::string(NOVA_MLP_EXAMPLE_PATH) + " " + args + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  REQUIRE(pipe);
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, pipe.get())) out += buf;
-  int status = pclose(pipe.release());
-  return {WEXITSTATUS(status), out};
+  return nova::test::run_command(std::string(NOVA_MLP_EXAMPLE_PATH) + " " + args);
 }
 
 /// The number after "key=" on the "final:" line.

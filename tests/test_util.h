@@ -2,10 +2,14 @@
 #pragma once
 
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,6 +52,33 @@ inline void require_identical(const StateDict& a, const StateDict& b) {
 
 /// All values of t as doubles, row-major.
 inline std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
+
+/// The lines of a text file (REQUIREs that it opens).
+inline std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream f(path);
+  REQUIRE(f);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(f, line);) lines.push_back(line);
+  return lines;
+}
+
+/// What a command printed (stdout and stderr together) and its exit status.
+struct CommandResult {
+  int status;
+  std::string output;
+};
+
+/// Runs `cmd` through the shell, stderr joined to stdout, in a process of
+/// its own (the example tests run the real trainer binaries this way).
+inline CommandResult run_command(const std::string& cmd) {
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen((cmd + " 2>&1").c_str(), "r"), pclose);
+  REQUIRE(pipe);
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, pipe.get())) out += buf;
+  const int status = pclose(pipe.release());
+  return {WEXITSTATUS(status), out};
+}
 
 /// A fresh folder under the temp directory (nova_test_XXXXXX), removed at scope exit.
 struct TempDir {
