@@ -13,7 +13,7 @@ Generator& default_generator() {
 void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
 
 StateDict Generator::state_dict() const {
-  return {{"seed", int64_scalar(int64_t(seed_))}, {"offset", int64_scalar(int64_t(offset_))}};
+  return {{"seed", int64_scalar(int64_t(seed_))}, {"offset", int64_scalar(int64_t(offset()))}};
 }
 
 void Generator::check_state_dict(const StateDict& state) const {
@@ -27,7 +27,7 @@ void Generator::load_state_dict(const StateDict& state) {
   check_state_dict(state);
   const char* op = "Generator::load_state_dict";
   seed_ = uint64_t(read_int64(state, "seed", op));
-  offset_ = uint64_t(read_int64(state, "offset", op));
+  set_offset(uint64_t(read_int64(state, "offset", op)));
 }
 
 }  // namespace nova

@@ -6,6 +6,7 @@
 // thread runs the [threads] cases under ThreadSanitizer).
 #include <omp.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "core/ops.h"
@@ -81,4 +82,22 @@ TEST_CASE("a parallel elementwise loop gives the serial loop's values", "[thread
     parallel = ops::tanh(a * b + a);
   }).join();
   REQUIRE(test::max_abs_diff(serial, parallel) == 0);
+}
+
+TEST_CASE("threads drawing from the default generator at once get blocks of their own", "[threads]") {
+  // Linear's default init draws from the shared default generator, so two
+  // threads that build models at once draw from it together.
+  constexpr int kThreads = 4, kDraws = 20000;
+  std::vector<std::vector<uint64_t>> starts(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&starts, t] {
+      for (int i = 0; i < kDraws; ++i) starts[size_t(t)].push_back(default_generator().reserve(1));
+    });
+  for (auto& th : threads) th.join();
+  std::vector<uint64_t> all;
+  for (const auto& s : starts) all.insert(all.end(), s.begin(), s.end());
+  std::sort(all.begin(), all.end());
+  REQUIRE(std::adjacent_find(all.begin(), all.end()) == all.end());  // no block handed out twice
+  REQUIRE(all.back() - all.front() == uint64_t(kThreads * kDraws - 1));
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# tools/sanitize.sh: builds nova's CPU library, tests, examples and
-# benchmarks under a sanitizer and runs the test suite, so memory errors,
+# tools/sanitize.sh: builds nova's CPU library, tests and examples (the
+# tests run them) under a sanitizer and runs the test suite, so memory errors,
 # undefined behaviour, leaks and data races fail a run instead of hiding in
 # one. CI runs the `address` mode on every submission (.ci/run).
 #
@@ -29,7 +29,7 @@ jobs=${JOBS:-$(nproc)}
 
 # -O1 -g1: the optimisation ASan's authors suggest (fast enough to run the
 # suite, stack traces still right), and line tables only, which compile
-# in about half the time of full debug information
+# faster than full debug information
 common=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1"
         -DNOVA_CUDA=OFF -DNOVA_INSTALL=OFF -DNOVA_BUILD_BENCH=OFF)
 if command -v ccache >/dev/null; then common+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
