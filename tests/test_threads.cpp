@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include "core/ops.h"
@@ -86,13 +87,21 @@ TEST_CASE("a parallel elementwise loop gives the serial loop's values", "[thread
 
 TEST_CASE("threads drawing from the default generator at once get blocks of their own", "[threads]") {
   // Linear's default init draws from the shared default generator, so two
-  // threads that build models at once draw from it together.
-  constexpr int kThreads = 4, kDraws = 20000;
+  // threads that build models at once draw from it together. The threads
+  // start drawing together (a spin barrier): with the old non-atomic
+  // `offset_ += n`, a copy of this loop handed out tens of thousands of
+  // blocks twice in most runs on a 2-core machine.
+  constexpr int kThreads = 4, kDraws = 100000;
   std::vector<std::vector<uint64_t>> starts(kThreads);
+  std::atomic<int> ready{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t)
-    threads.emplace_back([&starts, t] {
-      for (int i = 0; i < kDraws; ++i) starts[size_t(t)].push_back(default_generator().reserve(1));
+    threads.emplace_back([&starts, &ready, t] {
+      std::vector<uint64_t>& mine = starts[size_t(t)];
+      mine.reserve(kDraws);
+      ready.fetch_add(1);
+      while (ready.load() < kThreads) std::this_thread::yield();
+      for (int i = 0; i < kDraws; ++i) mine.push_back(default_generator().reserve(1));
     });
   for (auto& th : threads) th.join();
   std::vector<uint64_t> all;
