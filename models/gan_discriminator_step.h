@@ -16,7 +16,8 @@
 //                                        D, or its gradient normalisation (gn, pgn)
 //   d_real, d_fake = out[:n_r], out[n_r:]
 //   loss = discriminator_loss(d_loss, d_real, d_fake)           (real and fake parts)
-//   s_r, s_f = mean sigmoid(d_real), mean sigmoid(d_fake)       (logged; aw's inputs)
+//   s_r, s_f = mean sigmoid of the critic's raw output on the   (logged; aw's inputs)
+//              real and fake rows (for gn and pgn the raw f, not f_hat)
 //   penalty = lambda * gradient_penalty(D, real, fake)          (wgan-gp only)
 //   plain: zero_grad; backward of loss.real + loss.fake (+ penalty); optimizer step
 //   aw:    AdaptiveWeighting::step_losses(loss.real, loss.fake, s_r, s_f, split,
@@ -42,6 +43,7 @@
 #include "core/random.h"
 #include "nn/gan_loss.h"
 #include "nn/module.h"
+#include "nn/normalized_discriminator.h"
 #include "optim/adaptive_weighting.h"
 #include "optim/optimizer.h"
 
@@ -58,7 +60,7 @@ struct GanDiscriminatorStepOptions {
 /// the angles NaN unless it was asked to measure them.
 struct GanDiscriminatorStepLog {
   double loss_real = 0, loss_fake = 0;  // the two parts of the D loss (no penalty)
-  double s_r = 0, s_f = 0;              // mean sigmoid(D) on the real and fake rows
+  double s_r = 0, s_f = 0;              // mean sigmoid(raw D output) on the real and fake rows
   int case_id = 0;                      // aw: the case 1..5 of the algorithm
   double w_r = 1, w_f = 1;              // aw: the weights of g_r and g_f
   // degrees (Figure 2.4): between g_r and g_f, and between the update
@@ -110,6 +112,7 @@ class GanDiscriminatorStep {
   void measure_plain_angles(const Tensor& real, const Tensor& fake, GanDiscriminatorStepLog& log);
 
   std::shared_ptr<nn::Module> critic_, scores_;
+  std::shared_ptr<nn::GradientNormalizedDiscriminator> normalized_;  // scores_ for gn and pgn, else null
   std::vector<Tensor> params_;
   std::unique_ptr<optim::Optimizer> optimizer_;
   std::unique_ptr<optim::AdaptiveWeighting> aw_;

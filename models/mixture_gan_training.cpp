@@ -26,7 +26,7 @@ MixtureGanTraining::MixtureGanTraining(const MixtureGanTrainingOptions& options,
   if (options.aw_algorithm == 0) {
     d_step_ = std::make_unique<GanDiscriminatorStep>(D_, std::move(opt_d), options.d_step);
   } else {
-    optim::AdaptiveWeightingOptions aw;
+    optim::AdaptiveWeightingOptions aw = options.aw;
     aw.normalized = options.aw_algorithm == 1;
     d_step_ = std::make_unique<GanDiscriminatorStep>(
         D_, std::make_unique<optim::AdaptiveWeighting>(D_->parameters(), std::move(opt_d), aw), options.d_step);

@@ -16,6 +16,7 @@
 #include "datasets/gaussian_mixture.h"
 #include "models/gan_discriminator_step.h"
 #include "models/gaussian_mixture_gan.h"
+#include "optim/adaptive_weighting.h"
 #include "optim/optimizer.h"
 
 namespace nova::models {
@@ -25,6 +26,8 @@ struct MixtureGanTrainingOptions {
   GanDiscriminatorStepOptions d_step;  // objective, clip, gp_lambda, grad_split
   /// 0: plain D step; 1, 2: adaptive weighted D step, Algorithm 1 or 2
   int aw_algorithm = 0;
+  /// the aw thresholds and norm guard (aw.normalized is set from aw_algorithm)
+  optim::AdaptiveWeightingOptions aw;
   int64_t batch = 64;
   double lr_d = 1e-4, lr_g = 1e-3, beta1 = 0.5, beta2 = 0.999;
   Device device = kCPU;

@@ -106,12 +106,12 @@ namespace {
 const std::vector<GanObjective>& objective_table() {
   using R = GanRegularizer;
   static const std::vector<GanObjective> table = {
-      {"bce", GanLoss::minimax, GanLoss::non_saturating, R::none},
+      {"bce", GanLoss::minimax, GanLoss::minimax, R::none},
       {"hinge", GanLoss::hinge, GanLoss::hinge, R::none},
       {"wgan", GanLoss::wasserstein, GanLoss::wasserstein, R::weight_clipping},
       {"wgan-gp", GanLoss::wasserstein, GanLoss::wasserstein, R::gradient_penalty},
-      {"gn", GanLoss::minimax, GanLoss::non_saturating, R::gradient_normalize},
-      {"pgn", GanLoss::minimax, GanLoss::non_saturating, R::penalty_gradient_normalize},
+      {"gn", GanLoss::minimax, GanLoss::minimax, R::gradient_normalize},
+      {"pgn", GanLoss::minimax, GanLoss::minimax, R::penalty_gradient_normalize},
   };
   return table;
 }
@@ -136,6 +136,29 @@ GanObjective parse_gan_objective(const std::string& name, const std::string& wha
   for (size_t i = 0; i < names.size(); ++i)
     valid += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
   fail("{} must be {}, got \"{}\"", what, valid, name);
+}
+
+GanObjective with_generator_loss(GanObjective objective, const std::string& g_loss, const std::string& what) {
+  const bool bce = objective.d_loss == GanLoss::minimax;
+  const bool wasserstein = objective.d_loss == GanLoss::wasserstein;
+  if (g_loss == "minimax" && (bce || wasserstein)) {
+    // wasserstein: G maximising -mean d_r + mean d_f is minimising -mean d_f,
+    // which is already the objective's G loss
+    objective.g_loss = bce ? GanLoss::minimax : GanLoss::wasserstein;
+    return objective;
+  }
+  if (g_loss == "ns" && bce) {
+    objective.g_loss = GanLoss::non_saturating;
+    return objective;
+  }
+  const char* allowed = bce ? "minimax or ns" : wasserstein ? "minimax (its only one)" : "not chosen (it has one)";
+  fail("{}: the generator loss of {} is {}, got \"{}\"", what, objective.name, allowed, g_loss);
+}
+
+PgnDenominator parse_pgn_denominator(const std::string& name, const std::string& what) {
+  if (name == "ones-minus-gradient") return PgnDenominator::ones_minus_gradient;
+  if (name == "gradient") return PgnDenominator::gradient;
+  fail("{} must be ones-minus-gradient or gradient, got \"{}\"", what, name);
 }
 
 Tensor DiscriminatorLoss::total() const {
@@ -247,17 +270,18 @@ Tensor gradient_normalize(const Tensor& f_x, const Tensor& x) {
   return f_x / (grad_norm + ops::abs(f_x));
 }
 
-Tensor penalty_gradient_normalize(const Tensor& f_x, const Tensor& x) {
+Tensor penalty_gradient_normalize(const Tensor& f_x, const Tensor& x, PgnDenominator denominator) {
   // PGN paper, Algorithm 1 line 1 and Table I (row PGN):
   //   f_hat = (1 - f(x)) / (||1 - grad_x f(x)|| + |1 - f(x)|),
-  // 1 - grad_x f taken elementwise, as in the authors' code. Section III
-  // prints the same fraction with single bars |1 - grad_x D(x)|, and the
-  // parameter gradient eqs. (10)-(14) write ||grad_x (1 - f)|| (which would
-  // equal ||grad_x f|| and make the "1 -" inside the norm void); we follow
-  // line 1, Table I and the released implementation. Since ||.|| >= 0 the
-  // denominator is >= |1 - f|, so |f_hat| <= 1.
+  // 1 - grad_x f taken elementwise, as in the authors' code (the default).
+  // Section III prints the same fraction with single bars |1 - grad_x D(x)|,
+  // and the parameter gradient eqs. (10)-(14) write ||grad_x (1 - f)||
+  // (= ||grad_x f||): PgnDenominator::gradient. Since ||.|| >= 0 the
+  // denominator is >= |1 - f|, so |f_hat| <= 1 in both readings.
   Tensor g = input_gradient("penalty_gradient_normalize", f_x, x);
-  Tensor grad_norm = ops::reshape(row_norms(1.0 - g), f_x.shape());
+  NOVA_CHECK(denominator == PgnDenominator::ones_minus_gradient || denominator == PgnDenominator::gradient,
+             "penalty_gradient_normalize: invalid PgnDenominator value {}", static_cast<int>(denominator));
+  Tensor grad_norm = ops::reshape(row_norms(denominator == PgnDenominator::gradient ? g : 1.0 - g), f_x.shape());
   Tensor one_minus_f = 1.0 - f_x;
   return one_minus_f / (grad_norm + ops::abs(one_minus_f));
 }

@@ -36,12 +36,18 @@
 // same way in its --help and errors:
 //
 //   name     D loss       G loss          regulariser
-//   bce      minimax      non_saturating  none (the unrolled-GAN toy's BCE)
+//   bce      minimax      minimax         none (the unrolled-GAN toy's BCE)
 //   hinge    hinge        hinge           none
 //   wgan     wasserstein  wasserstein     weight_clipping
 //   wgan-gp  wasserstein  wasserstein     gradient_penalty
-//   gn       minimax      non_saturating  gradient_normalize
-//   pgn      minimax      non_saturating  penalty_gradient_normalize
+//   gn       minimax      minimax         gradient_normalize
+//   pgn      minimax      minimax         penalty_gradient_normalize
+//
+// Why bce's generator is the minimax one: the thesis trains its 8-Gaussian
+// GAN "with a plain GAN as in" the unrolled-GAN paper (section 2.1.5.3), and
+// that paper's code has G maximise D's own BCE loss (THESIS-NOTES.md), not
+// minimise the non-saturating -log D(G(z)). with_generator_loss swaps in the
+// non-saturating one ("ns") where a trainer asks for it.
 #pragma once
 
 #include <functional>
@@ -73,12 +79,27 @@ enum class GanRegularizer {
   penalty_gradient_normalize  // D's output is penalty_gradient_normalize(D(x), x) (PGN-GAN)
 };
 
+/// The two readings of PGN's denominator (penalty_gradient_normalize).
+enum class PgnDenominator {
+  /// ||1 - grad_x f|| + |1 - f|, 1 a vector of ones: the PGN paper's
+  /// Algorithm 1 line 1 and Table I, and the authors' code.
+  ones_minus_gradient,
+  /// ||grad_x (1 - f)|| + |1 - f| = ||grad_x f|| + |1 - f|: the paper's
+  /// gradient derivation, equations (10)-(14).
+  gradient
+};
+
+/// "ones-minus-gradient" or "gradient" (what a trainer's option reads).
+PgnDenominator parse_pgn_denominator(const std::string& name, const std::string& what);
+
 /// A whole GAN objective: a row of the table at the top of this file.
 struct GanObjective {
   std::string name;  // "bce", "wgan-gp", ...
   GanLoss d_loss = GanLoss::minimax;
-  GanLoss g_loss = GanLoss::non_saturating;
+  GanLoss g_loss = GanLoss::minimax;
   GanRegularizer regularizer = GanRegularizer::none;
+  /// penalty_gradient_normalize only: which reading of the denominator
+  PgnDenominator pgn_denominator = PgnDenominator::ones_minus_gradient;
   /// True for gradient_normalize and penalty_gradient_normalize, whose
   /// discriminator output needs its input gradient (a double backward).
   bool normalizes_output() const;
@@ -94,6 +115,15 @@ const std::vector<std::string>& gan_objective_names();
 /// "gan_8gaussians: --loss".
 GanObjective parse_gan_objective(const std::string& name,
                                  const std::string& what = "parse_gan_objective: name");
+
+/// `objective` with the generator loss called `g_loss`: "minimax" (G
+/// maximises D's own loss: -mean softplus(d_f) for the BCE objectives, -mean
+/// d_f for wgan and wgan-gp, where it is the only one) or "ns" (the
+/// non-saturating mean softplus(-d_f); BCE objectives only). hinge keeps
+/// its own G loss (-mean d_f) and accepts neither. Anything else throws
+/// nova::Error "<what> ...", naming what is allowed for this objective.
+GanObjective with_generator_loss(GanObjective objective, const std::string& g_loss,
+                                 const std::string& what = "with_generator_loss: g_loss");
 
 /// The discriminator loss in its two parts, each a 0-d tensor.
 struct DiscriminatorLoss {
@@ -149,13 +179,22 @@ Tensor gradient_penalty(const std::function<Tensor(const Tensor&)>& critic, cons
 /// where f_i = 0 and its gradient is 0, as in the paper (no epsilon).
 Tensor gradient_normalize(const Tensor& f_x, const Tensor& x);
 
-/// PGN-GAN penalty gradient normalisation (Xia, Algorithm 1 line 1 and Table
-/// I): per sample i,
-///   f_hat_i = (1 - f_i) / (||1 - grad_{x_i} f_i||_2 + |1 - f_i|),
-/// where 1 - grad is elementwise (1 minus each component of the gradient),
-/// as in the authors' code (EDGAN-PyTorch, models/pgradnorm.py). |f_hat_i| <= 1.
-/// Note the sign: f_hat falls as f rises. Same arguments, shapes, create_graph
-/// behaviour and per-sample assumption as gradient_normalize.
-Tensor penalty_gradient_normalize(const Tensor& f_x, const Tensor& x);
+/// PGN-GAN penalty gradient normalisation (Xia): per sample i,
+///   f_hat_i = (1 - f_i) / (N_i + |1 - f_i|),  with N_i, by `denominator`:
+///   ones_minus_gradient  ||1 - grad_{x_i} f_i||_2, 1 - grad elementwise (1
+///                        minus each component): Algorithm 1 line 1, Table I
+///                        and the authors' released code (GitHub
+///                        sumorday/EDGAN-PyTorch, models/pgradnorm.py:
+///                        torch.norm(flatten(1 - grad))). The default.
+///   gradient             ||grad_{x_i} (1 - f_i)||_2 = ||grad_{x_i} f_i||_2:
+///                        the paper's parameter gradient, eqs. (10)-(14).
+/// The difference: for d input features and a small gradient, ||1 - g|| is
+/// about sqrt(d) (sqrt(2) for the 8-Gaussian D), so the first reading is
+/// close to a fixed rescaling of (1 - f) / (sqrt(d) + |1 - f|), while the
+/// second normalises by the gradient as GN does. |f_hat_i| <= 1 either way.
+/// Note the sign: f_hat falls as f rises. Same arguments, shapes,
+/// create_graph behaviour and per-sample assumption as gradient_normalize.
+Tensor penalty_gradient_normalize(const Tensor& f_x, const Tensor& x,
+                                  PgnDenominator denominator = PgnDenominator::ones_minus_gradient);
 
 }  // namespace nova::nn

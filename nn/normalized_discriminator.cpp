@@ -7,8 +7,8 @@
 namespace nova::nn {
 
 GradientNormalizedDiscriminator::GradientNormalizedDiscriminator(std::shared_ptr<Module> critic,
-                                                                 GanRegularizer kind)
-    : Module("GradientNormalizedDiscriminator"), kind_(kind) {
+                                                                 GanRegularizer kind, PgnDenominator pgn_denominator)
+    : Module("GradientNormalizedDiscriminator"), kind_(kind), pgn_denominator_(pgn_denominator) {
   NOVA_CHECK(critic != nullptr, "GradientNormalizedDiscriminator: the critic is null");
   NOVA_CHECK(kind == GanRegularizer::gradient_normalize || kind == GanRegularizer::penalty_gradient_normalize,
              "GradientNormalizedDiscriminator: kind must be gradient_normalize or "
@@ -16,25 +16,31 @@ GradientNormalizedDiscriminator::GradientNormalizedDiscriminator(std::shared_ptr
   critic_ = register_module("critic", std::move(critic));
 }
 
-Tensor GradientNormalizedDiscriminator::forward(const Tensor& x) {
+Tensor GradientNormalizedDiscriminator::forward(const Tensor& x) { return forward_with_raw(x).normalized; }
+
+NormalizedScores GradientNormalizedDiscriminator::forward_with_raw(const Tensor& x) {
   check_defined("GradientNormalizedDiscriminator", x, "x");
   const bool recording = autograd::is_grad_enabled();
   autograd::GradModeGuard grad_on(true);  // grad_x f needs a graph, even in an evaluation
   Tensor input = recording && x.requires_grad() ? x : x.detach().requires_grad_();
   Tensor f = (*critic_)(input);
   Tensor out = kind_ == GanRegularizer::gradient_normalize ? gradient_normalize(f, input)
-                                                           : penalty_gradient_normalize(f, input);
-  return recording ? out : out.detach();
+                                                           : penalty_gradient_normalize(f, input, pgn_denominator_);
+  if (!recording) return {out.detach(), f.detach()};
+  return {out, f};
 }
 
 std::string GradientNormalizedDiscriminator::extra_repr() const {
-  return kind_ == GanRegularizer::gradient_normalize ? "gradient_normalize" : "penalty_gradient_normalize";
+  if (kind_ == GanRegularizer::gradient_normalize) return "gradient_normalize";
+  return pgn_denominator_ == PgnDenominator::gradient ? "penalty_gradient_normalize, denominator gradient"
+                                                      : "penalty_gradient_normalize, denominator ones_minus_gradient";
 }
 
 std::shared_ptr<Module> discriminator_for(const GanObjective& objective, std::shared_ptr<Module> critic) {
   NOVA_CHECK(critic != nullptr, "discriminator_for: the critic is null");
   if (!objective.normalizes_output()) return critic;
-  return std::make_shared<GradientNormalizedDiscriminator>(std::move(critic), objective.regularizer);
+  return std::make_shared<GradientNormalizedDiscriminator>(std::move(critic), objective.regularizer,
+                                                           objective.pgn_denominator);
 }
 
 }  // namespace nova::nn

@@ -24,12 +24,21 @@
 
 namespace nova::nn {
 
+/// A normalised output and the raw critic output it was made from.
+struct NormalizedScores {
+  Tensor normalized;  // f_hat(x): what the losses see
+  Tensor raw;         // f(x): the critic's own output (a logit for the BCE losses)
+};
+
 class GradientNormalizedDiscriminator : public Module {
  public:
   /// Wraps `critic` (registered as the child "critic", so parameters() and
   /// to() reach its tensors). kind: gradient_normalize or
   /// penalty_gradient_normalize; anything else throws nova::Error.
-  GradientNormalizedDiscriminator(std::shared_ptr<Module> critic, GanRegularizer kind);
+  /// pgn_denominator: which reading of PGN's denominator (nn/gan_loss.h);
+  /// ignored for gradient_normalize.
+  GradientNormalizedDiscriminator(std::shared_ptr<Module> critic, GanRegularizer kind,
+                                  PgnDenominator pgn_denominator = PgnDenominator::ones_minus_gradient);
 
   /// The normalised critic output on x. When x does not require grad (a data
   /// batch) a detached copy that does is differentiated instead; when x
@@ -37,19 +46,27 @@ class GradientNormalizedDiscriminator : public Module {
   /// NoGradGuard the input gradient is still built (grad mode is on inside)
   /// and the result comes back without a graph.
   Tensor forward(const Tensor& x) override;
+  /// forward, and the critic's raw output f(x) from the same pass (no second
+  /// forward). Why both: the adaptive weighting's scores s_r, s_f and the
+  /// per-mode scores of Figure 2.6 are sigmoid / means of D's raw logit; f_hat
+  /// lies in [-1, 1], so scoring it would cap s_r at sigmoid(1) = 0.73, below
+  /// alpha2 = 0.75, and Algorithm 1's cases 3 and 4 could never occur.
+  NormalizedScores forward_with_raw(const Tensor& x);
   std::string extra_repr() const override;
 
   const std::shared_ptr<Module>& critic() const { return critic_; }
   GanRegularizer kind() const { return kind_; }
+  PgnDenominator pgn_denominator() const { return pgn_denominator_; }
 
  private:
   std::shared_ptr<Module> critic_;
   GanRegularizer kind_;
+  PgnDenominator pgn_denominator_;
 };
 
 /// The discriminator as `objective`'s losses see it: `critic` itself, or a
 /// GradientNormalizedDiscriminator around it when the objective normalises
-/// the output (gn, pgn).
+/// the output (gn, pgn, with the objective's pgn_denominator).
 std::shared_ptr<Module> discriminator_for(const GanObjective& objective, std::shared_ptr<Module> critic);
 
 }  // namespace nova::nn

@@ -187,11 +187,13 @@ Tensor tensor_of(const Vec& v) { return from_vector(v, {int64_t(v.size())}, kFlo
 /// 10^U(-3, 3) per vector, and the sign of <r,f> as asked.
 struct PairSource {
   std::mt19937_64 rng;
-  explicit PairSource(uint64_t seed) : rng(seed) {}
+  double min_exponent, max_exponent;
+  explicit PairSource(uint64_t seed, double min_exp = -3, double max_exp = 3)
+      : rng(seed), min_exponent(min_exp), max_exponent(max_exp) {}
 
   Vec vec(size_t n) {
     std::normal_distribution<double> normal;
-    std::uniform_real_distribution<double> expo(-3.0, 3.0);
+    std::uniform_real_distribution<double> expo(min_exponent, max_exponent);
     const double scale = std::pow(10.0, expo(rng));
     Vec v(n);
     for (double& x : v) x = scale * normal(rng);
@@ -372,6 +374,61 @@ TEST_CASE("Algorithm 2, epsilon 0: Theorem 3's angles in cases 1-4, weights of c
       require_report_angles(rep, r, f);
     }
   }
+}
+
+// The default norm guard (1e-4 added to each squared norm, as the authors'
+// code) moves a weight by a factor sqrt(|g|^2 / (|g|^2 + 1e-4)): nothing at
+// |g| >= 1, half the weight at |g| = 1e-2. The theorems above are checked
+// with the guard at 0; these two check what they promise with the default
+// guard where it should not matter, and show where it does.
+TEST_CASE("Algorithm 1, default norm guard, gradient norms 1 to 1000: Theorem 2's angles within 0.01 degrees",
+          "[optim][aw]") {
+  PairSource src(11, 0.0, 3.0);  // per-entry scale 10^U(0, 3), so every norm is above about 1
+  optim::AdaptiveWeightingOptions o = exact_options(true);
+  o.norm_guard = optim::AdaptiveWeightingOptions{}.norm_guard;
+  REQUIRE(o.norm_guard == 1e-4);
+  // the guard perturbs each weight's 1/|g| by a relative g/(2|g|^2) <= 5e-5,
+  // so an angle moves by at most about 1e-4 rad = 0.006 degrees
+  constexpr double kTol = 0.01;
+  for (int i = 0; i < kDraws; ++i) {
+    auto [r, f] = src.pair(true);
+    // a rare draw with a norm below 1, or r and f within 8 degrees of
+    // (anti)parallel, where an update orthogonal to one is nearly zero and
+    // the guard's 5e-5 is amplified by cot(angle) (up to 7x here)
+    if (std::min(ldot(r, r), ldot(f, f)) < 1 || std::abs(direct_cos(r, f)) > 0.99) continue;
+    auto rep = optim::adaptive_weights(ops::dot3(tensor_of(r), tensor_of(f)), kFavourReal.s_r, kFavourReal.s_f, o);
+    REQUIRE(rep.case_id == 1);
+    REQUIRE(std::abs(direct_angle(combine(rep.w_r, r, rep.w_f, f), f) - 90.0) <= kTol);
+    rep = optim::adaptive_weights(ops::dot3(tensor_of(r), tensor_of(f)), kFavourFake.s_r, kFavourFake.s_f, o);
+    REQUIRE(rep.case_id == 3);
+    REQUIRE(std::abs(direct_angle(combine(rep.w_r, r, rep.w_f, f), r) - 90.0) <= kTol);
+    rep = optim::adaptive_weights(ops::dot3(tensor_of(r), tensor_of(f)), kBoth.s_r, kBoth.s_f, o);
+    REQUIRE(rep.case_id == 5);
+    Vec u = combine(rep.w_r, r, rep.w_f, f);
+    REQUIRE(std::abs(direct_angle(u, r) - direct_angle(u, f)) <= kTol);  // still the bisector
+    REQUIRE(std::abs(direct_angle(u, r) - direct_angle(r, f) / 2) <= kTol);
+  }
+}
+
+TEST_CASE("the default norm guard bends case 1 and case 5 where gradient norms are about 1e-2",
+          "[optim][aw]") {
+  // |r| = 1e-2, |f| = 1e-3, 120 degrees apart: the guard (1e-4) dominates
+  // |f|^2 = 1e-6, so case 1's w_f shrinks about 100-fold and the update is
+  // nearly g_r itself, far from orthogonal to g_f; case 5 leans to g_r.
+  const Vec r = {1e-2, 0.0}, f = {-0.5e-3, 0.866025403784438e-3};
+  optim::AdaptiveWeightingOptions o;  // defaults: normalized, epsilon 0.05, guard 1e-4
+  o.epsilon = 0;
+  auto rep = optim::adaptive_weights(ops::dot3(tensor_of(r), tensor_of(f)), kFavourReal.s_r, kFavourReal.s_f, o);
+  REQUIRE(rep.case_id == 1);
+  REQUIRE(direct_angle(combine(rep.w_r, r, rep.w_f, f), f) > 115.0);  // 90 without the guard
+  o.norm_guard = 0;
+  rep = optim::adaptive_weights(ops::dot3(tensor_of(r), tensor_of(f)), kFavourReal.s_r, kFavourReal.s_f, o);
+  REQUIRE(std::abs(direct_angle(combine(rep.w_r, r, rep.w_f, f), f) - 90.0) <= 1e-9);
+  o.norm_guard = 1e-4;
+  rep = optim::adaptive_weights(ops::dot3(tensor_of(r), tensor_of(f)), kBoth.s_r, kBoth.s_f, o);
+  REQUIRE(rep.case_id == 5);
+  Vec u = combine(rep.w_r, r, rep.w_f, f);
+  REQUIRE(direct_angle(u, r) < 30.0);  // 60 (the bisector) without the guard
 }
 
 TEST_CASE("the case table: order and strict inequalities as written", "[optim][aw]") {

@@ -188,3 +188,32 @@ TEST_CASE("GanDiscriminatorStep refuses a null critic or optimizer and an aw ove
   bad.clip = -1;
   REQUIRE_THROWS_NOVA(models::GanDiscriminatorStep(d, adam(d), bad), "clip and gp_lambda must be >= 0");
 }
+
+TEST_CASE("gn and pgn: s_r and s_f come from the critic's raw logits, so aw's cases 3 and 4 are reachable",
+          "[models][gan_step]") {
+  // A critic that calls everything real with confidence: output bias +4, so
+  // the raw logits are about 4 and sigmoid about 0.98 > alpha2 = 0.75. Its
+  // normalised output f_hat lies in [-1, 1] (sigmoid <= 0.73 < alpha2): had
+  // s_r been read from f_hat, cases 3 and 4 could never occur.
+  for (const std::string objective : {"gn", "pgn"}) {
+    INFO(objective);
+    auto d = critic();
+    {
+      NoGradGuard no_grad;
+      d->parameters().back().fill_(4.0);  // the output layer's bias
+    }
+    Batches data;
+    Tensor real = data.real(), fake = data.fake();
+    Tensor raw = (*d)(ops::cat({real, fake}, 0)).detach();
+    const double s_r = ops::mean(ops::sigmoid(raw.narrow(0, 0, 6))).item();
+    const double s_f = ops::mean(ops::sigmoid(raw.narrow(0, 6, 10))).item();
+    REQUIRE(s_r > 0.9);
+    models::GanDiscriminatorStep step(d, std::make_unique<optim::AdaptiveWeighting>(d->parameters(), adam(d)),
+                                      options(objective));
+    Generator unused(1);
+    auto log = step.step(real, fake, unused);
+    REQUIRE(log.s_r == Approx(s_r).epsilon(1e-6));
+    REQUIRE(log.s_f == Approx(s_f).epsilon(1e-6));
+    REQUIRE((log.case_id == 3 || log.case_id == 4));
+  }
+}

@@ -371,6 +371,14 @@ namespace {
 
 using Normalizer = Tensor (*)(const Tensor&, const Tensor&);
 
+/// PGN with its default denominator, ||1 - grad_x f|| (a plain function, so
+/// it is a Normalizer like gradient_normalize).
+Tensor pgn_default(const Tensor& f_x, const Tensor& x) { return nn::penalty_gradient_normalize(f_x, x); }
+/// PGN with the denominator of its eqs. (10)-(14), ||grad_x (1 - f)||.
+Tensor pgn_gradient(const Tensor& f_x, const Tensor& x) {
+  return nn::penalty_gradient_normalize(f_x, x, nn::PgnDenominator::gradient);
+}
+
 /// Closed form of each normaliser for a linear f(x) = <a, x> + b (gradient a
 /// for every sample).
 double closed_form(bool pgn, double f, const std::vector<double>& a) {
@@ -385,7 +393,7 @@ double closed_form(bool pgn, double f, const std::vector<double>& a) {
 TEST_CASE("gradient_normalize and penalty_gradient_normalize match their closed forms on a linear f",
           "[gan_loss][gn]") {
   for (bool pgn : {false, true}) {
-    Normalizer normalize = pgn ? &nn::penalty_gradient_normalize : &nn::gradient_normalize;
+    Normalizer normalize = pgn ? &pgn_default : &nn::gradient_normalize;
     for (bool column : {false, true}) {
       INFO((pgn ? "PGN" : "GN") << (column ? " f [n, 1]" : " f [n]"));
       Tensor x = randn({5, 2, 2}, kFloat64).requires_grad_();
@@ -416,7 +424,7 @@ TEST_CASE("GN and PGN normalise each sample by its own gradient", "[gan_loss][gn
   Mlp critic(3, 6);
   Tensor x = randn({4, 3}, kFloat64).requires_grad_();
   for (bool pgn : {false, true}) {
-    Normalizer normalize = pgn ? &nn::penalty_gradient_normalize : &nn::gradient_normalize;
+    Normalizer normalize = pgn ? &pgn_default : &nn::gradient_normalize;
     auto batch = values(normalize(critic(x), x));
     for (int64_t i = 0; i < 4; ++i) {
       Tensor xi = x.detach().narrow(0, i, 1).clone().requires_grad_();
@@ -432,7 +440,7 @@ TEST_CASE("GN and PGN gradients w.r.t. the critic's parameters and x match finit
   Tensor x = leaf({4, 3}, -1.5, 1.5);
   for (bool pgn : {false, true}) {
     INFO((pgn ? "PGN" : "GN"));
-    Normalizer normalize = pgn ? &nn::penalty_gradient_normalize : &nn::gradient_normalize;
+    Normalizer normalize = pgn ? &pgn_default : &nn::gradient_normalize;
     std::vector<Tensor> inputs = critic.params();
     inputs.push_back(x);  // the generator differentiates f_hat(G(z)) w.r.t. its input
     REQUIRE_GRADCHECK([&] { return normalize(critic(x), x); }, inputs);
@@ -452,7 +460,7 @@ TEST_CASE("GN and PGN accept an x that is itself computed (a generator output)",
   Tensor z = leaf({3, 2});
   for (bool pgn : {false, true}) {
     INFO((pgn ? "PGN" : "GN"));
-    Normalizer normalize = pgn ? &nn::penalty_gradient_normalize : &nn::gradient_normalize;
+    Normalizer normalize = pgn ? &pgn_default : &nn::gradient_normalize;
     REQUIRE_GRADCHECK(
         [&] {
           Tensor x = ops::tanh(z) * 1.5;  // stands in for G(z): not a leaf
@@ -467,7 +475,7 @@ TEST_CASE("GN and PGN reject bad arguments", "[gan_loss][gn]") {
   Tensor x = randn({3, 2}, kFloat64).requires_grad_();
   Tensor f = critic(x);
   for (bool pgn : {false, true}) {
-    Normalizer normalize = pgn ? &nn::penalty_gradient_normalize : &nn::gradient_normalize;
+    Normalizer normalize = pgn ? &pgn_default : &nn::gradient_normalize;
     const char* name = pgn ? "penalty_gradient_normalize" : "gradient_normalize";
     INFO(name);
     Tensor plain = randn({3, 2}, kFloat64);
@@ -490,12 +498,12 @@ TEST_CASE("parse_gan_objective reads each objective name into its losses and reg
     GanLoss d, g;
     R reg;
   };
-  for (Row row : {Row{"bce", GanLoss::minimax, GanLoss::non_saturating, R::none},
+  for (Row row : {Row{"bce", GanLoss::minimax, GanLoss::minimax, R::none},
                   Row{"hinge", GanLoss::hinge, GanLoss::hinge, R::none},
                   Row{"wgan", GanLoss::wasserstein, GanLoss::wasserstein, R::weight_clipping},
                   Row{"wgan-gp", GanLoss::wasserstein, GanLoss::wasserstein, R::gradient_penalty},
-                  Row{"gn", GanLoss::minimax, GanLoss::non_saturating, R::gradient_normalize},
-                  Row{"pgn", GanLoss::minimax, GanLoss::non_saturating, R::penalty_gradient_normalize}}) {
+                  Row{"gn", GanLoss::minimax, GanLoss::minimax, R::gradient_normalize},
+                  Row{"pgn", GanLoss::minimax, GanLoss::minimax, R::penalty_gradient_normalize}}) {
     INFO(row.name);
     nn::GanObjective o = nn::parse_gan_objective(row.name);
     REQUIRE(o.name == row.name);
@@ -512,4 +520,51 @@ TEST_CASE("parse_gan_objective names what it parsed and lists the valid names", 
   REQUIRE_THROWS_NOVA(nn::parse_gan_objective("BCE", "trainer: --loss"),
                       "trainer: --loss must be bce, hinge, wgan, wgan-gp, gn or pgn, got \"BCE\"");
   REQUIRE_THROWS_NOVA(nn::parse_gan_objective(""), "got \"\"");
+}
+
+TEST_CASE("PGN's two denominators: ||1 - grad f|| (Algorithm 1, authors' code) and ||grad (1 - f)|| (eqs. 10-14)",
+          "[gan_loss][gn]") {
+  // linear f(x) = <a, x> + b: grad f = a for every sample
+  Tensor x = randn({5, 4}, kFloat64).requires_grad_();
+  Tensor a = uniform({4}, -0.1, 0.1, kFloat64);  // a small gradient, where the readings differ most
+  Tensor f = linear_critic(x, a, 0.3);
+  auto vf = values(f), va = values(a), code = values(pgn_default(f, x)), paper = values(pgn_gradient(f, x));
+  std::vector<double> ones_minus_a;
+  for (double v : va) ones_minus_a.push_back(1.0 - v);
+  for (size_t i = 0; i < vf.size(); ++i) {
+    INFO("sample " << i);
+    REQUIRE(code[i] == close((1.0 - vf[i]) / (l2(ones_minus_a) + std::abs(1.0 - vf[i]))));
+    REQUIRE(paper[i] == close((1.0 - vf[i]) / (l2(va) + std::abs(1.0 - vf[i]))));
+    REQUIRE(std::abs(code[i] - paper[i]) > 0.1);  // |1 - a| is about sqrt(4) = 2, |a| below 0.2
+  }
+  // differentiable to second order in the critic's parameters and in x
+  Mlp critic(3, 5);
+  Tensor x2 = leaf({4, 3}, -1.5, 1.5);
+  std::vector<Tensor> inputs = critic.params();
+  inputs.push_back(x2);
+  REQUIRE_GRADCHECK([&] { return pgn_gradient(critic(x2), x2); }, inputs);
+  REQUIRE_GRADGRADCHECK([&] { return pgn_gradient(critic(x2), x2); }, inputs);
+  REQUIRE_THROWS_NOVA(nn::penalty_gradient_normalize(critic(x2), x2, static_cast<nn::PgnDenominator>(7)),
+                      "invalid PgnDenominator value 7");
+  REQUIRE(nn::parse_pgn_denominator("gradient", "t") == nn::PgnDenominator::gradient);
+  REQUIRE(nn::parse_pgn_denominator("ones-minus-gradient", "t") == nn::PgnDenominator::ones_minus_gradient);
+  REQUIRE_THROWS_NOVA(nn::parse_pgn_denominator("grad", "trainer: --pgn-denominator"),
+                      "trainer: --pgn-denominator must be ones-minus-gradient or gradient, got \"grad\"");
+}
+
+TEST_CASE("with_generator_loss: minimax or ns for the BCE objectives, minimax for wgan, none for hinge",
+          "[gan_loss][objective]") {
+  for (const std::string name : {"bce", "gn", "pgn"}) {
+    INFO(name);
+    REQUIRE(nn::parse_gan_objective(name).g_loss == GanLoss::minimax);  // the unrolled-GAN code's G
+    REQUIRE(nn::with_generator_loss(nn::parse_gan_objective(name), "ns").g_loss == GanLoss::non_saturating);
+    REQUIRE(nn::with_generator_loss(nn::parse_gan_objective(name), "minimax").g_loss == GanLoss::minimax);
+  }
+  REQUIRE(nn::with_generator_loss(nn::parse_gan_objective("wgan-gp"), "minimax").g_loss == GanLoss::wasserstein);
+  REQUIRE_THROWS_NOVA(nn::with_generator_loss(nn::parse_gan_objective("wgan"), "ns", "t: --g-loss"),
+                      "t: --g-loss: the generator loss of wgan is minimax (its only one), got \"ns\"");
+  REQUIRE_THROWS_NOVA(nn::with_generator_loss(nn::parse_gan_objective("hinge"), "minimax"),
+                      "the generator loss of hinge is not chosen (it has one)");
+  REQUIRE_THROWS_NOVA(nn::with_generator_loss(nn::parse_gan_objective("bce"), "saturating"),
+                      "the generator loss of bce is minimax or ns, got \"saturating\"");
 }

@@ -79,6 +79,26 @@ TEST_CASE("under NoGradGuard it still normalises and returns no graph", "[nn][gn
   REQUIRE(max_abs_diff(without, with_graph.detach()) == 0.0);
 }
 
+TEST_CASE("forward_with_raw returns f_hat and the critic's own output from one pass", "[nn][gn]") {
+  auto d = critic();
+  Tensor x = uniform({5, 2}, -1, 1, kFloat64);
+  for (auto denominator : {nn::PgnDenominator::ones_minus_gradient, nn::PgnDenominator::gradient}) {
+    nn::GradientNormalizedDiscriminator wrapped(d, nn::GanRegularizer::penalty_gradient_normalize, denominator);
+    nn::NormalizedScores both = wrapped.forward_with_raw(x);
+    REQUIRE(max_abs_diff(both.raw.detach(), (*d)(x).detach()) == 0.0);
+    REQUIRE(max_abs_diff(both.normalized.detach(), wrapped(x).detach()) == 0.0);
+    Tensor input = x.detach().requires_grad_();
+    Tensor want = nn::penalty_gradient_normalize((*d)(input), input, denominator);
+    REQUIRE(max_abs_diff(both.normalized.detach(), want.detach()) == 0.0);  // the denominator reaches it
+    REQUIRE(both.raw.requires_grad());  // a graph to the critic's parameters, as f_hat has
+  }
+  // discriminator_for passes the objective's reading on
+  nn::GanObjective pgn = nn::parse_gan_objective("pgn");
+  pgn.pgn_denominator = nn::PgnDenominator::gradient;
+  auto wrapped = std::dynamic_pointer_cast<nn::GradientNormalizedDiscriminator>(nn::discriminator_for(pgn, d));
+  REQUIRE(wrapped->pgn_denominator() == nn::PgnDenominator::gradient);
+}
+
 TEST_CASE("discriminator_for wraps only objectives that normalise the output", "[nn][gn]") {
   auto d = critic();
   for (const std::string& name : nn::gan_objective_names()) {
