@@ -8,8 +8,9 @@
 //   D step: real = mixture sample, z ~ N(0, I), fake = G(z) under no-grad,
 //           out = D(cat(real, fake)), loss = BCE(out[:B], 1) + BCE(out[B:], 0),
 //           zero_grad, backward, Adam step
-//   G step: z ~ N(0, I), loss = BCE(D(G(z)), 1) (non-saturating), zero_grad,
-//           backward, Adam step
+//   G step: z ~ N(0, I), loss = -mean softplus(D(G(z))) (the minimax loss
+//           examples/gan_8gaussians trains G with), zero_grad, backward, Adam
+//           step
 // exactly as bench/gan_step_torch.py writes it in PyTorch.
 //
 // The aw D step (examples/gan_8gaussians --weighting aw1) is timed too, the
@@ -19,6 +20,12 @@
 // authors' code does (two backward passes, flattened dot products, weighted
 // sum into .grad, Adam), with the case logic (a few scalar comparisons) left
 // out.
+//
+// The trainer's own step (models::MixtureGanTraining::step, baseline bce) is
+// timed as well: the same work except that its G step takes G's gradients
+// only (optim::backward_into), not D's too. Its PyTorch counterpart does the
+// same with torch.autograd.grad over G's parameters ("v0 torch step, G grads
+// only"); the main ratio stays the idiomatic step against the idiomatic step.
 //
 // The trainer's non-finite check (optim::FiniteCheck, every step of
 // examples/gan_8gaussians) is timed too: the step followed by the check of
@@ -58,6 +65,7 @@
 #include "datasets/gaussian_mixture.h"
 #include "models/gan_discriminator_step.h"
 #include "models/gaussian_mixture_gan.h"
+#include "models/mixture_gan_training.h"
 #include "nn/gan_loss.h"
 #include "optim/adaptive_weighting.h"
 #include "optim/check_finite.h"
@@ -117,7 +125,7 @@ struct Gan {
 
   void g_step() {
     Tensor z = randn({batch, net.z_dim}, kFloat32, kCPU, &gen);
-    Tensor loss = ops::binary_cross_entropy_with_logits((*D)((*G)(z)), ones);
+    Tensor loss = nn::generator_loss(nn::GanLoss::minimax, (*D)((*G)(z)));
     opt_g->zero_grad();
     loss.backward();
     opt_g->step();
@@ -203,7 +211,7 @@ struct Gan {
       lap();
       Tensor x = (*G)(z);
       lap();
-      Tensor loss = ops::binary_cross_entropy_with_logits((*D)(x), ones);
+      Tensor loss = nn::generator_loss(nn::GanLoss::minimax, (*D)(x));
       lap();
       opt_g->zero_grad();
       loss.backward();
@@ -320,7 +328,7 @@ int main(int argc, char** argv) {
 
   try {
     const std::string shape = "batch " + std::to_string(batch) + ", z 256, G/D 2x128 tanh";
-    b::Report rep("bench_gan_step", "8-Gaussian GAN step (D step + G step, BCE / non-saturating, Adam)", shape,
+    b::Report rep("bench_gan_step", "8-Gaussian GAN step (D step + G step, BCE / minimax G loss, Adam)", shape,
                   "float32",
                   "float32, " + std::string(cpu::gemm_backend()) + " GEMM, " + std::to_string(threads) +
                       " OpenMP threads",
@@ -359,6 +367,13 @@ int main(int argc, char** argv) {
         b::time_cpu([&] { gan.aw_d_step(autograd::GradSplitMode::fused); }, args.warmup, args.iters);
     b::Timing t_aw_ref =
         b::time_cpu([&] { gan.aw_d_step(autograd::GradSplitMode::reference); }, args.warmup, args.iters);
+    // the trainer's own step (models::MixtureGanTraining, baseline): its G
+    // step takes G's gradients only (optim::backward_into)
+    models::MixtureGanTrainingOptions trainer_options;
+    trainer_options.d_step.objective = nn::parse_gan_objective("bce");
+    trainer_options.batch = batch;
+    models::MixtureGanTraining trainer(trainer_options, 0);
+    b::Timing t_trainer = b::time_cpu([&] { trainer.step(); }, args.warmup, args.iters);
 
     // ---- v0 PyTorch ----
     const std::string python = python_with_torch();
@@ -413,6 +428,18 @@ int main(int argc, char** argv) {
       }
     }
     rep.row("v1 nova step", t_step, extra);
+    nlohmann::json trainer_extra = {{"ratio_of", "torch step with G's gradients only / nova trainer step (medians)"}};
+    if (!torch.is_null() && torch.contains("trainer_step_median_ms")) {
+      b::Timing tt;
+      tt.median_ms = torch["trainer_step_median_ms"].get<double>();
+      tt.min_ms = torch["trainer_step_min_ms"].get<double>();
+      tt.max_ms = tt.median_ms;
+      tt.iters = args.iters;
+      rep.row("v0 torch step, G grads only", tt, {{"note", "torch.autograd.grad over G's parameters in the G step"}});
+      trainer_extra["ratio"] = tt.median_ms / t_trainer.median_ms;
+      trainer_extra["ratio_of_mins"] = tt.min_ms / t_trainer.min_ms;
+    }
+    rep.row("v1 nova trainer step", t_trainer, trainer_extra);
     rep.row("v1 nova step checked", t_checked, {{"cost_vs_step", t_checked.median_ms / t_step.median_ms}});
     rep.row("v1 nova finite check", t_check, {{"share_of_step", t_check.median_ms / t_step.median_ms}});
 
@@ -451,6 +478,11 @@ int main(int argc, char** argv) {
       std::printf("ratio torch/nova %.3f (of the mins %.3f): target 2x %s%s\n", ratio,
                   extra["ratio_of_mins"].get<double>(), b::verdict(ratio, 2.0),
                   extra["noisy"].get<bool>() ? " (NOISY timings: not a result)" : "");
+      if (trainer_extra.contains("ratio"))
+        std::printf("the trainer's step (G step with G's gradients only, both sides): nova %.3f ms, torch %.3f ms, "
+                    "ratio %.3f (of the mins %.3f)\n",
+                    t_trainer.median_ms, torch["trainer_step_median_ms"].get<double>(),
+                    trainer_extra["ratio"].get<double>(), trainer_extra["ratio_of_mins"].get<double>());
     }
     std::printf("nova aw D step: fused grad_split %.3f ms (%.2fx the baseline D step), reference %.3f ms (%.2fx)\n",
                 t_aw_fused.median_ms, t_aw_fused.median_ms / t_d.median_ms, t_aw_ref.median_ms,

@@ -9,12 +9,14 @@ gain 1.4, Adam beta1 0.5, D lr 1e-4, G lr 1e-3):
   D step: real = mixture sample; z ~ N(0, I); fake = G(z) under no_grad;
           out = D(cat(real, fake)); loss = BCE(out[:B], 1) + BCE(out[B:], 0);
           zero_grad; backward; Adam step
-  G step: z ~ N(0, I); loss = BCE(D(G(z)), 1) (non-saturating); zero_grad;
+  G step: z ~ N(0, I); loss = -mean softplus(D(G(z))) (the minimax loss the
+          trainer uses: G maximises D's BCE on the fakes); zero_grad;
           backward (D's .grad fills too, as in the toy; the next D step's
           zero_grad clears it); Adam step
 
 Also the aw D step as the authors' code computes it (two backward passes;
-see aw_d_step). Times `iters` whole steps after `warmup` untimed ones
+see aw_d_step), and the step with G's gradients only (trainer_step: what
+examples/gan_8gaussians does, torch.autograd.grad over G's parameters). Times `iters` whole steps after `warmup` untimed ones
 (time.perf_counter) and prints one JSON line:
 {"median_ms", "min_ms", "max_ms", "iters", "threads", "torch", "device", ...}
 With --profile it also times each phase of the step separately (the same
@@ -98,7 +100,7 @@ class Setup:
 
     def g_step(self):
         z = torch.randn(self.batch, self.z_dim)
-        loss = self.bce(self.D(self.G(z)), self.ones)
+        loss = -torch.nn.functional.softplus(self.D(self.G(z))).mean()
         self.opt_g.zero_grad()
         loss.backward()
         self.opt_g.step()
@@ -106,6 +108,21 @@ class Setup:
     def step(self):
         self.d_step()
         self.g_step()
+
+    def g_step_g_grads_only(self):
+        """The G step without D's weight gradients (torch.autograd.grad over
+        G's parameters): the work examples/gan_8gaussians's G step does
+        (optim::backward_into), for the like-for-like trainer row."""
+        z = torch.randn(self.batch, self.z_dim)
+        loss = -torch.nn.functional.softplus(self.D(self.G(z))).mean()
+        params = list(self.G.parameters())
+        for p, g in zip(params, torch.autograd.grad(loss, params)):
+            p.grad = g
+        self.opt_g.step()
+
+    def trainer_step(self):
+        self.d_step()
+        self.g_step_g_grads_only()
 
     def aw_d_step(self):
         """The aw D step as the authors' code computes it: two backward passes
@@ -165,7 +182,7 @@ class Setup:
             t.append(time.perf_counter())
             x = self.G(z)
             t.append(time.perf_counter())
-            loss = self.bce(self.D(x), self.ones)
+            loss = -torch.nn.functional.softplus(self.D(x)).mean()
             t.append(time.perf_counter())
             self.opt_g.zero_grad()
             loss.backward()
@@ -231,6 +248,8 @@ def main():
               "d_step_median_ms": median(time_fn(s.d_step, a.warmup, a.iters)),
               "g_step_median_ms": median(time_fn(s.g_step, a.warmup, a.iters)),
               "aw_d_step_median_ms": median(time_fn(s.aw_d_step, a.warmup, a.iters))}
+    tt = time_fn(s.trainer_step, a.warmup, a.iters)
+    result["trainer_step_median_ms"], result["trainer_step_min_ms"] = median(tt), min(tt)
     if a.profile:
         result["phases"] = s.profile(a.warmup, a.iters)
         result["ops"] = op_profile(a.batch, 256, a.warmup, 4 * a.iters)

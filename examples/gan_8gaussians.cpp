@@ -4,9 +4,11 @@
 // weighted one (aw, Algorithms 1 and 2). Set-up from THESIS-NOTES.md ("The
 // 8-Gaussian experiment"): std 0.01, G and D two hidden layers of 128 tanh
 // units, z of 256 normals, batch 512, Adam beta1 0.5, D lr 1e-4, G lr 1e-3,
-// 25,000 steps.
+// 25,000 steps, and "a plain GAN as in" the unrolled-GAN paper: D minimises
+// BCE and G maximises that same loss (the minimax generator, --g-loss
+// minimax; ns trains G on -log D(G(z)) instead).
 //
-// This file is the command line, the loop and the report; the pieces it
+// This file is the command line, the loop and the runs; the pieces it
 // trains with are the library's:
 //   step    models::MixtureGanTraining (models/mixture_gan_training.h): G, D,
 //           their optimizers and the data stream, and one call for both steps
@@ -14,40 +16,51 @@
 //           one forward over the real and fake rows, the split D loss of
 //           --loss (nn::parse_gan_objective), and either a backward and Adam
 //           step (baseline) or grad_split + AdaptiveWeighting over the same
-//           Adam (aw: same lr and betas, so only the weighting differs)
+//           Adam (aw: same lr and betas, so only the weighting differs); aw's
+//           inputs s_r, s_f are means of sigmoid of D's raw logit, also for
+//           gn and pgn, whose losses see the normalised output
 //   G step  nn::generator_loss of D(G(z)), gradients over G's parameters
 //           only (optim::backward_into), Adam step
 //   bar     optim::Progress on a terminal, periodic lines otherwise
 //   check   optim::FiniteCheck: the losses and both networks' gradients,
 //           every step; a NaN or inf stops the run naming the step and the
 //           tensor (--on-nonfinite continue: warn once, train on)
+//   report  gan_8gaussians_report.h: the final lines and the --compare tables
 //
 // Metrics (datasets/mixture_metrics.h, the unrolled-GAN/VEEGAN convention):
 // a generated point is high quality within 3 std of its nearest centre; a
-// mode is covered with >= 20 high-quality points of 2,500. At each snapshot
-// (every 5,000 steps, as in Figure 2.6) the trainer also scores 100 real
-// points per mode with D and prints the mean score per mode (Figure 2.6 rows
-// 2 and 4).
+// mode is covered with >= 20 (and, in a second column, >= 50) high-quality
+// points of 2,500. At each snapshot (every 5,000 steps, as in Figure 2.6)
+// the trainer also scores 100 real points per mode with D and prints the
+// mean raw logit per mode (Figure 2.6 rows 2 and 4).
 //
 //   gan_8gaussians [--loss bce] [--weighting none|aw1|aw2] [--steps 25000] ...
-//   gan_8gaussians --compare --seeds 10 --steps 5000   (baseline vs aw, a table)
+//   gan_8gaussians --compare --seeds 10        (baseline vs aw, tables)
+//   gan_8gaussians --figure 2.6 --figure-out fig.png   (the figure, one seed)
+//
+// --compare and --figure train their runs in parallel, --jobs at a time
+// (default: one per core), each on --threads OpenMP threads (default 1); a
+// run's result does not depend on how many run beside it.
 //
 // Checkpoints (models::TrainCheckpoint): --checkpoint PATH saves G, D, both
 // Adams (or aw and its inner Adam), the training generator and the step
 // every --checkpoint-every steps and at the end; --resume PATH continues
 // from the saved step to --steps, reaching the same weights bit for bit as
 // a run that never stopped (CPU, same --threads). One run per file, so
-// --compare (2 x --seeds runs) refuses both.
+// --compare and --figure (several runs) refuse both.
 #include <omp.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/ranges.h>
@@ -57,6 +70,8 @@
 #include "datasets/gaussian_mixture.h"
 #include "datasets/mixture_metrics.h"
 #include "examples/cli.h"
+#include "examples/figure_png.h"
+#include "examples/gan_8gaussians_report.h"
 #include "examples/scatter_png.h"
 #include "models/gan_discriminator_step.h"
 #include "models/gaussian_mixture_gan.h"
@@ -66,6 +81,8 @@
 #include "optim/progress.h"
 
 using namespace nova;
+using examples::MixtureRunResult;
+using examples::MixtureSnapshot;
 
 namespace {
 
@@ -85,21 +102,16 @@ struct Config {
   Device device = kCPU;
   std::string plot_dir;
   datasets::MixtureMetricsOptions metrics;
+  int64_t cover_high = 50;  // --cover-min-high: the second coverage column
+  double aw_norm_guard = optim::AdaptiveWeightingOptions{}.norm_guard;
   bool compare = false;
+  bool keep_points = false;  // --figure: each snapshot keeps its generated points
+  std::string objective_text;  // "bce (G minimax)": what the reports name
   optim::OnNonFinite on_nonfinite = optim::OnNonFinite::stop;
   std::ofstream *csv = nullptr, *modes_csv = nullptr;
+  std::mutex* io = nullptr;  // the CSV files, shared by runs in parallel
   std::string checkpoint, resume;  // --checkpoint, --resume: paths, empty when off
   int64_t checkpoint_every = 0;    // 0: only at the end
-};
-
-struct RunResult {
-  std::string method;
-  uint64_t seed = 0;
-  datasets::MixtureMetrics metrics;
-  double seconds = 0;
-  std::array<int64_t, 6> cases{};  // cases[1..5]: D steps that took each aw case
-  std::string grad_split;          // aw: the grad_split path the D steps took, and why
-  int64_t nonfinite_steps = 0;     // --on-nonfinite continue: steps with a NaN or inf loss or gradient
 };
 
 class Run {
@@ -150,7 +162,7 @@ class Run {
         .setting("clip", num(cfg.d_step.clip)).setting("gp_lambda", num(cfg.d_step.gp_lambda));
   }
 
-  RunResult train() {
+  MixtureRunResult train() {
     const auto start = Clock::now();
     if (!cfg_.plot_dir.empty()) {
       Generator g(seed_);
@@ -184,9 +196,13 @@ class Run {
       if (!cfg_.checkpoint.empty() && (last || (cfg_.checkpoint_every > 0 && step % cfg_.checkpoint_every == 0)))
         ckpt_.save(cfg_.checkpoint, step);
     }
-    RunResult r{method_name(weighting_), seed_, datasets::mixture_metrics(mixture_, generate(), cfg_.metrics)};
+    MixtureRunResult r;
+    r.method = method_name(weighting_);
+    r.seed = seed_;
+    r.metrics = datasets::mixture_metrics(mixture_, generate(), cfg_.metrics);
     r.seconds = seconds_since(start);
     r.nonfinite_steps = finite_.bad_steps();
+    r.snapshots = std::move(snapshots_);
     if (const optim::AdaptiveWeighting* aw = d_step().adaptive_weighting()) {
       r.cases = aw->case_counts();
       r.grad_split = d_step().grad_split_path() == autograd::GradSplitMode::fused ? "fused" : "reference";
@@ -203,6 +219,7 @@ class Run {
     models::MixtureGanTrainingOptions o;
     o.d_step = cfg.d_step;
     o.aw_algorithm = weighting == Weighting::aw1 ? 1 : weighting == Weighting::aw2 ? 2 : 0;
+    o.aw.norm_guard = cfg.aw_norm_guard;
     o.batch = cfg.batch;
     o.lr_d = cfg.lr_d;
     o.lr_g = cfg.lr_g;
@@ -234,6 +251,7 @@ class Run {
 
   void write_csv(int64_t step, const models::GanDiscriminatorStepLog& l, double g_loss, double elapsed) {
     auto num = [](double v) { return std::isnan(v) ? std::string() : fmt::format("{:.6g}", v); };
+    std::lock_guard<std::mutex> lock(*cfg_.io);
     *cfg_.csv << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f}\n", method_name(weighting_), seed_,
                              step, num(l.loss_real), num(l.loss_fake), num(g_loss), num(l.s_r), num(l.s_f),
                              l.case_id, num(l.w_r), num(l.w_f), num(l.angle_real_fake), num(l.angle_update_real),
@@ -253,22 +271,40 @@ class Run {
     return (*G_)(eval_z_);
   }
 
-  /// Figure 2.6 at `step`: metrics, the scatter PNG, D's mean score per mode.
+  /// Figure 2.6 at `step`: metrics, the scatter PNG, D's mean raw logit per
+  /// mode, and aw's cases since the previous snapshot.
   void snapshot(int64_t step) {
+    MixtureSnapshot snap;
+    snap.step = step;
     Tensor points = generate();
-    auto m = datasets::mixture_metrics(mixture_, points, cfg_.metrics);
+    snap.metrics = datasets::mixture_metrics(mixture_, points, cfg_.metrics);
     if (!cfg_.plot_dir.empty()) examples::write_scatter_png(plot_path(step), points, mixture_.centres);
+    if (cfg_.keep_points) snap.points = points.to(kCPU);
     const int64_t modes = mixture_.centres.size(0);
-    NoGradGuard no_grad;
-    Tensor s = (*d_step().discriminator())(eval_real_).reshape({modes, kRealPerMode});
-    std::vector<double> scores = ops::mean(s, {1}).to(kCPU).to(kFloat64).to_vector<double>();
-    if (!cfg_.compare)
-      progress_.print("snapshot step {:>6}: {}; D(real) mean score per mode: {:+.2f}\n", step, m.summary(),
-                      fmt::join(scores, " "));
-    for (int64_t k = 0; cfg_.modes_csv && k < modes; ++k)
-      *cfg_.modes_csv << fmt::format("{},{},{},{},{:.6g},{}\n", method_name(weighting_), seed_, step, k,
-                                     scores[size_t(k)], m.high_quality_per_mode[size_t(k)]);
-    if (cfg_.modes_csv) cfg_.modes_csv->flush();
+    {
+      // the critic's own output (a logit), also for gn and pgn: Figure 2.6
+      // plots raw scores, and a normalised f_hat would sit in [-1, 1]
+      NoGradGuard no_grad;
+      Tensor s = (*D_)(eval_real_).reshape({modes, kRealPerMode});
+      snap.real_logits = ops::mean(s, {1}).to(kCPU).to(kFloat64).to_vector<double>();
+    }
+    if (const optim::AdaptiveWeighting* aw = d_step().adaptive_weighting()) {
+      const std::array<int64_t, 6> now = aw->case_counts();
+      for (size_t c = 1; c <= 5; ++c) snap.cases[c] = now[c] - cases_before_[c];
+      cases_before_ = now;
+    }
+    const auto& m = snap.metrics;
+    if (!cfg_.compare && !cfg_.keep_points)
+      progress_.print("snapshot step {:>6}: {}; D(real) mean logit per mode: {:+.2f}\n", step, m.summary(),
+                      fmt::join(snap.real_logits, " "));
+    if (cfg_.modes_csv) {
+      std::lock_guard<std::mutex> lock(*cfg_.io);
+      for (int64_t k = 0; k < modes; ++k)
+        *cfg_.modes_csv << fmt::format("{},{},{},{},{:.6g},{}\n", method_name(weighting_), seed_, step, k,
+                                       snap.real_logits[size_t(k)], m.high_quality_per_mode[size_t(k)]);
+      cfg_.modes_csv->flush();
+    }
+    snapshots_.push_back(std::move(snap));
   }
 
   const Config& cfg_;
@@ -284,79 +320,104 @@ class Run {
   optim::FiniteCheck finite_;
   Tensor eval_z_, eval_real_;
   models::TrainCheckpoint ckpt_;  // refers to the members above: a Run is never moved
+  std::vector<MixtureSnapshot> snapshots_;
+  std::array<int64_t, 6> cases_before_{};  // aw's case counts at the previous snapshot
 };
 
-// ---- reporting ----
-
-std::string case_histogram(const RunResult& r) {
-  if (r.method == "baseline") return "-";
-  return fmt::format("{}", fmt::join(r.cases.begin() + 1, r.cases.end(), " "));
-}
-
-void print_final(const RunResult& r, const Config& cfg) {
-  fmt::print("high-quality points per mode: {}\n", fmt::join(r.metrics.high_quality_per_mode, ","));
-  if (r.method != "baseline")
-    fmt::print("aw cases 1..5 (D steps): {}\naw grad_split: {}\n", case_histogram(r), r.grad_split);
-  if (r.nonfinite_steps > 0)
-    fmt::print("non-finite losses or gradients on {} of {} steps (--on-nonfinite continue)\n", r.nonfinite_steps,
-               cfg.steps);
-  fmt::print("final: method={} loss={} seed={} steps={} modes_covered={} modes={} high_quality_pct={:.2f} "
-             "seconds={:.2f}\n",
-             r.method, cfg.d_step.objective.name, r.seed, cfg.steps, r.metrics.modes_covered, r.metrics.modes,
-             r.metrics.high_quality_percent, r.seconds);
-}
-
-void print_compare_table(const std::vector<RunResult>& runs, const Config& cfg) {
-  fmt::print("\n{:<6} {:<9} {:>7} {:>8} {:>8}  {}\n", "seed", "method", "modes", "hq %", "wall s",
-             "aw cases 1..5 (D steps)");
-  for (const auto& r : runs)
-    fmt::print("{:<6} {:<9} {:>4}/{:<2} {:>8.1f} {:>8.1f}  {}\n", r.seed, r.method, r.metrics.modes_covered,
-               r.metrics.modes, r.metrics.high_quality_percent, r.seconds, case_histogram(r));
-  fmt::print("\nsummary over {} seeds ({} steps each, loss {}):\n", runs.size() / 2, cfg.steps,
-             cfg.d_step.objective.name);
-  fmt::print("{:<9} {:>11} {:>10} {:>10} {:>8}  {}\n", "method", "mean modes", "all modes", "mean hq %", "mean s",
-             "aw cases 1..5 (share of D steps)");
-  for (const std::string method : {std::string("baseline"), std::string(method_name(cfg.weighting))}) {
-    double modes = 0, hq = 0, secs = 0;
-    int64_t all = 0, n = 0, modes_total = 0, total = 0;
-    std::array<int64_t, 6> cases{};
-    for (const auto& r : runs) {
-      if (r.method != method) continue;
-      ++n;
-      modes += double(r.metrics.modes_covered);
-      modes_total = r.metrics.modes;
-      all += r.metrics.modes_covered == r.metrics.modes;
-      hq += r.metrics.high_quality_percent;
-      secs += r.seconds;
-      for (int c = 1; c <= 5; ++c) cases[size_t(c)] += r.cases[size_t(c)], total += r.cases[size_t(c)];
+/// Trains `runs` (method, seed) pairs, `jobs` at a time, each on `threads`
+/// OpenMP threads, and returns their results in the order given. A line is
+/// printed as each run ends. The first error in any run is rethrown here
+/// after the others stop taking new runs.
+std::vector<MixtureRunResult> train_in_parallel(const Config& cfg, const std::vector<std::pair<Weighting, uint64_t>>& runs,
+                                                int64_t jobs, int64_t threads) {
+  std::vector<MixtureRunResult> results(runs.size());
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex print_mutex;
+  std::string first_error;
+  optim::Progress lines(false);  // prints result lines; no bar (runs overlap)
+  auto worker = [&] {
+    if (threads > 0) omp_set_num_threads(int(threads));  // this thread's OpenMP teams
+    for (size_t i = next++; i < runs.size() && !failed; i = next++) {
+      const auto [method, seed] = runs[i];
+      const std::string label = fmt::format("seed {} {}", seed, method_name(method));
+      try {
+        optim::Progress quiet(false);  // one run's own bar and lines: off
+        results[i] = Run(cfg, method, seed, quiet, label).train();
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(print_mutex);
+        if (!failed.exchange(true)) first_error = fmt::format("{}: {}", label, e.what());
+        return;
+      }
+      const auto& r = results[i];
+      std::lock_guard<std::mutex> lock(print_mutex);
+      lines.print("{:<22} modes {}/{} (>= {}), high-quality {:.1f}%, {:.1f}s  [{} of {} runs]\n", label,
+                  r.metrics.modes_covered, r.metrics.modes, cfg.metrics.min_count, r.metrics.high_quality_percent,
+                  r.seconds, i + 1, runs.size());
     }
-    if (n == 0) continue;
-    std::string hist = method == "baseline" ? "-" : "";
-    for (int c = 1; c <= 5 && method != "baseline"; ++c)
-      hist += fmt::format("{}{:.1f}%", c > 1 ? " " : "", total ? 100.0 * double(cases[size_t(c)]) / double(total) : 0);
-    fmt::print("{:<9} {:>8.2f}/{:<2} {:>7}/{:<2} {:>10.1f} {:>8.1f}  {}\n", method, modes / double(n), modes_total,
-               all, n, hq / double(n), secs / double(n), hist);
+  };
+  std::vector<std::thread> pool;
+  const int64_t n = std::max<int64_t>(1, std::min<int64_t>(jobs, int64_t(runs.size())));
+  for (int64_t t = 0; t < n; ++t) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  if (failed) fail("{}", first_error);
+  return results;
+}
+
+/// --figure 2.6: baseline and aw on one seed, one PNG with a column per snapshot.
+void write_figure(const Config& cfg, const std::vector<MixtureRunResult>& runs, const std::string& path,
+                  const datasets::GaussianMixture& mixture) {
+  std::vector<examples::FigureRow> rows;
+  for (const MixtureRunResult& r : runs) {
+    examples::FigureRow row;
+    row.label = r.method;
+    for (const MixtureSnapshot& s : r.snapshots)
+      row.snapshots.push_back({s.step, s.points, s.real_logits,
+                               fmt::format("{}/{} modes, hq {:.0f}%", s.metrics.modes_covered, s.metrics.modes,
+                                           s.metrics.high_quality_percent)});
+    rows.push_back(std::move(row));
   }
+  examples::FigureOptions options;
+  options.title = fmt::format("8 Gaussians, seed {}: {}, {} steps, D lr {:g}, G lr {:g} (D's mean raw logit on real "
+                              "points per mode under each)",
+                              runs.front().seed, cfg.objective_text, cfg.steps, cfg.lr_d, cfg.lr_g);
+  examples::write_figure_png(path, rows, mixture.centres, options);
 }
 
 int run(int argc, char** argv) {
   Config cfg;
-  std::string loss = "bce", weighting = "none", grad_split = "auto", device = "cpu", csv_path, modes_csv_path;
-  std::string on_nonfinite = "stop";
-  int64_t threads = 1, seeds = 10;
+  std::string loss = "bce", g_loss = "default", pgn_denominator = "ones-minus-gradient", weighting = "none";
+  std::string grad_split = "auto", device = "cpu", csv_path, modes_csv_path, on_nonfinite = "stop";
+  std::string figure, figure_out = "figure_2_6.png";
+  int64_t threads = 1, seeds = 10, jobs = 0;
   uint64_t seed = 0;
   using examples::RealRange;
   examples::Cli cli("gan_8gaussians",
                     "train a GAN on 8 Gaussians on the unit circle, plain or with the adaptive weighted "
                     "discriminator (thesis section 2.1.5.3, Figure 2.6)");
   cli.choice("loss", loss, nn::gan_objective_names(),
-             "bce: D binary cross-entropy, G the non-saturating loss -log sigmoid(D(G(z))) as in the "
-             "unrolled-GAN toy; wgan clips D's weights (--clip); wgan-gp adds the gradient penalty "
-             "(--gp-lambda); gn and pgn normalise D's output by its input gradient (GN-GAN, PGN-GAN) and use "
-             "the bce losses");
+             "bce: D binary cross-entropy on its logit, G the minimax loss (it maximises D's loss, as the "
+             "unrolled-GAN code the thesis follows; --g-loss ns for -log sigmoid(D(G(z)))); wgan clips D's "
+             "weights (--clip); wgan-gp adds the gradient penalty (--gp-lambda); gn and pgn normalise D's "
+             "output by its input gradient (GN-GAN, PGN-GAN) and use the bce losses on it");
+  cli.choice("g-loss", g_loss, {"default", "minimax", "ns"},
+             "generator loss: minimax (G maximises D's own loss; bce, gn and pgn default to it) or ns (the "
+             "non-saturating -log sigmoid(D(G(z))); bce, gn, pgn only); default: the objective's own (hinge: "
+             "-mean D(G(z)); wgan, wgan-gp: -mean D(G(z)), which is their minimax loss)");
+  cli.choice("pgn-denominator", pgn_denominator, {"ones-minus-gradient", "gradient"},
+             "pgn: ||1 - grad_x D(x)|| + |1 - D(x)| with 1 a vector of ones (PGN paper Algorithm 1 and Table I, "
+             "and the authors' code, EDGAN-PyTorch models/pgradnorm.py; about sqrt(2) + |1 - D| here while the "
+             "gradient is small) or ||grad_x (1 - D(x))|| + |1 - D(x)| (the paper's gradient derivation, eqs. "
+             "10-14)");
   cli.choice("weighting", weighting, {"none", "aw1", "aw2"},
              "none (baseline) | aw1 (adaptive weighting, Algorithm 1, normalized) | aw2 (Algorithm 2); aw's "
-             "inner optimizer is the baseline's Adam with the same lr and betas");
+             "inner optimizer is the baseline's Adam with the same lr and betas; s_r and s_f are means of "
+             "sigmoid of D's raw logit (also for gn and pgn)");
+  cli.real("aw-norm-guard", cfg.aw_norm_guard,
+           "aw: added to each squared gradient norm before the square root, as the authors' code (finite "
+           "weights at a zero gradient); it changes the weights little where gradient norms are >= 1 but "
+           "halves a 1/|g| at |g| = 1e-2 and all but removes it below 1e-3; 0: the exact formulas",
+           RealRange::non_negative());
   cli.choice("grad-split", grad_split, {"auto", "fused", "reference"},
              "how aw gets g_r and g_f: fused (one backward over the 2B rows), reference (two backward "
              "passes) or auto (fused where the graph allows, reference otherwise: gn and pgn, whose "
@@ -373,33 +434,47 @@ int run(int argc, char** argv) {
   cli.integer("seed", seed, "random seed (initial weights, data, noise); --compare uses seed .. seed+seeds-1");
   cli.text("device", device, "cpu | cuda | cuda:N", [](const std::string& text) { Device::parse(text); });
   cli.threads("threads", threads,
-              "CPU threads (OpenMP); 0: all cores. Default 1: the layers are small, and on a 2-core machine 2 "
-              "threads made the step slower (and about 10x slower while other processes used the cores)");
+              "CPU threads (OpenMP) per run; 0: all cores. Default 1: the layers are small, and on a 2-core "
+              "machine 2 threads made the step slower (and about 10x slower while other processes used the "
+              "cores)");
+  cli.integer("jobs", jobs,
+              "--compare, --figure: runs trained at once, each on --threads threads; 0: one per core", 0);
   cli.integer("log-every", cfg.log_every,
               "print losses every N steps when stderr is not a terminal (a terminal gets a live progress bar "
               "instead); 0: never", 0);
   cli.text("csv", csv_path,
            "write a CSV log to this file: method, seed, step, d_loss_real, d_loss_fake, g_loss, s_r, s_f, case "
            "(0: baseline), w_r, w_f, angle_real_fake, angle_update_real, angle_update_fake (degrees, Figure "
-           "2.4; the baseline's from g_r and g_f of a second forward on the logged step), elapsed (s)");
+           "2.4; the baseline's from g_r and g_f of a second forward on the logged step), elapsed (s); runs "
+           "in parallel interleave their rows");
   cli.integer("csv-every", cfg.csv_every, "steps between CSV rows", 1);
   cli.text("modes-csv", modes_csv_path,
-           "write D's mean score of 100 real points per mode and the high-quality count per mode at every "
+           "write D's mean raw logit on 100 real points per mode and the high-quality count per mode at every "
            "snapshot to this CSV (Figure 2.6 rows 2 and 4)");
   cli.text("plot-dir", cfg.plot_dir,
            "write PNG scatter plots of the --eval-samples generated points over the centres here at every "
            "snapshot (plus target.png, real samples); the folder must exist");
-  cli.integer("plot-every", cfg.plot_every, "steps between snapshots (Figure 2.6: 5,000); 0: only the final metrics",
-              0);
+  cli.integer("plot-every", cfg.plot_every,
+              "steps between snapshots (Figure 2.6: 5,000; also the windows of --compare's case table); 0: only "
+              "the final metrics", 0);
   cli.integer("eval-samples", cfg.eval_samples, "generated points for the metrics and plots (VEEGAN: 2,500)", 1);
   cli.real("hq-std", cfg.metrics.std_multiple, "a point is high quality within this many std of its nearest centre",
            RealRange::positive());
   cli.integer("cover-min", cfg.metrics.min_count, "a mode is covered with at least this many high-quality points",
               1);
+  cli.integer("cover-min-high", cfg.cover_high,
+              "a second, stricter coverage count for the reports (modes with at least this many)", 1);
   cli.flag("compare", cfg.compare,
-           "train the baseline and aw (--weighting, default aw1) for --seeds seeds each and print a table; "
-           "per-step lines and snapshot lines are left out");
+           "train the baseline and aw (--weighting, default aw1) for --seeds seeds each, --jobs at a time, and "
+           "print the tables; per-step lines and snapshot lines are left out");
   cli.integer("seeds", seeds, "--compare: number of seeds", 1);
+  cli.text("figure", figure,
+           "2.6: train the baseline and aw (--weighting, default aw1) on --seed and write Figure 2.6 as one PNG "
+           "(--figure-out): a column per snapshot, samples and D's mean raw logit per mode",
+           [](const std::string& text) {
+             NOVA_CHECK(text == "2.6", "the one figure this trainer draws is 2.6, got \"{}\"", text);
+           });
+  cli.text("figure-out", figure_out, "--figure: the PNG to write");
   cli.choice("on-nonfinite", on_nonfinite, {"stop", "continue"},
              "a NaN or infinite loss or gradient (checked every step): stop ends the run with an error naming the "
              "step and the tensor (status 1); continue warns once, trains on and counts the steps at the end (an "
@@ -415,6 +490,12 @@ int run(int argc, char** argv) {
   if (std::optional<int> status = cli.parse(argc, argv)) return *status;
 
   cfg.d_step.objective = nn::parse_gan_objective(loss, "gan_8gaussians: --loss");
+  if (g_loss != "default") cfg.d_step.objective = nn::with_generator_loss(cfg.d_step.objective, g_loss, "gan_8gaussians: --g-loss");
+  cfg.d_step.objective.pgn_denominator = nn::parse_pgn_denominator(pgn_denominator, "gan_8gaussians: --pgn-denominator");
+  const nn::GanLoss g_kind = cfg.d_step.objective.g_loss;
+  const std::string g_name = g_kind == nn::GanLoss::non_saturating ? "ns" : nn::to_string(g_kind);
+  cfg.objective_text = fmt::format("{} (G {})", loss, g_name);
+  if (loss == "pgn") cfg.objective_text += fmt::format(", denominator {}", pgn_denominator);
   cfg.weighting = weighting == "aw1" ? Weighting::aw1 : weighting == "aw2" ? Weighting::aw2 : Weighting::none;
   using autograd::GradSplitMode;
   cfg.d_step.grad_split = grad_split == "fused"       ? GradSplitMode::fused
@@ -422,18 +503,25 @@ int run(int argc, char** argv) {
                                                       : GradSplitMode::automatic;
   cfg.device = Device::parse(device);
   cfg.on_nonfinite = on_nonfinite == "stop" ? optim::OnNonFinite::stop : optim::OnNonFinite::warn;
-  NOVA_CHECK(!cfg.compare || (cfg.checkpoint.empty() && cfg.resume.empty()),
-             "gan_8gaussians: --checkpoint and --resume hold one run; --compare trains 2 x --seeds runs: "
-             "checkpoint each method and seed as its own run (--weighting, --seed)");
-  if (cfg.compare && cfg.weighting == Weighting::none) cfg.weighting = Weighting::aw1;
+  const bool several = cfg.compare || !figure.empty();
+  NOVA_CHECK(!(cfg.compare && !figure.empty()), "gan_8gaussians: --compare and --figure are two modes; pick one");
+  NOVA_CHECK(!several || (cfg.checkpoint.empty() && cfg.resume.empty()),
+             "gan_8gaussians: --checkpoint and --resume hold one run; --compare trains 2 x --seeds runs "
+             "(--figure two): checkpoint each method and seed as its own run (--weighting, --seed)");
+  if (several && cfg.weighting == Weighting::none) cfg.weighting = Weighting::aw1;
+  cfg.keep_points = !figure.empty();
+  NOVA_CHECK(figure.empty() || cfg.plot_every > 0, "gan_8gaussians: --figure needs snapshots (--plot-every > 0)");
   if (cfg.device.is_cuda())
     NOVA_CHECK(cfg.device.index < cuda_device_count(), "gan_8gaussians: --device {}: no such CUDA device ({} found)",
                cfg.device.str(), cuda_device_count());
   if (threads > 0) omp_set_num_threads(int(threads));
+  if (jobs == 0) jobs = std::max<int64_t>(1, int64_t(std::thread::hardware_concurrency()));
 
   NOVA_CHECK(cfg.plot_dir.empty() || std::filesystem::is_directory(cfg.plot_dir),
              "gan_8gaussians: --plot-dir: {} is not a folder (create it first)", cfg.plot_dir);
   std::ofstream csv, modes_csv;
+  std::mutex io;
+  cfg.io = &io;
   auto open_csv = [&](const char* option, const std::string& path, std::ofstream& file,
                       const char* header) -> std::ofstream* {
     if (path.empty()) return nullptr;
@@ -447,41 +535,51 @@ int run(int argc, char** argv) {
   };
   cfg.csv = open_csv("csv", csv_path, csv, "method,seed,step,d_loss_real,d_loss_fake,g_loss,s_r,s_f,case,w_r,w_f,"
                                  "angle_real_fake,angle_update_real,angle_update_fake,elapsed\n");
-  cfg.modes_csv = open_csv("modes-csv", modes_csv_path, modes_csv, "method,seed,step,mode,d_real_mean_score,high_quality\n");
+  cfg.modes_csv = open_csv("modes-csv", modes_csv_path, modes_csv, "method,seed,step,mode,d_real_mean_logit,high_quality\n");
 
   fmt::print("8-Gaussian GAN: ring of 8 modes (radius 1, std 0.01); G and D 2x128 tanh, z 256; loss {}{}; "
              "{} steps, batch {}; Adam lr D {:g} G {:g}, betas ({:g}, {:g}); device {}, threads {}\n",
-             cfg.d_step.objective.name,
-             cfg.d_step.objective.normalizes_output() ? " (D output gradient-normalised)" : "", cfg.steps,
-             cfg.batch, cfg.lr_d, cfg.lr_g, cfg.beta1, cfg.beta2, cfg.device.str(), omp_get_max_threads());
+             cfg.objective_text, cfg.d_step.objective.normalizes_output() ? " (D output gradient-normalised)" : "",
+             cfg.steps, cfg.batch, cfg.lr_d, cfg.lr_g, cfg.beta1, cfg.beta2, cfg.device.str(), omp_get_max_threads());
   fmt::print("metrics on {} generated points: high quality = within {:g} std ({:g}) of the nearest centre; a mode "
              "is covered with >= {} high-quality points (unrolled-GAN/VEEGAN convention)\n",
              cfg.eval_samples, cfg.metrics.std_multiple, cfg.metrics.std_multiple * 0.01, cfg.metrics.min_count);
   if (cfg.weighting != Weighting::none)
-    fmt::print("aw: Algorithm {} ({}), alpha1 0.5, alpha2 0.75, epsilon 0.05, delta 0.05; inner optimizer = the "
-               "baseline's Adam (same lr and betas), so only the weighting differs\n",
-               cfg.weighting == Weighting::aw1 ? 1 : 2, cfg.weighting == Weighting::aw1 ? "normalized" : "not normalized");
+    fmt::print("aw: Algorithm {} ({}), alpha1 0.5, alpha2 0.75, epsilon 0.05, delta 0.05, norm guard {:g}; inner "
+               "optimizer = the baseline's Adam (same lr and betas), so only the weighting differs\n",
+               cfg.weighting == Weighting::aw1 ? 1 : 2, cfg.weighting == Weighting::aw1 ? "normalized" : "not normalized",
+               cfg.aw_norm_guard);
   std::fflush(stdout);
 
-  optim::Progress progress(optim::Progress::on_terminal(), cfg.compare ? 0 : cfg.log_every);
-  if (!cfg.compare) {
-    RunResult result = Run(cfg, cfg.weighting, seed, progress, method_name(cfg.weighting)).train();
+  examples::MixtureReportSetup setup;
+  setup.steps = cfg.steps;
+  setup.objective = cfg.objective_text;
+  setup.loss = loss;
+  setup.g_loss = g_name;
+  setup.cover_low = cfg.metrics.min_count;
+  setup.cover_high = cfg.cover_high;
+  setup.aw_method = method_name(cfg.weighting);
+  if (!several) {
+    optim::Progress progress(optim::Progress::on_terminal(), cfg.log_every);
+    MixtureRunResult result = Run(cfg, cfg.weighting, seed, progress, method_name(cfg.weighting)).train();
     progress.clear();
-    print_final(result, cfg);
+    examples::print_run_result(result, setup);
     return 0;
   }
-  std::vector<RunResult> runs;
-  for (int64_t i = 0; i < seeds; ++i)
-    for (Weighting m : {Weighting::none, cfg.weighting}) {
-      const uint64_t s = seed + uint64_t(i);
-      const std::string label = fmt::format("seed {} ({}/{}) {}", s, i + 1, seeds, method_name(m));
-      runs.push_back(Run(cfg, m, s, progress, label).train());
-      const auto& last = runs.back();
-      progress.print("{:<28} modes {}/{}, high-quality {:.1f}%, {:.1f}s\n", label, last.metrics.modes_covered,
-                     last.metrics.modes, last.metrics.high_quality_percent, last.seconds);
-    }
-  progress.clear();
-  print_compare_table(runs, cfg);
+  std::vector<std::pair<Weighting, uint64_t>> runs;
+  for (int64_t i = 0; i < (cfg.compare ? seeds : 1); ++i)
+    for (Weighting m : {Weighting::none, cfg.weighting}) runs.emplace_back(m, seed + uint64_t(i));
+  fmt::print("{} runs, {} at a time, {} thread(s) each\n", runs.size(), std::min<int64_t>(jobs, int64_t(runs.size())),
+             threads);
+  std::fflush(stdout);
+  std::vector<MixtureRunResult> results = train_in_parallel(cfg, runs, jobs, threads);
+  if (cfg.compare) {
+    examples::print_compare_report(results, setup);
+  } else {
+    for (const auto& r : results) examples::print_run_result(r, setup);
+    write_figure(cfg, results, figure_out, datasets::ring_of_gaussians());
+    fmt::print("wrote {}\n", figure_out);
+  }
   return 0;
 }
 

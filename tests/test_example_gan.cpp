@@ -80,10 +80,11 @@ TEST_CASE("the GAN example prints its set-up, progress, snapshots and final metr
   REQUIRE_THAT(r.output, Contains("step    100/200  d_real "));
   REQUIRE_THAT(r.output, Contains("step    200/200  d_real "));
   REQUIRE_THAT(r.output, Contains("snapshot step    100: modes "));
-  REQUIRE_THAT(r.output, Contains("D(real) mean score per mode:"));
+  REQUIRE_THAT(r.output, Contains("D(real) mean logit per mode:"));
   REQUIRE_THAT(r.output, Contains("high-quality points per mode: "));
   REQUIRE(final_field(r.output, "method") == "baseline");
   REQUIRE(final_field(r.output, "loss") == "bce");
+  REQUIRE(final_field(r.output, "g_loss") == "minimax");  // the unrolled-GAN code's generator
   REQUIRE(final_field(r.output, "seed") == "3");
   REQUIRE(final_field(r.output, "steps") == "200");
   REQUIRE(final_field(r.output, "modes") == "8");
@@ -127,7 +128,7 @@ TEST_CASE("the GAN example's CSV logs have the documented columns", "[example][g
 
   auto mode_rows = lines_of(modes);
   REQUIRE(mode_rows.size() == 1 + 2 * 8);  // two snapshots of 8 modes
-  REQUIRE(mode_rows[0] == "method,seed,step,mode,d_real_mean_score,high_quality");
+  REQUIRE(mode_rows[0] == "method,seed,step,mode,d_real_mean_logit,high_quality");
   auto f = split_csv(mode_rows[16]);
   REQUIRE(f.size() == 6);
   REQUIRE(f[2] == "200");
@@ -190,23 +191,62 @@ TEST_CASE("every loss and weighting of the GAN example trains a few steps", "[ex
     }
 }
 
-TEST_CASE("--compare prints one row per seed and method and a summary", "[example][gan8]") {
-  Run r = run("--compare --seeds 2 --seed 5 --steps 60 --batch 32 --eval-samples 200 --plot-every 0");
+TEST_CASE("--compare prints one row per seed and method, a summary and the per-snapshot tables", "[example][gan8]") {
+  Run r = run("--compare --seeds 2 --seed 5 --steps 60 --batch 32 --eval-samples 200 --plot-every 30");
   INFO(r.output);
   REQUIRE(r.status == 0);
   using Catch::Matchers::Contains;
-  REQUIRE_THAT(r.output, Contains("seed   method      modes     hq %   wall s  aw cases 1..5 (D steps)"));
-  int rows = 0;
+  REQUIRE_THAT(r.output, Contains("4 runs, 2 at a time, 1 thread(s) each") || Contains("4 runs, 1 at a time"));
+  REQUIRE_THAT(r.output, Contains("seed   method    modes>=20 modes>=50    hq %   wall s  aw cases 1..5 (D steps)"));
   for (const char* prefix : {"\n5      baseline ", "\n5      aw1      ", "\n6      baseline ", "\n6      aw1      "}) {
     INFO(prefix);
     REQUIRE(r.output.find(prefix) != std::string::npos);
-    ++rows;
   }
-  REQUIRE(rows == 4);
-  REQUIRE_THAT(r.output, Contains("summary over 2 seeds (60 steps each, loss bce)"));
-  REQUIRE_THAT(r.output, Contains("\nbaseline "));
-  REQUIRE_THAT(r.output, Contains("\naw1 "));
+  REQUIRE_THAT(r.output, Contains("summary (60 steps each, bce (G minimax); a mode is covered with >= 20 or >= 50"));
+  REQUIRE_THAT(r.output, Contains("\nbaseline      2 "));
+  REQUIRE_THAT(r.output, Contains("\naw1           2 "));
+  // aw's cases per snapshot window, and D's real-data logits per mode at each snapshot
+  REQUIRE_THAT(r.output, Contains("aw1: share of D steps in each case per window (all seeds):"));
+  REQUIRE_THAT(r.output, Contains("\n1-30 "));
+  REQUIRE_THAT(r.output, Contains("\n31-60 "));
+  REQUIRE_THAT(r.output, Contains("D's mean raw logit on 100 real points per mode"));
+  REQUIRE(std::regex_search(r.output, std::regex("\nbaseline +30( +[-+][0-9]+\\.[0-9]{2}){8} ")));
+  REQUIRE(std::regex_search(r.output, std::regex("\naw1 +60( +[-+][0-9]+\\.[0-9]{2}){8} ")));
   REQUIRE(r.output.find("snapshot step") == std::string::npos);  // per-run detail is left out
+}
+
+/// The --compare rows (seed, method, both coverages, hq %, cases) without
+/// the wall-clock column.
+std::vector<std::string> compare_rows(const std::string& out) {
+  std::vector<std::string> rows;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!std::regex_search(line, std::regex("^[0-9]+ +(baseline|aw1) "))) continue;
+    std::istringstream words(line);
+    std::string row;
+    int k = 0;
+    for (std::string w; words >> w; ++k)
+      if (k != 5) row += w + " ";  // the 6th column is wall s
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+TEST_CASE("--compare in parallel gives each run the result it has alone", "[example][gan8]") {
+  const std::string args = "--compare --seeds 2 --steps 40 --batch 32 --eval-samples 200 --plot-every 20 ";
+  Run serial = run(args + "--jobs 1"), parallel = run(args + "--jobs 2");
+  INFO(serial.output << "\n" << parallel.output);
+  REQUIRE(serial.status == 0);
+  REQUIRE(parallel.status == 0);
+  REQUIRE_THAT(serial.output, Catch::Matchers::Contains("4 runs, 1 at a time"));
+  REQUIRE_THAT(parallel.output, Catch::Matchers::Contains("4 runs, 2 at a time"));
+  REQUIRE(compare_rows(serial.output).size() == 4);
+  REQUIRE(compare_rows(serial.output) == compare_rows(parallel.output));
+  // the single run of the same seed and method ends the same way
+  Run alone = run("--steps 40 --batch 32 --eval-samples 200 --plot-every 20 --weighting aw1 --seed 1");
+  REQUIRE(alone.status == 0);
+  const std::string row = compare_rows(serial.output)[3];  // seed 1, aw1
+  REQUIRE_THAT(row, Catch::Matchers::StartsWith("1 aw1 " + final_field(alone.output, "modes_covered") + "/8 "));
 }
 
 TEST_CASE("the GAN example documents its options and defaults and rejects bad ones", "[example][gan8]") {
@@ -214,7 +254,8 @@ TEST_CASE("the GAN example documents its options and defaults and rejects bad on
   REQUIRE(help.status == 0);
   for (const char* option : {"--loss", "--weighting", "--steps", "--batch", "--lr-d", "--lr-g", "--seed", "--device",
                              "--log-every", "--csv", "--plot-dir", "--eval-samples", "--compare", "--seeds",
-                             "--threads", "--grad-split"})
+                             "--threads", "--grad-split", "--g-loss", "--pgn-denominator", "--aw-norm-guard",
+                             "--jobs", "--figure", "--cover-min-high"})
     REQUIRE_THAT(help.output, Catch::Matchers::Contains(option));
   REQUIRE_THAT(help.output, Catch::Matchers::Contains("non-saturating"));
   for (const char* default_value : {"(default: 25000; >= 1)", "(default: 0.0001; > 0)", "(default: 0.5; in [0, 1))",
@@ -307,7 +348,7 @@ TEST_CASE("booleans are strict: --compare=maybe is refused", "[example][gan8]") 
   Run yes = run(tiny("--compare=yes --seeds 1"));
   INFO(yes.output);
   REQUIRE(yes.status == 0);
-  REQUIRE_THAT(yes.output, Catch::Matchers::Contains("summary over 1 seeds"));
+  REQUIRE_THAT(yes.output, Catch::Matchers::Contains("\nbaseline      1 "));
 }
 
 TEST_CASE("negative seeds and counts are refused, not wrapped", "[example][gan8]") {
@@ -365,6 +406,57 @@ TEST_CASE("--on-nonfinite continue warns once and finishes the run", "[example][
   REQUIRE(fine.output.find("non-finite") == std::string::npos);
   REQUIRE(fine.output.find("warning:") == std::string::npos);
   require_usage_error("--on-nonfinite ignore", "--on-nonfinite");
+}
+
+TEST_CASE("--g-loss: bce trains G with the minimax loss unless ns is asked for", "[example][gan8]") {
+  nova::test::TempDir dir;
+  for (const char* g : {"", "minimax", "ns"}) {
+    const std::string csv = dir.file(std::string("g") + g + ".csv");
+    Run r = run(std::string("--steps 20 --batch 32 --eval-samples 100 --log-every 0 --plot-every 0 --csv-every 10 ") +
+                (*g ? std::string("--g-loss ") + g : std::string()) + " --csv " + csv);
+    INFO(g << "\n" << r.output);
+    REQUIRE(r.status == 0);
+    const bool ns = std::string(g) == "ns";
+    REQUIRE(final_field(r.output, "g_loss") == (ns ? "ns" : "minimax"));
+    // minimax: -mean softplus(D(G(z))) < 0; ns: mean softplus(-D(G(z))) > 0
+    for (size_t i = 1; i < 3; ++i) {
+      const double g_loss = std::stod(split_csv(lines_of(csv)[i])[5]);
+      REQUIRE((ns ? g_loss > 0 : g_loss < 0));
+    }
+  }
+  Run hinge = run(tiny("--loss hinge --g-loss ns"));
+  REQUIRE(hinge.status == 1);
+  REQUIRE_THAT(hinge.output, Catch::Matchers::Contains("--g-loss: the generator loss of hinge is not chosen"));
+  Run wgan = run(tiny("--loss wgan --g-loss minimax"));
+  REQUIRE(wgan.status == 0);
+  REQUIRE(final_field(wgan.output, "g_loss") == "wasserstein");
+  require_usage_error("--g-loss saturating", "--g-loss");
+}
+
+TEST_CASE("--pgn-denominator and --aw-norm-guard reach the run; bad values are refused", "[example][gan8]") {
+  nova::test::TempDir dir;
+  std::vector<std::string> d_loss;  // step 3's d_loss_real of each denominator
+  for (const char* denominator : {"ones-minus-gradient", "gradient"}) {
+    const std::string csv = dir.file(std::string(denominator) + ".csv");
+    Run r = run(tiny(std::string("--loss pgn --weighting aw1 --steps 3 --csv-every 1 --pgn-denominator ") +
+                     denominator + " --csv " + csv));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    REQUIRE_THAT(r.output, Catch::Matchers::Contains(std::string("loss pgn (G minimax), denominator ") + denominator));
+    d_loss.push_back(split_csv(lines_of(csv)[3])[3]);
+  }
+  REQUIRE(d_loss[0] != d_loss[1]);
+  Run guard = run(tiny("--weighting aw1 --aw-norm-guard 0"));
+  INFO(guard.output);
+  REQUIRE(guard.status == 0);
+  REQUIRE_THAT(guard.output, Catch::Matchers::Contains("norm guard 0;"));
+  require_usage_error("--pgn-denominator ones", "--pgn-denominator");
+  require_usage_error("--aw-norm-guard -1e-4", "--aw-norm-guard");
+  require_usage_error("--jobs -1", "--jobs");
+  require_usage_error("--figure 2.5", "--figure");
+  Run both = run(tiny("--figure 2.6 --compare"));
+  REQUIRE(both.status == 1);
+  REQUIRE_THAT(both.output, Catch::Matchers::Contains("--compare and --figure are two modes"));
 }
 
 #endif  // NOVA_GAN_EXAMPLE_PATH: without examples this file has no tests

@@ -2,6 +2,7 @@
 // vectors, and the stream convention of core/random.h (seeded, offset-based,
 // element i independent of the tensor size).
 #include <cmath>
+#include <random>
 
 #include "tests/test_util.h"
 
@@ -36,6 +37,13 @@ TEST_CASE("element i of a draw does not depend on the draw's size", "[random]") 
   auto us = rand({3}, kFloat32, kCPU, &c).to_vector<float>();
   auto ul = rand({100}, kFloat32, kCPU, &d).to_vector<float>();
   for (int i = 0; i < 3; ++i) REQUIRE(us[i] == ul[i]);
+  // float32 normals: 80 values end in a part batch of 8 pairs (converted
+  // one by one), 512 in whole batches (converted a word row at a time);
+  // both lengths keep the log and sqrt in whole SIMD packets
+  Generator e(7), f(7);
+  auto ns = randn({80}, kFloat32, kCPU, &e).to_vector<float>();
+  auto nl = randn({512}, kFloat32, kCPU, &f).to_vector<float>();
+  for (int i = 0; i < 80; ++i) REQUIRE(ns[size_t(i)] == nl[size_t(i)]);
 }
 
 TEST_CASE("uniform float32 uses the top 24 bits of lane i % 4 of block i / 4", "[random]") {
@@ -125,6 +133,18 @@ TEST_CASE("randn float32 equals scalar double Box-Muller on the same Philox bits
 }
 
 TEST_CASE("philox_blocks gives philox_block's words, across the 32-bit counter boundary", "[random]") {
+  // the SIMD rounds (AVX-512 or AVX2 builds) against the scalar function:
+  // random keys and counters, so every lane's multiply and blend is exercised
+  std::mt19937_64 pick(99);
+  for (int draw = 0; draw < 500; ++draw) {
+    const uint64_t seed = pick(), first = pick();
+    uint32_t w[4][kPhiloxBatch];
+    philox_blocks(seed, first, w);
+    for (int j = 0; j < kPhiloxBatch; ++j) {
+      auto ref = philox_block(seed, first + uint64_t(j));
+      for (int k = 0; k < 4; ++k) REQUIRE(w[k][j] == ref[k]);
+    }
+  }
   for (uint64_t seed : {uint64_t(0), uint64_t(0x2545F4914F6CDD1DULL), ~uint64_t(0)}) {
     for (uint64_t first : {uint64_t(0), uint64_t(5), (uint64_t(1) << 32) - 7, ~uint64_t(0) - 20}) {
       uint32_t w[4][kPhiloxBatch];

@@ -47,6 +47,13 @@ void fill_uniform(const View& out, uint64_t seed, uint64_t offset, double low, d
       for (int64_t batch = t * kBatchesPerTask; batch < last; ++batch) {
         philox_blocks(seed, offset + uint64_t(batch * kPhiloxBatch), w);
         const int64_t i0 = batch * per_batch, len = std::min(per_batch, n - i0);
+        if (len == per_batch) {
+          // a whole batch: element b * per_block + k is word k of block b,
+          // written with fixed strides the compiler vectorises
+          for (int64_t k = 0; k < per_block; ++k)
+            for (int64_t b = 0; b < kPhiloxBatch; ++b) p[i0 + b * per_block + k] = lo + span * unit_from_words<T>(w, b, k);
+          continue;
+        }
         for (int64_t e = 0; e < len; ++e) p[i0 + e] = lo + span * unit_from_words<T>(w, e / per_block, e % per_block);
       }
     });
@@ -89,6 +96,25 @@ void normal_float_pairs(float* p, int64_t n, int64_t p0, int64_t m, uint64_t see
     for (int64_t j = 0; j < len; j += 2 * kPhiloxBatch) {
       uint32_t w[4][kPhiloxBatch];
       philox_blocks(seed, offset + uint64_t(base + j) / 2, w);
+      if (j + 2 * kPhiloxBatch <= len) {
+        // a whole batch: convert each word row in one pass, then interleave
+        // (two passes the compiler vectorises; the one loop below, with its
+        // stride-2 stores, stayed scalar and took a fifth of the fill)
+        alignas(64) double a1[kPhiloxBatch], a2[kPhiloxBatch], b1[kPhiloxBatch], b2[kPhiloxBatch];
+        for (int64_t b = 0; b < kPhiloxBatch; ++b) {
+          a1[b] = 1.0 - double(bits_to_unit_float(w[0][b]));  // in (0, 1]: log is finite
+          a2[b] = double(bits_to_unit_float(w[1][b]));
+          b1[b] = 1.0 - double(bits_to_unit_float(w[2][b]));
+          b2[b] = double(bits_to_unit_float(w[3][b]));
+        }
+        for (int64_t b = 0; b < kPhiloxBatch; ++b) {
+          u1[j + 2 * b] = a1[b];
+          u1[j + 2 * b + 1] = b1[b];
+          u2[j + 2 * b] = a2[b];
+          u2[j + 2 * b + 1] = b2[b];
+        }
+        continue;
+      }
       for (int64_t b = 0; b < kPhiloxBatch && j + 2 * b < len; ++b) {
         const int64_t at = j + 2 * b;
         u1[at] = 1.0 - double(bits_to_unit_float(w[0][b]));  // in (0, 1]: log is finite
