@@ -378,9 +378,9 @@ void write_figure(const Config& cfg, const std::vector<MixtureRunResult>& runs, 
     rows.push_back(std::move(row));
   }
   examples::FigureOptions options;
-  options.title = fmt::format("8 Gaussians, seed {}: {}, {} steps, D lr {:g}, G lr {:g} (D's mean raw logit on real "
-                              "points per mode under each)",
-                              runs.front().seed, cfg.objective_text, cfg.steps, cfg.lr_d, cfg.lr_g);
+  options.title = fmt::format("8 Gaussians, seed {}, {}, D lr {:g}, G lr {:g}; bars: D's mean logit on 100 real "
+                              "points of each mode",
+                              runs.front().seed, cfg.objective_text, cfg.lr_d, cfg.lr_g);
   examples::write_figure_png(path, rows, mixture.centres, options);
 }
 

@@ -114,7 +114,7 @@ void print_real_logits(const std::vector<MixtureRunResult>& runs, const std::vec
       fmt::print("{:<9} {:>6}", method, of.front()->snapshots[w].step);
       for (double v : mean) fmt::print(" {:>+7.2f}", v);
       const auto [lo, hi] = std::minmax_element(mean.begin(), mean.end());
-      fmt::print("  {:>+7.2f}..{:<+7.2f}\n", *lo, *hi);
+      fmt::print("  {:>+7.2f}..{:+.2f}\n", *lo, *hi);
     }
   }
 }

@@ -459,4 +459,21 @@ TEST_CASE("--pgn-denominator and --aw-norm-guard reach the run; bad values are r
   REQUIRE_THAT(both.output, Catch::Matchers::Contains("--compare and --figure are two modes"));
 }
 
+TEST_CASE("--figure 2.6 trains the baseline and aw on one seed and writes one PNG", "[example][gan8]") {
+  nova::test::TempDir dir;
+  const std::string png = dir.file("fig.png");
+  Run r = run("--figure 2.6 --steps 40 --plot-every 20 --batch 32 --eval-samples 200 --figure-out " + png);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  REQUIRE_THAT(r.output, Catch::Matchers::Contains("2 runs, "));
+  REQUIRE_THAT(r.output, Catch::Matchers::Contains("final: method=baseline"));
+  REQUIRE_THAT(r.output, Catch::Matchers::Contains("final: method=aw1"));
+  REQUIRE_THAT(r.output, Catch::Matchers::Contains("wrote " + png));
+  REQUIRE(is_png(png));
+  REQUIRE(dir.listing() == std::vector<std::string>{"fig.png"});
+  Run no_snapshots = run("--figure 2.6 --steps 4 --batch 8 --plot-every 0 --figure-out " + png);
+  REQUIRE(no_snapshots.status == 1);
+  REQUIRE_THAT(no_snapshots.output, Catch::Matchers::Contains("--figure needs snapshots"));
+}
+
 #endif  // NOVA_GAN_EXAMPLE_PATH: without examples this file has no tests
