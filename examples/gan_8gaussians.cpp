@@ -159,7 +159,12 @@ class Run {
         .setting("grad_split", split_name)
         .setting("lr_d", num(cfg.lr_d)).setting("lr_g", num(cfg.lr_g))
         .setting("beta1", num(cfg.beta1)).setting("beta2", num(cfg.beta2))
-        .setting("clip", num(cfg.d_step.clip)).setting("gp_lambda", num(cfg.d_step.gp_lambda));
+        .setting("clip", num(cfg.d_step.clip)).setting("gp_lambda", num(cfg.d_step.gp_lambda))
+        .setting("g_loss", nn::to_string(cfg.d_step.objective.g_loss))
+        .setting("pgn_denominator",
+                 cfg.d_step.objective.pgn_denominator == nn::PgnDenominator::gradient ? "gradient"
+                                                                                       : "ones-minus-gradient")
+        .setting("aw_norm_guard", num(cfg.aw_norm_guard));
   }
 
   MixtureRunResult train() {

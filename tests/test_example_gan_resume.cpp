@@ -114,6 +114,10 @@ TEST_CASE("a GAN resume that could not be exact is refused, naming the file and 
   REQUIRE_THAT(other.output, Contains("error: TrainCheckpoint::load: " + ckpt +
                                       ": it was saved with lr_d=0.0001, method=baseline; this run has "
                                       "lr_d=0.0002, method=aw1"));
+  Run g_loss = run(common + "--steps 20 --resume " + ckpt + " --g-loss ns --aw-norm-guard 0");
+  REQUIRE(g_loss.status == 1);
+  REQUIRE_THAT(g_loss.output, Contains("it was saved with aw_norm_guard=0.0001, g_loss=minimax; this run has "
+                                       "aw_norm_guard=0, g_loss=non_saturating"));
   Run seed = run(common + "--steps 20 --resume " + ckpt + " --seed 1");
   REQUIRE(seed.status == 1);
   REQUIRE_THAT(seed.output, Contains("it was saved with seed=0; this run has seed=1"));
