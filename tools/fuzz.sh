@@ -25,7 +25,7 @@ case $1 in
 esac
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${2:-$src/build-fuzz}
-harnesses=(safetensors checkpoint)  # tests/fuzz/fuzz_<name>.cpp, corpus/<name>/
+harnesses=(safetensors checkpoint idx)  # tests/fuzz/fuzz_<name>.cpp, corpus/<name>/
 cap_mb=64
 
 cxx=${CXX:-clang++-14}

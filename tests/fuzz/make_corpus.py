@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 # tests/fuzz/make_corpus.py: writes the seed corpora of the libFuzzer harnesses
-# (corpus/safetensors/, corpus/checkpoint/), small safetensors files, valid
-# and slightly broken, so that libFuzzer starts from the format's shape
-# instead of guessing that a file opens with a little-endian length and JSON.
+# (corpus/safetensors/, corpus/checkpoint/, corpus/idx/), small safetensors
+# and IDX files, valid and slightly broken, so that libFuzzer starts from the
+# format's shape instead of guessing that a file opens with a little-endian
+# length and JSON, or with 00 00 <type> <dims> (or gzip's 1f 8b).
 # Names say what the reader must answer: ok-* loads, bad-* is refused with
-# nova::Error naming the file (tests/test_safetensors.cpp and
-# test_checkpoint.cpp hold every file to that, in the ordinary build).
+# nova::Error naming the file (tests/test_safetensors.cpp,
+# test_checkpoint.cpp and test_idx.cpp hold every file to that, in the
+# ordinary build).
 # Standard library only; rerun after changing it and commit the files:
 #   python3 tests/fuzz/make_corpus.py
+import gzip
 import json
 import pathlib
 import random
@@ -62,14 +65,15 @@ def flip(blob, at):
     return blob[:at] + bytes([blob[at] ^ 0x10]) + blob[at + 1:]
 
 
-def write(folder, files):
+def write(folder, files, ext=".safetensors"):
+    """files: {name: bytes}, written as corpus/<folder>/<name><ext>."""
     out = HERE / "corpus" / folder
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.safetensors"):
+    for old in out.glob("*" + ext):
         if old.name.startswith(("ok-", "bad-")):
             old.unlink()  # crash-* regressions found by fuzzing stay
     for name, blob in files.items():
-        (out / (name + ".safetensors")).write_bytes(blob)
+        (out / (name + ext)).write_bytes(blob)
 
 
 def entry(dtype, shape, offsets):
@@ -141,3 +145,56 @@ write("checkpoint", {
     "bad-crc": flip(f32, len(f32) - 1),
     "bad-truncated": f32[:len(f32) // 2],
 })
+
+# ---- the IDX reader (datasets/idx.h): MNIST's format, big-endian ----
+IDX_TYPES = {0x08: "B", 0x09: "b", 0x0B: "h", 0x0C: "i", 0x0D: "f", 0x0E: "d"}
+
+
+def idx_header(code, dims):
+    return bytes([0, 0, code, len(dims)]) + struct.pack(">%dI" % len(dims), *dims)
+
+
+def idx(code, dims, values=None):
+    """A whole IDX file; values default to small numbers every type holds."""
+    n = 1
+    for d in dims:
+        n *= d
+    if values is None:
+        values = [rng.randrange(100) for _ in range(n)]
+    return idx_header(code, dims) + struct.pack(">%d%s" % (n, IDX_TYPES[code]), *values)
+
+
+def gz(blob):
+    return gzip.compress(blob, mtime=0)  # mtime 0: the same bytes on every run
+
+
+images = idx(0x08, [3, 4, 4])
+labels = idx(0x08, [3], [9, 0, 4])
+ints = idx(0x0C, [2, 3])
+write("idx", {
+    "ok-images-u8.idx": images,
+    "ok-labels-u8.idx": labels,
+    "ok-images-u8.idx.gz": gz(images),
+    "ok-i8.idx": idx(0x09, [5], [-128, -1, 0, 1, 127]),
+    "ok-i16.idx": idx(0x0B, [2, 2], [-32768, 32767, -1, 0]),
+    "ok-i32.idx.gz": gz(ints),
+    "ok-f32-4d.idx": idx(0x0D, [1, 2, 2, 2], [0.5, -1.0, 3.25, 1e-30, 0, 1, 2, 3]),
+    "ok-f64.idx": idx(0x0E, [3], [0.1, -2.5, 1e300]),
+    "ok-empty.idx": idx_header(0x0D, [0, 5]),
+    "ok-eight-dims.idx": idx(0x08, [1] * 8),
+    "ok-two-members.idx.gz": gz(labels[:5]) + gz(labels[5:]),
+    "bad-magic.idx": b"\x01" + images[1:],
+    "bad-type.idx": images[:2] + b"\x0a" + images[3:],
+    "bad-zero-dims.idx": idx_header(0x08, []),
+    "bad-nine-dims.idx": idx(0x08, [1] * 9),
+    "bad-truncated-header.idx": images[:9],
+    "bad-overflow.idx": idx_header(0x08, [0xFFFFFFFF] * 3),
+    "bad-claims-too-much.idx": idx_header(0x08, [60000, 28, 28]) + images[16:],
+    "bad-truncated-data.idx": ints[:-1],
+    "bad-trailing.idx": ints + b"xy",
+    "bad-gzip-truncated.idx.gz": gz(images)[:-3],
+    "bad-gzip-crc.idx.gz": flip(gz(ints), len(gz(ints)) - 6),
+    "bad-gzip-trailing.idx.gz": gz(ints + b"x"),
+    "bad-gzip-claims-6gib.idx.gz": gz(idx_header(0x08, [0x80000000, 3])),
+    "bad-gzip-claims-more.idx.gz": gz(idx_header(0x08, [60000, 28, 28]) + bytes(4000)),
+}, ext="")
