@@ -218,6 +218,13 @@ TEST_CASE("IDX: damaged files are refused naming the file and the byte", "[idx]"
     write_gzip(path, "");
     CHECK_THROWS_WITH(read_idx(path), Contains("truncated header: 0 bytes of the inflated data"));
   }
+  SECTION("a gzip stream is inflated only to the header's claim plus one byte") {
+    // 10 bytes claimed, 64 MiB of zeros inflated (65 KB compressed): the
+    // reader stops one byte past the claim, so it reports 1 trailing byte
+    write_gzip(path, header(0x08, {10}) + Bytes(64 << 20, '\0'));
+    CHECK_THROWS_WITH(read_idx(path), StartsWith(prefix(path)) &&
+                                          Contains("1 trailing bytes at byte 18 of the inflated data"));
+  }
   SECTION("a gzip header claiming more than 4 GiB is refused before inflating it") {
     write_gzip(path, header(0x08, {0x80000000u, 3}));  // 6 GiB
     CHECK_THROWS_WITH(read_idx(path), StartsWith(prefix(path)) &&
