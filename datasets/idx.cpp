@@ -58,6 +58,15 @@ uint32_t be32(const uint8_t* p) {
 
 uint64_t be64(const uint8_t* p) { return uint64_t{be32(p)} << 32 | be32(p + 4); }
 
+// The float whose IEEE bits are `bits` (float from uint32_t, double from uint64_t).
+template <typename F, typename Bits>
+F from_bits(Bits bits) {
+  static_assert(sizeof(F) == sizeof(Bits));
+  F f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
 // What the first bytes of a file say about the rest.
 struct Header {
   const IdxType* type;
@@ -132,20 +141,10 @@ void convert(const IdxType& type, const uint8_t* src, size_t count, U* dst) {
       for (size_t i = 0; i < count; ++i) dst[i] = static_cast<U>(static_cast<int32_t>(be32(src + 4 * i)));
       break;
     case 0x0D:
-      for (size_t i = 0; i < count; ++i) {
-        const uint32_t bits = be32(src + 4 * i);
-        float f;
-        std::memcpy(&f, &bits, 4);
-        dst[i] = static_cast<U>(f);
-      }
+      for (size_t i = 0; i < count; ++i) dst[i] = static_cast<U>(from_bits<float>(be32(src + 4 * i)));
       break;
     case 0x0E:
-      for (size_t i = 0; i < count; ++i) {
-        const uint64_t bits = be64(src + 8 * i);
-        double f;
-        std::memcpy(&f, &bits, 8);
-        dst[i] = static_cast<U>(f);
-      }
+      for (size_t i = 0; i < count; ++i) dst[i] = static_cast<U>(from_bits<double>(be64(src + 8 * i)));
       break;
   }
 }

@@ -90,37 +90,29 @@ inline void sincos_turns(double u, double& s, double& c) {
 void normal_float_pairs(float* p, int64_t n, int64_t p0, int64_t m, uint64_t seed, uint64_t offset,
                         double mean, double std) {
   constexpr int64_t kChunk = 256;
+  static_assert(kChunk % (2 * kPhiloxBatch) == 0, "a batch of pairs never runs past the arrays");
   alignas(64) double u1[kChunk], u2[kChunk], r[kChunk], sn[kChunk], cs[kChunk];
   for (int64_t base = p0; base < p0 + m; base += kChunk) {
     const int64_t len = std::min<int64_t>(kChunk, p0 + m - base);  // even except at the very end
     for (int64_t j = 0; j < len; j += 2 * kPhiloxBatch) {
       uint32_t w[4][kPhiloxBatch];
       philox_blocks(seed, offset + uint64_t(base + j) / 2, w);
-      if (j + 2 * kPhiloxBatch <= len) {
-        // a whole batch: convert each word row in one pass, then interleave
-        // (two passes the compiler vectorises; the one loop below, with its
-        // stride-2 stores, stayed scalar and took a fifth of the fill)
-        alignas(64) double a1[kPhiloxBatch], a2[kPhiloxBatch], b1[kPhiloxBatch], b2[kPhiloxBatch];
-        for (int64_t b = 0; b < kPhiloxBatch; ++b) {
-          a1[b] = 1.0 - double(bits_to_unit_float(w[0][b]));  // in (0, 1]: log is finite
-          a2[b] = double(bits_to_unit_float(w[1][b]));
-          b1[b] = 1.0 - double(bits_to_unit_float(w[2][b]));
-          b2[b] = double(bits_to_unit_float(w[3][b]));
-        }
-        for (int64_t b = 0; b < kPhiloxBatch; ++b) {
-          u1[j + 2 * b] = a1[b];
-          u1[j + 2 * b + 1] = b1[b];
-          u2[j + 2 * b] = a2[b];
-          u2[j + 2 * b + 1] = b2[b];
-        }
-        continue;
+      // convert each word row in one pass, then interleave (two passes the
+      // compiler vectorises; one loop with stride-2 stores stayed scalar and
+      // took a fifth of the fill). A part batch at the end fills slots past
+      // len, still inside the kChunk arrays, that nothing reads.
+      alignas(64) double a1[kPhiloxBatch], a2[kPhiloxBatch], b1[kPhiloxBatch], b2[kPhiloxBatch];
+      for (int64_t b = 0; b < kPhiloxBatch; ++b) {
+        a1[b] = 1.0 - double(bits_to_unit_float(w[0][b]));  // in (0, 1]: log is finite
+        a2[b] = double(bits_to_unit_float(w[1][b]));
+        b1[b] = 1.0 - double(bits_to_unit_float(w[2][b]));
+        b2[b] = double(bits_to_unit_float(w[3][b]));
       }
-      for (int64_t b = 0; b < kPhiloxBatch && j + 2 * b < len; ++b) {
-        const int64_t at = j + 2 * b;
-        u1[at] = 1.0 - double(bits_to_unit_float(w[0][b]));  // in (0, 1]: log is finite
-        u2[at] = double(bits_to_unit_float(w[1][b]));
-        u1[at + 1] = 1.0 - double(bits_to_unit_float(w[2][b]));
-        u2[at + 1] = double(bits_to_unit_float(w[3][b]));
+      for (int64_t b = 0; b < kPhiloxBatch; ++b) {
+        u1[j + 2 * b] = a1[b];
+        u1[j + 2 * b + 1] = b1[b];
+        u2[j + 2 * b] = a2[b];
+        u2[j + 2 * b + 1] = b2[b];
       }
     }
     Eigen::Map<Eigen::ArrayXd> rv(r, len);
