@@ -1,4 +1,7 @@
-// core/linalg.cpp: checks, batch broadcasting and autograd of inverse/solve.
+// core/linalg.cpp: checks, batch broadcasting and autograd of inverse/solve;
+// checks and dispatch of eigh (no backward: its only user, FID, needs none,
+// and a backward through two outputs that save each other would need the
+// engine's multi-output nodes, which nova does not have yet).
 //
 // Derivative table (g = dL/d output, ^T transposes the last two dims):
 //   Y = inverse(A), A [.., n, n]:
@@ -104,6 +107,22 @@ Tensor solve(const Tensor& a, const Tensor& b) {
              a.shape().str(), b.shape().str(), a.size(-2), a.size(-1), rows);
   if (!vector) return solve_matrix(a, b);
   return squeeze(solve_matrix(a, unsqueeze(b, -1)), -1);
+}
+
+EighResult eigh(const Tensor& a) {
+  check_defined("eigh", a);
+  check_floating("eigh", a);
+  check_square("eigh", a);
+  NOVA_CHECK(!autograd::any_requires_grad({&a}),
+             "eigh: has no backward, but its input requires grad; call it under NoGradGuard or "
+             "on a.detach()");
+  EighResult r{empty(leading_dims(a.shape(), 1), a.dtype(), a.device()),
+               empty(a.shape(), a.dtype(), a.device())};
+  switch (a.device().type) {
+    case DeviceType::CPU: cpu::eigh(a, r.values, r.vectors); break;
+    case DeviceType::CUDA: cuda::eigh(a, r.values, r.vectors); break;
+  }
+  return r;
 }
 
 }  // namespace nova::ops

@@ -1,5 +1,6 @@
 // kernels/linalg.h: batched inverse and linear solve through a partial-pivoting
-// LU (getrf/getrs in LAPACK terms): Eigen on the CPU, cuSOLVER on CUDA. Inputs
+// LU (getrf/getrs in LAPACK terms), and the symmetric eigendecomposition
+// (syevd): Eigen on the CPU, cuSOLVER on CUDA. Inputs
 // may have any strides (expanded batch dims included); outputs are contiguous
 // and overwritten. A singular matrix throws nova::Error naming the op and the
 // matrix's flat index in the batch (kernels/cuda/linalg.cu says how singular is

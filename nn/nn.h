@@ -13,3 +13,4 @@
 #include "nn/normalization.h"
 #include "nn/normalized_discriminator.h"
 #include "nn/sequential.h"
+#include "nn/spectral_norm.h"

@@ -1,6 +1,7 @@
 // tests/test_linalg.cpp: inverse and solve: A A^-1 = I, solve against
 // inverse @ b, batch broadcasting, vector right-hand sides, gradients by
-// finite differences (first and second order), singular and ill-shaped input.
+// finite differences (first and second order), singular and ill-shaped input;
+// eigh against a hand-computed case and the reconstruction V diag(w) V^T.
 #include "tests/test_util.h"
 
 using namespace nova;
@@ -188,4 +189,69 @@ TEST_CASE("inverse and solve reject non-square, mismatched and integer input", "
   REQUIRE_THROWS_NOVA(ops::solve(randn({2, 3, 3}), randn({4, 3, 1})), "solve (batch dims): shapes [2] and [4] cannot be broadcast");
   REQUIRE_THROWS_NOVA(ops::solve(randn({3, 3}), randn({3, 1}, kFloat64)), "solve: dtype mismatch");
   REQUIRE_THROWS_NOVA(ops::solve(arange(9).reshape({3, 3}), arange(3)), "solve: expected a floating tensor");
+}
+
+namespace {
+
+/// A random symmetric [..., n, n] float64 matrix (B + B^T) / 2.
+Tensor random_symmetric(const Shape& shape) {
+  Tensor b = uniform(shape, -1.0, 1.0, kFloat64);
+  return (b + b.transpose(-1, -2)) * 0.5;
+}
+
+/// V diag(w) V^T from an eigh result.
+Tensor reconstruct(const ops::EighResult& r) {
+  return ops::matmul(r.vectors * r.values.unsqueeze(-2), r.vectors.transpose(-1, -2));
+}
+
+}  // namespace
+
+TEST_CASE("eigh of a 2x2 matrix gives the hand-computed eigenpairs", "[linalg][eigh]") {
+  // [[2, 1], [1, 2]]: eigenvalues 1 and 3, eigenvectors (1, -1)/sqrt2 and (1, 1)/sqrt2
+  auto r = ops::eigh(from_vector<double>({2, 1, 1, 2}, {2, 2}));
+  REQUIRE(max_abs_diff(r.values, from_vector<double>({1, 3}, {2})) < 1e-14);
+  auto v = values(r.vectors);  // row-major: v[row * 2 + col], eigenvector j in column j
+  const double h = 1 / std::sqrt(2.0);
+  REQUIRE(std::abs(std::abs(v[0]) - h) < 1e-14);
+  REQUIRE(std::abs(v[0] + v[2]) < 1e-14);  // first eigenvector is +-(1, -1)/sqrt2
+  REQUIRE(std::abs(v[1] - v[3]) < 1e-14);  // second is +-(1, 1)/sqrt2
+}
+
+TEST_CASE("eigh reconstructs every matrix of a batch with orthonormal vectors", "[linalg][eigh]") {
+  for (int64_t n : {1, 3, 17, 64}) {
+    INFO("n = " << n);
+    Tensor a = random_symmetric({3, n, n});
+    auto r = ops::eigh(a);
+    REQUIRE(r.values.shape() == Shape{3, n});
+    REQUIRE(r.vectors.shape() == Shape{3, n, n});
+    REQUIRE(max_abs_diff(reconstruct(r), a) < 1e-12);
+    Tensor vtv = ops::matmul(r.vectors.transpose(-1, -2), r.vectors);
+    REQUIRE(max_abs_diff(vtv, identity_like(vtv.shape())) < 1e-12);
+    auto w = values(r.values);
+    for (size_t i = 0; i + 1 < w.size(); ++i)
+      if ((i + 1) % size_t(n) != 0) REQUIRE(w[i] <= w[i + 1]);  // ascending within a matrix
+  }
+}
+
+TEST_CASE("eigh reads only the lower triangle, and transposed input", "[linalg][eigh]") {
+  Tensor a = random_symmetric({5, 5});
+  std::vector<double> above(25, 0.0);  // 1 strictly above the diagonal
+  for (int i = 0; i < 5; ++i)
+    for (int j = i + 1; j < 5; ++j) above[i * 5 + j] = 1;
+  Tensor upper_noise = uniform({5, 5}, -1.0, 1.0, kFloat64) * from_vector<double>(above, {5, 5});
+  auto r = ops::eigh(a + upper_noise);
+  REQUIRE(max_abs_diff(reconstruct(r), a) < 1e-12);
+  // a^T's lower triangle is a's upper one: for symmetric a the same matrix
+  REQUIRE(max_abs_diff(ops::eigh(a.transpose(0, 1)).values, r.values) < 1e-12);
+  // float32 agrees with float64 to float32 rounding
+  REQUIRE(max_abs_diff(ops::eigh(a.to(kFloat32)).values.to(kFloat64), r.values) < 1e-5);
+}
+
+TEST_CASE("eigh refuses a graph, non-square and integer input", "[linalg][eigh]") {
+  REQUIRE_THROWS_NOVA(ops::eigh(random_symmetric({3, 3}).requires_grad_()),
+                      "eigh: has no backward, but its input requires grad");
+  REQUIRE_THROWS_NOVA(ops::eigh(randn({2, 3})), "eigh: expected square matrices [..., n, n], got [2, 3]");
+  REQUIRE_THROWS_NOVA(ops::eigh(arange(4).reshape({2, 2})), "eigh: expected a floating tensor");
+  NoGradGuard no_grad;
+  REQUIRE(ops::eigh(random_symmetric({3, 3}).requires_grad_()).values.numel() == 3);
 }

@@ -1,8 +1,11 @@
 // tests/test_linalg_cuda.cpp: CPU/CUDA parity of inverse and solve (cuSOLVER
 // getrf/getrs against Eigen's PartialPivLU), forward and the gradients of the
 // leaves: n = 1, 7, 64, batched, broadcast batch dims, transposed and
-// expanded inputs, vector and matrix right-hand sides, empty tensors; and the
-// singular-matrix error on CUDA.
+// expanded inputs, vector and matrix right-hand sides, empty tensors; the
+// singular-matrix error on CUDA; and eigh (cuSOLVER syevd against Eigen's
+// SelfAdjointEigenSolver): the same eigenvalues, and eigenvectors that agree
+// up to sign (compared as V diag(w) V^T and as |V|, the eigenvalues being
+// distinct for random matrices).
 //
 // Bounds: float64 within 1e-10 relative and float32 within 1e-4, looser than
 // the elementwise 1e-12 / 1e-5 because LU is not elementwise: cuSOLVER and
@@ -169,4 +172,23 @@ TEST_CASE("cuda inverse and solve of a singular matrix throw, naming its index",
     for (int j = 0; j < 4; ++j) hilbert.select(0, i).select(0, j).fill_(1.0 / (i + j + 1));
   Tensor hg = hilbert.to(gpu());
   REQUIRE(max_abs_diff(ops::matmul(hg, ops::inverse(hg)).to(kCPU), identity(4)) < 1e-9);
+}
+
+TEST_CASE("cuda eigh matches the CPU up to eigenvector signs", "[cuda][linalg][eigh]") {
+  for (DType dtype : {kFloat32, kFloat64}) {
+    INFO(dtype_name(dtype));
+    const double tol = linalg_tolerance(dtype);
+    for (const Shape& shape : {Shape{1, 1}, Shape{7, 7}, Shape{3, 33, 33}, Shape{0, 4, 4}}) {
+      INFO("shape " << shape.str());
+      Tensor b = uniform(shape, -1.0, 1.0, kFloat64);
+      Tensor a = ((b + b.transpose(-1, -2)) * 0.5).to(dtype);
+      auto rc = ops::eigh(a), rg = ops::eigh(a.to(gpu()));
+      require_parity(rc.values, rg.values, tol);
+      require_parity(ops::abs(rc.vectors), ops::abs(rg.vectors), 10 * tol);
+      Tensor back = ops::matmul(rg.vectors * rg.values.unsqueeze(-2), rg.vectors.transpose(-1, -2));
+      require_parity(a, back, 10 * tol);
+      // the lower triangle only: a transposed view reads a's upper one, equal here
+      require_parity(rc.values, ops::eigh(a.to(gpu()).transpose(-1, -2)).values, tol);
+    }
+  }
 }

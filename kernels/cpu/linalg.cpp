@@ -1,10 +1,15 @@
-// kernels/cpu/linalg.cpp: batched LU inverse and solve with Eigen.
+// kernels/cpu/linalg.cpp: batched LU inverse and solve, and the symmetric
+// eigendecomposition, with Eigen.
 // Each matrix of the batch is read through a strided Eigen::Map (no gather:
 // PartialPivLU copies its input into its own factor storage anyway), factored
 // as P A = L U, then either inverted (solve against I) or used to solve
 // against the matching right-hand side, written straight into the output.
 // One PartialPivLU object serves the whole batch, so its storage is allocated
 // once per call, not once per matrix.
+//
+// eigh: Eigen's SelfAdjointEigenSolver (tridiagonal reduction + implicit
+// symmetric QR) reads the lower triangle of each matrix, the half
+// torch.linalg.eigh reads by default, and returns ascending eigenvalues.
 //
 // Singular means: a zero pivot on U's diagonal, or a reciprocal condition
 // number (Eigen's 1-norm estimate) below the dtype's epsilon, where the
@@ -16,6 +21,7 @@
 #include <limits>
 
 #include <Eigen/Core>
+#include <Eigen/Eigenvalues>
 #include <Eigen/LU>
 
 namespace nova::cpu {
@@ -84,6 +90,26 @@ void solve(const View& a, const View& b, const View& out) {
       factor<T>("solve", matrix_at(pa + matrix_batch_offset(a, i), n, n, a), lu, i);
       Eigen::Map<RowMajor<T>>(po + i * n * k, n, k) =
           lu.solve(matrix_at(pb + matrix_batch_offset(b, i), n, k, b));
+    }
+  });
+}
+
+void eigh(const View& a, const View& values, const View& vectors) {
+  dispatch_floating("eigh", a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if (vectors.numel() == 0) return;
+    const int64_t n = a.size(-1);
+    const int64_t batches = vectors.numel() / (n * n);
+    const T* pa = a.data<T>();
+    T* pv = values.data<T>();
+    T* pw = vectors.data<T>();
+    Eigen::SelfAdjointEigenSolver<RowMajor<T>> solver(n);
+    for (int64_t i = 0; i < batches; ++i) {
+      solver.compute(matrix_at(pa + matrix_batch_offset(a, i), n, n, a), Eigen::ComputeEigenvectors);
+      NOVA_CHECK(solver.info() == Eigen::Success,
+                 "eigh: matrix {} of the batch did not converge (non-finite entries?)", i);
+      Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(pv + i * n, n) = solver.eigenvalues();
+      Eigen::Map<RowMajor<T>>(pw + i * n * n, n, n) = solver.eigenvectors();
     }
   });
 }

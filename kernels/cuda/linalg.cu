@@ -1,5 +1,6 @@
-// kernels/cuda/linalg.cu: batched LU inverse and solve through cuSOLVER
-// (see kernels/linalg.h), mirroring kernels/cpu/linalg.cpp.
+// kernels/cuda/linalg.cu: batched LU inverse and solve, and the symmetric
+// eigendecomposition, through cuSOLVER (see kernels/linalg.h), mirroring
+// kernels/cpu/linalg.cpp.
 //
 // Layout. cuSOLVER is column-major and nova row-major. Each matrix of a is
 // first copied (cuda::copy, any strides) into a contiguous row-major
@@ -21,6 +22,13 @@
 // life of the process, set to nova's stream before every call. The factors,
 // pivots and cuSOLVER's work area are DeviceBuffers (scratch from the caching
 // allocator); the outputs come from core.
+//
+// eigh: each matrix is copied into a contiguous row-major workspace, which
+// read column-major is A^T; nova's lower triangle is then cuSOLVER's upper
+// one (CUBLAS_FILL_MODE_UPPER). syevd writes the eigenvectors over it as
+// columns of a column-major matrix, i.e. as rows of the row-major workspace,
+// so they are copied transposed into `vectors`. One syevd per matrix; the
+// info array is copied back to name a matrix that did not converge.
 //
 // Singular, as on the CPU: a zero pivot on U's diagonal, or a reciprocal
 // condition number (1-norm) below the dtype's epsilon. The GPU reads the zero
@@ -378,7 +386,65 @@ void solve_typed(const View& a, const View& b, const View& out) {
   cuda::copy(x.view().transpose(-1, -2), out);  // column-major X back to row-major
 }
 
+cusolverStatus_t syevd_buffer_size(cusolverDnHandle_t h, int n, const float* a, const float* w,
+                                   int* lwork) {
+  return cusolverDnSsyevd_bufferSize(h, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_UPPER, n, a, n, w,
+                                     lwork);
+}
+cusolverStatus_t syevd_buffer_size(cusolverDnHandle_t h, int n, const double* a, const double* w,
+                                   int* lwork) {
+  return cusolverDnDsyevd_bufferSize(h, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_UPPER, n, a, n, w,
+                                     lwork);
+}
+cusolverStatus_t syevd(cusolverDnHandle_t h, int n, float* a, float* w, float* work, int lwork,
+                       int* info) {
+  return cusolverDnSsyevd(h, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_UPPER, n, a, n, w, work,
+                          lwork, info);
+}
+cusolverStatus_t syevd(cusolverDnHandle_t h, int n, double* a, double* w, double* work, int lwork,
+                       int* info) {
+  return cusolverDnDsyevd(h, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_UPPER, n, a, n, w, work,
+                          lwork, info);
+}
+
+template <typename T>
+void eigh_typed(const View& a, const View& values, const View& vectors) {
+  if (vectors.numel() == 0) return;
+  const int64_t n = a.size(-1);
+  NOVA_CHECK(n <= INT_MAX, "eigh: n = {} exceeds what cuSOLVER takes (2^31 - 1)", n);
+  const int device = vectors.device().index;
+  DeviceGuard guard(device);
+  cudaStream_t s = static_cast<cudaStream_t>(nova::cuda::stream(device));
+  cusolverDnHandle_t h = handle_for("eigh", device);
+  NOVA_CUSOLVER_CHECK("eigh", cusolverDnSetStream(h, s));
+  DeviceBuffer work_a(a.shape(), a.dtype(), device);
+  cuda::copy(a, work_a.view());
+  const int64_t batches = vectors.numel() / (n * n);
+  DeviceBuffer info({batches}, kInt32, device);
+  T* pa = work_a.data<T>();
+  T* pw = values.data<T>();
+  int lwork = 0;
+  NOVA_CUSOLVER_CHECK("eigh", syevd_buffer_size(h, int(n), pa, pw, &lwork));
+  DeviceBuffer work({std::max(lwork, 1)}, a.dtype(), device);
+  for (int64_t b = 0; b < batches; ++b)
+    NOVA_CUSOLVER_CHECK("eigh", syevd(h, int(n), pa + b * n * n, pw + b * n, work.data<T>(), lwork,
+                                      info.data<int32_t>() + b));
+  std::vector<int> info_host(static_cast<size_t>(batches));
+  copy_device_to_host(info_host.data(), info.data<int32_t>(), info_host.size() * sizeof(int), device);
+  for (int64_t b = 0; b < batches; ++b) {
+    NOVA_CHECK(info_host[b] >= 0, "eigh: syevd rejected its argument {} (matrix {} of the batch)",
+               -info_host[b], b);
+    NOVA_CHECK(info_host[b] == 0,
+               "eigh: matrix {} of the batch did not converge (non-finite entries?)", b);
+  }
+  cuda::copy(work_a.view().transpose(-1, -2), vectors);  // rows of the workspace -> columns
+}
+
 }  // namespace
+
+void eigh(const View& a, const View& values, const View& vectors) {
+  dispatch_floating("eigh", a.dtype(), [&](auto tag) { eigh_typed<decltype(tag)>(a, values, vectors); });
+}
 
 void inverse(const View& a, const View& out) {
   dispatch_floating("inverse", a.dtype(), [&](auto tag) { inverse_typed<decltype(tag)>(a, out); });
