@@ -162,10 +162,44 @@ void check_row_local(const Node& node, const Tensor& g, int64_t rows) {
              node.name, g.shape().str(), rows);
 }
 
+/// What one grouped backward has learnt about nodes it has not run yet:
+/// which receive per-group gradients [K, *shape] (a weight computed from
+/// parameters, such as spectral norm's weight_orig / sigma, which every row
+/// shares) and which receive ordinary batch gradients. A node may be one or
+/// the other, never both: the engine would add [K, *shape] to [*shape] by
+/// broadcasting, silently.
+struct GroupedWalk {
+  std::unordered_map<const Node*, Shape> per_group;  // node -> its output's shape
+  std::unordered_set<const Node*> batch;
+};
+
+[[noreturn]] void refuse_mixed(const Node& next) {
+  fail("grad_split: {} receives both per-group gradients (its output is shared by all rows, like a "
+       "reparametrised weight) and ordinary batch gradients (its output also has the batch's rows); "
+       "the fused path cannot add them; use GradSplitMode::reference",
+       next.name);
+}
+
+/// Notes where a gradient for input i of `node` goes: per group or not.
+void note_destination(GroupedWalk& walk, const Node& node, size_t i, bool per_group) {
+  const Node* next = node.next[i].get();
+  if (next->is_accumulator) return;
+  if (per_group) {
+    if (walk.batch.count(next)) refuse_mixed(*next);
+    walk.per_group.emplace(next, node.input_shapes[i]);
+  } else {
+    if (walk.per_group.count(next)) refuse_mixed(*next);
+    walk.batch.insert(next);
+  }
+}
+
 /// The gradient for input i of `node`, fitted for the grouped backward: per
 /// group when the op's rule gave it (`by_rule`) or the op broadcast the input
-/// along dim 0; per-group gradients go to parameters only, ordinary ones never.
-Tensor fit_grouped(const Node& node, size_t i, const Tensor& g, bool by_rule, const std::vector<int64_t>& groups) {
+/// along dim 0. A per-group gradient goes to a parameter, or to a node that
+/// then runs once per group (per_group_backward); an ordinary one never to a
+/// parameter.
+Tensor fit_grouped(const Node& node, size_t i, const Tensor& g, bool by_rule, const std::vector<int64_t>& groups,
+                   GroupedWalk& walk) {
   const Shape& shape = node.input_shapes[i];
   const DType dtype = node.input_dtypes[i];
   Tensor out;
@@ -184,20 +218,43 @@ Tensor fit_grouped(const Node& node, size_t i, const Tensor& g, bool by_rule, co
     per_group = false;
   }
   if (out.dtype() != dtype) out = out.to(dtype);
-  const Node& next = *node.next[i];
-  if (next.is_accumulator) {
+  if (node.next[i]->is_accumulator)
     NOVA_CHECK(per_group,
                "grad_split: a parameter of shape {} gets a gradient from {} that is summed over the whole batch, "
                "not per group ({} reduces rows without knowing the groups, e.g. a plain matmul with a weight, or "
                "an embedding); use GradSplitMode::reference",
                shape.str(), node.name, node.name);
-  } else {
-    NOVA_CHECK(!per_group,
-               "grad_split: {} gives its input of shape {} a per-group gradient (the input is shared by all rows "
-               "of the batch), but that input is computed by {}, not a parameter: the fused path splits gradients "
-               "per group only into parameters themselves (a batch statistic such as x.mean(0) mixes rows; a "
-               "reparametrised weight w = f(v) is not split); use GradSplitMode::reference",
-               node.name, shape.str(), next.name);
+  note_destination(walk, node, i, per_group);
+  return out;
+}
+
+/// A node whose output every row shares (see GroupedWalk) receives
+/// [K, *shape]: its backward runs once per group, which is the reference
+/// path on this small subgraph, exact whatever the op is, and its inputs get
+/// [K, *input shape] in turn. Cheap where it is used: a weight's
+/// reparametrisation costs O(weights), not O(batch).
+Grads per_group_backward(const Node& node, const BackwardCtx& c, const Shape& shape, int64_t k_groups,
+                         GroupedWalk& walk) {
+  Shape want = shape;
+  want.insert(0, k_groups);
+  NOVA_CHECK(c.grad.shape() == want,
+             "grad_split: {} receives a gradient of shape {}, expected per-group {}; use GradSplitMode::reference",
+             node.name, c.grad.shape().str(), want.str());
+  std::vector<std::vector<Tensor>> parts(node.next.size());
+  for (int64_t k = 0; k < k_groups; ++k) {
+    Tensor gk = c.grad.select(0, k);
+    Grads grads = node.fn(BackwardCtx{gk, c.out, c.needs_mask});
+    NOVA_CHECK(grads.size() == node.next.size(), "autograd: {} backward returned {} gradients for {} inputs",
+               node.name, grads.size(), node.next.size());
+    for (size_t i = 0; i < grads.size(); ++i)
+      if (c.needs(i) && grads[i].defined())
+        parts[i].push_back(fit_gradient(node.name, grads[i], node.input_shapes[i], node.input_dtypes[i]));
+  }
+  Grads out(node.next.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (parts[i].size() != static_cast<size_t>(k_groups)) continue;  // no gradient for this input
+    out[i] = ops::stack(parts[i], 0);
+    note_destination(walk, node, i, true);
   }
   return out;
 }
@@ -206,7 +263,13 @@ Tensor fit_grouped(const Node& node, size_t i, const Tensor& g, bool by_rule, co
 /// cut into `groups` (`rows` in all). The op's grouped rule, if any, answers
 /// for the inputs it covers (and may for others); the op's backward function
 /// for the needed inputs left.
-Grads grouped_backward(const Node& node, const BackwardCtx& c, const std::vector<int64_t>& groups, int64_t rows) {
+Grads grouped_backward(const Node& node, const BackwardCtx& c, const std::vector<int64_t>& groups, int64_t rows,
+                       GroupedWalk& walk) {
+  auto shared = walk.per_group.find(&node);
+  if (shared != walk.per_group.end()) {
+    if (walk.batch.count(&node)) refuse_mixed(node);
+    return per_group_backward(node, c, shared->second, static_cast<int64_t>(groups.size()), walk);
+  }
   check_row_local(node, c.grad, rows);
   const Grouping& grouping = node.grouping;
   const uint64_t by_rule = grouping.rule ? grouping.inputs : 0;
@@ -229,7 +292,8 @@ Grads grouped_backward(const Node& node, const BackwardCtx& c, const std::vector
       if ((left >> i) & 1u) grads[i] = rest[i];
   }
   for (size_t i = 0; i < grads.size(); ++i)
-    if (c.needs(i) && grads[i].defined()) grads[i] = fit_grouped(node, i, grads[i], (by_rule >> i) & 1u, groups);
+    if (c.needs(i) && grads[i].defined())
+      grads[i] = fit_grouped(node, i, grads[i], (by_rule >> i) & 1u, groups, walk);
   return grads;
 }
 
@@ -361,8 +425,9 @@ std::vector<Tensor> grouped_grad(const Tensor& output, const Tensor& grad_output
   }
   // no parameter: nothing to capture
   if (params.empty()) return {};
+  GroupedWalk walk;
   return grad_with_hook({output}, params, {grad_output}, [&](const Node& node, const BackwardCtx& c) {
-    return grouped_backward(node, c, group_sizes, rows);
+    return grouped_backward(node, c, group_sizes, rows, walk);
   });
 }
 

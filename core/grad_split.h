@@ -30,12 +30,17 @@
 //      group sends, so buffer k is dL_k / d params;
 //   3. the K buffers are copied out as the K flat vectors (one copy per
 //      parameter: the vectors are the rows of one [K, P] buffer).
+// A weight computed from parameters (spectral norm's weight_orig / sigma)
+// gets its per-group gradient [K, *shape] like a parameter; the nodes that
+// computed it then run their backward once per group (the reference path on
+// that small subgraph, exact for any op), down to the parameters.
 // It never returns a wrong answer: anything it cannot split exactly (an op
 // that mixes rows such as softmax over dim 0 or x - x.mean(0), BatchNorm
 // with batch statistics outside RowGroupsGuard, a weight used by a plain
-// matmul or an embedding, a reparametrised weight, a loss reading another
-// group's rows or reaching a parameter around batch_output) makes it throw
-// nova::Error naming the cause and pointing to GradSplitMode::reference.
+// matmul, a node that would receive both per-group and batch gradients, a
+// loss reading another group's rows or reaching a parameter around
+// batch_output) makes it throw nova::Error naming the cause and pointing to
+// GradSplitMode::reference.
 //
 // What an op declares for step 2, where it records its node
 // (autograd::NodeOptions, core/autograd.h):

@@ -19,6 +19,12 @@
 // Each formula is made of ops of this family (or views), and the pairs
 // (index_select, index_add), (gather, scatter_add), (pad, pad), (flip, flip)
 // are each other's backward, so all of them differentiate again.
+//
+// Row-locality (grad_split's fused path, core/grad_split.h): cat and
+// index_select along a dim other than 0, pad and flip that leave dim 0 alone,
+// and embedding (row r of the output is the lookups of indices row r) keep
+// each row's own values; embedding also has a grouped rule for its weight,
+// the same index_add over each group's lookups.
 #include "core/index.h"
 
 #include <algorithm>
@@ -35,6 +41,7 @@ namespace nova::ops {
 
 using autograd::BackwardCtx;
 using autograd::Grads;
+using autograd::NodeOptions;
 using autograd::record;
 
 namespace {
@@ -134,7 +141,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
         start += sizes[i];
       }
       return grads;
-    });
+    }, NodeOptions().row_local(d != 0));  // joining along a feature dim keeps each row's own
   }
   return out;
 }
@@ -216,7 +223,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
     record("index_select", {x}, out, [d, index, shape = x.shape()](const BackwardCtx& c) {
       // every picked row sends its gradient back to where it came from
       return Grads{index_add(zeros(shape, c.grad.dtype(), c.grad.device()), d, index, c.grad)};
-    });
+    }, NodeOptions().row_local(d != 0));  // picking features within each row
   return out;
 }
 
@@ -341,14 +348,31 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
     NoGradGuard no_grad;
     index_select_kernel(weight, 0, flat, reshape(out, {flat.numel(), width}));
   }
-  if (autograd::any_requires_grad({&weight}))
+  if (autograd::any_requires_grad({&weight})) {
+    // g [...indices.shape, dim] -> rows [N, dim], summed into the rows they read
+    auto weight_grad = [flat, padding_idx, weight_shape = weight.shape()](const Tensor& g, int64_t start,
+                                                                          int64_t count) {
+      Tensor rows = reshape(g, {flat.numel(), weight_shape[1]}).slice(0, start, start + count);
+      Tensor picked = flat.slice(0, start, start + count);
+      if (padding_idx >= 0) rows = rows * unsqueeze(ne(picked, double(padding_idx)).to(rows.dtype()), 1);
+      return index_add(zeros(weight_shape, rows.dtype(), rows.device()), 0, picked, rows);
+    };
+    // grad_split's grouped rule: output row r holds the lookups of indices
+    // row r, `per_row` of them, so group k's lookups are one contiguous run
+    const int64_t per_row = indices.dim() >= 1 && indices.size(0) > 0 ? flat.numel() / indices.size(0) : 0;
+    auto grouped = [weight_grad, per_row](const BackwardCtx& c, const std::vector<int64_t>& groups) {
+      std::vector<Tensor> parts;
+      int64_t start = 0;
+      for (int64_t n : groups) {
+        parts.push_back(weight_grad(c.grad, start, n * per_row));
+        start += n * per_row;
+      }
+      return Grads{stack(parts, 0)};  // [K, num, dim]
+    };
     record("embedding", {weight}, out,
-           [flat, padding_idx, weight_shape = weight.shape()](const BackwardCtx& c) {
-             // g [...indices.shape, dim] -> rows [N, dim], summed into the rows they read
-             Tensor rows = reshape(c.grad, {flat.numel(), weight_shape[1]});
-             if (padding_idx >= 0) rows = rows * unsqueeze(ne(flat, double(padding_idx)).to(rows.dtype()), 1);
-             return Grads{index_add(zeros(weight_shape, rows.dtype(), rows.device()), 0, flat, rows)};
-           });
+           [weight_grad, n = flat.numel()](const BackwardCtx& c) { return Grads{weight_grad(c.grad, 0, n)}; },
+           NodeOptions().row_local(indices.dim() >= 1).grouped({0}, std::move(grouped)));
+  }
   return out;
 }
 
@@ -398,7 +422,11 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
   if (autograd::any_requires_grad({&x})) {
     std::vector<int64_t> inverse(pads.size());
     for (size_t i = 0; i < pads.size(); ++i) inverse[i] = -pads[i];
-    record("pad", {x}, out, [inverse](const BackwardCtx& c) { return Grads{pad(c.grad, inverse)}; });
+    // row-local unless dim 0 itself is padded (pairs run from the last dim)
+    const size_t dim0 = static_cast<size_t>(x.dim()) - 1;
+    const bool rows_kept = x.dim() >= 1 && (pads.size() / 2 <= dim0 || (pads[2 * dim0] == 0 && pads[2 * dim0 + 1] == 0));
+    record("pad", {x}, out, [inverse](const BackwardCtx& c) { return Grads{pad(c.grad, inverse)}; },
+           NodeOptions().row_local(rows_kept));
   }
   return out;
 }
@@ -419,7 +447,8 @@ Tensor flip(const Tensor& x, const std::vector<int64_t>& dims) {
     case DeviceType::CUDA: cuda::flip(x, flip_dim, out); break;
   }
   if (autograd::any_requires_grad({&x}))
-    record("flip", {x}, out, [dims](const BackwardCtx& c) { return Grads{flip(c.grad, dims)}; });
+    record("flip", {x}, out, [dims](const BackwardCtx& c) { return Grads{flip(c.grad, dims)}; },
+           NodeOptions().row_local(x.dim() >= 1 && !flip_dim[0]));
   return out;
 }
 

@@ -482,13 +482,9 @@ TEST_CASE("grad_split fused: views, row-wise reductions and norms that keep rows
     return ops::linear(feats, w3).unsqueeze(1).squeeze(1);  // [N, 1]
   };
   Tensor x = uniform({11, 5, 4}, -1.0, 1.0, kFloat64, kCPU, &gen);
-  // cat is not marked row-local (core/index.cpp): the fused path refuses it ...
-  {
-    Tensor out = model(x);
-    auto losses = group_losses(out, {5, 6});
-    REQUIRE_THROWS_NOVA(grad_split(losses, params, {GradSplitMode::fused, out, {5, 6}}), "cat backward");
-  }
-  // ... so the features are joined with row-local ops instead
+  // cat along dim 1 keeps rows apart (core/index.cpp): the fused path splits it
+  check_fused_equals_reference(model, params, x, {5, 6}, kFloat64);
+  // the same features joined with other row-local ops
   Tensor head;  // the last layer's weight
   auto model2 = [&](const Tensor& x) {
     Tensor h = ops::tanh(ops::linear(x, w1, b1));
@@ -507,14 +503,12 @@ TEST_CASE("grad_split fused: views, row-wise reductions and norms that keep rows
   };
   params.pop_back();
   {
-    // a slice of w3 as the weight: the per-group gradient would flow into the slice op
+    // a slice of w3 as the weight: its per-group gradient runs back through
+    // the slice once per group, into w3
     head = w3.narrow(1, 0, 3);
-    Tensor out = model2(x);
-    auto losses = group_losses(out, {5, 6});
     std::vector<Tensor> with_w3 = params;
     with_w3.push_back(w3);
-    REQUIRE_THROWS_NOVA(grad_split(losses, with_w3, {GradSplitMode::fused, out, {5, 6}}),
-                        "computed by slice, not a parameter");
+    check_fused_equals_reference(model2, with_w3, x, {5, 6}, kFloat64);
   }
   head = w3.narrow(1, 0, 3).detach();  // a constant: the remaining parameters split exactly
   check_fused_equals_reference(model2, params, x, {5, 6}, kFloat64);
@@ -582,7 +576,8 @@ TEST_CASE("grad_split fused refuses layers that mix rows", "[grad_split]") {
     refuses([](const Tensor& h) { return ops::softmax(h, 0); }, "cannot run softmax backward: it is not row-local");
   }
   SECTION("x - x.mean(0)") {
-    refuses([](const Tensor& h) { return h - h.mean({0}, true); }, "computed by mean, not a parameter");
+    // the mean's per-group gradient would reach h, which also gets the batch's
+    refuses([](const Tensor& h) { return h - h.mean({0}, true); }, "receives both per-group gradients");
   }
   SECTION("batch_norm in training mode without RowGroupsGuard") {
     refuses([](const Tensor& h) { return ops::batch_norm(h, Tensor(), Tensor(), Tensor(), Tensor(), true); },
@@ -608,14 +603,6 @@ TEST_CASE("grad_split fused refuses weights it cannot split per group", "[grad_s
     auto got = grad_split(losses, {l1->weight, l1->bias}, {GradSplitMode::fused, out, groups});
     require_same(got, per_loss_grads(losses, {l1->weight, l1->bias}), 1e-6);
   }
-  SECTION("a reparametrised weight") {
-    Tensor v = uniform({1, 8}, -1.0, 1.0).requires_grad_();
-    Tensor out = ops::linear(ops::tanh(l1->forward(x)), ops::exp(v));
-    auto losses = group_losses(out, groups);
-    REQUIRE_THROWS_NOVA(grad_split(losses, {l1->weight, v}, {GradSplitMode::fused, out, groups}),
-                        "linear gives its input of shape [1, 8] a per-group gradient (the input is shared by "
-                        "all rows of the batch), but that input is computed by exp, not a parameter");
-  }
   SECTION("a weight regulariser in a loss") {
     Tensor out = l1->forward(x).sum({1}, true);
     auto losses = group_losses(out, groups);
@@ -630,6 +617,46 @@ TEST_CASE("grad_split fused refuses weights it cannot split per group", "[grad_s
     REQUIRE_THROWS_NOVA(grad_split(losses, {w2}, {GradSplitMode::fused, out, groups}),
                         "parameters that are leaves; parameter 0 (shape [8, 1]) was computed by mul");
   }
+}
+
+TEST_CASE("grad_split fused splits through reparametrised weights", "[grad_split]") {
+  for (DType dtype : {kFloat64, kFloat32}) {
+    INFO(dtype_name(dtype));
+    manual_seed(54);
+    auto l1 = std::make_shared<nn::Linear>(3, 8);
+    auto sn = std::make_shared<nn::Linear>(8, 8, true, nn::SpectralNormOptions::on());
+    l1->to(dtype);
+    sn->to(dtype);
+    Tensor v = uniform({1, 8}, -1.0, 1.0, dtype).requires_grad_();
+    Tensor x = uniform({10, 3}, -1.0, 1.0, dtype);
+    // exp(v) as a weight, and spectral norm's weight_orig / sigma (whose
+    // power iteration runs in the forward, outside the graph)
+    auto model = [&](const Tensor& t) {
+      return ops::linear(ops::tanh(sn->forward(ops::tanh(l1->forward(t)))), ops::exp(v));
+    };
+    std::vector<Tensor> params{l1->weight, sn->spectral_norm.weight_orig, sn->bias, v};
+    sn->eval();  // u and v fixed, so the reference path sees the same weight
+    check_fused_equals_reference(model, params, x, {4, 6}, dtype);
+    check_fused_equals_reference(model, params, x, {2, 3, 5}, dtype);
+  }
+}
+
+TEST_CASE("grad_split fused splits embeddings and index ops within rows", "[grad_split]") {
+  Generator gen(55);
+  auto p = [&](const Shape& s) { return uniform(s, -0.9, 0.9, kFloat64, kCPU, &gen).requires_grad_(); };
+  Tensor table = p({5, 4}), w1 = p({6, 7}), w2 = p({1, 6});
+  Tensor labels = from_vector<int64_t>({0, 4, 4, 1, 2, 0, 3, 3, 1, 4, 2}, {11});
+  Tensor pick = from_vector<int64_t>({2, 0, 1}, {3});
+  auto model = [&](const Tensor& x) {  // x [11, 3]
+    Tensor e = ops::embedding(table, labels);                          // [11, 4]
+    Tensor h = ops::cat({ops::index_select(x, 1, pick), e}, 1);         // [11, 7]
+    h = ops::tanh(ops::linear(h, w1));                                  // [11, 6]
+    h = ops::flip(ops::pad(h, {1, 1}), {1}).narrow(1, 1, 6);             // within rows
+    return ops::linear(h * ops::embedding(table, labels).narrow(1, 0, 1), w2);  // a class gain
+  };
+  Tensor x = uniform({11, 3}, -1.0, 1.0, kFloat64, kCPU, &gen);
+  check_fused_equals_reference(model, {table, w1, w2}, x, {5, 6}, kFloat64);
+  check_fused_equals_reference(model, {table, w1, w2}, x, {3, 3, 5}, kFloat64);
 }
 
 TEST_CASE("grad_split fused refuses a loss that reads another group's rows", "[grad_split]") {
