@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/linalg.h"
+#include "nn/embedding.h"
 #include "nn/linear.h"
 #include "tests/test_util.h"
 
@@ -83,4 +84,14 @@ TEST_CASE("spectral norm registers weight_orig, weight_u and weight_v", "[spectr
   REQUIRE(max_abs_diff(fc.forward(x), other.forward(x)) == 0);
   REQUIRE_THROWS_NOVA(nn::Linear(4, 6, true, nn::SpectralNormOptions::on(0)),
                       "Linear: spectral norm needs power_iterations >= 1, got 0");
+}
+
+TEST_CASE("spectral norm on Embedding normalises the table", "[spectral_norm]") {
+  nn::Embedding table(6, 4, -1, nn::SpectralNormOptions::on());
+  table.to(kFloat64);
+  Tensor labels = from_vector<int64_t>({0, 5, 2}, {3});
+  for (int i = 0; i < 100; ++i) table.forward(labels);
+  REQUIRE(std::abs(largest_singular_value(table.weight) - 1.0) < 1e-9);
+  REQUIRE(max_abs_diff(table.forward(labels), ops::index_select(table.weight, 0, labels)) < 1e-12);
+  REQUIRE(table.state_dict().contains("weight_orig"));
 }
