@@ -2,6 +2,7 @@
 // call nova::ops::matmul(a, b), nova::ops::softmax(x, -1), ...
 #pragma once
 
+#include "core/conv.h"
 #include "core/dropout.h"
 #include "core/elementwise.h"
 #include "core/factory.h"

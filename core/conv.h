@@ -1,0 +1,135 @@
+// core/conv.h: 2-D convolution and transposed convolution, NCHW, float32 and
+// float64, with PyTorch's semantics (torch.nn.functional.conv2d and
+// conv_transpose2d): stride, zero padding, dilation and groups per spatial
+// dim, an optional bias. Both are differentiable to any order in every input
+// (their backward passes are these same ops), so gradient penalties through a
+// convolutional critic (WGAN-GP, GN-GAN) work.
+//
+//   conv2d            x [N, C_in, H, W], w [C_out, C_in/groups, kH, kW]
+//                     -> [N, C_out, H_out, W_out],
+//                     H_out = (H + 2*pad - dil*(kH - 1) - 1) / stride + 1
+//   conv_transpose2d  x [N, C_in, H, W], w [C_in, C_out/groups, kH, kW]
+//                     -> [N, C_out, H_out, W_out],
+//                     H_out = (H - 1)*stride - 2*pad + dil*(kH - 1) + output_padding + 1
+// conv_transpose2d is the adjoint of conv2d in its input (the gradient of
+// conv2d with respect to x), which is how both are computed.
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace nova {
+
+/// A (height, width) pair of a convolution's settings.
+struct Pair2d {
+  int64_t h, w;
+};
+
+/// conv2d's settings, chained: Conv2dArgs().stride(2).padding(1). Each takes
+/// one value for both spatial dims or (height, width).
+struct Conv2dArgs {
+  Pair2d stride_hw{1, 1};
+  Pair2d padding_hw{0, 0};
+  Pair2d dilation_hw{1, 1};
+  int64_t group_count = 1;
+
+  Conv2dArgs& stride(int64_t s) { return stride(s, s); }
+  Conv2dArgs& stride(int64_t h, int64_t w) {
+    stride_hw = {h, w};
+    return *this;
+  }
+  Conv2dArgs& padding(int64_t p) { return padding(p, p); }
+  Conv2dArgs& padding(int64_t h, int64_t w) {
+    padding_hw = {h, w};
+    return *this;
+  }
+  Conv2dArgs& dilation(int64_t d) { return dilation(d, d); }
+  Conv2dArgs& dilation(int64_t h, int64_t w) {
+    dilation_hw = {h, w};
+    return *this;
+  }
+  /// Input and output channels are split into `g` groups convolved apart
+  /// (g == C_in == C_out: depthwise).
+  Conv2dArgs& groups(int64_t g) {
+    group_count = g;
+    return *this;
+  }
+};
+
+/// conv_transpose2d's settings, chained like Conv2dArgs; output_padding adds
+/// rows and columns at the bottom/right of the output (it picks one of the
+/// `stride` input sizes that a strided conv2d maps to the same output size)
+/// and must be smaller than the stride or the dilation.
+struct ConvTranspose2dArgs {
+  Pair2d stride_hw{1, 1};
+  Pair2d padding_hw{0, 0};
+  Pair2d output_padding_hw{0, 0};
+  Pair2d dilation_hw{1, 1};
+  int64_t group_count = 1;
+
+  ConvTranspose2dArgs& stride(int64_t s) { return stride(s, s); }
+  ConvTranspose2dArgs& stride(int64_t h, int64_t w) {
+    stride_hw = {h, w};
+    return *this;
+  }
+  ConvTranspose2dArgs& padding(int64_t p) { return padding(p, p); }
+  ConvTranspose2dArgs& padding(int64_t h, int64_t w) {
+    padding_hw = {h, w};
+    return *this;
+  }
+  ConvTranspose2dArgs& output_padding(int64_t p) { return output_padding(p, p); }
+  ConvTranspose2dArgs& output_padding(int64_t h, int64_t w) {
+    output_padding_hw = {h, w};
+    return *this;
+  }
+  ConvTranspose2dArgs& dilation(int64_t d) { return dilation(d, d); }
+  ConvTranspose2dArgs& dilation(int64_t h, int64_t w) {
+    dilation_hw = {h, w};
+    return *this;
+  }
+  ConvTranspose2dArgs& groups(int64_t g) {
+    group_count = g;
+    return *this;
+  }
+};
+
+namespace ops {
+
+/// 2-D convolution (cross-correlation, as in PyTorch) of x [N, C_in, H, W]
+/// with weight [C_out, C_in/groups, kH, kW], plus bias [C_out] when defined.
+/// Returns [N, C_out, H_out, W_out] (formula at the top). x, weight and bias
+/// share one dtype and device. Differentiable to any order.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
+              const Conv2dArgs& args = {});
+/// conv2d without a bias.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Conv2dArgs& args);
+
+/// 2-D transposed convolution of x [N, C_in, H, W] with weight
+/// [C_in, C_out/groups, kH, kW] (PyTorch's layout), plus bias [C_out] when
+/// defined: the gradient of conv2d(., weight) with respect to its input, for
+/// the output size given by the formula at the top. Differentiable to any order.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
+                        const ConvTranspose2dArgs& args = {});
+/// conv_transpose2d without a bias.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const ConvTranspose2dArgs& args);
+
+/// The gradient of conv2d(x, w, args) with respect to w, for the output
+/// gradient grad_y [N, C_out, H_out, W_out]: grad_w of shape weight_shape
+/// [C_out, C_in/groups, kH, kW]. H_out and W_out may be smaller than conv2d's
+/// (the trailing rows/columns are then not part of the convolution).
+/// Differentiable to any order in x and grad_y.
+Tensor conv2d_backward_filter(const Tensor& x, const Tensor& grad_y, const Shape& weight_shape,
+                              const Conv2dArgs& args = {});
+
+/// conv2d's output size along one dim: (in + 2*padding - dilation*(kernel - 1) - 1) / stride + 1
+/// (may be <= 0 for an input too small for the kernel).
+int64_t conv2d_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation);
+
+/// conv_transpose2d's output size along one dim:
+/// (in - 1)*stride - 2*padding + dilation*(kernel - 1) + output_padding + 1.
+int64_t conv_transpose2d_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t padding,
+                                     int64_t output_padding, int64_t dilation);
+
+}  // namespace ops
+}  // namespace nova
