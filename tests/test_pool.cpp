@@ -5,6 +5,8 @@
 // float32; float64 gradchecks and gradgradchecks (max_pool2d on inputs without
 // ties, so that finite differences never cross an argmax change); bad inputs.
 #include <cmath>
+#include <functional>
+#include <utility>
 #include <vector>
 
 #include "tests/test_util.h"
@@ -540,4 +542,32 @@ TEST_CASE("upsampling rejects bad inputs and sizes", "[pool][errors]") {
     REQUIRE_THROWS_NOVA(up(x, UpsampleTo{2, 2, 2.0, 2.0}), "not both");
     REQUIRE_THROWS_NOVA(up(arange(9).reshape({1, 1, 3, 3}), UpsampleTo::scale(2)), op);
   }
+}
+
+// ---- every op ----
+
+TEST_CASE("pool ops take an empty batch through forward, backward and double backward", "[pool][grad]") {
+  const std::vector<std::pair<const char*, std::function<Tensor(const Tensor&)>>> ops_list = {
+      {"max_pool2d", [](const Tensor& t) { return ops::max_pool2d(t, 3, 2, 1); }},
+      {"avg_pool2d", [](const Tensor& t) { return ops::avg_pool2d(t, 3, 2, 1); }},
+      {"global_avg_pool2d", [](const Tensor& t) { return ops::global_avg_pool2d(t); }},
+      {"upsample_nearest2d", [](const Tensor& t) { return ops::upsample_nearest2d(t, UpsampleTo::scale(2)); }},
+      {"upsample_bilinear2d", [](const Tensor& t) { return ops::upsample_bilinear2d(t, UpsampleTo::size(3, 7)); }},
+  };
+  for (const auto& [name, f] : ops_list) {
+    INFO(name);
+    Tensor x = zeros({0, 2, 5, 6}, kFloat64).requires_grad_();
+    Tensor y = f(x);
+    REQUIRE(y.numel() == 0);
+    Tensor gx = autograd::grad({y * y}, {x}, {zeros_like(y)}, true)[0];
+    REQUIRE(gx.shape() == x.shape());
+    Tensor ggx = autograd::grad({ops::sum(gx)}, {x}, {}, false, true)[0];
+    REQUIRE((!ggx.defined() || ggx.shape() == x.shape()));
+  }
+}
+
+TEST_CASE("pool ops on one image [C, H, W] have the gradients of the batched op", "[pool][grad]") {
+  Tensor x = distinct_leaf({2, 5, 6});
+  REQUIRE_GRADCHECK([&] { return ops::max_pool2d(x, 2, 1); }, (std::vector<Tensor>{x}));
+  REQUIRE_GRADCHECK([&] { return ops::avg_pool2d(x, 3, 2, 1, true); }, (std::vector<Tensor>{x}));
 }
