@@ -3,12 +3,14 @@
 // hand from PyTorch's semantics (checked against torch 2.x), and random cases
 // against float64 references computed by plain loops here, in float64 and
 // float32; float64 gradchecks and gradgradchecks (max_pool2d on inputs without
-// ties, so that finite differences never cross an argmax change); bad inputs.
+// ties, so that finite differences never cross an argmax change); bad inputs;
+// empty batches; grad_split's fused path through every op.
 #include <cmath>
 #include <functional>
 #include <utility>
 #include <vector>
 
+#include "core/grad_split.h"
 #include "tests/test_util.h"
 
 using namespace nova;
@@ -570,4 +572,30 @@ TEST_CASE("pool ops on one image [C, H, W] have the gradients of the batched op"
   Tensor x = distinct_leaf({2, 5, 6});
   REQUIRE_GRADCHECK([&] { return ops::max_pool2d(x, 2, 1); }, (std::vector<Tensor>{x}));
   REQUIRE_GRADCHECK([&] { return ops::avg_pool2d(x, 3, 2, 1, true); }, (std::vector<Tensor>{x}));
+}
+
+TEST_CASE("grad_split's fused path splits through every pool op (they are row-local)", "[pool][grad_split]") {
+  using autograd::GradSplitMode;
+  using autograd::GradSplitOptions;
+  Tensor w1 = leaf({48, 3}), w2 = leaf({1, 3}), b2 = leaf({1});
+  Tensor x = uniform({7, 3}, -1, 1, kFloat64);
+  auto model = [&](const Tensor& input) {
+    Tensor h = ops::tanh(ops::linear(input, w1)).reshape({input.size(0), 3, 4, 4});
+    h = ops::upsample_nearest2d(h, UpsampleTo::scale(2));        // [N, 3, 8, 8]
+    h = ops::avg_pool2d(h, 3, 1, 1);                              // [N, 3, 8, 8]
+    h = ops::max_pool2d(h, 2);                                    // [N, 3, 4, 4]
+    h = ops::upsample_bilinear2d(h, UpsampleTo::size(5, 3));      // [N, 3, 5, 3]
+    return ops::linear(ops::global_sum_pool2d(h), w2, b2);        // [N, 1]
+  };
+  Tensor out = model(x);
+  const std::vector<int64_t> groups{3, 4};
+  std::vector<Tensor> losses{ops::sum(out.narrow(0, 0, 3)), ops::sum(out.narrow(0, 3, 4) * out.narrow(0, 3, 4))};
+  const std::vector<Tensor> params{w1, w2, b2};
+  auto reference = autograd::grad_split(losses, params);
+  auto fused = autograd::grad_split(losses, params, GradSplitOptions{GradSplitMode::fused, out, groups});
+  REQUIRE(fused.size() == 2);
+  for (size_t k = 0; k < 2; ++k) {
+    INFO("loss " << k);
+    require_close(values(fused[k]), values(reference[k]), 1e-13);
+  }
 }
