@@ -21,7 +21,6 @@
 // plane (n, c) reads input plane (n, c) only; no op here has parameters.
 #include "core/pool.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "core/autograd.h"
@@ -88,13 +87,29 @@ void check_image(const char* op, const Tensor& x, bool batched_only) {
 /// PyTorch's pooling_output_shape: windows of `span` = dilation * (kernel -
 /// 1) + 1 rows every `stride` rows over the input padded on both sides;
 /// ceil_mode counts a last partial window, unless it would start in the
-/// right padding.
+/// right padding. 0 when not even one window fits.
 int64_t pool_output_size(int64_t in, int64_t span, int64_t stride, int64_t pad, bool ceil_mode) {
   const int64_t room = in + 2 * pad - span;  // where the last window may start
   if (room < 0) return 0;
   int64_t out = (ceil_mode ? (room + stride - 1) / stride : room / stride) + 1;
   if (ceil_mode && (out - 1) * stride >= in + pad) --out;
   return out;
+}
+
+/// With dilation, a window that starts in the padding may step over the
+/// whole input (kernel 2, dilation 3, padding 1 on H = 2: rows -1 and 2).
+/// PyTorch returns -inf there with an index outside the plane; nova refuses.
+/// Only windows that start in the padding (o * stride < pad) can do it.
+void check_windows_reach_input(const char* op, const Tensor& x, const char* what, int64_t in,
+                               int64_t out, int64_t kernel, int64_t stride, int64_t pad,
+                               int64_t dilation) {
+  for (int64_t o = 0; o < out && o * stride < pad; ++o) {
+    const pool::Range r = pool::max_window(o, in, kernel, stride, pad, dilation);
+    NOVA_CHECK(r.begin < r.end,
+               "{}: the window of output {} {} lies in the padding only (input {}, kernel {}, "
+               "dilation {}, padding {}); use less padding",
+               op, what, o, x.shape().str(), kernel, dilation, pad);
+  }
 }
 
 /// Checks the pooling arguments against x and plans the call (see the
@@ -113,11 +128,10 @@ PoolPlan plan_pool(const char* op, const Tensor& x, Pair2d kernel, Pair2d stride
   NOVA_CHECK(padding.h >= 0 && padding.w >= 0, "{}: padding must be non-negative, got ({}, {})",
              op, padding.h, padding.w);
   const int64_t span_h = dilation.h * (kernel.h - 1) + 1, span_w = dilation.w * (kernel.w - 1) + 1;
-  // PyTorch refuses more padding than this: a window could then lie in the padding only
-  NOVA_CHECK(padding.h <= span_h / 2 && padding.w <= span_w / 2,
-             "{}: padding ({}, {}) must be at most half the {}kernel ({}, {}), as in PyTorch", op,
-             padding.h, padding.w, dilation.h > 1 || dilation.w > 1 ? "dilated " : "", span_h,
-             span_w);
+  // PyTorch's limit (pool2d_shape_check), on the kernel before dilation
+  NOVA_CHECK(padding.h <= kernel.h / 2 && padding.w <= kernel.w / 2,
+             "{}: padding ({}, {}) must be at most half the kernel ({}, {}), as in PyTorch", op,
+             padding.h, padding.w, kernel.h, kernel.w);
   PoolPlan plan;
   plan.window = {kernel.h, kernel.w, stride.h, stride.w, padding.h, padding.w, dilation.h, dilation.w};
   plan.H = x.size(-2);
@@ -128,24 +142,11 @@ PoolPlan plan_pool(const char* op, const Tensor& x, Pair2d kernel, Pair2d stride
              "{}: the {}kernel ({}, {}) does not fit the input {} padded by ({}, {}): the output "
              "would be {}x{}",
              op, dilation.h > 1 || dilation.w > 1 ? "dilated " : "", span_h, span_w,
-             x.shape().str(), padding.h, padding.w, std::max<int64_t>(plan.OH, 0),
-             std::max<int64_t>(plan.OW, 0));
-  // with dilation, a window that starts in the padding may step over the
-  // whole input (kernel 2, dilation 3, padding 2 on H = 1): refuse it rather
-  // than return -inf with an index outside the plane
+             x.shape().str(), padding.h, padding.w, plan.OH, plan.OW);
   const PoolWindow& k = plan.window;
-  for (int64_t o = 0; o < plan.OH && o * k.stride_h < k.pad_h; ++o) {
-    const pool::Range r = pool::max_window(o, plan.H, k.kernel_h, k.stride_h, k.pad_h, k.dilation_h);
-    NOVA_CHECK(r.begin < r.end, "{}: the window of output row {} lies in the padding only "
-               "(input {}, kernel {}, dilation {}, padding {}); use less padding", op, o,
-               x.shape().str(), k.kernel_h, k.dilation_h, k.pad_h);
-  }
-  for (int64_t o = 0; o < plan.OW && o * k.stride_w < k.pad_w; ++o) {
-    const pool::Range r = pool::max_window(o, plan.W, k.kernel_w, k.stride_w, k.pad_w, k.dilation_w);
-    NOVA_CHECK(r.begin < r.end, "{}: the window of output column {} lies in the padding only "
-               "(input {}, kernel {}, dilation {}, padding {}); use less padding", op, o,
-               x.shape().str(), k.kernel_w, k.dilation_w, k.pad_w);
-  }
+  check_windows_reach_input(op, x, "row", plan.H, plan.OH, k.kernel_h, k.stride_h, k.pad_h, k.dilation_h);
+  check_windows_reach_input(op, x, "column", plan.W, plan.OW, k.kernel_w, k.stride_w, k.pad_w,
+                            k.dilation_w);
   return plan;
 }
 

@@ -40,8 +40,9 @@ struct MaxPool2dResult {
 /// padding). Ties: the first maximum in row-major window order; NaN
 /// propagates. The gradient goes to the argmax only.
 /// Throws on: a rank other than 3 or 4; an empty C, H or W; kernel, stride or
-/// dilation < 1; padding < 0 or more than half the dilated kernel; a kernel
-/// that does not fit the padded input; a window lying in the padding only.
+/// dilation < 1; padding < 0 or more than half the kernel (as PyTorch); a
+/// kernel that does not fit the padded input; a window lying in the padding
+/// only (possible with dilation; PyTorch returns -inf there).
 Tensor max_pool2d(const Tensor& x, Pair2d kernel, Pair2d stride = 0, Pair2d padding = 0,
                   Pair2d dilation = 1, bool ceil_mode = false);
 /// max_pool2d with the argmax indices too (same arguments and checks).

@@ -193,7 +193,7 @@ TEST_CASE("max_pool2d matches a float64 loop reference", "[pool]") {
   const std::vector<Case> cases = {
       {{2, 3, 8, 8}, 2, 0, 0, 1, false},       {{2, 3, 7, 9}, 3, 2, 1, 1, false},
       {{1, 2, 9, 7}, {3, 2}, {2, 1}, {1, 0}, 1, true},
-      {{2, 2, 10, 11}, 3, 2, 2, 2, false},     {{1, 3, 6, 6}, {2, 3}, {3, 2}, {1, 1}, {1, 2}, true},
+      {{2, 2, 10, 11}, 3, 2, 1, 2, false},     {{1, 3, 6, 6}, {2, 3}, {3, 2}, {1, 1}, {1, 2}, true},
       {{3, 1, 5, 5}, 5, 1, 0, 1, false},
   };
   for (const Case& c : cases) {
@@ -283,15 +283,18 @@ TEST_CASE("max_pool2d rejects bad inputs and arguments", "[pool][errors]") {
   REQUIRE_THROWS_NOVA(ops::max_pool2d(x, 2, 2, 0, 0), "dilation must be positive");
   REQUIRE_THROWS_NOVA(ops::max_pool2d(x, 3, 1, 2),
                       "max_pool2d: padding (2, 2) must be at most half the kernel (3, 3)");
-  REQUIRE_THROWS_NOVA(ops::max_pool2d(x, 2, 1, 2, 2), "at most half the dilated kernel (3, 3)");
+  // the limit is on the kernel before dilation, as in PyTorch
+  REQUIRE_THROWS_NOVA(ops::max_pool2d(x, 3, 1, 2, 2), "padding (2, 2) must be at most half the kernel (3, 3)");
   REQUIRE_THROWS_NOVA(ops::max_pool2d(x, 5),
                       "max_pool2d: the kernel (5, 5) does not fit the input [1, 2, 4, 4] padded "
                       "by (0, 0): the output would be 0x0");
   REQUIRE_THROWS_NOVA(ops::max_pool2d(x, {2, 9}, 1, {0, 2}), "does not fit");
-  // kernel 2, dilation 3 spans 4 rows; padding 2 then leaves row 0's window
-  // (rows -2 and 1) outside a 1-row input
-  REQUIRE_THROWS_NOVA(ops::max_pool2d(randn({1, 1, 1, 4}), {2, 1}, 1, {2, 0}, {3, 1}),
+  // kernel 2, dilation 3 reads rows -1 and 2 for output row 0: neither is in
+  // a 2-row input (PyTorch returns -inf with index 8, outside the plane)
+  REQUIRE_THROWS_NOVA(ops::max_pool2d(randn({1, 1, 2, 4}), {2, 1}, 1, {1, 0}, {3, 1}),
                       "max_pool2d: the window of output row 0 lies in the padding only");
+  REQUIRE_THROWS_NOVA(ops::max_pool2d(randn({1, 1, 4, 2}), {1, 2}, 1, {0, 1}, {1, 3}),
+                      "max_pool2d: the window of output column 0 lies in the padding only");
 }
 
 // ---- avg_pool2d ----
