@@ -17,14 +17,10 @@
 
 #include <cstdint>
 
+#include "core/pair2d.h"
 #include "core/tensor.h"
 
 namespace nova {
-
-/// A (height, width) pair of a convolution's settings.
-struct Pair2d {
-  int64_t h, w;
-};
 
 /// conv2d's settings, chained: Conv2dArgs().stride(2).padding(1). Each takes
 /// one value for both spatial dims or (height, width).

@@ -11,6 +11,7 @@
 #include "core/loss.h"
 #include "core/matmul.h"
 #include "core/normalization.h"
+#include "core/pool.h"
 #include "core/reduce.h"
 #include "core/segment.h"
 #include "core/softmax.h"
