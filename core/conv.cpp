@@ -25,9 +25,12 @@
 // H_out) and whose output is its input (K = C_in, P = H_in).
 //
 // grad_split (core/grad_split.h): F and D are row-local (image n of the output
-// reads only image n of x / gy) when the weight is not computed from the
-// batch; their grouped rule gives w's and b's gradients per group of images,
-// Fl and the per-channel sum over each group's rows.
+// reads only image n of x / gy, and the weight every image shares); their
+// grouped rule gives w's and b's gradients per group of images, Fl and the
+// per-channel sum over each group's rows. A weight computed from parameters
+// (spectral norm) then takes its per-group gradient back through its own
+// nodes once per group; a weight computed from the batch is caught there,
+// since its nodes would receive both per-group and batch gradients.
 #include "core/conv.h"
 
 #include <algorithm>
@@ -110,7 +113,7 @@ Tensor forward_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeo
       });
     };
     record("conv2d", {x, w, b}, y, std::move(backward),
-           NodeOptions().row_local(!w.grad_fn()).grouped({1, 2}, std::move(grouped)));
+           NodeOptions().row_local().grouped({1, 2}, std::move(grouped)));
   }
   return y;
 }
@@ -143,7 +146,7 @@ Tensor data_node(const Tensor& gy, const Tensor& w, const Tensor& b, Conv2dGeome
       });
     };
     record("conv_transpose2d", {gy, w, b}, gx, std::move(backward),
-           NodeOptions().row_local(!w.grad_fn()).grouped({1, 2}, std::move(grouped)));
+           NodeOptions().row_local().grouped({1, 2}, std::move(grouped)));
   }
   return gx;
 }

@@ -4,6 +4,7 @@
 
 #include "nn/activation.h"
 #include "nn/checkpoint.h"
+#include "nn/conv.h"
 #include "nn/dropout.h"
 #include "nn/embedding.h"
 #include "nn/gan_loss.h"

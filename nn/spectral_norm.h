@@ -58,4 +58,11 @@ class SpectralNorm {
   Tensor matrix() const;
 };
 
+/// The tensor an optimizer trains for a layer's weight: weight_orig when the
+/// layer has spectral norm, weight otherwise (for initialisers and tests).
+template <typename Layer>
+Tensor trained_weight(const Layer& layer) {
+  return layer.spectral_norm.enabled() ? layer.spectral_norm.weight_orig : layer.weight;
+}
+
 }  // namespace nova::nn
