@@ -297,14 +297,6 @@ nlohmann::json profile_table(const std::string& title, const std::vector<std::st
   return out;
 }
 
-std::string python_with_torch() {
-  int rc = 0;
-  b::run_command("/tmp/tv/bin/python3 -c \"import torch\" >/dev/null 2>&1", &rc);
-  if (rc == 0) return "/tmp/tv/bin/python3";
-  b::run_command("python3 -c \"import torch\" >/dev/null 2>&1", &rc);
-  return rc == 0 ? "python3" : "";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -376,7 +368,7 @@ int main(int argc, char** argv) {
     b::Timing t_trainer = b::time_cpu([&] { trainer.step(); }, args.warmup, args.iters);
 
     // ---- v0 PyTorch ----
-    const std::string python = python_with_torch();
+    const std::string python = b::python_with_torch();
     nlohmann::json torch;
     if (python.empty()) {
       rep.note("PyTorch not found (/tmp/tv/bin/python3 or python3 with torch): nova alone, no ratio");

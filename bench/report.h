@@ -87,6 +87,16 @@ inline std::string run_command(const std::string& cmd, int* status = nullptr) {
   return out;
 }
 
+/// A Python that imports torch: the venv the README's side-by-side run
+/// installs (/tmp/tv), else the system python3; "" when neither has it.
+inline std::string python_with_torch() {
+  int rc = 0;
+  run_command("/tmp/tv/bin/python3 -c \"import torch\" >/dev/null 2>&1", &rc);
+  if (rc == 0) return "/tmp/tv/bin/python3";
+  run_command("python3 -c \"import torch\" >/dev/null 2>&1", &rc);
+  return rc == 0 ? "python3" : "";
+}
+
 inline std::string git_commit() {
   int rc = 0;
   std::string c = run_command("git -C \"" NOVA_BENCH_SOURCE_DIR "\" rev-parse --short HEAD 2>/dev/null", &rc);
