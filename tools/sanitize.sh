@@ -17,7 +17,7 @@
 #   GCC's libgomp synchronises with futexes TSan cannot see, so every
 #   parallel loop would be a false race. Runs the tests of the threaded
 #   parts, tagged [threads]: parallel_for, the CPU allocator, models trained
-#   on two threads at once.
+#   on two threads at once, the DataLoader's prefetch thread.
 #
 # Suppressions: none for nova's code; one for LLVM's OpenMP runtime's own
 # memory (tools/tsan-suppressions.txt says why). A report is a failure.

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 # tests/fuzz/make_corpus.py: writes the seed corpora of the libFuzzer harnesses
-# (corpus/safetensors/, corpus/checkpoint/, corpus/idx/), small safetensors
-# and IDX files, valid and slightly broken, so that libFuzzer starts from the
-# format's shape instead of guessing that a file opens with a little-endian
-# length and JSON, or with 00 00 <type> <dims> (or gzip's 1f 8b).
+# (corpus/safetensors/, corpus/checkpoint/, corpus/idx/, corpus/cifar/,
+# corpus/stl10/), small safetensors, IDX, CIFAR and STL-10 files, valid and
+# slightly broken, so that libFuzzer starts from the format's shape instead
+# of guessing that a file opens with a little-endian length and JSON, or with
+# 00 00 <type> <dims> (or gzip's 1f 8b), or is made of 3073-byte records.
 # Names say what the reader must answer: ok-* loads, bad-* is refused with
 # nova::Error naming the file (tests/test_safetensors.cpp,
-# test_checkpoint.cpp and test_idx.cpp hold every file to that, in the
-# ordinary build).
+# test_checkpoint.cpp, test_idx.cpp, test_cifar.cpp and test_stl10.cpp hold
+# every file to that, in the ordinary build).
 # Standard library only; rerun after changing it and commit the files:
 #   python3 tests/fuzz/make_corpus.py
 import gzip
@@ -197,4 +198,51 @@ write("idx", {
     "bad-gzip-trailing.idx.gz": gz(ints + b"x"),
     "bad-gzip-claims-6gib.idx.gz": gz(idx_header(0x08, [0x80000000, 3])),
     "bad-gzip-claims-more.idx.gz": gz(idx_header(0x08, [60000, 28, 28]) + bytes(4000)),
+}, ext="")
+
+# ---- the CIFAR readers (datasets/cifar.h): records of label byte(s) + 3072 pixels ----
+# Names say which reader: *-10-* CIFAR-10 (1 label byte), *-100-* CIFAR-100
+# (coarse, fine). Pixels are random; new sections go last, so the rng draws
+# of the ones above stay as they were.
+def cifar_record(*labels):
+    return bytes(labels) + bytes(rng.randrange(256) for _ in range(3072))
+
+
+c10 = cifar_record(3) + cifar_record(9)
+c100 = cifar_record(19, 99) + cifar_record(0, 0)
+write("cifar", {
+    "ok-10-one.bin": cifar_record(0),
+    "ok-10-two.bin": c10,
+    "ok-100-one.bin": cifar_record(7, 42),
+    "ok-100-two.bin": c100,
+    "bad-10-empty.bin": b"",
+    "bad-10-truncated.bin": c10[:3000],
+    "bad-10-trailing.bin": c10 + b"xyz",
+    "bad-10-label.bin": cifar_record(1) + cifar_record(10),
+    "bad-100-coarse.bin": cifar_record(20, 5),
+    "bad-100-fine.bin": c100[:3074] + cifar_record(3, 100),
+    "bad-100-a-cifar10-file.bin": c10,  # 6146 bytes: 1 record of 3074 and 3072 left over
+}, ext="")
+
+
+# ---- the STL-10 reader (datasets/stl10.h): 27648-byte images, 1-10 labels ----
+# Names with _y are label files, the others image files. An image is
+# 3 x 96 x 96 column-major; a smooth pattern, not random bytes, keeps the
+# 27 KB files small in git.
+def stl_image(k):
+    return bytes((k * 31 + c * 67 + row * 5 + col * 11) % 256
+                 for c in range(3) for col in range(96) for row in range(96))
+
+
+write("stl10", {
+    "ok-train_X-one.bin": stl_image(0),
+    "ok-train_X-two.bin": stl_image(1) + stl_image(2),
+    "ok-train_y.bin": bytes(range(1, 11)),
+    "ok-test_y-one.bin": bytes([10]),
+    "bad-empty_X.bin": b"",
+    "bad-train_X-truncated.bin": stl_image(3)[:1000],
+    "bad-train_X-trailing.bin": stl_image(4) + b"abc",
+    "bad-empty_y.bin": b"",
+    "bad-train_y-zero.bin": bytes([1, 2, 0, 4]),
+    "bad-train_y-eleven.bin": bytes([11]),
 }, ext="")
