@@ -3,9 +3,10 @@
 // builds the same architectures in PyTorch (state_dict keys equal to nova's)
 // and stores, at reduced widths, random weights, an input and the outputs of
 // an eval forward and then a training forward, plus the buffers after it
-// (spectral norm's u and v after one power iteration, BN running statistics).
-// This file loads each state into the nova model, runs the same forwards and
-// compares; it also checks the full-size parameter counts against the ones
+// (spectral norm's u and v after one power iteration, BN running statistics)
+// and the gradients of a weighted sum of the training output for the small
+// parameters. This file loads each state into the nova model, runs the same
+// forwards and backward and compares; it also checks the full-size parameter counts against the ones
 // the script printed, and that grad_split's fused path equals the reference
 // split on the DCGAN and SN-GAN (conditional, projection) discriminators.
 // Nothing here needs torch: the references are committed files.
@@ -64,6 +65,8 @@ void check_against_reference(nn::Module& model, const std::string& name, const F
   INFO("reference " << name);
   StateDict ref = nn::load_checkpoint(reference_path(name));
   model.load_state_dict(sub_state(ref, "model"));  // strict: the keys are nova's, one to one
+  StateDict named;
+  for (const auto& [key, p] : model.named_parameters()) named.insert(key, p);
   const Tensor& x = ref.at("input.x");
   const Tensor* labels = ref.find("input.labels");
   Tensor y = labels ? *labels : Tensor();
@@ -76,6 +79,19 @@ void check_against_reference(nn::Module& model, const std::string& name, const F
   Tensor out = forward(x, y);
   REQUIRE(out.requires_grad());
   require_close(out.detach(), ref.at("output.train"), kTol, "training output");
+  // d sum(r * out) / d param for the parameters the file holds (r [N, C]
+  // broadcast over pixels): backward through BN's batch statistics and
+  // spectral norm's sigma, as PyTorch's
+  const Tensor& r = ref.at("input.grad_weights");
+  Shape r_shape = r.shape();
+  while (static_cast<int64_t>(r_shape.size()) < out.dim()) r_shape.push_back(1);
+  StateDict want_grads = sub_state(ref, "grad");
+  REQUIRE(want_grads.size() > 0);
+  std::vector<Tensor> params;
+  for (const std::string& key : want_grads.keys()) params.push_back(named.at(key));
+  std::vector<Tensor> grads = autograd::grad({ops::sum(out * r.reshape(r_shape))}, params);
+  for (size_t i = 0; i < params.size(); ++i)
+    require_close(grads[i], want_grads.at(want_grads.keys()[i]), kTol, "gradient of " + want_grads.keys()[i]);
   StateDict after = sub_state(ref, "after");
   NamedTensors buffers = model.named_buffers();
   REQUIRE(buffers.size() == after.size());
@@ -135,7 +151,7 @@ TEST_CASE("SN-GAN ResNet G and D equal PyTorch's (32x32, unconditional and 10 cl
   }
   SnganOptions o;
   o.image_size = 48;
-  o.z_dim = 16;
+  o.z_dim = 8;
   o.g_width = 4;
   o.d_width = 2;
   SnganGenerator g(o);

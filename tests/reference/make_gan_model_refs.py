@@ -21,11 +21,15 @@
 # affine, a fixed random input, holding:
 #   model.<key>       the state loaded into both (before any forward)
 #   input.x, input.labels
-#   output.eval       the forward in eval mode (stored u, v; running stats)
+#   output.eval       the forward in eval mode (all outputs computed in float64) (stored u, v; running stats)
 #   output.train      then the forward in training mode (one power iteration
 #                     per SN layer; BN batch statistics)
+#   grad.<key>        d sum(input.grad_weights * output.train) / d param (the
+#                     weights [N, C] broadcast over pixels), for every
+#                     parameter of up to 600 elements
 #   after.<key>       the buffers after the training forward (u, v, running
 #                     statistics updated; the parameters do not change)
+import copy
 import json
 import os
 import struct
@@ -252,16 +256,33 @@ def make_ref(name, model, x, labels, gen):
     tensors["input.x"] = x
     if labels is not None:
         tensors["input.labels"] = labels
-    args = (x,) if labels is None else (x, labels)
+    # The forwards run in float64 on the same (float32) values and are stored
+    # as float32: the reference is then exact to float32 rounding, whatever
+    # order PyTorch's kernels sum in (gradients that are zero by
+    # construction, as a bias just before a batch-statistics BN, come out
+    # ~1e-16 instead of float32 noise).
+    model = copy.deepcopy(model).double()
+    args = (x.double(),) if labels is None else (x.double(), labels)
     with torch.no_grad():
         model.eval()
         out_eval = model(*args)
-        model.train()
-        out_train = model(*args)
-    tensors["output.eval"] = out_eval
-    tensors["output.train"] = out_train
+    model.train()
+    out_train = model(*args)
+    # gradients of sum(r * out_train) (r [N, C] broadcast over the pixels)
+    # for every parameter of up to 600 elements: backward through BN batch
+    # statistics and through spectral norm's sigma (u and v held constant)
+    r = torch.randn(out_train.shape[:2], generator=gen)
+    tensors["input.grad_weights"] = r
+    r = r.double()
+    rb = r.view(*r.shape, *([1] * (out_train.dim() - 2)))
+    picked = [(n, p) for n, p in model.named_parameters() if p.numel() <= 600]
+    grads = torch.autograd.grad((rb * out_train).sum(), [p for _, p in picked])
+    tensors["output.eval"] = out_eval.float()
+    tensors["output.train"] = out_train.detach().float()
+    for (n, _), g in zip(picked, grads):
+        tensors[f"grad.{n}"] = g.float()
     for k, v in model.named_buffers():  # the parameters are unchanged
-        tensors[f"after.{k}"] = v.clone()
+        tensors[f"after.{k}"] = v.clone() if v.dtype == torch.int64 else v.float()
     size = write_safetensors(os.path.join(OUT_DIR, f"{name}.safetensors"), tensors)
     print(f"  {name}.safetensors: {size} bytes, output {list(out_train.shape)}")
     return size
@@ -303,8 +324,8 @@ def main():
     total += make_ref("sngan_d32", SnganD(32, 3, 0, w=16), img(3, 3, 32), None, gen)
     total += make_ref("sngan_g32_cond", SnganG(32, 3, zd, 10, w=16), z(3), lab(3), gen)
     total += make_ref("sngan_d32_cond", SnganD(32, 3, 10, w=16), img(3, 3, 32), lab(3), gen)
-    # SN-GAN 48x48 at g_width 4 / d_width 2 (64 / 64)
-    total += make_ref("sngan_g48", SnganG(48, 3, zd, 0, w=4), z(2), None, gen)
+    # SN-GAN 48x48 at g_width 4 / d_width 2 (64 / 64), z_dim 8 (its dense layer is the largest)
+    total += make_ref("sngan_g48", SnganG(48, 3, 8, 0, w=4), torch.randn(2, 8, generator=gen), None, gen)
     total += make_ref("sngan_d48", SnganD(48, 3, 0, w=2), img(2, 3, 48), None, gen)
     print(f"total {total} bytes")
 
