@@ -6,10 +6,11 @@
 // (spectral norm's u and v after one power iteration, BN running statistics)
 // and the gradients of a weighted sum of the training output for the small
 // parameters. This file loads each state into the nova model, runs the same
-// forwards and backward and compares; it also checks the full-size parameter counts against the ones
-// the script printed, and that grad_split's fused path equals the reference
-// split on the DCGAN and SN-GAN (conditional, projection) discriminators.
-// Nothing here needs torch: the references are committed files.
+// forwards and backward and compares; it also checks the full-size parameter
+// counts against the ones the script printed, and that grad_split's fused
+// path equals the reference split on the DCGAN and SN-GAN (conditional,
+// projection) discriminators. Nothing here needs torch: the references are
+// committed files.
 #include <cmath>
 #include <string>
 
@@ -34,11 +35,13 @@ std::string reference_path(const std::string& name) {
   return std::string(NOVA_REFERENCE_DIR) + "/" + name + ".safetensors";
 }
 
-/// REQUIREs |got - want| <= tol * max(1, max |want|) elementwise. float32
-/// against float32: both sides round each of up to a few thousand products
-/// per output, in different orders, through up to ~16 layers, so 1e-4 of the
-/// output's scale is a bound with a wide margin (the worst seen is 1.7e-6).
-/// floor_scale: the least scale the bound is relative to (see the gradients).
+/// REQUIREs |got - want| <= tol * max(floor_scale, max |want|) elementwise.
+/// nova runs in float32; the reference was computed in float64 on the same
+/// float32 values (then rounded to float32), so the difference is nova's
+/// rounding: sums of up to a few thousand products per output through up to
+/// ~16 layers. 1e-4 of the output's scale bounds it with a wide margin (the
+/// worst seen, outputs and gradients alike, is 1.7e-6).
+/// (floor_scale: 1, or larger for a gradient that is zero by construction.)
 void require_close(const Tensor& got, const Tensor& want, double tol, const std::string& what,
                    double floor_scale = 1) {
   INFO(what << ": got " << got.shape().str() << " want " << want.shape().str());

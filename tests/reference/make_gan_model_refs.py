@@ -13,15 +13,20 @@
 # source/models/sngan.py); the ResNets are SN-GAN's (Tables 4 and 5), with
 # conditional BN and the projection discriminator (Miyato & Koyama 2018).
 # Spectral norm is torch.nn.utils.spectral_norm (its weight_orig / weight_u /
-# weight_v are nova's names).
+# weight_v are nova's names). The port has the 32x32 ResNets only; the 48x48
+# layout (the paper's Table 5 STL-10 models), conditional BN and the
+# projection (the Chainer code of Miyato & Koyama) are written here from
+# the papers, as nova's headers describe them.
 #
 # For each model it prints the parameter count at the papers' widths (the
 # test holds them as constants) and writes tests/reference/<model>.safetensors
 # at a reduced width with random weights, random BN running statistics and
-# affine, a fixed random input, holding:
+# affine, u and v after 3 power iterations, a fixed random input, holding
+# (everything after the input computed in float64 on the float32 state, then
+# stored as float32):
 #   model.<key>       the state loaded into both (before any forward)
-#   input.x, input.labels
-#   output.eval       the forward in eval mode (all outputs computed in float64) (stored u, v; running stats)
+#   input.x, input.labels, input.grad_weights
+#   output.eval       the forward in eval mode (stored u, v; running stats)
 #   output.train      then the forward in training mode (one power iteration
 #                     per SN layer; BN batch statistics)
 #   grad.<key>        d sum(input.grad_weights * output.train) / d param (the
