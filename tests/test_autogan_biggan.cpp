@@ -5,7 +5,9 @@
 //     PyTorch code (tests/reference/count_autogan_biggan_params.py prints them);
 //   - a training-mode forward of G and of D (on G's output) at a reduced width
 //     equals PyTorch's on the same random weights, in float64
-//     (tests/reference/{autogan,biggan}_ref.safetensors, written by that script);
+//     (tests/reference/{autogan,biggan,biggan_hier}_ref.safetensors, written by
+//     that script), the BN statistics and SN vectors that forward leaves, and
+//     AutoGAN D in eval mode;
 //   - the in-place skip aliasing of AutoGAN's cells is what changes G's output;
 //   - a few Adam steps lower a simple loss of each network;
 //   - grad_split's fused path equals its reference on each discriminator, two groups.
@@ -65,6 +67,28 @@ StateDict load_reference(const std::string& name) {
 }
 
 /// REQUIREs |got - want| <= tol * max(1, max |want|).
+void require_close(const Tensor& got, const Tensor& want, double tol);
+
+/// Compares every "after.<net>.<key>" entry of ref (the state PyTorch's
+/// training forward left: BN statistics, SN vectors) with the modules' state.
+void require_state_after(const StateDict& ref, const nn::Module& g, const nn::Module& d) {
+  StateDict gs = g.state_dict(), ds = d.state_dict();
+  int compared = 0;
+  for (const auto& [key, want] : ref) {
+    if (key.rfind("after.", 0) != 0) continue;
+    const std::string net = key.substr(6, 1), name = key.substr(8);
+    INFO(key);
+    const Tensor& got = (net == "G" ? gs : ds).at(name);
+    if (want.dtype() == kInt64) {
+      REQUIRE(values(got) == values(want));
+    } else {
+      require_close(got, want, 1e-11);
+    }
+    ++compared;
+  }
+  REQUIRE(compared >= 5);
+}
+
 void require_close(const Tensor& got, const Tensor& want, double tol) {
   REQUIRE(got.shape() == want.shape());
   double scale = 1;
@@ -153,6 +177,9 @@ TEST_CASE("AutoGAN: training forward equals PyTorch's at a reduced width", "[gan
   Tensor img = g.forward(ref.at("input.z"));
   require_close(img, ref.at("expected.G"), 1e-11);
   require_close(d.forward(ref.at("expected.G")), ref.at("expected.D"), 1e-11);
+  require_state_after(ref, g, d);
+  d.eval();  // the stored u and v, as torch.nn.utils.spectral_norm in eval
+  require_close(d.forward(ref.at("expected.G")), ref.at("expected.D_eval"), 1e-11);
 
   // the aliasing matters: without it cell3 sees cell2's c1 output alone
   AutoganOptions clean = small_autogan();
@@ -174,20 +201,34 @@ TEST_CASE("BigGAN: training forward equals PyTorch's at a reduced width", "[gan_
   Tensor y = ref.at("input.labels");
   require_close(g.forward(ref.at("input.z"), y), ref.at("expected.G"), 1e-11);
   require_close(d.forward(ref.at("expected.G"), y), ref.at("expected.D"), 1e-11);
+  require_state_after(ref, g, d);
+}
+
+TEST_CASE("BigGAN: shared embedding and hierarchical latent equal PyTorch's", "[gan_models]") {
+  StateDict ref = load_reference("biggan_hier_ref.safetensors");
+  BigganOptions o = small_biggan();
+  o.g_ch = 2;
+  o.shared_embedding = true;
+  o.hierarchical = true;
+  BigganGenerator g(o);
+  REQUIRE(g.z_chunk == 8);
+  g.to(kFloat64);
+  g.load_state_dict(sub_state(ref, "G"));
+  require_close(g.forward(ref.at("input.z"), ref.at("input.labels")), ref.at("expected.G"), 1e-11);
 }
 
 TEST_CASE("AutoGAN and BigGAN: a few Adam steps lower a simple loss", "[gan_models]") {
   Generator gen(11);
-  Tensor z = normal({4, 32}, 0, 1, kFloat32, kCPU, &gen);
-  Tensor target = uniform({4, 3, 32, 32}, -0.5, 0.5, kFloat32, kCPU, &gen);
-  Tensor real = uniform({4, 3, 32, 32}, -1, 1, kFloat32, kCPU, &gen);
-  Tensor y = labels_of({1, 2, 3, 4});
+  Tensor z = normal({2, 32}, 0, 1, kFloat32, kCPU, &gen);
+  Tensor target = uniform({2, 3, 32, 32}, -0.5, 0.5, kFloat32, kCPU, &gen);
+  Tensor real = uniform({2, 3, 32, 32}, -1, 1, kFloat32, kCPU, &gen);
+  Tensor y = labels_of({1, 2});
   // G: squared distance to fixed images; D: the non-saturating D loss on
   // fixed real images and G's (detached) output
   auto run = [&](nn::Module& net, const std::function<Tensor()>& loss) {
     optim::Adam opt(net.parameters(), optim::AdamOptions{1e-3, {0.0, 0.9}});
     double first = 0, last = 0;
-    for (int step = 0; step < 5; ++step) {
+    for (int step = 0; step < 4; ++step) {
       opt.zero_grad();
       Tensor l = loss();
       if (step == 0) first = l.item<double>();
@@ -198,13 +239,17 @@ TEST_CASE("AutoGAN and BigGAN: a few Adam steps lower a simple loss", "[gan_mode
     INFO(net.name() << ": loss " << first << " -> " << last);
     REQUIRE(last < first);
   };
-  AutoganGenerator ag(small_autogan());
-  AutoganDiscriminator ad(small_autogan());
+  AutoganOptions ao = small_autogan();
+  ao.gf_dim = ao.df_dim = 8;
+  AutoganGenerator ag(ao);
+  AutoganDiscriminator ad(ao);
   run(ag, [&] { return ops::mean(ops::square(ag.forward(z) - target)); });
   Tensor fake = ag.forward(z).detach();
   run(ad, [&] { return ops::mean(ops::softplus(-ad.forward(real))) + ops::mean(ops::softplus(ad.forward(fake))); });
-  BigganGenerator bg(small_biggan());
-  BigganDiscriminator bd(small_biggan());
+  BigganOptions bo = small_biggan();
+  bo.g_ch = bo.d_ch = 2;
+  BigganGenerator bg(bo);
+  BigganDiscriminator bd(bo);
   run(bg, [&] { return ops::mean(ops::square(bg.forward(z, y) - target)); });
   fake = bg.forward(z, y).detach();
   run(bd, [&] {

@@ -15,10 +15,14 @@ Then it
      df_dim 128; BigGAN CIFAR, G_ch = D_ch = 64, 10 classes, and its
      shared-embedding and shared + hierarchical variants), which the C++ test
      holds as constants;
-  2. writes autogan_ref.safetensors and biggan_ref.safetensors here: the
-     random weights of reduced-width models under nova's parameter names
-     (float32 values; both sides compute in float64 from them), the inputs,
-     and the float64 training-mode outputs of G and of D on G's output.
+  2. writes autogan_ref.safetensors, biggan_ref.safetensors and
+     biggan_hier_ref.safetensors (G with the shared embedding and the
+     hierarchical latent) here: the random weights of reduced-width models
+     under nova's parameter names (float32 values; both sides compute in
+     float64 from them), the inputs, the float64 training-mode outputs of G
+     and of D on G's output, some of the state the training forward leaves
+     (after.*: BN running statistics, SN vectors), and for AutoGAN D's
+     eval-mode output after it.
 
 Run: /tmp/tv/bin/python tests/reference/count_autogan_biggan_params.py
 (PyTorch 2.15, CPU; no numpy or safetensors package needed).
@@ -350,6 +354,15 @@ def biggan_to_nova(state, prefix):
 
 
 # ---------------------------------------------------------------- helpers
+# state compared after the training forward (BN statistics, SN vectors)
+AUTOGAN_AFTER = ['G.to_rgb.0.running_mean', 'G.to_rgb.0.running_var', 'G.to_rgb.0.num_batches_tracked',
+                 'D.block1.c1.weight_u', 'D.block1.c1.weight_v', 'D.block3.c2.weight_u', 'D.l5.weight_u',
+                 'D.l5.weight_v']
+BIGGAN_AFTER = ['G.blocks.0.bn1.norm.bn.running_mean', 'G.blocks.2.bn2.norm.bn.running_var',
+                'G.output_layer.0.running_mean', 'G.output_layer.0.running_var', 'G.linear.weight_u',
+                'G.blocks.1.conv_sc.weight_u', 'D.blocks.0.conv1.weight_u', 'D.embed.weight_u', 'D.linear.weight_u']
+
+
 def count(model):
     return sum(p.numel() for p in model.parameters())
 
@@ -370,7 +383,7 @@ def write_safetensors(path, tensors):
     names = {torch.float32: 'F32', torch.float64: 'F64', torch.int64: 'I64'}
     for name, t in tensors.items():
         t = t.detach().contiguous()
-        if t.dtype == torch.float64 and not name.startswith(('expected.', 'input.')):
+        if t.dtype == torch.float64 and not name.startswith(('expected.', 'input.', 'after.')):
             t = t.float()  # weights and buffers: float32 values (exact, see round_to_f32)
         raw = bytes(t.reshape(-1).view(torch.uint8).tolist())
         header[name] = {'dtype': names[t.dtype], 'shape': list(t.shape), 'data_offsets': [offset, offset + len(raw)]}
@@ -410,6 +423,13 @@ def main():
     state['input.z'] = z
     state['expected.G'] = img
     state['expected.D'] = score
+    # the state the training forward left: BN statistics, SN's u and v
+    after = {'G.' + k: v for k, v in g.state_dict().items()}
+    after.update({'D.' + k: v for k, v in d.state_dict().items()})
+    for k in AUTOGAN_AFTER:
+        state['after.' + k] = after[k].clone()
+    d.eval()  # eval: the stored u and v as they are, as nova
+    state['expected.D_eval'] = d(img.detach())
     write_safetensors(os.path.join(HERE, 'autogan_ref.safetensors'), state)
 
     # BigGAN at reduced width (G_ch = D_ch = 4: 16 channels), N02 init, training mode
@@ -430,7 +450,22 @@ def main():
     state['input.labels'] = labels
     state['expected.G'] = img
     state['expected.D'] = score
+    after = biggan_to_nova(g.state_dict(), 'G.')
+    after.update(biggan_to_nova(d.state_dict(), 'D.'))
+    for k in BIGGAN_AFTER:
+        state['after.' + k] = after[k].clone()
     write_safetensors(os.path.join(HERE, 'biggan_ref.safetensors'), state)
+
+    # BigGAN G with the shared embedding and the hierarchical latent (G_ch 2)
+    torch.manual_seed(3)
+    g = BgG(ch=2, dim_z=32, shared=True, hier=True)
+    biggan_init(g, 'N02')
+    round_to_f32(g)
+    state = {k: v.clone() for k, v in biggan_to_nova(g.state_dict(), 'G.').items()}
+    state['input.z'] = z
+    state['input.labels'] = labels
+    state['expected.G'] = g(z, labels)
+    write_safetensors(os.path.join(HERE, 'biggan_hier_ref.safetensors'), state)
 
 
 if __name__ == '__main__':
