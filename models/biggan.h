@@ -7,8 +7,8 @@
 // singular vector and one power iteration, SN_eps 1e-8, BN_eps 1e-5, D_wide).
 //
 //   G  z [N, 128], y [N] -> linear (SN) -> [N, 4c, 4, 4]      (c = G_ch, 4c = 256)
-//        -> 3 GBlocks 4c->4c, each 2x up -> ccbn-free output layer:
-//           BN (eps 1e-5), ReLU, conv 3x3 (SN) 4c->3, tanh -> [N, 3, 32, 32]
+//        -> 3 GBlocks 4c->4c, each 2x up -> output layer (a plain BN, not a
+//           ccbn): BN (eps 1e-5), ReLU, conv 3x3 (SN) 4c->3, tanh -> [N, 3, 32, 32]
 //      GBlock(x, y): h = conv1(up(relu(bn1(x, y)))); h = conv2(relu(bn2(h, y)))
 //                    return h + conv_sc(up(x))             (up: nearest 2x)
 //      ccbn(x, y) = BN(x) * (1 + gain(y)) + bias(y), BN without affine,
@@ -23,8 +23,9 @@
 //      DBlock: h = conv2(relu(conv1([relu] x))) [avgpool 2]; shortcut
 //        preactivated: [conv_sc] then [avgpool]; first block: avgpool then
 //        conv_sc; conv_sc (1x1) when in != out or down, else identity.
-//   Every conv and linear has a bias; every layer of both nets has spectral
-//   norm except G's embeddings and BatchNorms.
+//   Every conv and linear has a bias, but for the ccbn linears of the
+//   shared-embedding variant; every layer of both nets has spectral norm
+//   except G's embeddings (class and shared) and its BatchNorms.
 // Hierarchical latent (option): z is split into num_blocks + 1 chunks of
 // dim_z / (num_blocks + 1); the first feeds the linear, chunk k + 1 joins
 // shared(y) in block k's ccbn. It needs the shared embedding, as in BigGAN.py
@@ -80,7 +81,9 @@ struct BigganOptions {
   /// through SN linears. shared_dim 0 means z_dim.
   bool shared_embedding = false;
   int64_t shared_dim = 0;
-  /// hier: the latent is split over the linear and the blocks (needs shared_embedding).
+  /// hier: the latent is split over the linear and the blocks (needs
+  /// shared_embedding); the generator rounds its z_dim down to a multiple of
+  /// 4 as BigGAN.py does (BigganGenerator::options holds the value used).
   bool hierarchical = false;
   double bn_eps = 1e-5;  // the ccbns' (BN_eps); the output BN always uses 1e-5, as layers.bn
   double sn_eps = 1e-8;
