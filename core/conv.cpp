@@ -34,6 +34,7 @@
 #include "core/conv.h"
 
 #include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include "core/autograd.h"
@@ -93,10 +94,14 @@ Tensor forward_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeo
   Tensor y = empty({g.N, g.K, g.P, g.Q}, x.dtype(), x.device());
   {
     Tensor xc = for_kernel(x), wc = for_kernel(w), bc = for_kernel(b);
-    Tensor ws = workspace_for(g, ConvPass::kForward, x);
-    switch (x.device().type) {
-      case DeviceType::CPU: cpu::conv2d_forward(g, xc, wc, bc, y, ws); break;
-      case DeviceType::CUDA: cuda::conv2d_forward(g, xc, wc, bc, y, ws); break;
+    if (x.is_cuda() && g.cudnn) {
+      cuda::conv2d_forward_cudnn(g, xc, wc, bc, y);
+    } else {
+      Tensor ws = workspace_for(g, ConvPass::kForward, x);
+      switch (x.device().type) {
+        case DeviceType::CPU: cpu::conv2d_forward(g, xc, wc, bc, y, ws); break;
+        case DeviceType::CUDA: cuda::conv2d_forward(g, xc, wc, bc, y, ws); break;
+      }
     }
   }
   if (autograd::any_requires_grad({&x, &w, &b})) {
@@ -125,10 +130,14 @@ Tensor data_node(const Tensor& gy, const Tensor& w, const Tensor& b, Conv2dGeome
   {
     NoGradGuard no_grad;
     Tensor gyc = for_kernel(gy), wc = for_kernel(w);
-    Tensor ws = workspace_for(g, ConvPass::kBackwardData, gy);
-    switch (gy.device().type) {
-      case DeviceType::CPU: cpu::conv2d_backward_data(g, gyc, wc, gx, ws); break;
-      case DeviceType::CUDA: cuda::conv2d_backward_data(g, gyc, wc, gx, ws); break;
+    if (gy.is_cuda() && g.cudnn) {
+      cuda::conv2d_backward_data_cudnn(g, gyc, wc, gx);
+    } else {
+      Tensor ws = workspace_for(g, ConvPass::kBackwardData, gy);
+      switch (gy.device().type) {
+        case DeviceType::CPU: cpu::conv2d_backward_data(g, gyc, wc, gx, ws); break;
+        case DeviceType::CUDA: cuda::conv2d_backward_data(g, gyc, wc, gx, ws); break;
+      }
     }
     if (b.defined()) gx.add_(reshape(b.detach(), {1, g.C, 1, 1}));
   }
@@ -158,10 +167,14 @@ Tensor filter_node(const Tensor& x, const Tensor& gy, Conv2dGeometry g) {
   Tensor gw = empty({g.K, g.group_channels(), g.R, g.S}, x.dtype(), x.device());
   {
     Tensor xc = for_kernel(x), gyc = for_kernel(gy);
-    Tensor ws = workspace_for(g, ConvPass::kBackwardFilter, x);
-    switch (x.device().type) {
-      case DeviceType::CPU: cpu::conv2d_backward_filter(g, xc, gyc, gw, ws); break;
-      case DeviceType::CUDA: cuda::conv2d_backward_filter(g, xc, gyc, gw, ws); break;
+    if (x.is_cuda() && g.cudnn && g.has_full_output()) {
+      cuda::conv2d_backward_filter_cudnn(g, xc, gyc, gw);
+    } else {
+      Tensor ws = workspace_for(g, ConvPass::kBackwardFilter, x);
+      switch (x.device().type) {
+        case DeviceType::CPU: cpu::conv2d_backward_filter(g, xc, gyc, gw, ws); break;
+        case DeviceType::CUDA: cuda::conv2d_backward_filter(g, xc, gyc, gw, ws); break;
+      }
     }
   }
   if (autograd::any_requires_grad({&x, &gy})) {
@@ -209,6 +222,7 @@ Conv2dGeometry conv2d_geometry(const char* op, const Shape& x, const Shape& w, c
   g.pad_h = a.padding_hw.h, g.pad_w = a.padding_hw.w;
   g.dil_h = a.dilation_hw.h, g.dil_w = a.dilation_hw.w;
   g.groups = a.group_count;
+  g.cudnn = a.backend_choice.value_or(conv_backend()) == ConvBackend::cudnn;
   NOVA_CHECK(g.C % g.groups == 0, "{}: groups {} must divide the input's {} channels (input {})", op, g.groups,
              g.C, x.str());
   NOVA_CHECK(g.K % g.groups == 0, "{}: groups {} must divide the {} output channels (weight {})", op, g.groups,
@@ -286,6 +300,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   check_output_size(op, out, x.shape(), weight.shape(), pad, dil);
   // the conv2d geometry this is the adjoint of: its input is our output
   Conv2dArgs conv = Conv2dArgs().stride(stride.h, stride.w).padding(pad.h, pad.w).dilation(dil.h, dil.w);
+  conv.backend_choice = args.backend_choice;
   Conv2dGeometry g = conv2d_geometry(op, out, weight.shape(), conv.groups(groups));
   g.P = x.size(2);
   g.Q = x.size(3);
@@ -321,3 +336,14 @@ Tensor conv2d_backward_filter(const Tensor& x, const Tensor& grad_y, const Shape
 }
 
 }  // namespace nova::ops
+
+namespace nova {
+
+namespace {
+std::atomic<ConvBackend> g_conv_backend{ConvBackend::native};
+}  // namespace
+
+void set_conv_backend(ConvBackend backend) { g_conv_backend = backend; }
+ConvBackend conv_backend() { return g_conv_backend; }
+
+}  // namespace nova

@@ -16,11 +16,23 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "core/pair2d.h"
 #include "core/tensor.h"
 
 namespace nova {
+
+/// Which implementation runs a convolution on CUDA (the CPU always runs its
+/// own im2col + GEMM path): nova's kernels (kernels/cuda/conv.cu) or cuDNN
+/// (kernels/cuda/conv_cudnn.cu), the baseline and fallback. A graph keeps
+/// the choice of the forward for its backward passes. cuDNN needs the full
+/// output size, so backward-filter with a shortened grad_y runs on nova's
+/// kernels whatever is chosen.
+enum class ConvBackend { native, cudnn };
+/// The backend of convolutions whose args name none (default native).
+void set_conv_backend(ConvBackend backend);
+ConvBackend conv_backend();
 
 /// conv2d's settings, chained: Conv2dArgs().stride(2).padding(1). Each takes
 /// one value for both spatial dims or (height, width).
@@ -29,6 +41,7 @@ struct Conv2dArgs {
   Pair2d padding_hw{0, 0};
   Pair2d dilation_hw{1, 1};
   int64_t group_count = 1;
+  std::optional<ConvBackend> backend_choice;  // empty: conv_backend()
 
   Conv2dArgs& stride(int64_t s) { return stride(s, s); }
   Conv2dArgs& stride(int64_t h, int64_t w) {
@@ -51,6 +64,11 @@ struct Conv2dArgs {
     group_count = g;
     return *this;
   }
+  /// This call's CUDA implementation, whatever set_conv_backend says.
+  Conv2dArgs& backend(ConvBackend b) {
+    backend_choice = b;
+    return *this;
+  }
 };
 
 /// conv_transpose2d's settings, chained like Conv2dArgs; output_padding adds
@@ -63,6 +81,7 @@ struct ConvTranspose2dArgs {
   Pair2d output_padding_hw{0, 0};
   Pair2d dilation_hw{1, 1};
   int64_t group_count = 1;
+  std::optional<ConvBackend> backend_choice;  // empty: conv_backend()
 
   ConvTranspose2dArgs& stride(int64_t s) { return stride(s, s); }
   ConvTranspose2dArgs& stride(int64_t h, int64_t w) {
@@ -86,6 +105,10 @@ struct ConvTranspose2dArgs {
   }
   ConvTranspose2dArgs& groups(int64_t g) {
     group_count = g;
+    return *this;
+  }
+  ConvTranspose2dArgs& backend(ConvBackend b) {
+    backend_choice = b;
     return *this;
   }
 };

@@ -39,6 +39,9 @@ struct Conv2dGeometry {
   int64_t pad_h = 0, pad_w = 0;
   int64_t dil_h = 1, dil_w = 1;
   int64_t groups = 1;
+  /// CUDA: run on cuDNN instead of nova's kernels (core sets it from the
+  /// chosen ConvBackend; the CPU ignores it).
+  bool cudnn = false;
 
   int64_t group_channels() const { return C / groups; }  // Cg
   int64_t group_filters() const { return K / groups; }   // Kg
@@ -46,6 +49,12 @@ struct Conv2dGeometry {
   int64_t column_rows() const { return group_channels() * R * S; }
   /// 1x1, stride 1, no padding, full output: the input is already the
   /// column block, so the CPU kernels skip im2col.
+  /// (P, Q) is the full output of (H, W), which cuDNN's descriptors imply;
+  /// backward_filter's shortened outputs are not (they run on nova's kernels).
+  bool has_full_output() const {
+    return P == (H + 2 * pad_h - dil_h * (R - 1) - 1) / stride_h + 1 &&
+           Q == (W + 2 * pad_w - dil_w * (S - 1) - 1) / stride_w + 1;
+  }
   bool is_pointwise() const {
     return R == 1 && S == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 && pad_w == 0 && P == H &&
            Q == W;

@@ -463,3 +463,13 @@ TEST_CASE("conv_transpose2d and conv2d_backward_filter reject bad inputs", "[con
   REQUIRE_THROWS_NOVA(ops::conv2d_backward_filter(x, gy, {3, 2, 3, 3}),
                       "conv2d_backward_filter: weight [3, 2, 3, 3] with groups 1 expects 2 input channels");
 }
+
+TEST_CASE("conv2d's backend choice is ignored on the CPU", "[conv]") {
+  Tensor x = uniform({2, 3, 6, 6}, -1.0, 1.0, kFloat64), w = uniform({4, 3, 3, 3}, -1.0, 1.0, kFloat64);
+  Tensor native = ops::conv2d(x, w, Conv2dArgs().padding(1));
+  REQUIRE(max_abs_diff(ops::conv2d(x, w, Conv2dArgs().padding(1).backend(ConvBackend::cudnn)), native) == 0);
+  set_conv_backend(ConvBackend::cudnn);
+  REQUIRE(conv_backend() == ConvBackend::cudnn);
+  REQUIRE(max_abs_diff(ops::conv2d(x, w, Conv2dArgs().padding(1)), native) == 0);
+  set_conv_backend(ConvBackend::native);
+}

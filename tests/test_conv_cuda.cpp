@@ -3,7 +3,9 @@
 // within 1e-4 and float64 within 1e-12 relative (see conv_tolerance), over stride
 // 1/2, padding, dilation, groups (depthwise included), 1x1/3x3/4x4 and
 // non-square kernels, with and without bias; second derivatives (a gradient
-// penalty) on both devices; an empty batch; mixed devices refused.
+// penalty) on both devices; an empty batch; mixed devices refused; and the
+// same sweep through cuDNN (ConvBackend::cudnn, per call and globally), float32
+// with CUDNN_FMA_MATH and float64, against the CPU within the same bounds.
 #include <functional>
 #include <string>
 #include <vector>
@@ -139,4 +141,24 @@ TEST_CASE("cuda conv2d refuses inputs on different devices", "[cuda][conv][error
                       "conv2d: inputs on different devices (cuda:0, cpu)");
   REQUIRE_THROWS_NOVA(ops::conv_transpose2d(x.to(gpu()), randn({3, 2, 3, 3})),
                       "conv_transpose2d: inputs on different devices (cuda:0, cpu)");
+}
+
+TEST_CASE("cuda conv2d through cuDNN matches the CPU", "[cuda][conv][cudnn]") {
+  for (DType dtype : {kFloat32, kFloat64}) {
+    for (const Setting& s : settings()) {
+      INFO("x " << s.x.str() << ", w " << s.w.str() << ", groups " << s.args.group_count << ", "
+                << dtype_name(dtype));
+      Conv2dArgs args = s.args;
+      args.backend(ConvBackend::cudnn);
+      Inputs in{uniform(s.x, -1, 1, dtype), uniform(s.w, -1, 1, dtype), uniform({s.w[0]}, -1, 1, dtype)};
+      check(in, [&](const Inputs& t) { return ops::conv2d(t[0], t[1], t[2], args); });
+    }
+    // conv_transpose2d (cuDNN's backward-data as a forward) and the global switch
+    set_conv_backend(ConvBackend::cudnn);
+    Inputs in{uniform({2, 4, 5, 5}, -1, 1, dtype), uniform({4, 3, 4, 4}, -1, 1, dtype), uniform({3}, -1, 1, dtype)};
+    check(in, [&](const Inputs& t) {
+      return ops::conv_transpose2d(t[0], t[1], t[2], ConvTranspose2dArgs().stride(2).padding(1).output_padding(1));
+    });
+    set_conv_backend(ConvBackend::native);
+  }
 }
