@@ -107,8 +107,8 @@ std::string idx_path(const std::string& dir, const std::string& base) {
 /// split "train" or "t10k": the IDX pair, each image padded with zeros
 /// (black, as the background) to 32x32 and mapped from [0, 1] to [-1, 1].
 ImageSet load_split(const std::string& dir, const std::string& split) {
-  datasets::IdxDataset d = datasets::read_idx_dataset(idx_path(dir, split + "-images-idx3-ubyte"),
-                                                      idx_path(dir, split + "-labels-idx1-ubyte"));
+  const std::string images = idx_path(dir, split + "-images-idx3-ubyte");  // named first when both are missing
+  datasets::IdxDataset d = datasets::read_idx_dataset(images, idx_path(dir, split + "-labels-idx1-ubyte"));
   const int64_t rows = d.images.size(1), cols = d.images.size(2);
   NOVA_CHECK(rows <= kImageSize && cols <= kImageSize && d.images.size(0) > 0,
              "gan_images: {} images are {}x{} ({} of them); expected at least one, at most {}x{} (padded to it)",
@@ -338,7 +338,7 @@ class Trainer {
       const double elapsed = seconds_since(start);
       if (logged) write_csv(step, log, g_loss, lr_g, fid_now ? scores : Scores{}, elapsed);
       progress_.update(method_name(cfg_.weighting), step, cfg_.steps, stats_of(log, g_loss), elapsed);
-      if (!cfg_.out_dir.empty() && cfg_.sample_every > 0 && (step % cfg_.sample_every == 0 || last))
+      if (!cfg_.out_dir.empty() && (last || (cfg_.sample_every > 0 && step % cfg_.sample_every == 0)))
         write_samples(step);
       if (!cfg_.checkpoint.empty() && (last || (cfg_.checkpoint_every > 0 && step % cfg_.checkpoint_every == 0)))
         ckpt_.save(cfg_.checkpoint, step);
@@ -625,11 +625,11 @@ int run(int argc, char** argv) {
              "angle_update_real,angle_update_fake,lr_g,fid,is,is_std,elapsed\n";
   }
 
-  fmt::print("{} on {} ({} images, 1x32x32 in [-1, 1]), width {}; {} {}; loss {}; {} steps, {} D step(s) each, "
+  fmt::print("{} on {} ({} images, 1x32x32 in [-1, 1]), width {}; {}{}; loss {}; {} steps, {} D step(s) each, "
              "batch G {} D {}; Adam lr G {:g} D {:g}, betas ({:g}, {:g}), {}; seed {}, device {}, threads {}\n",
              cfg.model, cfg.dataset, train.images.size(0), cfg.width == 0 ? std::string("paper's") : std::to_string(cfg.width),
              method_name(cfg.weighting),
-             cfg.weighting == Weighting::aw1 ? "(Algorithm 1)" : cfg.weighting == Weighting::aw2 ? "(Algorithm 2)" : "",
+             cfg.weighting == Weighting::aw1 ? " (Algorithm 1)" : cfg.weighting == Weighting::aw2 ? " (Algorithm 2)" : "",
              loss, cfg.steps, cfg.n_dis, cfg.batch_g, cfg.batch_d, cfg.lr_g, cfg.lr_d, cfg.beta1, cfg.beta2,
              cfg.lr_decay ? "linear decay to 0" : "no decay", cfg.seed, cfg.device.str(), omp_get_max_threads());
   std::fflush(stdout);
