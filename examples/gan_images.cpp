@@ -10,10 +10,13 @@
 // Adam lr 2e-4 for G and D with betas (0, 0.999), lr decayed linearly to 0
 // over the run, spectral norm in D only, batch 128 for G and 64 for D, 3 D
 // steps per G step for SN-GAN. The thesis gives no D-step ratio for its
-// DCGAN studies (sections 2.1.5.1-2.1.5.2, which only look at single steps);
-// DCGAN here takes 1, the ratio of the SN-GAN paper's standard-CNN settings
-// with beta2 = 0.999 and of the PyTorch port that models/dcgan.h follows
-// (pytorch-gan-collections), and --n-dis changes it.
+// DCGAN studies (sections 2.1.5.1-2.1.5.2, which only look at single steps)
+// beyond "the standard settings"; DCGAN here takes 1, our choice: it is the
+// ratio of settings B and C of the SN-GAN paper's Table 1 (Adam beta2 0.999,
+// the thesis's beta2; its settings with 5 D steps pair lr 1e-3 or beta2
+// 0.9 with it). That table is cited from memory (the paper is not in
+// /work/shared/papers); --n-dis changes the ratio. --steps counts G steps;
+// the default 100,000 is a GPU-scale run, a CPU run takes far fewer.
 //
 // The pieces are the library's, as in examples/gan_8gaussians.cpp:
 //   D step  models::GanDiscriminatorStep: one forward over the real and fake
@@ -312,7 +315,11 @@ class Trainer {
       progress_.print("resumed from {} after step {}\n", cfg_.resume, first - 1);
     }
     const int64_t last_step = cfg_.stop_at > 0 ? cfg_.stop_at : cfg_.steps;
-    if (cfg_.fid_every > 0) prepare_fid();
+    if (cfg_.fid_every > 0) {
+      const auto eval_start = Clock::now();
+      prepare_fid();
+      eval_seconds_ += seconds_since(eval_start);
+    }
     Scores scores;
     for (int64_t step = first; step <= last_step; ++step) {
       const bool last = step == last_step;
@@ -331,7 +338,9 @@ class Trainer {
       sched_d_->step();
       check_finite(step, log, g_loss);
       if (fid_now) {
+        const auto eval_start = Clock::now();
         scores = evaluate();
+        eval_seconds_ += seconds_since(eval_start);
         progress_.print("step {}: FID {:.3f}, IS {:.3f} +- {:.3f} ({})\n", step, scores.fid, scores.is_mean,
                         scores.is_std, kMetricLabel);
       }
@@ -356,7 +365,9 @@ class Trainer {
       line += fmt::format(" cases={}/{}/{}/{}/{}", c[1], c[2], c[3], c[4], c[5]);
     }
     if (finite_.bad_steps() > 0) line += fmt::format(" nonfinite_steps={}", finite_.bad_steps());
-    line += fmt::format(" seconds={:.1f} s_per_step={:.3f}", seconds, done > 0 ? seconds / double(done) : 0.0);
+    // s_per_step: training only (FID/IS evaluations, eval_seconds, left out)
+    line += fmt::format(" seconds={:.1f} eval_seconds={:.1f} s_per_step={:.3f}", seconds, eval_seconds_,
+                        done > 0 ? (seconds - eval_seconds_) / double(done) : 0.0);
     fmt::print("{}\n", line);
     return 0;
   }
@@ -495,6 +506,7 @@ class Trainer {
   std::ofstream* csv_ = nullptr;
   std::shared_ptr<models::ImageClassifier> classifier_;
   datasets::FeatureStatistics real_stats_;
+  double eval_seconds_ = 0;  // time spent on FID/IS
 };
 
 int run(int argc, char** argv) {
