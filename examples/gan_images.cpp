@@ -47,11 +47,13 @@
 //   gan_images --data-dir D --classifier F.safetensors --fid-every 1000 ...
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
