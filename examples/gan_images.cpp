@@ -1,0 +1,664 @@
+// examples/gan_images.cpp: the image GANs of thesis section 2.1 (issue 17):
+// DCGAN (the SN-GAN paper's standard CNN, models/dcgan.h) or the SN-GAN
+// ResNet (models/sngan.h, 32x32 layout, unconditional) trained on an IDX
+// image dataset (Fashion-MNIST or MNIST, 28x28 padded with zeros to 32x32,
+// scaled to [-1, 1], one channel), with the plain discriminator step
+// (baseline) or the adaptive weighted one (aw1, aw2: Algorithms 1 and 2).
+//
+// Defaults: the thesis's image-GAN settings (section 2.1.4, thesis lines
+// 660-665; THESIS-NOTES.md "Settings used for the image GANs"): hinge loss,
+// Adam lr 2e-4 for G and D with betas (0, 0.999), lr decayed linearly to 0
+// over the run, spectral norm in D only, batch 128 for G and 64 for D, 3 D
+// steps per G step for SN-GAN. The thesis gives no D-step ratio for its
+// DCGAN studies (sections 2.1.5.1-2.1.5.2, which only look at single steps)
+// beyond "the standard settings"; DCGAN here takes 1, our choice: it is the
+// ratio of settings B and C of the SN-GAN paper's Table 1 (Adam beta2 0.999,
+// the thesis's beta2; its settings with 5 D steps pair lr 1e-3 or beta2
+// 0.9 with it). That table is cited from memory (the paper is not in
+// /work/shared/papers); --n-dis changes the ratio. --steps counts G steps;
+// the default 100,000 is a GPU-scale run, a CPU run takes far fewer.
+//
+// The pieces are the library's, as in examples/gan_8gaussians.cpp:
+//   D step  models::GanDiscriminatorStep: one forward over the real and fake
+//           rows, the split loss, a backward and Adam step (baseline) or
+//           grad_split + AdaptiveWeighting over the same Adam (aw)
+//   G step  nn::generator_loss of D(G(z)), gradients into G only
+//           (optim::backward_into), Adam step
+//   decay   optim::LinearLR(1 -> 0 over --steps) on both Adams (aw: its
+//           inner Adam), stepped once per G step
+//   check   optim::FiniteCheck on the losses and both networks' gradients
+//   state   models::TrainCheckpoint (atomic): --resume reaches the same
+//           weights bit for bit as a run that never stopped (CPU, same
+//           --threads); --stop-at ends a run early as if interrupted
+//
+// Randomness: the weights come from the default generator seeded with
+// seed * 2654435761 + 1; real batches (drawn with replacement, uniformly) and
+// z from Generator(seed); the sample sheet's z and the FID's z from their own
+// generators, so looking at G never changes its training.
+//
+// FID and IS (--fid-every): on a small CNN classifier that this program
+// trains on the dataset (--train-classifier; models/image_classifier.h), NOT
+// on Inception-v3: the numbers rank runs of this trainer against each other
+// and are never comparable with published FID or IS. Every line and column
+// that shows them says so.
+//
+//   gan_images --data-dir D [--model dcgan|sngan] [--weighting none|aw1|aw2] ...
+//   gan_images --train-classifier --data-dir D --classifier-out F.safetensors
+//   gan_images --data-dir D --classifier F.safetensors --fid-every 1000 ...
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/autograd.h"
+#include "core/ops.h"
+#include "datasets/idx.h"
+#include "datasets/image_metrics.h"
+#include "examples/cli.h"
+#include "examples/image_grid_png.h"
+#include "models/dcgan.h"
+#include "models/gan_discriminator_step.h"
+#include "models/image_classifier.h"
+#include "models/sngan.h"
+#include "models/train_checkpoint.h"
+#include "nn/gan_loss.h"
+#include "optim/adaptive_weighting.h"
+#include "optim/check_finite.h"
+#include "optim/lr_scheduler.h"
+#include "optim/optimizer.h"
+#include "optim/progress.h"
+
+using namespace nova;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+constexpr int64_t kImageSize = 32;  // the 32x32 layouts of both models
+constexpr const char* kMetricLabel = "nova classifier features; not comparable with published Inception FID";
+constexpr const char* kIsLabel = "nova classifier probabilities; not comparable with published Inception IS";
+
+// ---- data ----
+
+/// One split of an IDX dataset, ready for the networks.
+struct ImageSet {
+  Tensor images;  // [n, 1, 32, 32] float32 in [-1, 1], on the CPU
+  Tensor labels;  // [n] int64
+};
+
+/// `dir`/`base`, or `dir`/`base`.gz, whichever exists (the plain file first).
+std::string idx_path(const std::string& dir, const std::string& base) {
+  const std::filesystem::path plain = std::filesystem::path(dir) / base;
+  if (std::filesystem::exists(plain)) return plain.string();
+  const std::string gz = plain.string() + ".gz";
+  NOVA_CHECK(std::filesystem::exists(gz),
+             "gan_images: --data-dir {}: neither {} nor {} exists (Fashion-MNIST: apt-get install "
+             "dataset-fashion-mnist, then --data-dir /usr/share/datasets/fashion-mnist; or the four IDX files "
+             "of yann.lecun.com/exdb/mnist in a folder)",
+             dir, plain.string(), gz);
+  return gz;
+}
+
+/// split "train" or "t10k": the IDX pair, each image padded with zeros
+/// (black, as the background) to 32x32 and mapped from [0, 1] to [-1, 1].
+ImageSet load_split(const std::string& dir, const std::string& split) {
+  const std::string images = idx_path(dir, split + "-images-idx3-ubyte");  // named first when both are missing
+  datasets::IdxDataset d = datasets::read_idx_dataset(images, idx_path(dir, split + "-labels-idx1-ubyte"));
+  const int64_t rows = d.images.size(1), cols = d.images.size(2);
+  NOVA_CHECK(rows <= kImageSize && cols <= kImageSize && d.images.size(0) > 0,
+             "gan_images: {} images are {}x{} ({} of them); expected at least one, at most {}x{} (padded to it)",
+             split, rows, cols, d.images.size(0), kImageSize, kImageSize);
+  const int64_t top = (kImageSize - rows) / 2, left = (kImageSize - cols) / 2;
+  Tensor x = ops::pad(d.images.unsqueeze(1), {left, kImageSize - cols - left, top, kImageSize - rows - top}, 0.0);
+  return {(x * 2.0 - 1.0).contiguous(), d.labels};
+}
+
+/// Rows `index` ([n] int64 on the CPU) of `images`, on `device`.
+Tensor rows_of(const Tensor& images, const Tensor& index, Device device) {
+  return ops::index_select(images, 0, index).to(device);
+}
+
+// ---- the classifier command ----
+
+struct ClassifierConfig {
+  std::string data_dir, out;
+  int64_t epochs = 5, batch = 128, width = 32, features = 128;
+  double lr = 1e-3;
+  uint64_t seed = 0;
+  Device device = kCPU;
+};
+
+/// Fraction of `set` the classifier labels right.
+double accuracy(models::ImageClassifier& net, const ImageSet& set, Device device) {
+  NoGradGuard no_grad;
+  const int64_t n = set.images.size(0);
+  const auto labels = set.labels.to_vector<int64_t>();
+  int64_t right = 0;
+  for (int64_t at = 0; at < n; at += 500) {
+    const int64_t len = std::min<int64_t>(500, n - at);
+    const auto logits = net(set.images.narrow(0, at, len).to(device)).to(kCPU).contiguous().to_vector<float>();
+    const int64_t classes = int64_t(logits.size()) / len;
+    for (int64_t i = 0; i < len; ++i) {
+      const float* row = logits.data() + i * classes;
+      if (std::max_element(row, row + classes) - row == labels[size_t(at + i)]) ++right;
+    }
+  }
+  return double(right) / double(n);
+}
+
+int train_classifier(const ClassifierConfig& cfg) {
+  const auto start = Clock::now();
+  const ImageSet train = load_split(cfg.data_dir, "train"), test = load_split(cfg.data_dir, "t10k");
+  const int64_t classes = std::max(ops::max(train.labels).item<int64_t>(), ops::max(test.labels).item<int64_t>()) + 1;
+  NOVA_CHECK(ops::min(train.labels).item<int64_t>() >= 0 && classes >= 2,
+             "gan_images: --train-classifier: labels must be 0..K-1 with K >= 2, got up to {}", classes - 1);
+  models::ImageClassifierOptions o;
+  o.image_channels = 1;
+  o.image_size = kImageSize;
+  o.num_classes = classes;
+  o.width = cfg.width;
+  o.feature_dim = cfg.features;
+  default_generator().manual_seed(cfg.seed * 2654435761ULL + 1);
+  auto net = std::make_shared<models::ImageClassifier>(o);
+  net->to(cfg.device);
+  optim::Adam opt(net->parameters(), optim::AdamOptions{cfg.lr});
+  Generator gen(cfg.seed);
+  const int64_t n = train.images.size(0);
+  fmt::print("classifier for FID/IS features: {} train / {} test images, {} classes; conv {}-{}-{}, features {}; "
+             "Adam lr {:g}, batch {}, {} epochs; device {}\n",
+             n, test.images.size(0), classes, cfg.width, 2 * cfg.width, 4 * cfg.width, cfg.features, cfg.lr,
+             cfg.batch, cfg.epochs, cfg.device.str());
+  std::fflush(stdout);
+  optim::Progress progress(optim::Progress::on_terminal(), 0);
+  const int64_t per_epoch = (n + cfg.batch - 1) / cfg.batch;
+  for (int64_t epoch = 1; epoch <= cfg.epochs; ++epoch) {
+    net->train();
+    const Tensor order = randperm(n, kCPU, &gen);
+    double loss_sum = 0;
+    for (int64_t b = 0; b < per_epoch; ++b) {
+      const int64_t at = b * cfg.batch, len = std::min(cfg.batch, n - at);
+      const Tensor index = order.narrow(0, at, len);
+      Tensor loss = ops::cross_entropy((*net)(rows_of(train.images, index, cfg.device)),
+                                       rows_of(train.labels, index, cfg.device));
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+      loss_sum += loss.item();
+      progress.update(fmt::format("epoch {}/{}", epoch, cfg.epochs), b + 1, per_epoch,
+                      fmt::format("loss {:.4f}", loss_sum / double(b + 1)), seconds_since(start));
+    }
+    net->eval();
+    progress.print("epoch {}: train loss {:.4f}, test accuracy {:.2f}% ({:.0f}s)\n", epoch,
+                   loss_sum / double(per_epoch), 100 * accuracy(*net, test, cfg.device), seconds_since(start));
+  }
+  progress.clear();
+  net->to(kCPU);
+  models::save_image_classifier(*net, cfg.out);
+  fmt::print("wrote {}\n", cfg.out);
+  return 0;
+}
+
+// ---- the GAN trainer ----
+
+enum class Weighting { none, aw1, aw2 };
+
+const char* method_name(Weighting w) { return w == Weighting::aw1 ? "aw1" : w == Weighting::aw2 ? "aw2" : "baseline"; }
+
+struct Config {
+  std::string model = "dcgan", data_dir, dataset = "fashion-mnist";
+  int64_t width = 0;  // 0: the paper's
+  models::GanDiscriminatorStepOptions d_step;
+  Weighting weighting = Weighting::none;
+  int64_t steps = 100000, n_dis = 0, batch_g = 128, batch_d = 64, z_dim = 128;
+  double lr_g = 2e-4, lr_d = 2e-4, beta1 = 0.0, beta2 = 0.999;
+  bool lr_decay = true;
+  uint64_t seed = 0;
+  Device device = kCPU;
+  int64_t log_every = 100, csv_every = 10, sample_every = 1000, fid_every = 0, fid_samples = 10000;
+  std::string csv, out_dir, classifier;
+  std::string checkpoint, resume;
+  int64_t checkpoint_every = 1000, stop_at = 0;
+  optim::OnNonFinite on_nonfinite = optim::OnNonFinite::stop;
+};
+
+/// The FID and IS of one evaluation.
+struct Scores {
+  double fid = NAN, is_mean = NAN, is_std = NAN;
+};
+
+class Trainer {
+ public:
+  Trainer(const Config& cfg, const ImageSet& train, const ImageSet* test)
+      : cfg_(cfg), train_(train), test_(test), gen_(cfg.seed),
+        finite_(cfg.on_nonfinite, [this](const std::string& message) {
+          progress_.clear();
+          fmt::print(stderr, "warning: {} (--on-nonfinite continue: training on, the count is at the end)\n",
+                     message);
+        }),
+        progress_(optim::Progress::on_terminal(), cfg.log_every) {
+    default_generator().manual_seed(cfg.seed * 2654435761ULL + 1);
+    if (cfg.model == "dcgan") {
+      models::DcganOptions o;
+      o.z_dim = cfg.z_dim;
+      o.image_channels = 1;
+      o.image_size = kImageSize;
+      if (cfg.width > 0) o.width = cfg.width;
+      G_ = std::make_shared<models::DcganGenerator>(o);
+      D_ = std::make_shared<models::DcganDiscriminator>(o);
+    } else {
+      models::SnganOptions o;
+      o.z_dim = cfg.z_dim;
+      o.image_channels = 1;
+      o.image_size = kImageSize;
+      if (cfg.width > 0) {
+        o.d_width = cfg.width;
+        o.g_width = 2 * cfg.width;  // the paper's 256 : 128
+      }
+      G_ = std::make_shared<models::SnganGenerator>(o);
+      D_ = std::make_shared<models::SnganDiscriminator>(o);
+    }
+    G_->to(cfg.device);
+    D_->to(cfg.device);
+    g_params_ = G_->named_parameters();
+    d_params_ = D_->named_parameters();
+    const std::pair<double, double> betas{cfg.beta1, cfg.beta2};
+    opt_g_ = std::make_unique<optim::Adam>(G_->parameters(), optim::AdamOptions{cfg.lr_g, betas});
+    auto opt_d = std::make_unique<optim::Adam>(D_->parameters(), optim::AdamOptions{cfg.lr_d, betas});
+    if (cfg.weighting == Weighting::none) {
+      d_step_ = std::make_unique<models::GanDiscriminatorStep>(D_, std::move(opt_d), cfg.d_step);
+    } else {
+      optim::AdaptiveWeightingOptions aw;
+      aw.normalized = cfg.weighting == Weighting::aw1;
+      d_step_ = std::make_unique<models::GanDiscriminatorStep>(
+          D_, std::make_unique<optim::AdaptiveWeighting>(D_->parameters(), std::move(opt_d), aw), cfg.d_step);
+    }
+    optim::Optimizer& d_opt = d_step_->adaptive_weighting() ? d_step_->adaptive_weighting()->inner()
+                                                            : *d_step_->optimizer();
+    const double end = cfg.lr_decay ? 0.0 : 1.0;
+    sched_g_ = std::make_unique<optim::LinearLR>(*opt_g_, 1.0, end, cfg.steps);
+    sched_d_ = std::make_unique<optim::LinearLR>(d_opt, 1.0, end, cfg.steps);
+
+    // fixed z of the sample sheets, from a generator of its own
+    Generator sample_gen(cfg.seed ^ 0x9E3779B97F4A7C15ULL);
+    sample_z_ = randn({64, cfg.z_dim}, kFloat32, cfg.device, &sample_gen);
+
+    ckpt_.add("G", *G_).add("D", *D_).add("opt_g", *opt_g_).add("sched_g", *sched_g_).add("sched_d", *sched_d_);
+    ckpt_.add("gen", gen_).add("default_gen", default_generator());
+    if (optim::AdaptiveWeighting* a = d_step_->adaptive_weighting()) ckpt_.add("aw_d", *a);
+    else ckpt_.add("opt_d", *d_step_->optimizer());
+    auto num = [](double v) { return fmt::format("{}", v); };
+    ckpt_.setting("model", cfg.model).setting("width", std::to_string(cfg.width))
+        .setting("dataset", cfg.dataset).setting("method", method_name(cfg.weighting))
+        .setting("seed", std::to_string(cfg.seed)).setting("loss", cfg.d_step.objective.name)
+        .setting("steps", std::to_string(cfg.steps)).setting("n_dis", std::to_string(cfg.n_dis))
+        .setting("batch_g", std::to_string(cfg.batch_g)).setting("batch_d", std::to_string(cfg.batch_d))
+        .setting("z_dim", std::to_string(cfg.z_dim)).setting("lr_g", num(cfg.lr_g)).setting("lr_d", num(cfg.lr_d))
+        .setting("beta1", num(cfg.beta1)).setting("beta2", num(cfg.beta2))
+        .setting("lr_decay", cfg.lr_decay ? "linear" : "none");
+  }
+
+  int run() {
+    const auto start = Clock::now();
+    int64_t first = 1;
+    if (!cfg_.resume.empty()) {
+      first = ckpt_.load(cfg_.resume) + 1;
+      NOVA_CHECK(first - 1 <= cfg_.steps, "gan_images: --resume {}: saved after step {}, beyond --steps {}",
+                 cfg_.resume, first - 1, cfg_.steps);
+      progress_.print("resumed from {} after step {}\n", cfg_.resume, first - 1);
+    }
+    const int64_t last_step = cfg_.stop_at > 0 ? cfg_.stop_at : cfg_.steps;
+    if (cfg_.fid_every > 0) {
+      const auto eval_start = Clock::now();
+      prepare_fid();
+      eval_seconds_ += seconds_since(eval_start);
+    }
+    Scores scores;
+    for (int64_t step = first; step <= last_step; ++step) {
+      const bool last = step == last_step;
+      const bool fid_now = cfg_.fid_every > 0 && (step % cfg_.fid_every == 0 || last);
+      const bool logged = csv_ && (step % cfg_.csv_every == 0 || last || fid_now);
+      models::GanDiscriminatorStepLog log;
+      double g_loss = 0;
+      const double lr_g = sched_g_->get_last_lr().front();
+      try {
+        for (int64_t k = 0; k < cfg_.n_dis; ++k) log = d_step(logged && k + 1 == cfg_.n_dis);
+        g_loss = g_step();
+      } catch (const Error& e) {
+        fail("step {}: {}", step, e.what());
+      }
+      sched_g_->step();
+      sched_d_->step();
+      check_finite(step, log, g_loss);
+      if (fid_now) {
+        const auto eval_start = Clock::now();
+        scores = evaluate();
+        eval_seconds_ += seconds_since(eval_start);
+        progress_.print("step {}: FID {:.3f}, IS {:.3f} +- {:.3f} ({})\n", step, scores.fid, scores.is_mean,
+                        scores.is_std, kMetricLabel);
+      }
+      const double elapsed = seconds_since(start);
+      if (logged) write_csv(step, log, g_loss, lr_g, fid_now ? scores : Scores{}, elapsed);
+      progress_.update(method_name(cfg_.weighting), step, cfg_.steps, stats_of(log, g_loss), elapsed);
+      if (!cfg_.out_dir.empty() && (last || (cfg_.sample_every > 0 && step % cfg_.sample_every == 0)))
+        write_samples(step);
+      if (!cfg_.checkpoint.empty() && (last || (cfg_.checkpoint_every > 0 && step % cfg_.checkpoint_every == 0)))
+        ckpt_.save(cfg_.checkpoint, step);
+    }
+    progress_.clear();
+    const double seconds = seconds_since(start);
+    const int64_t done = last_step - first + 1;
+    std::string line = fmt::format("final: method={} model={} seed={} steps={}", method_name(cfg_.weighting),
+                                   cfg_.model, cfg_.seed, last_step);
+    if (cfg_.fid_every > 0)
+      line += fmt::format(" fid={:.4f} is={:.4f} is_std={:.4f} (FID and IS: {})", scores.fid, scores.is_mean,
+                          scores.is_std, "nova classifier; not comparable with published Inception FID/IS");
+    if (const optim::AdaptiveWeighting* aw = d_step_->adaptive_weighting()) {
+      const auto& c = aw->case_counts();
+      line += fmt::format(" cases={}/{}/{}/{}/{}", c[1], c[2], c[3], c[4], c[5]);
+    }
+    if (finite_.bad_steps() > 0) line += fmt::format(" nonfinite_steps={}", finite_.bad_steps());
+    // s_per_step: training only (FID/IS evaluations, eval_seconds, left out)
+    line += fmt::format(" seconds={:.1f} eval_seconds={:.1f} s_per_step={:.3f}", seconds, eval_seconds_,
+                        done > 0 ? (seconds - eval_seconds_) / double(done) : 0.0);
+    fmt::print("{}\n", line);
+    return 0;
+  }
+
+  /// Where the CSV rows go (null: no log).
+  void set_csv(std::ofstream* csv) { csv_ = csv; }
+
+ private:
+  template <typename... Args>
+  [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {
+    progress_.clear();
+    throw Error(fmt::format(format, std::forward<Args>(args)...));
+  }
+
+  /// One D step on a fresh real batch and G's images of fresh z (no graph through G).
+  models::GanDiscriminatorStepLog d_step(bool measure_angles) {
+    const Tensor index = randint(0, train_.images.size(0), {cfg_.batch_d}, kInt64, kCPU, &gen_);
+    const Tensor real = rows_of(train_.images, index, cfg_.device);
+    const Tensor z = randn({cfg_.batch_d, cfg_.z_dim}, kFloat32, cfg_.device, &gen_);
+    Tensor fake;
+    {
+      NoGradGuard no_grad;
+      fake = (*G_)(z);
+    }
+    return d_step_->step(real, fake, gen_, measure_angles);
+  }
+
+  /// One G step on --batch-g fresh z; returns the generator loss.
+  double g_step() {
+    const Tensor z = randn({cfg_.batch_g, cfg_.z_dim}, kFloat32, cfg_.device, &gen_);
+    Tensor loss = nn::generator_loss(cfg_.d_step.objective.g_loss, (*d_step_->discriminator())((*G_)(z)));
+    optim::backward_into(loss, G_->parameters());  // D's weight gradients would be thrown away
+    opt_g_->step();
+    return loss.item();
+  }
+
+  void check_finite(int64_t step, const models::GanDiscriminatorStepLog& log, double g_loss) {
+    finite_.value(step, "discriminator loss (real)", log.loss_real);
+    finite_.value(step, "discriminator loss (fake)", log.loss_fake);
+    finite_.grads(step, d_params_, "D.");
+    finite_.value(step, "generator loss", g_loss);
+    finite_.grads(step, g_params_, "G.");
+  }
+
+  static std::string stats_of(const models::GanDiscriminatorStepLog& l, double g_loss) {
+    std::string s = fmt::format("d_real {:.3f} d_fake {:.3f} g {:.3f} s_r {:.2f} s_f {:.2f}", l.loss_real,
+                                l.loss_fake, g_loss, l.s_r, l.s_f);
+    if (l.case_id > 0) s += fmt::format(" case {} w_r {:.2f} w_f {:.2f}", l.case_id, l.w_r, l.w_f);
+    return s;
+  }
+
+  void write_csv(int64_t step, const models::GanDiscriminatorStepLog& l, double g_loss, double lr,
+                 const Scores& s, double elapsed) {
+    auto num = [](double v) { return std::isnan(v) ? std::string() : fmt::format("{:.6g}", v); };
+    *csv_ << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f}\n", method_name(cfg_.weighting),
+                         cfg_.seed, step, num(l.loss_real), num(l.loss_fake), num(g_loss), num(l.s_r), num(l.s_f),
+                         l.case_id, num(l.w_r), num(l.w_f), num(l.angle_real_fake), num(l.angle_update_real),
+                         num(l.angle_update_fake), num(lr), num(s.fid), num(s.is_mean), num(s.is_std), elapsed);
+    csv_->flush();
+  }
+
+  /// G's images of `z`, in eval mode (BatchNorm's running statistics), without a graph.
+  Tensor generate(const Tensor& z) {
+    NoGradGuard no_grad;
+    G_->eval();
+    Tensor x = (*G_)(z);
+    G_->train();
+    return x;
+  }
+
+  void write_samples(int64_t step) {
+    const std::string path = fmt::format("{}/{}_{}_seed{}_step{:07d}.png", cfg_.out_dir, cfg_.model,
+                                         method_name(cfg_.weighting), cfg_.seed, step);
+    examples::write_image_grid_png(path, generate(sample_z_));
+  }
+
+  /// Classifier features and class probabilities of `images` [N, 1, 32, 32], in chunks.
+  std::pair<Tensor, Tensor> classify(const std::function<Tensor(int64_t, int64_t)>& images, int64_t n) {
+    NoGradGuard no_grad;
+    std::vector<Tensor> feats, probs;
+    for (int64_t at = 0; at < n; at += 500) {
+      const int64_t len = std::min<int64_t>(500, n - at);
+      Tensor f = classifier_->features(images(at, len));
+      probs.push_back(ops::softmax(classifier_->logits_of(f), 1).to(kFloat64));
+      feats.push_back(f.to(kFloat64));
+    }
+    return {ops::cat(feats, 0), ops::cat(probs, 0)};
+  }
+
+  int64_t is_splits(int64_t n) const { return n >= 100 ? 10 : 1; }
+
+  void prepare_fid() {
+    classifier_ = models::load_image_classifier(cfg_.classifier);
+    const auto& o = classifier_->options;
+    NOVA_CHECK(o.image_channels == 1 && o.image_size == kImageSize,
+               "gan_images: --classifier {}: made for [{}, {}, {}] images, these are [1, {}, {}]", cfg_.classifier,
+               o.image_channels, o.image_size, o.image_size, kImageSize, kImageSize);
+    classifier_->to(cfg_.device);
+    classifier_->eval();
+    const int64_t n = std::min(cfg_.fid_samples, test_->images.size(0));
+    auto [feats, probs] = classify(
+        [&](int64_t at, int64_t len) { return test_->images.narrow(0, at, len).to(cfg_.device); }, n);
+    real_stats_ = datasets::feature_statistics(feats);
+    const datasets::InceptionScore is = datasets::inception_score(probs, is_splits(n));
+    progress_.print("FID reference: {} real test images; their IS {:.3f} +- {:.3f} ({}); FID against {} generated "
+                    "images ({})\n",
+                    n, is.mean, is.std, kIsLabel, cfg_.fid_samples, kMetricLabel);
+  }
+
+  Scores evaluate() {
+    Generator fid_gen(cfg_.seed ^ 0xD1B54A32D192ED03ULL);  // the same z at every evaluation
+    auto [feats, probs] = classify(
+        [&](int64_t, int64_t len) { return generate(randn({len, cfg_.z_dim}, kFloat32, cfg_.device, &fid_gen)); },
+        cfg_.fid_samples);
+    Scores s;
+    s.fid = datasets::frechet_distance(real_stats_, datasets::feature_statistics(feats));
+    const datasets::InceptionScore is = datasets::inception_score(probs, is_splits(cfg_.fid_samples));
+    s.is_mean = is.mean;
+    s.is_std = is.std;
+    return s;
+  }
+
+  const Config& cfg_;
+  const ImageSet& train_;
+  const ImageSet* test_;
+  Generator gen_;
+  optim::FiniteCheck finite_;
+  optim::Progress progress_;
+  std::shared_ptr<nn::Module> G_, D_;
+  nn::NamedTensors g_params_, d_params_;
+  std::unique_ptr<optim::Adam> opt_g_;
+  std::unique_ptr<models::GanDiscriminatorStep> d_step_;
+  std::unique_ptr<optim::LinearLR> sched_g_, sched_d_;
+  Tensor sample_z_;
+  models::TrainCheckpoint ckpt_;
+  std::ofstream* csv_ = nullptr;
+  std::shared_ptr<models::ImageClassifier> classifier_;
+  datasets::FeatureStatistics real_stats_;
+  double eval_seconds_ = 0;  // time spent on FID/IS
+};
+
+int run(int argc, char** argv) {
+  Config cfg;
+  ClassifierConfig ccfg;
+  std::string loss = "hinge", weighting = "none", device = "cpu", on_nonfinite = "stop", grad_split = "auto";
+  int64_t threads = 1;
+  bool train_cls = false, no_decay = false;
+  using examples::RealRange;
+  examples::Cli cli("gan_images",
+                    "train DCGAN or SN-GAN on 32x32 images (Fashion-MNIST or MNIST padded from 28x28), plain or with "
+                    "the adaptive weighted discriminator (thesis section 2.1); or train the classifier whose "
+                    "features give this program's FID and IS (--train-classifier)");
+  cli.choice("model", cfg.model, {"dcgan", "sngan"},
+             "dcgan: the SN-GAN paper's standard CNN (models/dcgan.h); sngan: the SN-GAN ResNet, 32x32 layout, "
+             "unconditional (models/sngan.h)");
+  cli.integer("width", cfg.width,
+              "channel unit; 0: the paper's (dcgan 64: G 512-256-128-64, D 64..512; sngan: G 256, D 128); "
+              "sngan takes D = width, G = 2 x width", 0, 4096);
+  cli.choice("weighting", weighting, {"none", "aw1", "aw2"},
+             "none (baseline) | aw1 (adaptive weighting, Algorithm 1, normalized) | aw2 (Algorithm 2); aw's inner "
+             "optimizer is the baseline's Adam with the same lr, betas and decay");
+  cli.choice("loss", loss, nn::gan_objective_names(),
+             "the GAN objective (nn/gan_loss.h); the thesis's image GANs use hinge");
+  cli.choice("grad-split", grad_split, {"auto", "fused", "reference"},
+             "how aw gets g_r and g_f: fused (one backward over both halves), reference (two) or auto");
+  cli.choice("dataset", cfg.dataset, {"fashion-mnist", "mnist"},
+             "the IDX dataset in --data-dir (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], "
+             "t10k-...): 28x28 grey images, padded with zeros to 32x32 and scaled to [-1, 1]");
+  cli.text("data-dir", cfg.data_dir,
+           "folder of the IDX files; default /usr/share/datasets/<dataset> (Debian's dataset-fashion-mnist puts "
+           "Fashion-MNIST there)");
+  cli.integer("steps", cfg.steps, "generator steps (each after --n-dis D steps); the lr decays to 0 over them", 1);
+  cli.integer("n-dis", cfg.n_dis, "D steps per G step; 0: the model's (sngan 3 as the thesis, dcgan 1)", 0, 100);
+  cli.integer("batch-g", cfg.batch_g, "z per G step (thesis: 128)", 1);
+  cli.integer("batch-d", cfg.batch_d, "real and fake images per D step, each (thesis: 64)", 1);
+  cli.integer("z-dim", cfg.z_dim, "latent size", 1);
+  cli.real("lr-g", cfg.lr_g, "G's Adam learning rate", RealRange::positive());
+  cli.real("lr-d", cfg.lr_d, "D's Adam learning rate (aw: its inner Adam's)", RealRange::positive());
+  cli.real("beta1", cfg.beta1, "Adam beta1 (G, D, aw's inner Adam)", RealRange::unit_open_top());
+  cli.real("beta2", cfg.beta2, "Adam beta2 (G, D, aw's inner Adam)", RealRange::unit_open_top());
+  cli.flag("no-lr-decay", no_decay, "keep the learning rates constant (default: linear decay to 0 over --steps)");
+  cli.integer("seed", cfg.seed, "random seed (initial weights, batches, noise)");
+  cli.text("device", device, "cpu | cuda | cuda:N", [](const std::string& text) { Device::parse(text); });
+  cli.threads("threads", threads, "CPU threads (OpenMP); 0: all cores");
+  cli.integer("log-every", cfg.log_every,
+              "print losses every N steps when stderr is not a terminal (a terminal gets a live bar); 0: never", 0);
+  cli.text("csv", cfg.csv,
+           "write a CSV log: method, seed, step, loss_d_real, loss_d_fake, loss_g, s_r, s_f, case (0: baseline), "
+           "w_r, w_f, angle_real_fake, angle_update_real, angle_update_fake (degrees; the last D step of the "
+           "step), lr_g, fid, is, is_std (on --fid-every steps; nova classifier features, not comparable with "
+           "published Inception FID/IS), elapsed (s)");
+  cli.integer("csv-every", cfg.csv_every, "steps between CSV rows (and every FID step, and the last)", 1);
+  cli.text("out-dir", cfg.out_dir,
+           "write 8x8 PNG sample grids of G on a fixed z here (<model>_<method>_seed<S>_step<N>.png); the folder "
+           "must exist");
+  cli.integer("sample-every", cfg.sample_every, "steps between sample grids (and at the end); 0: only at the end", 0);
+  cli.integer("fid-every", cfg.fid_every,
+              "compute FID and IS every N steps (and at the end) on the features of --classifier (nova's own "
+              "classifier: not comparable with published Inception FID/IS); 0: never", 0);
+  cli.integer("fid-samples", cfg.fid_samples, "generated images for FID and IS; real: as many test images, at most all", 2);
+  cli.text("classifier", cfg.classifier, "the classifier file (--train-classifier) whose features FID and IS use");
+  cli.choice("on-nonfinite", on_nonfinite, {"stop", "continue"},
+             "a NaN or infinite loss or gradient: stop (error naming the step and tensor) or continue (warn once)");
+  cli.text("checkpoint", cfg.checkpoint,
+           "save the whole training state to this safetensors file every --checkpoint-every steps and at the end "
+           "(atomically: a crash leaves the old or the new file)");
+  cli.integer("checkpoint-every", cfg.checkpoint_every, "steps between checkpoints; 0: only at the end", 0);
+  cli.text("resume", cfg.resume,
+           "continue from this checkpoint to --steps, bit for bit as if never stopped (same options, CPU, same "
+           "--threads); --csv is appended to");
+  cli.integer("stop-at", cfg.stop_at,
+              "end the run after this step (checkpoint saved there) as if interrupted, the lr schedule still that "
+              "of --steps; 0: run to --steps", 0);
+  cli.flag("train-classifier", train_cls,
+           "instead of a GAN: train the FID/IS classifier on --data-dir and write it to --classifier-out");
+  cli.text("classifier-out", ccfg.out, "--train-classifier: the safetensors file to write");
+  cli.integer("classifier-epochs", ccfg.epochs, "--train-classifier: epochs over the training images", 1);
+  cli.integer("classifier-width", ccfg.width, "--train-classifier: channels of its first conv (then 2x, 4x)", 1, 4096);
+  cli.integer("classifier-features", ccfg.features, "--train-classifier: size of the feature layer (FID's features)",
+              2, 65536);
+  if (std::optional<int> status = cli.parse(argc, argv)) return *status;
+
+  if (cfg.data_dir.empty()) cfg.data_dir = "/usr/share/datasets/" + cfg.dataset;
+  cfg.device = Device::parse(device);
+  if (cfg.device.is_cuda())
+    NOVA_CHECK(cfg.device.index < cuda_device_count(), "gan_images: --device {}: no such CUDA device ({} found)",
+               cfg.device.str(), cuda_device_count());
+  if (threads > 0) omp_set_num_threads(int(threads));
+  NOVA_CHECK(std::filesystem::is_directory(cfg.data_dir), "gan_images: --data-dir {}: not a folder", cfg.data_dir);
+
+  if (train_cls) {
+    NOVA_CHECK(!ccfg.out.empty(), "gan_images: --train-classifier needs --classifier-out FILE");
+    ccfg.data_dir = cfg.data_dir;
+    ccfg.seed = cfg.seed;
+    ccfg.device = cfg.device;
+    return train_classifier(ccfg);
+  }
+  NOVA_CHECK(ccfg.out.empty(), "gan_images: --classifier-out is for --train-classifier");
+
+  cfg.d_step.objective = nn::parse_gan_objective(loss, "gan_images: --loss");
+  using autograd::GradSplitMode;
+  cfg.d_step.grad_split = grad_split == "fused"       ? GradSplitMode::fused
+                          : grad_split == "reference" ? GradSplitMode::reference
+                                                      : GradSplitMode::automatic;
+  cfg.weighting = weighting == "aw1" ? Weighting::aw1 : weighting == "aw2" ? Weighting::aw2 : Weighting::none;
+  cfg.on_nonfinite = on_nonfinite == "stop" ? optim::OnNonFinite::stop : optim::OnNonFinite::warn;
+  cfg.lr_decay = !no_decay;
+  if (cfg.n_dis == 0) cfg.n_dis = cfg.model == "sngan" ? 3 : 1;
+  NOVA_CHECK(cfg.stop_at <= cfg.steps, "gan_images: --stop-at {} is beyond --steps {}", cfg.stop_at, cfg.steps);
+  NOVA_CHECK(cfg.fid_every == 0 || !cfg.classifier.empty(),
+             "gan_images: --fid-every needs --classifier FILE (make one with --train-classifier)");
+  NOVA_CHECK(cfg.out_dir.empty() || std::filesystem::is_directory(cfg.out_dir),
+             "gan_images: --out-dir {}: not a folder (create it first)", cfg.out_dir);
+
+  const ImageSet train = load_split(cfg.data_dir, "train");
+  std::optional<ImageSet> test;
+  if (cfg.fid_every > 0) test = load_split(cfg.data_dir, "t10k");
+
+  std::ofstream csv;
+  if (!cfg.csv.empty()) {
+    std::error_code no_file;
+    const bool append = !cfg.resume.empty() && std::filesystem::file_size(cfg.csv, no_file) > 0 && !no_file;
+    csv.open(cfg.csv, append ? std::ios::app : std::ios::trunc);
+    NOVA_CHECK(csv, "gan_images: --csv: cannot write {}", cfg.csv);
+    if (!append)
+      csv << "method,seed,step,loss_d_real,loss_d_fake,loss_g,s_r,s_f,case,w_r,w_f,angle_real_fake,"
+             "angle_update_real,angle_update_fake,lr_g,fid,is,is_std,elapsed\n";
+  }
+
+  fmt::print("{} on {} ({} images, 1x32x32 in [-1, 1]), width {}; {}{}; loss {}; {} steps, {} D step(s) each, "
+             "batch G {} D {}; Adam lr G {:g} D {:g}, betas ({:g}, {:g}), {}; seed {}, device {}, threads {}\n",
+             cfg.model, cfg.dataset, train.images.size(0), cfg.width == 0 ? std::string("paper's") : std::to_string(cfg.width),
+             method_name(cfg.weighting),
+             cfg.weighting == Weighting::aw1 ? " (Algorithm 1)" : cfg.weighting == Weighting::aw2 ? " (Algorithm 2)" : "",
+             loss, cfg.steps, cfg.n_dis, cfg.batch_g, cfg.batch_d, cfg.lr_g, cfg.lr_d, cfg.beta1, cfg.beta2,
+             cfg.lr_decay ? "linear decay to 0" : "no decay", cfg.seed, cfg.device.str(), omp_get_max_threads());
+  std::fflush(stdout);
+  Trainer trainer(cfg, train, test ? &*test : nullptr);
+  trainer.set_csv(cfg.csv.empty() ? nullptr : &csv);
+  return trainer.run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,253 @@
+// tests/test_example_gan_images.cpp: the image-GAN trainer (examples/
+// gan_images, issue 17), run as the real binary on a tiny synthetic IDX
+// dataset the test writes (so no real data is needed): a few steps of each
+// weighting and of SN-GAN at a tiny width, the CSV columns and aw's cases,
+// the sample grid, exact resume (a run stopped halfway and resumed ends bit
+// for bit where a straight run does), the classifier command and the FID/IS
+// it enables (labelled as not comparable with published numbers), and bad
+// options refused. Compiled only when the examples are built.
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "nn/checkpoint.h"
+#include "tests/test_util.h"
+
+#ifdef NOVA_GAN_IMAGES_EXAMPLE_PATH
+
+namespace {
+
+using Run = nova::test::CommandResult;
+using Catch::Matchers::Contains;
+
+Run run(const std::string& args) {
+  return nova::test::run_command(std::string(NOVA_GAN_IMAGES_EXAMPLE_PATH) + " " + args);
+}
+
+void put_u32(std::ofstream& f, uint32_t v) {
+  const char b[4] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+  f.write(b, 4);
+}
+
+/// Writes <split>-images-idx3-ubyte and <split>-labels-idx1-ubyte of n 28x28
+/// images into dir: class c is a pattern of horizontal stripes whose phase
+/// depends on c, so a classifier has something to learn.
+void write_idx_split(const std::string& dir, const std::string& split, uint32_t n) {
+  std::ofstream images(dir + "/" + split + "-images-idx3-ubyte", std::ios::binary);
+  images.write("\0\0\x08\x03", 4);
+  put_u32(images, n);
+  put_u32(images, 28);
+  put_u32(images, 28);
+  std::ofstream labels(dir + "/" + split + "-labels-idx1-ubyte", std::ios::binary);
+  labels.write("\0\0\x08\x01", 4);
+  put_u32(labels, n);
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint32_t c = i % 10;
+    for (uint32_t r = 0; r < 28; ++r)
+      for (uint32_t col = 0; col < 28; ++col)
+        images.put(char((r / 3 + c) % 4 == 0 && col >= 4 && col < 24 ? 255 : 0));
+    labels.put(char(c));
+  }
+  REQUIRE(images);
+  REQUIRE(labels);
+}
+
+/// A temp folder holding the tiny dataset (40 train, 20 test images).
+struct TinyData {
+  nova::test::TempDir dir;
+  TinyData() {
+    write_idx_split(dir.path.string(), "train", 40);
+    write_idx_split(dir.path.string(), "t10k", 20);
+  }
+  std::string args() const { return "--data-dir " + dir.path.string() + " "; }
+};
+
+/// Tiny networks and batches: the whole file runs in seconds on one core.
+const char* kTiny = "--width 2 --batch-g 8 --batch-d 8 --z-dim 8 --threads 1 --log-every 0 ";
+
+std::vector<std::string> split_csv(const std::string& row) {
+  std::vector<std::string> out;
+  std::stringstream s(row);
+  for (std::string field; std::getline(s, field, ',');) out.push_back(field);
+  if (!row.empty() && row.back() == ',') out.emplace_back();
+  return out;
+}
+
+std::string without_elapsed(const std::string& row) { return row.substr(0, row.rfind(',')); }
+
+}  // namespace
+
+TEST_CASE("gan_images trains 3 steps of each weighting, logging every step and writing a sample grid",
+          "[example][gan_images]") {
+  const char* weighting = GENERATE("none", "aw1", "aw2");
+  INFO("weighting " << weighting);
+  TinyData data;
+  nova::test::TempDir out;
+  const std::string csv = out.file("log.csv");
+  Run r = run(data.args() + kTiny + "--steps 3 --csv-every 1 --sample-every 0 --weighting " + weighting +
+              " --csv " + csv + " --out-dir " + out.path.string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  REQUIRE_THAT(r.output, Contains("final: method="));
+  const auto lines = nova::test::read_lines(csv);
+  REQUIRE(lines.size() == 4);  // header + steps 1, 2, 3
+  REQUIRE(lines[0] ==
+          "method,seed,step,loss_d_real,loss_d_fake,loss_g,s_r,s_f,case,w_r,w_f,angle_real_fake,"
+          "angle_update_real,angle_update_fake,lr_g,fid,is,is_std,elapsed");
+  const bool aw = std::string(weighting) != "none";
+  for (size_t i = 1; i < lines.size(); ++i) {
+    INFO(lines[i]);
+    const auto f = split_csv(lines[i]);
+    REQUIRE(f.size() == 19);
+    REQUIRE(f[0] == (aw ? std::string(weighting) : "baseline"));
+    REQUIRE(f[2] == std::to_string(i));
+    const int case_id = std::stoi(f[8]);
+    if (aw) {
+      REQUIRE(case_id >= 1);
+      REQUIRE(case_id <= 5);
+    } else {
+      REQUIRE(case_id == 0);
+    }
+    for (int k : {3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14}) REQUIRE(!f[size_t(k)].empty());  // angles measured too
+    REQUIRE(f[15].empty());  // no FID without --fid-every
+    // the lr decays linearly from 2e-4 to 0 over the 3 steps
+    REQUIRE(std::stod(f[14]) == Approx(2e-4 * double(4 - i) / 3));
+  }
+  // --sample-every 0: one grid at the end; 8x8 tiles of 32x32 at scale 2
+  const std::string png = out.file(std::string("dcgan_") + (aw ? weighting : "baseline") + "_seed0_step0000003.png");
+  std::ifstream f(png, std::ios::binary);
+  REQUIRE(f);
+  char head[8];
+  f.read(head, 8);
+  REQUIRE(std::string(head + 1, 3) == "PNG");
+}
+
+TEST_CASE("gan_images trains SN-GAN (3 D steps per G step) at a tiny width", "[example][gan_images]") {
+  TinyData data;
+  Run r = run(data.args() + kTiny + "--model sngan --steps 2 --weighting aw1");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  REQUIRE_THAT(r.output, Contains("2 steps, 3 D step(s) each"));
+  REQUIRE_THAT(r.output, Contains("final: method=aw1 model=sngan seed=0 steps=2 cases="));
+}
+
+TEST_CASE("a gan_images run stopped halfway and resumed ends bit for bit where a straight run does",
+          "[example][gan_images][resume]") {
+  const char* weighting = GENERATE("none", "aw1");
+  INFO("weighting " << weighting);
+  TinyData data;
+  nova::test::TempDir dir;
+  const std::string common = data.args() + kTiny + "--steps 6 --csv-every 1 --weighting " + weighting + " ";
+  const std::string straight = dir.file("straight.safetensors"), half = dir.file("half.safetensors"),
+                    resumed = dir.file("resumed.safetensors");
+  Run a = run(common + "--checkpoint " + straight + " --csv " + dir.file("a.csv"));
+  INFO(a.output);
+  REQUIRE(a.status == 0);
+  Run b = run(common + "--stop-at 3 --checkpoint " + half + " --csv " + dir.file("c.csv"));
+  INFO(b.output);
+  REQUIRE(b.status == 0);
+  Run c = run(common + "--resume " + half + " --checkpoint " + resumed + " --csv " + dir.file("c.csv"));
+  INFO(c.output);
+  REQUIRE(c.status == 0);
+  REQUIRE_THAT(c.output, Contains("resumed from " + half + " after step 3"));
+
+  nova::safetensors::Metadata meta_a, meta_b, meta_c;
+  const nova::StateDict state_a = nova::nn::load_checkpoint(straight, &meta_a);
+  nova::nn::load_checkpoint(half, &meta_b);
+  const nova::StateDict state_c = nova::nn::load_checkpoint(resumed, &meta_c);
+  REQUIRE(meta_b.at("nova.train.step") == "3");
+  REQUIRE(state_a.contains("sched_g.last_epoch"));
+  REQUIRE(state_a.contains("gen.offset"));
+  nova::test::require_identical(state_c, state_a);
+  REQUIRE(meta_c == meta_a);
+  // the resumed log continues the stopped one with the straight run's rows
+  const auto la = nova::test::read_lines(dir.file("a.csv")), lc = nova::test::read_lines(dir.file("c.csv"));
+  REQUIRE(la.size() == 7);
+  REQUIRE(lc.size() == la.size());
+  for (size_t i = 0; i < la.size(); ++i) REQUIRE(without_elapsed(lc[i]) == without_elapsed(la[i]));
+
+  // a resume that could not be exact is refused
+  Run other = run(common + "--resume " + half + " --loss bce");
+  REQUIRE(other.status == 1);
+  REQUIRE_THAT(other.output, Contains("it was saved with loss=hinge; this run has loss=bce"));
+}
+
+TEST_CASE("gan_images trains its FID classifier, then reports FID and IS labelled as not comparable",
+          "[example][gan_images]") {
+  TinyData data;
+  nova::test::TempDir dir;
+  const std::string cls = dir.file("cls.safetensors"), csv = dir.file("log.csv");
+  Run t = run(data.args() + "--train-classifier --classifier-out " + cls +
+              " --classifier-epochs 2 --classifier-width 2 --classifier-features 8 --threads 1");
+  INFO(t.output);
+  REQUIRE(t.status == 0);
+  REQUIRE_THAT(t.output, Contains("epoch 2: train loss"));
+  REQUIRE_THAT(t.output, Contains("wrote " + cls));
+  nova::safetensors::Metadata meta;
+  nova::nn::load_checkpoint(cls, &meta);
+  REQUIRE(meta.at("nova.classifier.feature_dim") == "8");
+  REQUIRE(meta.at("nova.classifier.num_classes") == "10");
+
+  Run r = run(data.args() + kTiny + "--steps 2 --fid-every 1 --fid-samples 16 --csv " + csv + " --classifier " + cls);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  REQUIRE_THAT(r.output, Contains("FID reference: 16 real test images"));
+  REQUIRE_THAT(r.output, Contains("(nova classifier features; not comparable with published Inception FID)"));
+  REQUIRE_THAT(r.output, Contains("not comparable with published Inception FID/IS"));
+  const auto lines = nova::test::read_lines(csv);
+  REQUIRE(lines.size() == 3);  // header + steps 1 and 2 (FID steps are logged)
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const auto f = split_csv(lines[i]);
+    REQUIRE(f.size() == 19);
+    REQUIRE(std::stod(f[15]) >= 0);  // FID
+    REQUIRE(std::stod(f[16]) >= 1);  // IS
+  }
+  Run bad = run(data.args() + kTiny + "--steps 1 --fid-every 1 --classifier " + dir.file("none.safetensors"));
+  REQUIRE(bad.status == 1);
+  REQUIRE_THAT(bad.output, Contains(dir.file("none.safetensors")));
+}
+
+TEST_CASE("gan_images refuses bad options with a clear message", "[example][gan_images]") {
+  TinyData data;
+  Run help = run("--help");
+  REQUIRE(help.status == 0);
+  for (const char* option : {"--model", "--width", "--weighting", "--loss", "--dataset", "--data-dir", "--steps",
+                             "--n-dis", "--batch-g", "--batch-d", "--lr-g", "--lr-d", "--beta1", "--beta2", "--seed",
+                             "--device", "--threads", "--csv", "--csv-every", "--out-dir", "--sample-every",
+                             "--fid-every", "--fid-samples", "--classifier", "--checkpoint", "--resume",
+                             "--stop-at", "--train-classifier", "--classifier-out"})
+    REQUIRE_THAT(help.output, Contains(option));
+
+  Run model = run(data.args() + "--model biggan");
+  REQUIRE(model.status == 2);
+  REQUIRE_THAT(model.output, Contains("--model"));
+  Run width = run(data.args() + "--width -1");
+  REQUIRE(width.status == 2);
+  REQUIRE_THAT(width.output, Contains("--width"));
+  Run loss = run(data.args() + "--loss hingee");
+  REQUIRE(loss.status == 2);
+  Run fid = run(data.args() + "--fid-every 5");
+  REQUIRE(fid.status == 1);
+  REQUIRE_THAT(fid.output, Contains("--fid-every needs --classifier"));
+  Run stop = run(data.args() + "--steps 5 --stop-at 6");
+  REQUIRE(stop.status == 1);
+  REQUIRE_THAT(stop.output, Contains("--stop-at 6 is beyond --steps 5"));
+  Run dir = run("--data-dir /nonexistent/nova");
+  REQUIRE(dir.status == 1);
+  REQUIRE_THAT(dir.output, Contains("--data-dir /nonexistent/nova: not a folder"));
+  nova::test::TempDir empty;
+  Run files = run("--data-dir " + empty.path.string() + " --steps 1");
+  REQUIRE(files.status == 1);
+  REQUIRE_THAT(files.output, Contains("train-images-idx3-ubyte.gz exists"));
+  Run cls = run(data.args() + "--train-classifier");
+  REQUIRE(cls.status == 1);
+  REQUIRE_THAT(cls.output, Contains("--train-classifier needs --classifier-out"));
+  Run out = run(data.args() + "--out-dir /nonexistent/nova");
+  REQUIRE(out.status == 1);
+  REQUIRE_THAT(out.output, Contains("--out-dir /nonexistent/nova: not a folder"));
+}
+
+#endif  // NOVA_GAN_IMAGES_EXAMPLE_PATH
