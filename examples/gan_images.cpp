@@ -1,8 +1,9 @@
 // examples/gan_images.cpp: the image GANs of thesis section 2.1 (issue 17):
 // DCGAN (the SN-GAN paper's standard CNN, models/dcgan.h) or the SN-GAN
-// ResNet (models/sngan.h, 32x32 layout, unconditional) trained on an IDX
-// image dataset (Fashion-MNIST or MNIST, 28x28 padded with zeros to 32x32,
-// scaled to [-1, 1], one channel), with the plain discriminator step
+// ResNet (models/sngan.h, unconditional) trained on an IDX image dataset
+// (Fashion-MNIST or MNIST, 28x28 padded with zeros to 32x32, one channel),
+// CIFAR-10 (32x32 colour) or STL-10 (96x96 averaged down to 48x48, the SN-GAN
+// models' 48x48 layout), scaled to [-1, 1], with the plain discriminator step
 // (baseline) or the adaptive weighted one (aw1, aw2: Algorithms 1 and 2).
 //
 // Defaults: the thesis's image-GAN settings (section 2.1.4, thesis lines
@@ -61,8 +62,10 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "datasets/cifar.h"
 #include "datasets/idx.h"
 #include "datasets/image_metrics.h"
+#include "datasets/stl10.h"
 #include "examples/cli.h"
 #include "examples/image_grid_png.h"
 #include "models/dcgan.h"
@@ -84,16 +87,18 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-constexpr int64_t kImageSize = 32;  // the 32x32 layouts of both models
+constexpr int64_t kIdxSize = 32;  // IDX images (28x28) are padded to the models' 32x32 layout
 constexpr const char* kMetricLabel = "nova classifier features; not comparable with published Inception FID";
 constexpr const char* kIsLabel = "nova classifier probabilities; not comparable with published Inception IS";
 
 // ---- data ----
 
-/// One split of an IDX dataset, ready for the networks.
+/// One split of a dataset, ready for the networks.
 struct ImageSet {
-  Tensor images;  // [n, 1, 32, 32] float32 in [-1, 1], on the CPU
+  Tensor images;  // [n, C, S, S] float32 in [-1, 1], on the CPU (C 1 or 3; S 32, or 48 for STL-10)
   Tensor labels;  // [n] int64
+  int64_t channels() const { return images.size(1); }
+  int64_t size() const { return images.size(2); }
 };
 
 /// `dir`/`base`, or `dir`/`base`.gz, whichever exists (the plain file first).
@@ -111,16 +116,34 @@ std::string idx_path(const std::string& dir, const std::string& base) {
 
 /// split "train" or "t10k": the IDX pair, each image padded with zeros
 /// (black, as the background) to 32x32 and mapped from [0, 1] to [-1, 1].
-ImageSet load_split(const std::string& dir, const std::string& split) {
+ImageSet load_idx_split(const std::string& dir, const std::string& split) {
   const std::string images = idx_path(dir, split + "-images-idx3-ubyte");  // named first when both are missing
   datasets::IdxDataset d = datasets::read_idx_dataset(images, idx_path(dir, split + "-labels-idx1-ubyte"));
   const int64_t rows = d.images.size(1), cols = d.images.size(2);
-  NOVA_CHECK(rows <= kImageSize && cols <= kImageSize && d.images.size(0) > 0,
+  NOVA_CHECK(rows <= kIdxSize && cols <= kIdxSize && d.images.size(0) > 0,
              "gan_images: {} images are {}x{} ({} of them); expected at least one, at most {}x{} (padded to it)",
-             split, rows, cols, d.images.size(0), kImageSize, kImageSize);
-  const int64_t top = (kImageSize - rows) / 2, left = (kImageSize - cols) / 2;
-  Tensor x = ops::pad(d.images.unsqueeze(1), {left, kImageSize - cols - left, top, kImageSize - rows - top}, 0.0);
+             split, rows, cols, d.images.size(0), kIdxSize, kIdxSize);
+  const int64_t top = (kIdxSize - rows) / 2, left = (kIdxSize - cols) / 2;
+  Tensor x = ops::pad(d.images.unsqueeze(1), {left, kIdxSize - cols - left, top, kIdxSize - rows - top}, 0.0);
   return {(x * 2.0 - 1.0).contiguous(), d.labels};
+}
+
+/// The training (train) or test split of `dataset` in `dir`: the IDX sets
+/// padded to 32x32 grey; CIFAR-10's 32x32 colour images; STL-10's labelled
+/// train/test images averaged down to 48x48, the thesis's resolution (its
+/// GAN runs also use the 100,000 unlabelled images: not read here yet).
+ImageSet load_split(const std::string& dataset, const std::string& dir, bool train) {
+  if (dataset == "cifar10") {
+    datasets::ImageDataset d = datasets::read_cifar10(dir, train ? datasets::CifarSplit::Train : datasets::CifarSplit::Test);
+    return {d.images, d.labels};
+  }
+  if (dataset == "stl10") {
+    datasets::Stl10Options o;
+    o.size = 48;
+    datasets::ImageDataset d = datasets::read_stl10(dir, train ? datasets::Stl10Split::Train : datasets::Stl10Split::Test, o);
+    return {d.images, d.labels};
+  }
+  return load_idx_split(dir, train ? "train" : "t10k");
 }
 
 /// Rows `index` ([n] int64 on the CPU) of `images`, on `device`.
@@ -131,7 +154,7 @@ Tensor rows_of(const Tensor& images, const Tensor& index, Device device) {
 // ---- the classifier command ----
 
 struct ClassifierConfig {
-  std::string data_dir, out;
+  std::string dataset, data_dir, out;
   int64_t epochs = 5, batch = 128, width = 32, features = 128;
   double lr = 1e-3;
   uint64_t seed = 0;
@@ -158,13 +181,13 @@ double accuracy(models::ImageClassifier& net, const ImageSet& set, Device device
 
 int train_classifier(const ClassifierConfig& cfg) {
   const auto start = Clock::now();
-  const ImageSet train = load_split(cfg.data_dir, "train"), test = load_split(cfg.data_dir, "t10k");
+  const ImageSet train = load_split(cfg.dataset, cfg.data_dir, true), test = load_split(cfg.dataset, cfg.data_dir, false);
   const int64_t classes = std::max(ops::max(train.labels).item<int64_t>(), ops::max(test.labels).item<int64_t>()) + 1;
   NOVA_CHECK(ops::min(train.labels).item<int64_t>() >= 0 && classes >= 2,
              "gan_images: --train-classifier: labels must be 0..K-1 with K >= 2, got up to {}", classes - 1);
   models::ImageClassifierOptions o;
-  o.image_channels = 1;
-  o.image_size = kImageSize;
+  o.image_channels = train.channels();
+  o.image_size = train.size();
   o.num_classes = classes;
   o.width = cfg.width;
   o.feature_dim = cfg.features;
@@ -250,16 +273,16 @@ class Trainer {
     if (cfg.model == "dcgan") {
       models::DcganOptions o;
       o.z_dim = cfg.z_dim;
-      o.image_channels = 1;
-      o.image_size = kImageSize;
+      o.image_channels = train.channels();
+      o.image_size = train.size();
       if (cfg.width > 0) o.width = cfg.width;
       G_ = std::make_shared<models::DcganGenerator>(o);
       D_ = std::make_shared<models::DcganDiscriminator>(o);
     } else {
       models::SnganOptions o;
       o.z_dim = cfg.z_dim;
-      o.image_channels = 1;
-      o.image_size = kImageSize;
+      o.image_channels = train.channels();
+      o.image_size = train.size();  // 32: the CIFAR layout; 48: the STL-10 one
       if (cfg.width > 0) {
         o.d_width = cfg.width;
         o.g_width = 2 * cfg.width;  // the paper's 256 : 128
@@ -464,9 +487,9 @@ class Trainer {
   void prepare_fid() {
     classifier_ = models::load_image_classifier(cfg_.classifier);
     const auto& o = classifier_->options;
-    NOVA_CHECK(o.image_channels == 1 && o.image_size == kImageSize,
-               "gan_images: --classifier {}: made for [{}, {}, {}] images, these are [1, {}, {}]", cfg_.classifier,
-               o.image_channels, o.image_size, o.image_size, kImageSize, kImageSize);
+    NOVA_CHECK(o.image_channels == train_.channels() && o.image_size == train_.size(),
+               "gan_images: --classifier {}: made for [{}, {}, {}] images, these are [{}, {}, {}]", cfg_.classifier,
+               o.image_channels, o.image_size, o.image_size, train_.channels(), train_.size(), train_.size());
     classifier_->to(cfg_.device);
     classifier_->eval();
     const int64_t n = std::min(cfg_.fid_samples, test_->images.size(0));
@@ -519,7 +542,7 @@ int run(int argc, char** argv) {
   bool train_cls = false, no_decay = false;
   using examples::RealRange;
   examples::Cli cli("gan_images",
-                    "train DCGAN or SN-GAN on 32x32 images (Fashion-MNIST or MNIST padded from 28x28), plain or with "
+                    "train DCGAN or SN-GAN on Fashion-MNIST or MNIST (padded to 32x32), CIFAR-10 or STL-10 (48x48), plain or with "
                     "the adaptive weighted discriminator (thesis section 2.1); or train the classifier whose "
                     "features give this program's FID and IS (--train-classifier)");
   cli.choice("model", cfg.model, {"dcgan", "sngan"},
@@ -535,12 +558,15 @@ int run(int argc, char** argv) {
              "the GAN objective (nn/gan_loss.h); the thesis's image GANs use hinge");
   cli.choice("grad-split", grad_split, {"auto", "fused", "reference"},
              "how aw gets g_r and g_f: fused (one backward over both halves), reference (two) or auto");
-  cli.choice("dataset", cfg.dataset, {"fashion-mnist", "mnist"},
-             "the IDX dataset in --data-dir (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], "
-             "t10k-...): 28x28 grey images, padded with zeros to 32x32 and scaled to [-1, 1]");
+  cli.choice("dataset", cfg.dataset, {"fashion-mnist", "mnist", "cifar10", "stl10"},
+             "fashion-mnist, mnist: the IDX files in --data-dir (train-images-idx3-ubyte[.gz], "
+             "train-labels-idx1-ubyte[.gz], t10k-...), 28x28 grey images padded with zeros to 32x32; cifar10: the "
+             "binary version's data_batch_1..5.bin and test_batch.bin, 32x32 colour; stl10: stl10_binary's "
+             "train_X/y.bin and test_X/y.bin, 96x96 averaged down to 48x48 (the thesis's size; the SN-GAN models "
+             "take their 48x48 layout). All scaled to [-1, 1]");
   cli.text("data-dir", cfg.data_dir,
-           "folder of the IDX files; default /usr/share/datasets/<dataset> (Debian's dataset-fashion-mnist puts "
-           "Fashion-MNIST there)");
+           "folder of the dataset's files; default /usr/share/datasets/<dataset> (Debian's dataset-fashion-mnist "
+           "puts Fashion-MNIST there; CIFAR-10 and STL-10 are not packaged: download them and name the folder)");
   cli.integer("steps", cfg.steps, "generator steps (each after --n-dis D steps); the lr decays to 0 over them", 1);
   cli.integer("n-dis", cfg.n_dis, "D steps per G step; 0: the model's (sngan 3 as the thesis, dcgan 1)", 0, 100);
   cli.integer("batch-g", cfg.batch_g, "z per G step (thesis: 128)", 1);
@@ -602,6 +628,7 @@ int run(int argc, char** argv) {
 
   if (train_cls) {
     NOVA_CHECK(!ccfg.out.empty(), "gan_images: --train-classifier needs --classifier-out FILE");
+    ccfg.dataset = cfg.dataset;
     ccfg.data_dir = cfg.data_dir;
     ccfg.seed = cfg.seed;
     ccfg.device = cfg.device;
@@ -624,9 +651,9 @@ int run(int argc, char** argv) {
   NOVA_CHECK(cfg.out_dir.empty() || std::filesystem::is_directory(cfg.out_dir),
              "gan_images: --out-dir {}: not a folder (create it first)", cfg.out_dir);
 
-  const ImageSet train = load_split(cfg.data_dir, "train");
+  const ImageSet train = load_split(cfg.dataset, cfg.data_dir, true);
   std::optional<ImageSet> test;
-  if (cfg.fid_every > 0) test = load_split(cfg.data_dir, "t10k");
+  if (cfg.fid_every > 0) test = load_split(cfg.dataset, cfg.data_dir, false);
 
   std::ofstream csv;
   if (!cfg.csv.empty()) {
@@ -639,9 +666,10 @@ int run(int argc, char** argv) {
              "angle_update_real,angle_update_fake,lr_g,fid,is,is_std,elapsed\n";
   }
 
-  fmt::print("{} on {} ({} images, 1x32x32 in [-1, 1]), width {}; {}{}; loss {}; {} steps, {} D step(s) each, "
+  fmt::print("{} on {} ({} images, {}x{}x{} in [-1, 1]), width {}; {}{}; loss {}; {} steps, {} D step(s) each, "
              "batch G {} D {}; Adam lr G {:g} D {:g}, betas ({:g}, {:g}), {}; seed {}, device {}, threads {}\n",
-             cfg.model, cfg.dataset, train.images.size(0), cfg.width == 0 ? std::string("paper's") : std::to_string(cfg.width),
+             cfg.model, cfg.dataset, train.images.size(0), train.channels(), train.size(), train.size(),
+             cfg.width == 0 ? std::string("paper's") : std::to_string(cfg.width),
              method_name(cfg.weighting),
              cfg.weighting == Weighting::aw1 ? " (Algorithm 1)" : cfg.weighting == Weighting::aw2 ? " (Algorithm 2)" : "",
              loss, cfg.steps, cfg.n_dis, cfg.batch_g, cfg.batch_d, cfg.lr_g, cfg.lr_d, cfg.beta1, cfg.beta2,

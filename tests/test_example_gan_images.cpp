@@ -134,6 +134,50 @@ TEST_CASE("gan_images trains SN-GAN (3 D steps per G step) at a tiny width", "[e
   REQUIRE_THAT(r.output, Contains("final: method=aw1 model=sngan seed=0 steps=2 cases="));
 }
 
+/// Writes CIFAR-10's six binary files (n records each: label byte + 3072
+/// pixel bytes) into dir.
+void write_cifar10(const std::string& dir, int n) {
+  for (const char* name : {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
+                           "data_batch_5.bin", "test_batch.bin"}) {
+    std::ofstream f(dir + "/" + name, std::ios::binary);
+    for (int i = 0; i < n; ++i) {
+      f.put(char(i % 10));
+      for (int p = 0; p < 3072; ++p) f.put(char((p * 7 + i * 13) % 256));
+    }
+    REQUIRE(f);
+  }
+}
+
+/// Writes STL-10's train/test image and label files (n images each, 96x96x3).
+void write_stl10(const std::string& dir, int n) {
+  for (const char* split : {"train", "test"}) {
+    std::ofstream x(dir + "/" + split + "_X.bin", std::ios::binary), y(dir + "/" + split + "_y.bin", std::ios::binary);
+    for (int i = 0; i < n; ++i) {
+      for (int p = 0; p < 3 * 96 * 96; ++p) x.put(char((p * 5 + i * 11) % 256));
+      y.put(char(1 + i % 10));
+    }
+    REQUIRE(x);
+    REQUIRE(y);
+  }
+}
+
+TEST_CASE("gan_images trains on CIFAR-10 (3x32x32) and STL-10 (3x48x48) files", "[example][gan_images]") {
+  nova::test::TempDir cifar, stl;
+  write_cifar10(cifar.path.string(), 4);
+  write_stl10(stl.path.string(), 12);
+  Run c = run("--dataset cifar10 --data-dir " + cifar.path.string() + " " + kTiny + "--steps 2 --weighting aw1");
+  INFO(c.output);
+  REQUIRE(c.status == 0);
+  REQUIRE_THAT(c.output, Contains("dcgan on cifar10 (20 images, 3x32x32 in [-1, 1])"));
+  Run s = run("--dataset stl10 --data-dir " + stl.path.string() + " " + kTiny + "--model sngan --steps 1");
+  INFO(s.output);
+  REQUIRE(s.status == 0);
+  REQUIRE_THAT(s.output, Contains("sngan on stl10 (12 images, 3x48x48 in [-1, 1])"));
+  Run missing = run("--dataset cifar10 --data-dir " + stl.path.string() + " " + kTiny + "--steps 1");
+  REQUIRE(missing.status != 0);
+  REQUIRE_THAT(missing.output, Contains("data_batch_1.bin"));
+}
+
 TEST_CASE("a gan_images run stopped halfway and resumed ends bit for bit where a straight run does",
           "[example][gan_images][resume]") {
   const char* weighting = GENERATE("none", "aw1");
