@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb/stb_image_write.h>
@@ -55,6 +56,25 @@ void Canvas::hline(int x0, int x1, int y, Rgb c) {
 void Canvas::vline(int x, int y0, int y1, Rgb c) {
   if (y1 < y0) std::swap(y0, y1);
   fill_rect(x, y0, 1, y1 - y0 + 1, c);
+}
+
+void Canvas::line(int x0, int y0, int x1, int y1, Rgb c) {
+  const int dx = std::abs(x1 - x0), dy = -std::abs(y1 - y0);
+  const int sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1;
+  int err = dx + dy;
+  for (;;) {
+    blend(x0, y0, c);
+    if (x0 == x1 && y0 == y1) return;
+    const int e2 = 2 * err;
+    if (e2 >= dy) {
+      err += dy;
+      x0 += sx;
+    }
+    if (e2 <= dx) {
+      err += dx;
+      y0 += sy;
+    }
+  }
 }
 
 void Canvas::frame(int x, int y, int w, int h, Rgb c) {

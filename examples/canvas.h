@@ -1,6 +1,6 @@
 // examples/canvas.h: an RGB pixel buffer with the few drawing operations the
-// example plots need (blended pixels, filled rectangles, horizontal and
-// vertical lines, text in the built-in bitmap font) and a PNG writer. The
+// example plots need (blended pixels, filled rectangles, lines, text in the
+// built-in bitmap font) and a PNG writer. The
 // plots are simple enough that plain loops over a byte buffer beat pulling in
 // a plotting or graphics library; the PNG encoding is stb_image_write's
 // (Debian: libstb-dev), compiled into canvas.cpp only.
@@ -50,6 +50,10 @@ class Canvas {
 
   /// A 1-pixel line from (x, y0) to (x, y1), both ends included, either order.
   void vline(int x, int y0, int y1, Rgb c);
+
+  /// A 1-pixel line from (x0, y0) to (x1, y1), both ends included
+  /// (Bresenham: one pixel per step along the longer axis).
+  void line(int x0, int y0, int x1, int y1, Rgb c);
 
   /// The 1-pixel outline of the w x h rectangle whose top-left is (x, y).
   void frame(int x, int y, int w, int h, Rgb c);

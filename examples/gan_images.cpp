@@ -46,6 +46,7 @@
 //   gan_images --data-dir D [--model dcgan|sngan] [--weighting none|aw1|aw2] ...
 //   gan_images --train-classifier --data-dir D --classifier-out F.safetensors
 //   gan_images --data-dir D --classifier F.safetensors --fid-every 1000 ...
+//   gan_images --study angles|scores [--out-dir O] [--csv F]   (gan_images_study.h)
 #include <omp.h>
 
 #include <algorithm>
@@ -56,6 +57,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <tuple>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,6 +69,7 @@
 #include "datasets/image_metrics.h"
 #include "datasets/stl10.h"
 #include "examples/cli.h"
+#include "examples/gan_images_study.h"
 #include "examples/image_grid_png.h"
 #include "models/dcgan.h"
 #include "models/gan_discriminator_step.h"
@@ -254,6 +257,37 @@ struct Config {
   optim::OnNonFinite on_nonfinite = optim::OnNonFinite::stop;
 };
 
+/// G and D as the options say, on cfg.device: the weights from the default
+/// generator seeded with seed * 2654435761 + 1, so every call gives the same.
+std::pair<std::shared_ptr<nn::Module>, std::shared_ptr<nn::Module>> make_models(const Config& cfg,
+                                                                                const ImageSet& train) {
+  std::shared_ptr<nn::Module> G, D;
+  default_generator().manual_seed(cfg.seed * 2654435761ULL + 1);
+  if (cfg.model == "dcgan") {
+    models::DcganOptions o;
+    o.z_dim = cfg.z_dim;
+    o.image_channels = train.channels();
+    o.image_size = train.size();
+    if (cfg.width > 0) o.width = cfg.width;
+    G = std::make_shared<models::DcganGenerator>(o);
+    D = std::make_shared<models::DcganDiscriminator>(o);
+  } else {
+    models::SnganOptions o;
+    o.z_dim = cfg.z_dim;
+    o.image_channels = train.channels();
+    o.image_size = train.size();  // 32: the CIFAR layout; 48: the STL-10 one
+    if (cfg.width > 0) {
+      o.d_width = cfg.width;
+      o.g_width = 2 * cfg.width;  // the paper's 256 : 128
+    }
+    G = std::make_shared<models::SnganGenerator>(o);
+    D = std::make_shared<models::SnganDiscriminator>(o);
+  }
+  G->to(cfg.device);
+  D->to(cfg.device);
+  return {G, D};
+}
+
 /// The FID and IS of one evaluation.
 struct Scores {
   double fid = NAN, is_mean = NAN, is_std = NAN;
@@ -269,29 +303,7 @@ class Trainer {
                      message);
         }),
         progress_(optim::Progress::on_terminal(), cfg.log_every) {
-    default_generator().manual_seed(cfg.seed * 2654435761ULL + 1);
-    if (cfg.model == "dcgan") {
-      models::DcganOptions o;
-      o.z_dim = cfg.z_dim;
-      o.image_channels = train.channels();
-      o.image_size = train.size();
-      if (cfg.width > 0) o.width = cfg.width;
-      G_ = std::make_shared<models::DcganGenerator>(o);
-      D_ = std::make_shared<models::DcganDiscriminator>(o);
-    } else {
-      models::SnganOptions o;
-      o.z_dim = cfg.z_dim;
-      o.image_channels = train.channels();
-      o.image_size = train.size();  // 32: the CIFAR layout; 48: the STL-10 one
-      if (cfg.width > 0) {
-        o.d_width = cfg.width;
-        o.g_width = 2 * cfg.width;  // the paper's 256 : 128
-      }
-      G_ = std::make_shared<models::SnganGenerator>(o);
-      D_ = std::make_shared<models::SnganDiscriminator>(o);
-    }
-    G_->to(cfg.device);
-    D_->to(cfg.device);
+    std::tie(G_, D_) = make_models(cfg, train);
     g_params_ = G_->named_parameters();
     d_params_ = D_->named_parameters();
     const std::pair<double, double> betas{cfg.beta1, cfg.beta2};
@@ -538,6 +550,8 @@ int run(int argc, char** argv) {
   Config cfg;
   ClassifierConfig ccfg;
   std::string loss = "hinge", weighting = "none", device = "cpu", on_nonfinite = "stop", grad_split = "auto";
+  std::string study = "none";
+  int64_t study_iterations = 50;
   int64_t threads = 1;
   bool train_cls = false, no_decay = false;
   using examples::RealRange;
@@ -609,6 +623,13 @@ int run(int argc, char** argv) {
   cli.integer("stop-at", cfg.stop_at,
               "end the run after this step (checkpoint saved there) as if interrupted, the lr schedule still that "
               "of --steps; 0: run to --steps", 0);
+  cli.choice("study", study, {"none", "angles", "scores"},
+             "instead of training: the DCGAN studies of thesis section 2.1.5. angles (Figure 2.4): the angles "
+             "between grad L_r, grad L_f and the D update per iteration, original loss and aw-loss from the same "
+             "start; scores (Figure 2.5): mean D logits on each iteration's real and fake batch before the D step, "
+             "after the original step and after an aw step from the same state. CSV to --csv, PNG "
+             "<model>_study_<name>.png in --out-dir");
+  cli.integer("study-iterations", study_iterations, "--study: iterations (thesis: 50 of the first epoch)", 1, 100000);
   cli.flag("train-classifier", train_cls,
            "instead of a GAN: train the FID/IS classifier on --data-dir and write it to --classifier-out");
   cli.text("classifier-out", ccfg.out, "--train-classifier: the safetensors file to write");
@@ -652,6 +673,30 @@ int run(int argc, char** argv) {
              "gan_images: --out-dir {}: not a folder (create it first)", cfg.out_dir);
 
   const ImageSet train = load_split(cfg.dataset, cfg.data_dir, true);
+  if (study != "none") {
+    examples::StudySetup setup;
+    setup.make_networks = [&] { return make_models(cfg, train); };
+    setup.train_images = train.images;
+    setup.device = cfg.device;
+    setup.batch_d = cfg.batch_d;
+    setup.batch_g = cfg.batch_g;
+    setup.z_dim = cfg.z_dim;
+    setup.iterations = study_iterations;
+    setup.seed = cfg.seed;
+    setup.d_step = cfg.d_step;
+    setup.adam = optim::AdamOptions{cfg.lr_d, {cfg.beta1, cfg.beta2}};
+    setup.csv_path = cfg.csv;
+    if (!cfg.out_dir.empty())
+      setup.png_path = (std::filesystem::path(cfg.out_dir) / (cfg.model + "_study_" + study + ".png")).string();
+    fmt::print("study {} (thesis section 2.1.5): {} on {} ({}x{}x{}), width {}, {} iterations, loss {}, batch G {} "
+               "D {}, Adam lr {:g} betas ({:g}, {:g}), seed {}\n",
+               study, cfg.model, cfg.dataset, train.channels(), train.size(), train.size(),
+               cfg.width == 0 ? std::string("paper's") : std::to_string(cfg.width), study_iterations, loss,
+               cfg.batch_g, cfg.batch_d, cfg.lr_d, cfg.beta1, cfg.beta2, cfg.seed);
+    const int rc = study == "angles" ? examples::run_angles_study(setup) : examples::run_scores_study(setup);
+    if (!setup.png_path.empty()) fmt::print("wrote {}\n", setup.png_path);
+    return rc;
+  }
   std::optional<ImageSet> test;
   if (cfg.fid_every > 0) test = load_split(cfg.dataset, cfg.data_dir, false);
 

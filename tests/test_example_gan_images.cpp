@@ -178,6 +178,42 @@ TEST_CASE("gan_images trains on CIFAR-10 (3x32x32) and STL-10 (3x48x48) files", 
   REQUIRE_THAT(missing.output, Contains("data_batch_1.bin"));
 }
 
+TEST_CASE("gan_images --study angles and scores write their CSV and figure", "[example][gan_images]") {
+  TinyData data;
+  nova::test::TempDir out;
+  Run a = run(data.args() + kTiny + "--study angles --study-iterations 4 --out-dir " + out.path.string() +
+              " --csv " + out.file("angles.csv"));
+  INFO(a.output);
+  REQUIRE(a.status == 0);
+  REQUIRE_THAT(a.output, Contains("angles, original loss, mean over 4 iterations: (grad L_r, grad L_f) "));
+  REQUIRE_THAT(a.output, Contains("angles, aw loss, mean over 4 iterations"));
+  auto lines = nova::test::read_lines(out.file("angles.csv"));
+  REQUIRE(lines.size() == 9);  // header + 4 iterations x 2 losses
+  REQUIRE(lines[0] == "loss,iteration,angle_real_fake,angle_update_real,angle_update_fake");
+  REQUIRE(split_csv(lines[8])[0] == "aw");
+  for (size_t i = 1; i < lines.size(); ++i)
+    for (size_t k = 2; k < 5; ++k) {
+      const double angle = std::stod(split_csv(lines[i])[k]);
+      REQUIRE(angle >= 0);
+      REQUIRE(angle <= 180);
+    }
+  REQUIRE(std::ifstream(out.file("dcgan_study_angles.png"), std::ios::binary).good());
+
+  Run sc = run(data.args() + kTiny + "--study scores --study-iterations 3 --out-dir " + out.path.string() +
+               " --csv " + out.file("scores.csv"));
+  INFO(sc.output);
+  REQUIRE(sc.status == 0);
+  REQUIRE_THAT(sc.output, Contains("gaps real - fake: before "));
+  lines = nova::test::read_lines(out.file("scores.csv"));
+  REQUIRE(lines.size() == 4);
+  REQUIRE(lines[0] == "iteration,real_before,fake_before,real_original,fake_original,real_aw,fake_aw");
+  // the aw step starts from the state the original step starts from: a
+  // different step, so different scores after it
+  const auto row = split_csv(lines[3]);
+  REQUIRE(row[3] != row[5]);
+  REQUIRE(std::ifstream(out.file("dcgan_study_scores.png"), std::ios::binary).good());
+}
+
 TEST_CASE("a gan_images run stopped halfway and resumed ends bit for bit where a straight run does",
           "[example][gan_images][resume]") {
   const char* weighting = GENERATE("none", "aw1");
