@@ -1,6 +1,9 @@
 // examples/gan_images.cpp: the image GANs of thesis section 2.1 (issue 17):
-// DCGAN (the SN-GAN paper's standard CNN, models/dcgan.h) or the SN-GAN
-// ResNet (models/sngan.h, unconditional) trained on an IDX image dataset
+// DCGAN (the SN-GAN paper's standard CNN, models/dcgan.h), the SN-GAN ResNet
+// (models/sngan.h; --conditional: conditional BN and projection D), AutoGAN
+// or BigGAN (models/autogan.h, models/biggan.h; CIFAR-10's 3x32x32; BigGAN
+// class-conditional; examples/labelled_net.h lets the library's GAN step
+// train a conditional pair) trained on an IDX image dataset
 // (Fashion-MNIST or MNIST, 28x28 padded with zeros to 32x32, one channel),
 // CIFAR-10 (32x32 colour) or STL-10 (96x96 averaged down to 48x48, the SN-GAN
 // models' 48x48 layout), scaled to [-1, 1], with the plain discriminator step
@@ -71,6 +74,9 @@
 #include "examples/cli.h"
 #include "examples/gan_images_study.h"
 #include "examples/image_grid_png.h"
+#include "examples/labelled_net.h"
+#include "models/autogan.h"
+#include "models/biggan.h"
 #include "models/dcgan.h"
 #include "models/gan_discriminator_step.h"
 #include "models/image_classifier.h"
@@ -242,6 +248,8 @@ const char* method_name(Weighting w) { return w == Weighting::aw1 ? "aw1" : w ==
 
 struct Config {
   std::string model = "dcgan", data_dir, dataset = "fashion-mnist";
+  bool conditional = false;  // sngan --conditional, biggan: class labels in G and D
+  int64_t num_classes = 0;   // conditional: from the training labels
   int64_t width = 0;  // 0: the paper's
   models::GanDiscriminatorStepOptions d_step;
   Weighting weighting = Weighting::none;
@@ -271,17 +279,49 @@ std::pair<std::shared_ptr<nn::Module>, std::shared_ptr<nn::Module>> make_models(
     if (cfg.width > 0) o.width = cfg.width;
     G = std::make_shared<models::DcganGenerator>(o);
     D = std::make_shared<models::DcganDiscriminator>(o);
-  } else {
+  } else if (cfg.model == "sngan") {
     models::SnganOptions o;
     o.z_dim = cfg.z_dim;
     o.image_channels = train.channels();
     o.image_size = train.size();  // 32: the CIFAR layout; 48: the STL-10 one
+    o.num_classes = cfg.conditional ? cfg.num_classes : 0;
     if (cfg.width > 0) {
       o.d_width = cfg.width;
       o.g_width = 2 * cfg.width;  // the paper's 256 : 128
     }
-    G = std::make_shared<models::SnganGenerator>(o);
-    D = std::make_shared<models::SnganDiscriminator>(o);
+    auto g = std::make_shared<models::SnganGenerator>(o);
+    auto d = std::make_shared<models::SnganDiscriminator>(o);
+    G = g, D = d;
+    if (cfg.conditional) {
+      G = std::make_shared<examples::LabelledNet>(g, [](nn::Module& n, const Tensor& z, const Tensor& y) {
+        return static_cast<models::SnganGenerator&>(n).forward(z, y);
+      });
+      D = std::make_shared<examples::LabelledNet>(d, [](nn::Module& n, const Tensor& x, const Tensor& y) {
+        return static_cast<models::SnganDiscriminator&>(n).forward(x, y);
+      });
+    }
+  } else if (cfg.model == "autogan") {
+    models::AutoganOptions o;
+    o.z_dim = cfg.z_dim;
+    if (cfg.width > 0) {
+      o.df_dim = cfg.width;
+      o.gf_dim = 2 * cfg.width;  // the paper's 256 : 128
+    }
+    G = std::make_shared<models::AutoganGenerator>(o);
+    D = std::make_shared<models::AutoganDiscriminator>(o);
+  } else {  // biggan: always class-conditional
+    models::BigganOptions o;
+    o.z_dim = cfg.z_dim;
+    o.num_classes = cfg.num_classes;
+    if (cfg.width > 0) o.g_ch = o.d_ch = cfg.width;
+    auto g = std::make_shared<models::BigganGenerator>(o);
+    auto d = std::make_shared<models::BigganDiscriminator>(o);
+    G = std::make_shared<examples::LabelledNet>(g, [](nn::Module& n, const Tensor& z, const Tensor& y) {
+      return static_cast<models::BigganGenerator&>(n).forward(z, y);
+    });
+    D = std::make_shared<examples::LabelledNet>(d, [](nn::Module& n, const Tensor& x, const Tensor& y) {
+      return static_cast<models::BigganDiscriminator&>(n).forward(x, y);
+    });
   }
   G->to(cfg.device);
   D->to(cfg.device);
@@ -304,6 +344,8 @@ class Trainer {
         }),
         progress_(optim::Progress::on_terminal(), cfg.log_every) {
     std::tie(G_, D_) = make_models(cfg, train);
+    g_labelled_ = std::dynamic_pointer_cast<examples::LabelledNet>(G_);  // null unless conditional
+    d_labelled_ = std::dynamic_pointer_cast<examples::LabelledNet>(D_);
     g_params_ = G_->named_parameters();
     d_params_ = D_->named_parameters();
     const std::pair<double, double> betas{cfg.beta1, cfg.beta2};
@@ -333,6 +375,7 @@ class Trainer {
     else ckpt_.add("opt_d", *d_step_->optimizer());
     auto num = [](double v) { return fmt::format("{}", v); };
     ckpt_.setting("model", cfg.model).setting("width", std::to_string(cfg.width))
+        .setting("conditional", cfg.conditional ? std::to_string(cfg.num_classes) + " classes" : "no")
         .setting("dataset", cfg.dataset).setting("method", method_name(cfg.weighting))
         .setting("seed", std::to_string(cfg.seed)).setting("loss", cfg.d_step.objective.name)
         .setting("steps", std::to_string(cfg.steps)).setting("n_dis", std::to_string(cfg.n_dis))
@@ -419,11 +462,23 @@ class Trainer {
     throw Error(fmt::format(format, std::forward<Args>(args)...));
   }
 
-  /// One D step on a fresh real batch and G's images of fresh z (no graph through G).
+  /// n class labels drawn uniformly (conditional models), on the device.
+  Tensor random_labels(int64_t n, Generator& gen) {
+    return randint(0, cfg_.num_classes, {n}, kInt64, kCPU, &gen).to(cfg_.device);
+  }
+
+  /// One D step on a fresh real batch and G's images of fresh z (no graph
+  /// through G). Conditional: the real rows' own labels, the fake rows'
+  /// drawn uniformly, D given both in the order it sees the rows.
   models::GanDiscriminatorStepLog d_step(bool measure_angles) {
     const Tensor index = randint(0, train_.images.size(0), {cfg_.batch_d}, kInt64, kCPU, &gen_);
     const Tensor real = rows_of(train_.images, index, cfg_.device);
     const Tensor z = randn({cfg_.batch_d, cfg_.z_dim}, kFloat32, cfg_.device, &gen_);
+    if (g_labelled_) {
+      const Tensor fake_labels = random_labels(cfg_.batch_d, gen_);
+      g_labelled_->set_labels(fake_labels);
+      d_labelled_->set_labels(ops::cat({rows_of(train_.labels, index, cfg_.device), fake_labels}, 0));
+    }
     Tensor fake;
     {
       NoGradGuard no_grad;
@@ -432,9 +487,15 @@ class Trainer {
     return d_step_->step(real, fake, gen_, measure_angles);
   }
 
-  /// One G step on --batch-g fresh z; returns the generator loss.
+  /// One G step on --batch-g fresh z (conditional: and labels, the same for G
+  /// and D); returns the generator loss.
   double g_step() {
     const Tensor z = randn({cfg_.batch_g, cfg_.z_dim}, kFloat32, cfg_.device, &gen_);
+    if (g_labelled_) {
+      const Tensor labels = random_labels(cfg_.batch_g, gen_);
+      g_labelled_->set_labels(labels);
+      d_labelled_->set_labels(labels);
+    }
     Tensor loss = nn::generator_loss(cfg_.d_step.objective.g_loss, (*d_step_->discriminator())((*G_)(z)));
     optim::backward_into(loss, G_->parameters());  // D's weight gradients would be thrown away
     opt_g_->step();
@@ -466,9 +527,11 @@ class Trainer {
     csv_->flush();
   }
 
-  /// G's images of `z`, in eval mode (BatchNorm's running statistics), without a graph.
-  Tensor generate(const Tensor& z) {
+  /// G's images of `z` (conditional: of `labels`), in eval mode (BatchNorm's
+  /// running statistics), without a graph.
+  Tensor generate(const Tensor& z, const Tensor& labels = {}) {
     NoGradGuard no_grad;
+    if (g_labelled_) g_labelled_->set_labels(labels);
     G_->eval();
     Tensor x = (*G_)(z);
     G_->train();
@@ -478,7 +541,13 @@ class Trainer {
   void write_samples(int64_t step) {
     const std::string path = fmt::format("{}/{}_{}_seed{}_step{:07d}.png", cfg_.out_dir, cfg_.model,
                                          method_name(cfg_.weighting), cfg_.seed, step);
-    examples::write_image_grid_png(path, generate(sample_z_));
+    Tensor labels;  // conditional: image i of the sheet (row-major) shows class i mod K
+    if (g_labelled_) {
+      std::vector<int64_t> classes(64);
+      for (int64_t i = 0; i < 64; ++i) classes[size_t(i)] = i % cfg_.num_classes;
+      labels = from_vector<int64_t>(classes, {64}).to(cfg_.device);
+    }
+    examples::write_image_grid_png(path, generate(sample_z_, labels));
   }
 
   /// Classifier features and class probabilities of `images` [N, 1, 32, 32], in chunks.
@@ -517,7 +586,10 @@ class Trainer {
   Scores evaluate() {
     Generator fid_gen(cfg_.seed ^ 0xD1B54A32D192ED03ULL);  // the same z at every evaluation
     auto [feats, probs] = classify(
-        [&](int64_t, int64_t len) { return generate(randn({len, cfg_.z_dim}, kFloat32, cfg_.device, &fid_gen)); },
+        [&](int64_t, int64_t len) {
+          const Tensor z = randn({len, cfg_.z_dim}, kFloat32, cfg_.device, &fid_gen);
+          return generate(z, g_labelled_ ? random_labels(len, fid_gen) : Tensor());
+        },
         cfg_.fid_samples);
     Scores s;
     s.fid = datasets::frechet_distance(real_stats_, datasets::feature_statistics(feats));
@@ -534,6 +606,7 @@ class Trainer {
   optim::FiniteCheck finite_;
   optim::Progress progress_;
   std::shared_ptr<nn::Module> G_, D_;
+  std::shared_ptr<examples::LabelledNet> g_labelled_, d_labelled_;  // G_ and D_ when conditional, else null
   nn::NamedTensors g_params_, d_params_;
   std::unique_ptr<optim::Adam> opt_g_;
   std::unique_ptr<models::GanDiscriminatorStep> d_step_;
@@ -559,12 +632,17 @@ int run(int argc, char** argv) {
                     "train DCGAN or SN-GAN on Fashion-MNIST or MNIST (padded to 32x32), CIFAR-10 or STL-10 (48x48), plain or with "
                     "the adaptive weighted discriminator (thesis section 2.1); or train the classifier whose "
                     "features give this program's FID and IS (--train-classifier)");
-  cli.choice("model", cfg.model, {"dcgan", "sngan"},
-             "dcgan: the SN-GAN paper's standard CNN (models/dcgan.h); sngan: the SN-GAN ResNet, 32x32 layout, "
-             "unconditional (models/sngan.h)");
+  cli.choice("model", cfg.model, {"dcgan", "sngan", "autogan", "biggan"},
+             "dcgan: the SN-GAN paper's standard CNN (models/dcgan.h); sngan: the SN-GAN ResNet (models/sngan.h; "
+             "--conditional: conditional BN and projection D); autogan: AutoGAN's CIFAR-10 generator and its D "
+             "(models/autogan.h); biggan: BigGAN as BigGAN-PyTorch's CIFAR script, class-conditional "
+             "(models/biggan.h). autogan and biggan are 3x32x32 models: --dataset cifar10");
+  cli.flag("conditional", cfg.conditional,
+           "sngan: class-conditional G (conditional BN) and projection D on the dataset's labels (biggan always is)");
   cli.integer("width", cfg.width,
-              "channel unit; 0: the paper's (dcgan 64: G 512-256-128-64, D 64..512; sngan: G 256, D 128); "
-              "sngan takes D = width, G = 2 x width", 0, 4096);
+              "channel unit; 0: the paper's (dcgan 64: G 512-256-128-64, D 64..512; sngan: G 256, D 128; autogan: "
+              "G 256, D 128; biggan: G_ch = D_ch = 64); sngan and autogan take D = width, G = 2 x width, biggan "
+              "G_ch = D_ch = width", 0, 4096);
   cli.choice("weighting", weighting, {"none", "aw1", "aw2"},
              "none (baseline) | aw1 (adaptive weighting, Algorithm 1, normalized) | aw2 (Algorithm 2); aw's inner "
              "optimizer is the baseline's Adam with the same lr, betas and decay");
@@ -673,6 +751,21 @@ int run(int argc, char** argv) {
              "gan_images: --out-dir {}: not a folder (create it first)", cfg.out_dir);
 
   const ImageSet train = load_split(cfg.dataset, cfg.data_dir, true);
+  if (cfg.model == "biggan") cfg.conditional = true;
+  NOVA_CHECK(!cfg.conditional || cfg.model == "sngan" || cfg.model == "biggan",
+             "gan_images: --conditional is for --model sngan (biggan always is; dcgan and autogan are not)");
+  NOVA_CHECK((cfg.model != "autogan" && cfg.model != "biggan") || (train.channels() == 3 && train.size() == 32),
+             "gan_images: --model {} is a 3x32x32 model (CIFAR-10); --dataset {} has {}x{}x{} images", cfg.model,
+             cfg.dataset, train.channels(), train.size(), train.size());
+  if (cfg.conditional) {
+    cfg.num_classes = 10;  // every dataset here has ten classes (labels 0-9; the readers check the range)
+    NOVA_CHECK(ops::max(train.labels).item<int64_t>() < cfg.num_classes,
+               "gan_images: --conditional: labels must be 0-9, got up to {}", ops::max(train.labels).item<int64_t>());
+    NOVA_CHECK(cfg.d_step.objective.regularizer != nn::GanRegularizer::gradient_penalty,
+               "gan_images: --loss wgan-gp pairs real and fake rows for its penalty, which a conditional D "
+               "cannot label; use another loss");
+    NOVA_CHECK(study == "none", "gan_images: --study runs unconditional models only");
+  }
   if (study != "none") {
     examples::StudySetup setup;
     setup.make_networks = [&] { return make_models(cfg, train); };
@@ -711,10 +804,10 @@ int run(int argc, char** argv) {
              "angle_update_real,angle_update_fake,lr_g,fid,is,is_std,elapsed\n";
   }
 
-  fmt::print("{} on {} ({} images, {}x{}x{} in [-1, 1]), width {}; {}{}; loss {}; {} steps, {} D step(s) each, "
+  fmt::print("{}{} on {} ({} images, {}x{}x{} in [-1, 1]), width {}; {}{}; loss {}; {} steps, {} D step(s) each, "
              "batch G {} D {}; Adam lr G {:g} D {:g}, betas ({:g}, {:g}), {}; seed {}, device {}, threads {}\n",
-             cfg.model, cfg.dataset, train.images.size(0), train.channels(), train.size(), train.size(),
-             cfg.width == 0 ? std::string("paper's") : std::to_string(cfg.width),
+             cfg.model, cfg.conditional ? fmt::format(" (conditional, {} classes)", cfg.num_classes) : std::string(),
+             cfg.dataset, train.images.size(0), train.channels(), train.size(), train.size(), cfg.width == 0 ? std::string("paper's") : std::to_string(cfg.width),
              method_name(cfg.weighting),
              cfg.weighting == Weighting::aw1 ? " (Algorithm 1)" : cfg.weighting == Weighting::aw2 ? " (Algorithm 2)" : "",
              loss, cfg.steps, cfg.n_dis, cfg.batch_g, cfg.batch_d, cfg.lr_g, cfg.lr_d, cfg.beta1, cfg.beta2,

@@ -178,6 +178,32 @@ TEST_CASE("gan_images trains on CIFAR-10 (3x32x32) and STL-10 (3x48x48) files", 
   REQUIRE_THAT(missing.output, Contains("data_batch_1.bin"));
 }
 
+TEST_CASE("gan_images trains conditional SN-GAN, BigGAN and AutoGAN on CIFAR-10 files", "[example][gan_images]") {
+  nova::test::TempDir cifar, out;
+  write_cifar10(cifar.path.string(), 4);
+  const std::string data = "--dataset cifar10 --data-dir " + cifar.path.string() + " " + kTiny;
+  Run c = run(data + "--model sngan --conditional --steps 2 --weighting aw1 --out-dir " + out.path.string());
+  INFO(c.output);
+  REQUIRE(c.status == 0);
+  REQUIRE_THAT(c.output, Contains("sngan (conditional, 10 classes) on cifar10"));
+  REQUIRE(std::ifstream(out.file("sngan_aw1_seed0_step0000002.png"), std::ios::binary).good());
+  Run b = run(data + "--model biggan --steps 1");
+  INFO(b.output);
+  REQUIRE(b.status == 0);
+  REQUIRE_THAT(b.output, Contains("biggan (conditional, 10 classes) on cifar10"));
+  Run a = run(data + "--model autogan --steps 1 --weighting aw2");
+  INFO(a.output);
+  REQUIRE(a.status == 0);
+  REQUIRE_THAT(a.output, Contains("autogan on cifar10"));
+  TinyData grey;
+  Run refused = run(grey.args() + kTiny + "--model biggan --steps 1");
+  REQUIRE(refused.status != 0);
+  REQUIRE_THAT(refused.output, Contains("--model biggan is a 3x32x32 model (CIFAR-10)"));
+  Run no_cond = run(grey.args() + kTiny + "--model dcgan --conditional --steps 1");
+  REQUIRE(no_cond.status != 0);
+  REQUIRE_THAT(no_cond.output, Contains("--conditional is for --model sngan"));
+}
+
 TEST_CASE("gan_images --study angles and scores write their CSV and figure", "[example][gan_images]") {
   TinyData data;
   nova::test::TempDir out;
@@ -298,10 +324,10 @@ TEST_CASE("gan_images refuses bad options with a clear message", "[example][gan_
                              "--n-dis", "--batch-g", "--batch-d", "--lr-g", "--lr-d", "--beta1", "--beta2", "--seed",
                              "--device", "--threads", "--csv", "--csv-every", "--out-dir", "--sample-every",
                              "--fid-every", "--fid-samples", "--classifier", "--checkpoint", "--resume",
-                             "--stop-at", "--train-classifier", "--classifier-out"})
+                             "--stop-at", "--train-classifier", "--classifier-out", "--conditional", "--study"})
     REQUIRE_THAT(help.output, Contains(option));
 
-  Run model = run(data.args() + "--model biggan");
+  Run model = run(data.args() + "--model stylegan");
   REQUIRE(model.status == 2);
   REQUIRE_THAT(model.output, Contains("--model"));
   Run width = run(data.args() + "--width -1");
