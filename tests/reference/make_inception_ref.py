@@ -3,8 +3,8 @@
 # Inception network (models/inception_v3.h), read by
 # tests/test_inception_v3.cpp. Not part of the build. Rerun by hand from the
 # repository root with PyTorch, torchvision and the PyPI package pytorch-fid
-# (pip install --no-deps pytorch-fid; no numpy-free path: torchvision imports
-# numpy):
+# (pip install --no-deps pytorch-fid; torchvision needs numpy and pillow to
+# import):
 #
 #     python tests/reference/make_inception_ref.py
 #
@@ -29,7 +29,7 @@
 #     2 images 3x32x32 in [0, 1] (input.x), and the features [2, 128] and
 #     logits [2, 63] (output.features, output.logits) computed in float64 on
 #     the float32 state and stored as float64. Divisor 16, not 8: at 8 the
-#     weights alone are 1.4 MB; at 16 the file is ~370 KB.
+#     weights alone are 1.4 MB; at 16 the file is 477 KB.
 import copy
 import json
 import os
