@@ -249,6 +249,8 @@ const char* method_name(Weighting w) { return w == Weighting::aw1 ? "aw1" : w ==
 struct Config {
   std::string model = "dcgan", data_dir, dataset = "fashion-mnist";
   bool conditional = false;  // sngan --conditional, biggan: class labels in G and D
+  double ema_decay = -1;     // --ema: < 0 the model's default (biggan 0.9999, others off), 0 off
+  int64_t ema_start = 1000;  // G steps before the average starts (until then it copies G)
   int64_t num_classes = 0;   // conditional: from the training labels
   int64_t width = 0;  // 0: the paper's
   models::GanDiscriminatorStepOptions d_step;
@@ -346,6 +348,10 @@ class Trainer {
     std::tie(G_, D_) = make_models(cfg, train);
     g_labelled_ = std::dynamic_pointer_cast<examples::LabelledNet>(G_);  // null unless conditional
     d_labelled_ = std::dynamic_pointer_cast<examples::LabelledNet>(D_);
+    if (cfg.ema_decay > 0) {  // G_ema starts as G's copy (make_models gives the same weights again)
+      G_ema_ = make_models(cfg, train).first;
+      G_ema_->load_state_dict(G_->state_dict());
+    }
     g_params_ = G_->named_parameters();
     d_params_ = D_->named_parameters();
     const std::pair<double, double> betas{cfg.beta1, cfg.beta2};
@@ -369,6 +375,7 @@ class Trainer {
     Generator sample_gen(cfg.seed ^ 0x9E3779B97F4A7C15ULL);
     sample_z_ = randn({64, cfg.z_dim}, kFloat32, cfg.device, &sample_gen);
 
+    if (G_ema_) ckpt_.add("G_ema", *G_ema_);
     ckpt_.add("G", *G_).add("D", *D_).add("opt_g", *opt_g_).add("sched_g", *sched_g_).add("sched_d", *sched_d_);
     ckpt_.add("gen", gen_).add("default_gen", default_generator());
     if (optim::AdaptiveWeighting* a = d_step_->adaptive_weighting()) ckpt_.add("aw_d", *a);
@@ -376,6 +383,7 @@ class Trainer {
     auto num = [](double v) { return fmt::format("{}", v); };
     ckpt_.setting("model", cfg.model).setting("width", std::to_string(cfg.width))
         .setting("conditional", cfg.conditional ? std::to_string(cfg.num_classes) + " classes" : "no")
+        .setting("ema", cfg.ema_decay > 0 ? fmt::format("{} from step {}", cfg.ema_decay, cfg.ema_start) : "off")
         .setting("dataset", cfg.dataset).setting("method", method_name(cfg.weighting))
         .setting("seed", std::to_string(cfg.seed)).setting("loss", cfg.d_step.objective.name)
         .setting("steps", std::to_string(cfg.steps)).setting("n_dis", std::to_string(cfg.n_dis))
@@ -416,6 +424,7 @@ class Trainer {
       }
       sched_g_->step();
       sched_d_->step();
+      if (G_ema_) update_ema(step);
       check_finite(step, log, g_loss);
       if (fid_now) {
         const auto eval_start = Clock::now();
@@ -527,14 +536,30 @@ class Trainer {
     csv_->flush();
   }
 
+  /// BigGAN-PyTorch's EMA of G (utils.ema): every floating entry of the
+  /// state (weights and BatchNorm statistics) e <- d e + (1 - d) g after each
+  /// G step, a plain copy (d = 0) before --ema-start; integer entries copied.
+  void update_ema(int64_t step) {
+    NoGradGuard no_grad;
+    const double d = step < cfg_.ema_start ? 0.0 : cfg_.ema_decay;
+    const StateDict source = G_->state_dict(), target = G_ema_->state_dict();
+    for (const auto& [key, t] : target.items()) {
+      const Tensor& g = source.at(key);
+      Tensor e = t;  // a handle to G_ema's own tensor
+      if (is_floating(e.dtype())) e.copy_(e * d + g * (1.0 - d));
+      else e.copy_(g);
+    }
+  }
+
   /// G's images of `z` (conditional: of `labels`), in eval mode (BatchNorm's
-  /// running statistics), without a graph.
+  /// running statistics), without a graph; with --ema, G_ema's.
   Tensor generate(const Tensor& z, const Tensor& labels = {}) {
     NoGradGuard no_grad;
-    if (g_labelled_) g_labelled_->set_labels(labels);
-    G_->eval();
-    Tensor x = (*G_)(z);
-    G_->train();
+    nn::Module& g = G_ema_ ? *G_ema_ : *G_;
+    if (auto* labelled = dynamic_cast<examples::LabelledNet*>(&g)) labelled->set_labels(labels);
+    g.eval();
+    Tensor x = g(z);
+    g.train();
     return x;
   }
 
@@ -606,6 +631,7 @@ class Trainer {
   optim::FiniteCheck finite_;
   optim::Progress progress_;
   std::shared_ptr<nn::Module> G_, D_;
+  std::shared_ptr<nn::Module> G_ema_;  // --ema: the average of G that samples and FID use; else null
   std::shared_ptr<examples::LabelledNet> g_labelled_, d_labelled_;  // G_ and D_ when conditional, else null
   nn::NamedTensors g_params_, d_params_;
   std::unique_ptr<optim::Adam> opt_g_;
@@ -637,6 +663,11 @@ int run(int argc, char** argv) {
              "--conditional: conditional BN and projection D); autogan: AutoGAN's CIFAR-10 generator and its D "
              "(models/autogan.h); biggan: BigGAN as BigGAN-PyTorch's CIFAR script, class-conditional "
              "(models/biggan.h). autogan and biggan are 3x32x32 models: --dataset cifar10");
+  cli.real("ema", cfg.ema_decay,
+           "keep an exponential moving average of G (BigGAN-PyTorch's utils.ema) with this decay, used for the "
+           "sample sheets and FID/IS; negative: the model's default (biggan 0.9999 as its CIFAR script; the "
+           "others none), 0: off", RealRange{-1, 1, false, true});
+  cli.integer("ema-start", cfg.ema_start, "--ema: G steps before the average starts (until then it copies G)", 0);
   cli.flag("conditional", cfg.conditional,
            "sngan: class-conditional G (conditional BN) and projection D on the dataset's labels (biggan always is)");
   cli.integer("width", cfg.width,
@@ -752,6 +783,7 @@ int run(int argc, char** argv) {
 
   const ImageSet train = load_split(cfg.dataset, cfg.data_dir, true);
   if (cfg.model == "biggan") cfg.conditional = true;
+  if (cfg.ema_decay < 0) cfg.ema_decay = cfg.model == "biggan" ? 0.9999 : 0.0;
   NOVA_CHECK(!cfg.conditional || cfg.model == "sngan" || cfg.model == "biggan",
              "gan_images: --conditional is for --model sngan (biggan always is; dcgan and autogan are not)");
   NOVA_CHECK((cfg.model != "autogan" && cfg.model != "biggan") || (train.channels() == 3 && train.size() == 32),

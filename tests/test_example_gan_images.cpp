@@ -204,6 +204,30 @@ TEST_CASE("gan_images trains conditional SN-GAN, BigGAN and AutoGAN on CIFAR-10 
   REQUIRE_THAT(no_cond.output, Contains("--conditional is for --model sngan"));
 }
 
+TEST_CASE("gan_images keeps an EMA of G: a copy before --ema-start, an average after", "[example][gan_images]") {
+  TinyData data;
+  nova::test::TempDir dir;
+  auto g_and_ema = [&](const std::string& extra) {
+    const std::string ckpt = dir.file("ema.safetensors");
+    Run r = run(data.args() + kTiny + "--steps 3 --checkpoint " + ckpt + " " + extra);
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const nova::StateDict state = nova::nn::load_checkpoint(ckpt);
+    double most = 0;  // the largest |G - G_ema| over G's floating tensors
+    int compared = 0;
+    for (const auto& [key, t] : state.items()) {
+      if (key.rfind("G_ema.", 0) != 0 || !nova::is_floating(t.dtype())) continue;
+      const nova::Tensor& g = state.at("G." + key.substr(6));
+      most = std::max(most, nova::test::max_abs_diff(t, g));
+      ++compared;
+    }
+    REQUIRE(compared > 0);
+    return most;
+  };
+  REQUIRE(g_and_ema("--ema 0.9 --ema-start 100") == 0);  // still copying G
+  REQUIRE(g_and_ema("--ema 0.9 --ema-start 0") > 0);     // averaging: lags behind G
+}
+
 TEST_CASE("gan_images --study angles and scores write their CSV and figure", "[example][gan_images]") {
   TinyData data;
   nova::test::TempDir out;
