@@ -160,24 +160,13 @@ int main(int argc, char** argv) {
     b::Timing t_d = b::time_cpu([&] { gan.d_step(); }, args.warmup, args.iters);
     b::Timing t_g = b::time_cpu([&] { gan.g_step(); }, args.warmup, args.iters);
 
-    const std::string python = b::python_with_torch();
-    nlohmann::json torch;
-    if (python.empty()) {
-      rep.note("PyTorch not found (/tmp/tv/bin/python3 or python3 with torch): nova alone, no ratio");
-    } else {
-      const std::string cmd = fmt::format(
-          "{} \"" NOVA_BENCH_SOURCE_DIR "/dcgan_step_torch.py\" --threads {} --iters {} --warmup {} --batch {} "
-          "--width {} 2>/dev/null",
-          python, threads, args.iters, args.warmup, batch, width);
-      int rc = 0;
-      std::string out = b::run_command(cmd, &rc);
-      std::string line = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
-      torch = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (rc != 0 || torch.is_discarded() || !torch.contains("median_ms")) {
-        rep.note("PyTorch found but dcgan_step_torch.py failed (rc " + std::to_string(rc) + "): no ratio; " + out);
-        torch = nlohmann::json();
-      }
-    }
+    std::vector<std::string> notes;
+    const nlohmann::json torch = b::run_torch_baseline(
+        NOVA_BENCH_SOURCE_DIR "/dcgan_step_torch.py",
+        fmt::format("--threads {} --iters {} --warmup {} --batch {} --width {}", threads, args.iters, args.warmup,
+                    batch, width),
+        notes);
+    for (const std::string& n : notes) rep.note(n);
     nlohmann::json extra = {{"d_step_median_ms", t_d.median_ms}, {"g_step_median_ms", t_g.median_ms}};
     if (!torch.is_null()) {
       b::Timing tt;

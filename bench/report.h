@@ -97,6 +97,30 @@ inline std::string python_with_torch() {
   return rc == 0 ? "python3" : "";
 }
 
+/// Runs the PyTorch side of a CPU benchmark: `python script args`, whose
+/// last line of output is one JSON object with at least "median_ms". Returns
+/// it, or null with a note in `notes` when there is no PyTorch or the script
+/// failed (the benchmark then reports nova alone, and says so).
+inline nlohmann::json run_torch_baseline(const std::string& script, const std::string& args,
+                                         std::vector<std::string>& notes) {
+  const std::string python = python_with_torch();
+  if (python.empty()) {
+    notes.push_back("PyTorch not found (/tmp/tv/bin/python3 or python3 with torch): nova alone, no ratio");
+    return nullptr;
+  }
+  int rc = 0;
+  const std::string out = run_command(python + " \"" + script + "\" " + args + " 2>/dev/null", &rc);
+  const size_t nl = out.rfind('\n');
+  const std::string line = out.substr(nl == std::string::npos ? 0 : nl + 1);
+  nlohmann::json result = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (rc != 0 || result.is_discarded() || !result.contains("median_ms")) {
+    notes.push_back("PyTorch found but " + script + " failed (rc " + std::to_string(rc) + "): no ratio; output: " +
+                    out);
+    return nullptr;
+  }
+  return result;
+}
+
 inline std::string git_commit() {
   int rc = 0;
   std::string c = run_command("git -C \"" NOVA_BENCH_SOURCE_DIR "\" rev-parse --short HEAD 2>/dev/null", &rc);

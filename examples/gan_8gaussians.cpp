@@ -240,18 +240,11 @@ class Run {
   /// both optimizers just stepped with (D's survive the G step, which
   /// backpropagates into G's parameters only).
   void check_finite(int64_t step, const models::GanDiscriminatorStepLog& log, double g_loss) {
-    finite_.value(step, "discriminator loss (real)", log.loss_real);
-    finite_.value(step, "discriminator loss (fake)", log.loss_fake);
-    finite_.grads(step, d_params_, "D.");
-    finite_.value(step, "generator loss", g_loss);
-    finite_.grads(step, g_params_, "G.");
+    models::check_gan_step_finite(finite_, step, log, g_loss, d_params_, g_params_);
   }
 
   static std::string stats_of(const models::GanDiscriminatorStepLog& l, double g_loss) {
-    std::string s = fmt::format("d_real {:.3f} d_fake {:.3f} g {:.3f} s_r {:.2f} s_f {:.2f}", l.loss_real,
-                                l.loss_fake, g_loss, l.s_r, l.s_f);
-    if (l.case_id > 0) s += fmt::format(" case {} w_r {:.2f} w_f {:.2f}", l.case_id, l.w_r, l.w_f);
-    return s;
+    return models::describe_gan_step(l, g_loss);
   }
 
   void write_csv(int64_t step, const models::GanDiscriminatorStepLog& l, double g_loss, double elapsed) {

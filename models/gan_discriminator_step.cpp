@@ -140,4 +140,21 @@ void GanDiscriminatorStep::measure_plain_angles(const Tensor& real, const Tensor
   log.angle_update_fake = optim::angle_between(update, g.grads[1]);
 }
 
+std::string describe_gan_step(const GanDiscriminatorStepLog& l, double g_loss) {
+  std::string s = fmt::format("d_real {:.3f} d_fake {:.3f} g {:.3f} s_r {:.2f} s_f {:.2f}", l.loss_real, l.loss_fake,
+                              g_loss, l.s_r, l.s_f);
+  if (l.case_id > 0) s += fmt::format(" case {} w_r {:.2f} w_f {:.2f}", l.case_id, l.w_r, l.w_f);
+  return s;
+}
+
+void check_gan_step_finite(optim::FiniteCheck& check, int64_t step, const GanDiscriminatorStepLog& log,
+                           double g_loss, const optim::NamedParameters& d_params,
+                           const optim::NamedParameters& g_params) {
+  check.value(step, "discriminator loss (real)", log.loss_real);
+  check.value(step, "discriminator loss (fake)", log.loss_fake);
+  check.grads(step, d_params, "D.");
+  check.value(step, "generator loss", g_loss);
+  check.grads(step, g_params, "G.");
+}
+
 }  // namespace nova::models

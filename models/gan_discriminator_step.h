@@ -45,6 +45,7 @@
 #include "nn/module.h"
 #include "nn/normalized_discriminator.h"
 #include "optim/adaptive_weighting.h"
+#include "optim/check_finite.h"
 #include "optim/optimizer.h"
 
 namespace nova::models {
@@ -121,5 +122,15 @@ class GanDiscriminatorStep {
   autograd::GradSplitMode split_path_;  // what the last split did
   std::string split_reason_;
 };
+
+/// The step's numbers as a trainer prints them: "d_real .. d_fake .. g ..
+/// s_r .. s_f .." and, for an aw step, " case .. w_r .. w_f ..".
+std::string describe_gan_step(const GanDiscriminatorStepLog& log, double g_loss);
+
+/// What a GAN trainer checks after each step (optim::FiniteCheck): the two
+/// D loss parts, D's gradients, the G loss and G's gradients, in that order.
+void check_gan_step_finite(optim::FiniteCheck& check, int64_t step, const GanDiscriminatorStepLog& log,
+                           double g_loss, const optim::NamedParameters& d_params,
+                           const optim::NamedParameters& g_params);
 
 }  // namespace nova::models
