@@ -1,0 +1,336 @@
+// bench/bench_conv.cu: 2-D convolution on cuda:0 at every distinct conv
+// shape of SN-GAN's 32x32 G and D (models/sngan.h, paper widths: G 256, D
+// 128, 3 image channels), batch 64 and 128, the three passes:
+//   fwd  y  = conv2d(x, w)                      ops::conv2d
+//   bd   gx = conv_transpose2d(gy, w)           (conv2d's backward-data)
+//   bf   gw = conv2d_backward_filter(x, gy)     (conv2d's backward-filter)
+// x [N, C, H, W], w [K, C, R, S], y and gy [N, K, P, Q]; every SN-GAN conv
+// has stride 1 and padding R/2, so P, Q = H, W. G's upsampling is nearest 2x
+// followed by a plain conv, so its convs are listed at the upsampled size.
+// The shapes (C, K, H, W, R x S, stride, pad), from the architecture:
+//   G  block1-3 conv1/conv2   256 -> 256, 3x3, at 8, 16, 32
+//      block1-3 shortcut      256 -> 256, 1x1, at 8, 16, 32
+//      conv_out               256 -> 3,   3x3, at 32
+//   D  optimized conv1        3 -> 128,   3x3, at 32
+//      optimized conv2        128 -> 128, 3x3, at 32
+//      optimized shortcut     3 -> 128,   1x1, at 16 (pooled first)
+//      block2 conv1/conv2     128 -> 128, 3x3, at 16
+//      block2 shortcut        128 -> 128, 1x1, at 16
+//      block3-4 conv1/conv2   128 -> 128, 3x3, at 8
+// GFLOP/s count 2*N*K*(C/groups)*R*S*P*Q per pass (the same for all three).
+//
+// Versions, float32: 0 = cuDNN through nova's own path (Conv2dArgs().backend(
+// ConvBackend::cudnn), kernels/cuda/conv_cudnn.cu), pinned to CUDNN_FMA_MATH
+// by nova while TF32 is not allowed; 1 = nova's hand-written kernels
+// (ConvBackend::native, kernels/cuda/conv.cu). TF32 (set_allow_tf32(true):
+// nova then lets cuDNN pick CUDNN_DEFAULT_MATH): cuDNN only, compared with
+// nothing but TF32 - nova's kernels have no TF32 path yet, so there is no v1
+// TF32 row (the output says so). Target (issue 17): v1 forward >= 0.8x
+// v0's throughput in float32 (ratio = v0 median / v1 median).
+//
+// Validation, before any timing, each output poisoned with NaN first: the
+// float64 reference is nova's CPU path on the first kValidateImages images
+// (fwd and bd outputs are per image: the full-batch GPU output's first
+// images are compared; bf sums over the batch: it is validated on a gy that
+// is zero past those images, x random everywhere, so a kernel that pairs the
+// wrong images still fails). Bounds, relative L2: float32 1e-4 (as
+// tests/test_conv_cuda.cpp), TF32 5e-3 (inputs rounded to 10 mantissa bits,
+// ~5e-4 each). Then v1's bf on the full random gy is checked against v0's.
+// Timing: CUDA events, L2 flushed between iterations (bench/common.h); the
+// baseline is timed twice (before and after v1), its gap is the noise floor.
+// nova's v1 kernels are direct ports and slow at batch 128, so each row's
+// iterations are capped by a time budget (kRowBudgetMs, at least 3) to keep
+// the whole run inside tools/gpu-check.sh's 180 s.
+//
+// Command line: common.h's [--json PATH] [--iters N] [--warmup N], plus
+// --batch N to run one batch size only (default: 64 and 128).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "bench/common.h"
+#include "core/conv.h"
+#include "core/matmul.h"
+#include "core/ops.h"
+
+using namespace nova;
+namespace b = nova::bench;
+
+namespace {
+
+constexpr int64_t kValidateImages = 2;
+constexpr double kRowBudgetMs = 300;  // per timed row, warm-up included
+constexpr double kBoundFloat32 = 1e-4, kBoundTf32 = 5e-3;
+
+struct ConvShape {
+  const char* where;  // which layers of G / D run it
+  int64_t C, K, H, W, R, stride, pad;
+};
+
+// models/sngan.h, 32x32 layout, paper widths (see the top of this file)
+const std::vector<ConvShape> kShapes = {
+    {"G block1 conv1/conv2", 256, 256, 8, 8, 3, 1, 1},
+    {"G block2 conv1/conv2", 256, 256, 16, 16, 3, 1, 1},
+    {"G block3 conv1/conv2", 256, 256, 32, 32, 3, 1, 1},
+    {"G block1 shortcut", 256, 256, 8, 8, 1, 1, 0},
+    {"G block2 shortcut", 256, 256, 16, 16, 1, 1, 0},
+    {"G block3 shortcut", 256, 256, 32, 32, 1, 1, 0},
+    {"G conv_out", 256, 3, 32, 32, 3, 1, 1},
+    {"D block1 (optimized) conv1", 3, 128, 32, 32, 3, 1, 1},
+    {"D block1 (optimized) conv2", 128, 128, 32, 32, 3, 1, 1},
+    {"D block1 (optimized) shortcut", 3, 128, 16, 16, 1, 1, 0},
+    {"D block2 conv1/conv2", 128, 128, 16, 16, 3, 1, 1},
+    {"D block2 shortcut", 128, 128, 16, 16, 1, 1, 0},
+    {"D block3/block4 conv1/conv2", 128, 128, 8, 8, 3, 1, 1},
+};
+
+enum class Pass { fwd, bd, bf };
+const char* pass_name(Pass p) { return p == Pass::fwd ? "fwd" : p == Pass::bd ? "bd" : "bf"; }
+
+/// One (shape, batch): its operands on the GPU and on the CPU (float32; the
+/// reference converts its slice to float64).
+struct Problem {
+  ConvShape s;
+  int64_t N, P, Q;
+  Tensor x_cpu, w_cpu, gy_cpu;  // float32, full batch
+  Tensor x, w, gy;              // the same on cuda:0
+
+  double flops() const { return 2.0 * double(N) * double(s.K) * double(s.C) * double(s.R * s.R) * double(P * Q); }
+  Shape weight_shape() const { return {s.K, s.C, s.R, s.R}; }
+};
+
+Conv2dArgs conv_args(const ConvShape& s, ConvBackend backend) {
+  return Conv2dArgs().stride(s.stride).padding(s.pad).backend(backend);
+}
+
+/// One pass on the GPU operands (gy given: bf's validation passes a zeroed one).
+Tensor run_pass(const Problem& pr, Pass pass, ConvBackend backend, const Tensor& gy) {
+  switch (pass) {
+    case Pass::fwd: return ops::conv2d(pr.x, pr.w, conv_args(pr.s, backend));
+    case Pass::bd:
+      return ops::conv_transpose2d(
+          gy, pr.w, ConvTranspose2dArgs().stride(pr.s.stride).padding(pr.s.pad).backend(backend));
+    case Pass::bf: return ops::conv2d_backward_filter(pr.x, gy, pr.weight_shape(), conv_args(pr.s, backend));
+  }
+  return Tensor();
+}
+
+/// The float64 CPU reference of a pass on the first kValidateImages images
+/// (bf: with gy zero past them, so the full-batch sum is this one).
+std::vector<double> reference(const Problem& pr, Pass pass) {
+  const int64_t v = std::min(kValidateImages, pr.N);
+  Tensor x = pr.x_cpu.narrow(0, 0, v).to(kFloat64), w = pr.w_cpu.to(kFloat64);
+  Tensor gy = pr.gy_cpu.narrow(0, 0, v).to(kFloat64);
+  return run_pass(Problem{pr.s, v, pr.P, pr.Q, {}, {}, {}, x, w, gy}, pass, ConvBackend::native, gy)
+      .contiguous()
+      .to_vector<double>();
+}
+
+/// The GPU output of a pass poisoned with NaN before, restricted to what the
+/// reference covers.
+std::vector<float> validated_output(const Problem& pr, Pass pass, ConvBackend backend, const Tensor& gy_zeroed) {
+  Shape out_shape = pass == Pass::fwd  ? Shape{pr.N, pr.s.K, pr.P, pr.Q}
+                    : pass == Pass::bd ? Shape{pr.N, pr.s.C, pr.s.H, pr.s.W}
+                                       : pr.weight_shape();
+  Tensor out;
+  {
+    // the caching allocator hands this block to the pass's output next
+    Tensor poison = full(out_shape, NAN, kFloat32, pr.x.device());
+    poison = Tensor();
+    out = run_pass(pr, pass, backend, pass == Pass::bf ? gy_zeroed : pr.gy);
+  }
+  if (pass != Pass::bf) out = out.narrow(0, 0, std::min(kValidateImages, pr.N));
+  return out.contiguous().to_vector<float>();
+}
+
+/// Time one pass: one timed call (warm already: validation ran this shape,
+/// so cuDNN's plan and the allocator's blocks exist) sizes the row's
+/// iteration count against kRowBudgetMs, then common.h's timing; a slow row
+/// gets no further warm-up and 3 iterations.
+b::Timing time_pass(const Problem& pr, Pass pass, ConvBackend backend, const b::Args& args) {
+  auto fn = [&] { Tensor out = run_pass(pr, pass, backend, pr.gy); };
+  b::Timing probe = b::time_cuda(fn, 0, 1, /*flush_l2=*/true);
+  const double per = std::max(probe.median_ms, 1e-3);
+  const int budget_iters = int(kRowBudgetMs / per);
+  const int warmup = std::min(args.warmup, budget_iters / 5);
+  const int iters = std::max(3, std::min(args.iters, budget_iters - warmup));
+  return b::time_cuda(fn, warmup, iters, /*flush_l2=*/true);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<int64_t> batches = {64, 128};
+  std::vector<char*> rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) {
+      batches = {std::atoll(argv[++i])};
+      if (batches[0] < 1) {
+        std::fprintf(stderr, "bench_conv: --batch must be >= 1\n");
+        return 2;
+      }
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  b::Args args = b::parse_args(int(rest.size()), rest.data(), "conv");
+  b::require_device("bench_conv");
+  try {
+    const Device gpu = Device::cuda(0);
+    b::Report rep("bench_conv", "conv2d fwd / backward-data / backward-filter",
+                  fmt::format("SN-GAN 32x32 G and D convs ({} shapes), NCHW, batch {}", kShapes.size(),
+                              batches.size() == 1 ? std::to_string(batches[0]) : std::string("64 and 128")),
+                  "float32",
+                  "v0 cuDNN CUDNN_FMA_MATH and v1 nova (FMA, no TF32); v0-tf32 cuDNN CUDNN_DEFAULT_MATH with TF32 "
+                  "allowed, compared with TF32 only",
+                  b::device_name(0));
+    rep.note("TF32: nova's hand-written kernels have no TF32 path yet; TF32 rows are cuDNN's alone (no v1 TF32 row).");
+    set_allow_tf32(false);
+
+    // cuDNN is optional at build time (core/conv_cudnn_missing.cpp throws): without it, v1 alone
+    bool have_cudnn = true;
+    try {
+      Tensor probe = ops::conv2d(zeros({1, 1, 3, 3}, kFloat32, gpu), zeros({1, 1, 3, 3}, kFloat32, gpu),
+                                 Conv2dArgs().backend(ConvBackend::cudnn));
+    } catch (const std::exception& e) {
+      have_cudnn = false;
+      rep.note(std::string("cuDNN path unavailable (") + e.what() + "): v1 rows only, no ratio");
+    }
+
+    std::printf("\nshapes (C -> K, H x W, R x S, stride, pad):\n");
+    for (size_t i = 0; i < kShapes.size(); ++i) {
+      const ConvShape& s = kShapes[i];
+      std::printf("  s%02zu %-30s %3lld -> %3lld, %2lld x %2lld, %lldx%lld, stride %lld, pad %lld\n", i, s.where,
+                  (long long)s.C, (long long)s.K, (long long)s.H, (long long)s.W, (long long)s.R, (long long)s.R,
+                  (long long)s.stride, (long long)s.pad);
+    }
+    std::printf("\n");
+
+    struct Summary {
+      std::string row;
+      double gflops_v0 = 0, gflops_v1 = 0, gflops_tf32 = 0, ratio = 0;
+    };
+    std::vector<Summary> summary;
+    int forward_rows = 0, forward_met = 0;
+
+    Generator gen(17);
+    for (int64_t N : batches) {
+      for (size_t si = 0; si < kShapes.size(); ++si) {
+        const ConvShape& s = kShapes[si];
+        Problem pr{};
+        pr.s = s;
+        pr.N = N;
+        pr.P = ops::conv2d_output_size(s.H, s.R, s.stride, s.pad, 1);
+        pr.Q = ops::conv2d_output_size(s.W, s.R, s.stride, s.pad, 1);
+        pr.x_cpu = randn({N, s.C, s.H, s.W}, kFloat32, kCPU, &gen);
+        pr.w_cpu = randn({s.K, s.C, s.R, s.R}, kFloat32, kCPU, &gen) * (1.0 / std::sqrt(double(s.C * s.R * s.R)));
+        pr.gy_cpu = randn({N, s.K, pr.P, pr.Q}, kFloat32, kCPU, &gen);
+        pr.x = pr.x_cpu.to(gpu);
+        pr.w = pr.w_cpu.to(gpu);
+        pr.gy = pr.gy_cpu.to(gpu);
+        const int64_t v = std::min(kValidateImages, N);
+        Tensor gy_zeroed =
+            ops::cat({pr.gy_cpu.narrow(0, 0, v), zeros({N - v, s.K, pr.P, pr.Q})}, 0).to(gpu);
+
+        for (Pass pass : {Pass::fwd, Pass::bd, Pass::bf}) {
+          const std::string tag = fmt::format("s{:02d} N{} {}", si, N, pass_name(pass));
+          const std::vector<double> ref = reference(pr, pass);
+          const double gflop = pr.flops() / 1e9;
+          auto gflops = [&](const b::Timing& t) { return gflop / (t.median_ms / 1e3); };
+          nlohmann::json common = {{"shape_index", si}, {"layers", s.where}, {"N", N}, {"C", s.C}, {"K", s.K},
+                                   {"H", s.H}, {"W", s.W}, {"R", s.R}, {"S", s.R}, {"stride", s.stride},
+                                   {"pad", s.pad}, {"pass", pass_name(pass)}, {"gflop", gflop}};
+
+          // ---- validate every version before timing any ----
+          bool ok = rep.validate(tag + " v1", b::rel_l2_error(validated_output(pr, pass, ConvBackend::native,
+                                                                               gy_zeroed), ref),
+                                 kBoundFloat32);
+          if (have_cudnn) {
+            ok = rep.validate(tag + " v0", b::rel_l2_error(validated_output(pr, pass, ConvBackend::cudnn, gy_zeroed),
+                                                           ref),
+                              kBoundFloat32) && ok;
+            set_allow_tf32(true);
+            ok = rep.validate(tag + " v0-tf32",
+                              b::rel_l2_error(validated_output(pr, pass, ConvBackend::cudnn, gy_zeroed), ref),
+                              kBoundTf32) && ok;
+            set_allow_tf32(false);
+            if (pass == Pass::bf) {  // the full batch, both float32 versions
+              ok = rep.validate(tag + " v1 vs v0 full",
+                                b::rel_l2_error(run_pass(pr, pass, ConvBackend::native, pr.gy).to_vector<float>(),
+                                                run_pass(pr, pass, ConvBackend::cudnn, pr.gy).to_vector<float>()),
+                                kBoundFloat32) && ok;
+            }
+          }
+          if (!ok) continue;
+
+          // ---- time: v0, v1, v0 again (noise), v0 TF32 ----
+          Summary sum{tag};
+          b::Timing t1;
+          if (have_cudnn) {
+            b::Timing t0 = time_pass(pr, pass, ConvBackend::cudnn, args);
+            t1 = time_pass(pr, pass, ConvBackend::native, args);
+            b::Timing t0b = time_pass(pr, pass, ConvBackend::cudnn, args);
+            set_allow_tf32(true);
+            b::Timing tt = time_pass(pr, pass, ConvBackend::cudnn, args);
+            set_allow_tf32(false);
+            nlohmann::json e0 = common;
+            e0.update({{"version", 0}, {"math", "CUDNN_FMA_MATH"}, {"gflops", gflops(t0)}, {"ratio", 1.0},
+                       {"median_ms_again", t0b.median_ms}, {"gflops_again", gflops(t0b)}});
+            rep.row(tag + " v0 cudnn", t0, e0);
+            const double ratio = t0.median_ms / t1.median_ms;
+            nlohmann::json e1 = common;
+            e1.update({{"version", 1}, {"math", "FMA (no TF32)"}, {"gflops", gflops(t1)}, {"ratio", ratio},
+                       {"ratio_of", "v0 median ms / v1 median ms (throughput of v1 over cuDNN's)"}});
+            if (pass == Pass::fwd) {
+              e1["target"] = ">= 0.8";
+              e1["target_met"] = ratio >= 0.8;
+              ++forward_rows;
+              forward_met += ratio >= 0.8;
+            }
+            rep.row(tag + " v1 nova", t1, e1);
+            nlohmann::json et = common;
+            et.update({{"version", 0}, {"math", "TF32 (CUDNN_DEFAULT_MATH)"}, {"gflops", gflops(tt)},
+                       {"ratio", 1.0}, {"note", "TF32 baseline; nova's kernels have no TF32 path yet"}});
+            rep.row(tag + " v0 cudnn tf32", tt, et);
+            sum.gflops_v0 = gflops(t0);
+            sum.gflops_tf32 = gflops(tt);
+            sum.ratio = ratio;
+            std::printf("%-18s v0 %8.1f GFLOP/s (again %8.1f)  v1 %8.1f GFLOP/s  v1/v0 %.3f%s  | tf32 v0 %8.1f GFLOP/s\n",
+                        tag.c_str(), gflops(t0), gflops(t0b), gflops(t1), ratio,
+                        pass == Pass::fwd ? (ratio >= 0.8 ? " (>= 0.8: met)" : " (>= 0.8: MISSED)") : "",
+                        gflops(tt));
+          } else {
+            t1 = time_pass(pr, pass, ConvBackend::native, args);
+            nlohmann::json e1 = common;
+            e1.update({{"version", 1}, {"math", "FMA (no TF32)"}, {"gflops", gflops(t1)}});
+            rep.row(tag + " v1 nova", t1, e1);
+            std::printf("%-18s v1 %8.1f GFLOP/s (no cuDNN: no ratio)\n", tag.c_str(), gflops(t1));
+          }
+          sum.gflops_v1 = gflops(t1);
+          summary.push_back(sum);
+        }
+      }
+    }
+
+    std::printf("\nGFLOP/s (2*N*K*C*R*S*P*Q per pass):\n%-18s %10s %10s %8s %12s\n", "row", "v0 cudnn", "v1 nova",
+                "v1/v0", "v0 tf32");
+    for (const Summary& s : summary)
+      std::printf("%-18s %10.1f %10.1f %8.3f %12.1f\n", s.row.c_str(), s.gflops_v0, s.gflops_v1, s.ratio,
+                  s.gflops_tf32);
+    if (have_cudnn)
+      std::printf("\nforward float32, v1 >= 0.8x cuDNN's throughput: met on %d of %d rows (target: all) %s\n",
+                  forward_met, forward_rows, forward_met == forward_rows ? "met" : "MISSED");
+    rep.doc()["forward_target"] = {{"target", "v1 fwd >= 0.8x cuDNN float32 throughput"},
+                                   {"rows", forward_rows}, {"met", forward_met}};
+    std::printf("TF32: cuDNN only (nova's kernels have no TF32 path yet)\n");
+    return rep.finish(args.json_path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_conv: error: %s\n", e.what());
+    return 1;
+  }
+}
