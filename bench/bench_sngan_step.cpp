@@ -286,25 +286,15 @@ int main(int argc, char** argv) {
     const std::string split_reason = aw.d_step_runner->grad_split_reason();
 
     // ---- baseline: PyTorch on the same device ----
-    const std::string python = b::python_with_torch();
-    nlohmann::json torch;
-    if (python.empty()) {
-      rep.note("PyTorch not found (/tmp/tv/bin/python3 or python3 with torch): nova alone, no ratio");
-    } else {
-      const std::string cmd = fmt::format(
-          "{} \"" NOVA_BENCH_SOURCE_DIR "/sngan_step_torch.py\" --device {} --threads {} --iters {} --warmup {} "
-          "--g-batch {} --d-batch {} --n-dis {} --g-width {} --d-width {} 2>/dev/null",
-          python, args.device, threads, args.iters, args.warmup, cfg.g_batch, cfg.d_batch, cfg.n_dis, g_width,
-          d_width);
-      int rc = 0;
-      std::string out = b::run_command(cmd, &rc);
-      std::string line = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
-      torch = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (rc != 0 || torch.is_discarded() || !torch.contains("median_ms")) {
-        rep.note("PyTorch found but sngan_step_torch.py failed (rc " + std::to_string(rc) + "): no ratio; " + out);
-        torch = nlohmann::json();
-      }
-    }
+    std::vector<std::string> notes;
+    const nlohmann::json torch = b::run_torch_baseline(
+        NOVA_BENCH_SOURCE_DIR "/sngan_step_torch.py",
+        fmt::format("--device {} --threads {} --iters {} --warmup {} --g-batch {} --d-batch {} --n-dis {} "
+                    "--g-width {} --d-width {}",
+                    args.device, threads, args.iters, args.warmup, cfg.g_batch, cfg.d_batch, cfg.n_dis, g_width,
+                    d_width),
+        notes);
+    for (const std::string& n : notes) rep.note(n);
 
     const double aw_cost = t_aw.median_ms / t_base.median_ms - 1.0;
     nlohmann::json extra = {{"d_step_median_ms", t_d.median_ms},
