@@ -96,6 +96,9 @@ void valid_range(int64_t out, int64_t in, int64_t stride, int64_t offset, int64_
 template <typename T>
 void im2col(const Conv2dGeometry& g, const T* x, T* columns, int64_t ld) {
   const int64_t Cg = g.group_channels(), P = g.P, Q = g.Q, H = g.H, W = g.W;
+  // stride 1 and output rows as wide as input rows: a tap's rows read one
+  // contiguous run of x (the "same" 3x3 convolutions)
+  const bool contiguous_rows = g.stride_h == 1 && g.stride_w == 1 && g.dil_h == 1 && g.dil_w == 1 && Q == W;
   for (int64_t c = 0; c < Cg; ++c) {
     for (int64_t r = 0; r < g.R; ++r) {
       int64_t p0, p1;
@@ -106,6 +109,20 @@ void im2col(const Conv2dGeometry& g, const T* x, T* columns, int64_t ld) {
         valid_range(Q, W, g.stride_w, w_off, &q0, &q1);
         T* row = columns + ((c * g.R + r) * g.S + s) * ld;
         std::fill(row, row + p0 * Q, T(0));
+        std::fill(row + p1 * Q, row + P * Q, T(0));
+        if (contiguous_rows) {
+          // rows p0 .. p1 are one shifted run of channel c (clipped to it);
+          // the taps that fall off a row's ends are zeroed after the copy
+          const T* xc = x + c * H * W;
+          const int64_t lo = (p0 - g.pad_h + r) * W + w_off, hi = lo + (p1 - p0) * Q;
+          const int64_t from = std::max<int64_t>(lo, 0), to = std::min(hi, H * W);
+          if (to > from) std::copy(xc + from, xc + to, row + p0 * Q + (from - lo));
+          for (int64_t p = p0; p < p1; ++p) {
+            for (int64_t q = 0; q < q0; ++q) row[p * Q + q] = T(0);
+            for (int64_t q = q1; q < Q; ++q) row[p * Q + q] = T(0);
+          }
+          continue;
+        }
         for (int64_t p = p0; p < p1; ++p) {
           const T* xr = x + (c * H + p * g.stride_h - g.pad_h + r * g.dil_h) * W;
           T* out = row + p * Q;
@@ -119,7 +136,6 @@ void im2col(const Conv2dGeometry& g, const T* x, T* columns, int64_t ld) {
           }
           for (int64_t q = q1; q < Q; ++q) out[q] = T(0);
         }
-        std::fill(row + p1 * Q, row + P * Q, T(0));
       }
     }
   }
