@@ -17,6 +17,7 @@
 
 #include "core/grad_split.h"
 #include "nn/activation.h"
+#include "nn/conv.h"
 #include "nn/dropout.h"
 #include "nn/linear.h"
 #include "nn/normalization.h"
@@ -638,6 +639,41 @@ TEST_CASE("grad_split fused splits through reparametrised weights", "[grad_split
     sn->eval();  // u and v fixed, so the reference path sees the same weight
     check_fused_equals_reference(model, params, x, {4, 6}, dtype);
     check_fused_equals_reference(model, params, x, {2, 3, 5}, dtype);
+  }
+}
+
+TEST_CASE("grad_split fused splits conv nets with BatchNorm2d and conditional BatchNorm per group",
+          "[grad_split][conv]") {
+  for (DType dtype : {kFloat64, kFloat32}) {
+    INFO(dtype_name(dtype));
+    manual_seed(56);
+    auto c1 = std::make_shared<nn::Conv2d>(2, 4, 3, Conv2dArgs().padding(1));
+    auto bn = std::make_shared<nn::BatchNorm2d>(4);
+    auto c2 = std::make_shared<nn::Conv2d>(4, 3, 4, Conv2dArgs().stride(2).padding(1), true,
+                                           nn::SpectralNormOptions::on());
+    auto cbn = std::make_shared<nn::ConditionalBatchNorm2d>(3, 5);
+    auto head = std::make_shared<nn::Linear>(3, 1);
+    for (nn::Module* m : std::initializer_list<nn::Module*>{c1.get(), bn.get(), c2.get(), cbn.get(), head.get()})
+      m->to(dtype);
+    Generator gen(57);
+    {
+      NoGradGuard no_grad;  // gains and biases away from 1 and 0
+      bn->weight.copy_(uniform({4}, 0.5, 1.5, dtype, kCPU, &gen));
+      cbn->gamma.copy_(uniform({5, 3}, 0.5, 1.5, dtype, kCPU, &gen));
+      cbn->beta.copy_(uniform({5, 3}, -0.5, 0.5, dtype, kCPU, &gen));
+    }
+    c2->eval();  // spectral norm's u and v fixed, so the reference path sees the same weight
+    Tensor labels = from_vector<int64_t>({0, 4, 4, 1, 2, 0, 3, 3, 1}, {9});
+    auto model = [&](const Tensor& x) {  // x [9, 2, 6, 6]
+      Tensor h = ops::leaky_relu(bn->forward(c1->forward(x)), 0.2);
+      h = ops::relu(cbn->forward(c2->forward(h), labels));  // [9, 3, 3, 3]
+      return head->forward(ops::global_sum_pool2d(h));
+    };
+    std::vector<Tensor> params{c1->weight, c1->bias, bn->weight, bn->bias, c2->spectral_norm.weight_orig, c2->bias,
+                               cbn->gamma, cbn->beta, head->weight, head->bias};
+    Tensor x = uniform({9, 2, 6, 6}, -1.0, 1.0, dtype, kCPU, &gen);
+    check_fused_equals_reference(model, params, x, {4, 5}, dtype);
+    check_fused_equals_reference(model, params, x, {2, 3, 4}, dtype);
   }
 }
 
