@@ -159,6 +159,10 @@ void write_stl10(const std::string& dir, int n) {
     REQUIRE(x);
     REQUIRE(y);
   }
+  std::ofstream u(dir + "/unlabeled_X.bin", std::ios::binary);
+  for (int i = 0; i < n; ++i)
+    for (int p = 0; p < 3 * 96 * 96; ++p) u.put(char((p * 3 + i * 17) % 256));
+  REQUIRE(u);
 }
 
 TEST_CASE("gan_images trains on CIFAR-10 (3x32x32) and STL-10 (3x48x48) files", "[example][gan_images]") {
@@ -173,6 +177,14 @@ TEST_CASE("gan_images trains on CIFAR-10 (3x32x32) and STL-10 (3x48x48) files", 
   INFO(s.output);
   REQUIRE(s.status == 0);
   REQUIRE_THAT(s.output, Contains("sngan on stl10 (12 images, 3x48x48 in [-1, 1])"));
+  Run u = run("--dataset stl10 --data-dir " + stl.path.string() + " " + kTiny + "--steps 1 --stl10-unlabeled 5");
+  INFO(u.output);
+  REQUIRE(u.status == 0);
+  REQUIRE_THAT(u.output, Contains("dcgan on stl10 (17 images, 3x48x48"));
+  Run u_cond = run("--dataset stl10 --data-dir " + stl.path.string() + " " + kTiny +
+                   "--model sngan --conditional --steps 1 --stl10-unlabeled 5");
+  REQUIRE(u_cond.status != 0);
+  REQUIRE_THAT(u_cond.output, Contains("--stl10-unlabeled images have no labels"));
   Run missing = run("--dataset cifar10 --data-dir " + stl.path.string() + " " + kTiny + "--steps 1");
   REQUIRE(missing.status != 0);
   REQUIRE_THAT(missing.output, Contains("data_batch_1.bin"));
