@@ -140,7 +140,7 @@ ImageSet load_idx_split(const std::string& dir, const std::string& split) {
 /// The training (train) or test split of `dataset` in `dir`: the IDX sets
 /// padded to 32x32 grey; CIFAR-10's 32x32 colour images; STL-10's labelled
 /// train/test images averaged down to 48x48, the thesis's resolution (its
-/// GAN runs also use the 100,000 unlabelled images: not read here yet).
+/// GAN runs also use the 100,000 unlabelled images: --stl10-unlabeled adds them).
 ImageSet load_split(const std::string& dataset, const std::string& dir, bool train) {
   if (dataset == "cifar10") {
     datasets::ImageDataset d = datasets::read_cifar10(dir, train ? datasets::CifarSplit::Train : datasets::CifarSplit::Test);
