@@ -2,7 +2,7 @@
 // spectral_norm.h).
 #include "nn/spectral_norm.h"
 
-#include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "core/autograd.h"
@@ -15,9 +15,10 @@ namespace nova::nn {
 
 namespace {
 
-/// x / max(||x||, eps) for a vector x.
+/// x / max(||x||, eps) for a vector x (F.normalize), on x's device: no
+/// host read, so a CUDA forward does not wait for the GPU here.
 Tensor normalize(const Tensor& x, double eps) {
-  return x * (1.0 / std::max(ops::norm(x, 2.0).item(), eps));
+  return x / ops::clamp(ops::norm(x, 2.0), eps, INFINITY);
 }
 
 /// W_mat v (or W_mat^T v when transposed) for a matrix and a vector.
