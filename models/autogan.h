@@ -66,6 +66,7 @@ class AutoganCell : public nn::Module {
   /// up-sampling and for resizing the skip inputs. num_skip_in 1x1 convs
   /// out->out take the skip inputs; short_cut adds c_sc(up(x)).
   AutoganCell(int64_t in, int64_t out, bool bilinear, int64_t num_skip_in, bool short_cut, bool inplace_skip);
+  using nn::Module::forward;  // kept visible beside the cell's forward (it throws)
   /// x [N, in, H, W] and num_skip_in skip tensors [N, out, h_k, w_k] ->
   /// (skip output [N, out, 2H, 2W], output [N, out, 2H, 2W]).
   std::pair<Tensor, Tensor> forward(const Tensor& x, const std::vector<Tensor>& skips);

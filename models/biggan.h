@@ -99,6 +99,7 @@ class BigganCcbn : public nn::Module {
   /// features [N, input_size].
   BigganCcbn(int64_t channels, int64_t num_classes, int64_t input_size, double bn_eps,
              const nn::SpectralNormOptions& sn);
+  using nn::Module::forward;  // kept visible beside the labelled forward (it throws)
   /// x [N, C, H, W], y: labels [N] or features [N, input_size].
   Tensor forward(const Tensor& x, const Tensor& y);
 
@@ -111,6 +112,7 @@ class BigganGenBlock : public nn::Module {
  public:
   BigganGenBlock(int64_t in, int64_t out, int64_t num_classes, int64_t ccbn_input, double bn_eps,
                  const nn::SpectralNormOptions& sn);
+  using nn::Module::forward;  // kept visible beside the labelled forward (it throws)
   /// x [N, in, H, W] -> [N, out, 2H, 2W]
   Tensor forward(const Tensor& x, const Tensor& y);
 
@@ -121,6 +123,7 @@ class BigganGenBlock : public nn::Module {
 class BigganGenerator : public nn::Module {
  public:
   explicit BigganGenerator(const BigganOptions& options = {});
+  using nn::Module::forward;  // kept visible beside the labelled forward (it throws)
   /// z [N, z_dim], labels [N] int64 in [0, num_classes) -> images [N, 3, 32, 32]
   Tensor forward(const Tensor& z, const Tensor& labels);
 
@@ -144,6 +147,7 @@ class BigganDisBlock : public nn::Module {
 class BigganDiscriminator : public nn::Module {
  public:
   explicit BigganDiscriminator(const BigganOptions& options = {});
+  using nn::Module::forward;  // kept visible beside the labelled forward (it throws)
   /// images [N, 3, 32, 32], labels [N] -> raw scores [N, 1]
   Tensor forward(const Tensor& x, const Tensor& labels);
 

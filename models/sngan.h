@@ -53,6 +53,7 @@ struct SnganOptions {
 class SnganGenBlock : public nn::Module {
  public:
   SnganGenBlock(int64_t in, int64_t out, int64_t num_classes, double bn_eps);
+  using nn::Module::forward;  // kept visible beside the labelled forward (it throws)
   /// x [N, in, H, W] (labels [N] when conditional) -> [N, out, 2H, 2W]
   Tensor forward(const Tensor& x, const Tensor& labels);
 

@@ -95,6 +95,9 @@ class ConditionalBatchNorm2d : public Module {
   /// only forward(x, gain, bias) is available.
   ConditionalBatchNorm2d(int64_t num_features, int64_t num_classes, double eps = 1e-5,
                          std::optional<double> momentum = 0.1);
+  // the one-input forward stays visible (it throws: this module needs its
+  // gains), so that the overloads below do not hide it
+  using Module::forward;
   /// x [N, C, H, W], labels [N] int64/int32 in [0, num_classes).
   Tensor forward(const Tensor& x, const Tensor& labels);
   /// x [N, C, H, W], gain and bias [N, C] (BigGAN passes 1 + its gain).
