@@ -378,11 +378,7 @@ int main(int argc, char** argv) {
 
     nlohmann::json extra = {{"d_step_median_ms", t_d.median_ms}, {"g_step_median_ms", t_g.median_ms}};
     if (!torch.is_null()) {
-      b::Timing tt;
-      tt.median_ms = torch["median_ms"].get<double>();
-      tt.min_ms = torch["min_ms"].get<double>();
-      tt.max_ms = torch["max_ms"].get<double>();
-      tt.iters = torch["iters"].get<int>();
+      const b::Timing tt = b::torch_timing(torch);
       rep.row("v0 torch step", tt,
               {{"ratio", 1.0}, {"torch", torch.value("torch", std::string("?"))},
                {"threads", torch.value("threads", 0)},

@@ -301,11 +301,7 @@ int main(int argc, char** argv) {
                             {"g_step_median_ms", t_g.median_ms},
                             {"median_ms_again", t_base_again.median_ms}};
     if (!torch.is_null()) {
-      b::Timing tt;
-      tt.median_ms = torch["median_ms"].get<double>();
-      tt.min_ms = torch["min_ms"].get<double>();
-      tt.max_ms = torch["max_ms"].get<double>();
-      tt.iters = torch["iters"].get<int>();
+      const b::Timing tt = b::torch_timing(torch);
       rep.row("v0 torch iteration", tt,
               {{"ratio", 1.0}, {"torch", torch.value("torch", std::string("?"))},
                {"d_step_median_ms", torch.value("d_step_median_ms", 0.0)},

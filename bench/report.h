@@ -135,6 +135,16 @@ struct Timing {
   bool l2_flushed = false;
 };
 
+/// The Timing of run_torch_baseline's JSON ("median_ms", "min_ms", "max_ms", "iters").
+inline Timing torch_timing(const nlohmann::json& torch) {
+  Timing t;
+  t.median_ms = torch["median_ms"].get<double>();
+  t.min_ms = torch.value("min_ms", t.median_ms);
+  t.max_ms = torch.value("max_ms", t.median_ms);
+  t.iters = torch.value("iters", 0);
+  return t;
+}
+
 inline Timing summarize(std::vector<double> ms, bool l2_flushed) {
   std::sort(ms.begin(), ms.end());
   Timing r;
