@@ -34,81 +34,63 @@ enum class ConvBackend { native, cudnn };
 void set_conv_backend(ConvBackend backend);
 ConvBackend conv_backend();
 
-/// conv2d's settings, chained: Conv2dArgs().stride(2).padding(1). Each takes
-/// one value for both spatial dims or (height, width).
-struct Conv2dArgs {
+/// The settings conv2d and conv_transpose2d share, chained:
+/// Conv2dArgs().stride(2).padding(1). Each takes one value for both spatial
+/// dims or (height, width). Self is the derived struct, so that every setter
+/// returns it and a chain can go on with the derived struct's own setters
+/// (ConvTranspose2dArgs().stride(2).output_padding(1)).
+template <typename Self>
+struct ConvArgs {
   Pair2d stride_hw{1, 1};
   Pair2d padding_hw{0, 0};
   Pair2d dilation_hw{1, 1};
   int64_t group_count = 1;
   std::optional<ConvBackend> backend_choice;  // empty: conv_backend()
 
-  Conv2dArgs& stride(int64_t s) { return stride(s, s); }
-  Conv2dArgs& stride(int64_t h, int64_t w) {
+  Self& stride(int64_t s) { return stride(s, s); }
+  Self& stride(int64_t h, int64_t w) {
     stride_hw = {h, w};
-    return *this;
+    return self();
   }
-  Conv2dArgs& padding(int64_t p) { return padding(p, p); }
-  Conv2dArgs& padding(int64_t h, int64_t w) {
+  Self& padding(int64_t p) { return padding(p, p); }
+  Self& padding(int64_t h, int64_t w) {
     padding_hw = {h, w};
-    return *this;
+    return self();
   }
-  Conv2dArgs& dilation(int64_t d) { return dilation(d, d); }
-  Conv2dArgs& dilation(int64_t h, int64_t w) {
+  Self& dilation(int64_t d) { return dilation(d, d); }
+  Self& dilation(int64_t h, int64_t w) {
     dilation_hw = {h, w};
-    return *this;
+    return self();
   }
   /// Input and output channels are split into `g` groups convolved apart
   /// (g == C_in == C_out: depthwise).
-  Conv2dArgs& groups(int64_t g) {
+  Self& groups(int64_t g) {
     group_count = g;
-    return *this;
+    return self();
   }
   /// This call's CUDA implementation, whatever set_conv_backend says.
-  Conv2dArgs& backend(ConvBackend b) {
+  Self& backend(ConvBackend b) {
     backend_choice = b;
-    return *this;
+    return self();
   }
+
+ private:
+  Self& self() { return static_cast<Self&>(*this); }
 };
 
-/// conv_transpose2d's settings, chained like Conv2dArgs; output_padding adds
+/// conv2d's settings (ConvArgs).
+struct Conv2dArgs : ConvArgs<Conv2dArgs> {};
+
+/// conv_transpose2d's settings: ConvArgs and output_padding, which adds
 /// rows and columns at the bottom/right of the output (it picks one of the
 /// `stride` input sizes that a strided conv2d maps to the same output size)
 /// and must be smaller than the stride or the dilation.
-struct ConvTranspose2dArgs {
-  Pair2d stride_hw{1, 1};
-  Pair2d padding_hw{0, 0};
+struct ConvTranspose2dArgs : ConvArgs<ConvTranspose2dArgs> {
   Pair2d output_padding_hw{0, 0};
-  Pair2d dilation_hw{1, 1};
-  int64_t group_count = 1;
-  std::optional<ConvBackend> backend_choice;  // empty: conv_backend()
 
-  ConvTranspose2dArgs& stride(int64_t s) { return stride(s, s); }
-  ConvTranspose2dArgs& stride(int64_t h, int64_t w) {
-    stride_hw = {h, w};
-    return *this;
-  }
-  ConvTranspose2dArgs& padding(int64_t p) { return padding(p, p); }
-  ConvTranspose2dArgs& padding(int64_t h, int64_t w) {
-    padding_hw = {h, w};
-    return *this;
-  }
   ConvTranspose2dArgs& output_padding(int64_t p) { return output_padding(p, p); }
   ConvTranspose2dArgs& output_padding(int64_t h, int64_t w) {
     output_padding_hw = {h, w};
-    return *this;
-  }
-  ConvTranspose2dArgs& dilation(int64_t d) { return dilation(d, d); }
-  ConvTranspose2dArgs& dilation(int64_t h, int64_t w) {
-    dilation_hw = {h, w};
-    return *this;
-  }
-  ConvTranspose2dArgs& groups(int64_t g) {
-    group_count = g;
-    return *this;
-  }
-  ConvTranspose2dArgs& backend(ConvBackend b) {
-    backend_choice = b;
     return *this;
   }
 };
