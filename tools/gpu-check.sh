@@ -129,7 +129,7 @@ if [ $built -eq 1 ]; then
       # either device are asked for CUDA here
       case "$name" in
         bench_gan_step|bench_dcgan_step|bench_soak) skip "$name" "CPU benchmark"; continue ;;
-        bench_grad_split|bench_sngan_step) extra=(--device cuda) ;;
+        bench_grad_split|bench_sngan_step|bench_cayley) extra=(--device cuda) ;;
         *) extra=() ;;
       esac
       step "$name" "bench/$name.log" timeout 180 bash -c 'cd "$1" && shift && "$@"' _ "$LOGS/bench" "$(realpath "$b")" "${extra[@]}"
