@@ -1,7 +1,8 @@
 // tests/test_orthogonal_rnn.cpp: the NC-GRU, scoRNN and GORU cells
 // (nn/orthogonal_rnn.h). Forward over a sequence equals a plain-loop float64
 // reference of each cell's equations; gradients w.r.t. inputs, initial
-// state, the ordinary weights and the orthogonal U match finite differences;
+// state, the ordinary weights and the orthogonal U match finite differences
+// (and second derivatives those of the first);
 // U is orthogonal at init; the two optimizers' parameter lists partition the
 // parameters; a short parenthesis-task run with CayleyOptimizer + Adam lowers
 // the loss and keeps U orthogonal; bad input is refused.
@@ -192,6 +193,24 @@ TEST_CASE("orthogonal cells: gradients match finite differences (inputs, state, 
     for (const Tensor& p : cell->other_parameters()) inputs.push_back(p);
     for (const auto& w : cell->orthogonal_weights()) inputs.push_back(w.U);
     const GradcheckResult result = gradcheck([&] { return nn::run_sequence(*cell, x, h0).outputs; }, inputs);
+    INFO(result.report);
+    CHECK(result.ok);
+  }
+}
+
+TEST_CASE("orthogonal cells: second derivatives match finite differences of the first", "[orthogonal_rnn][grad]") {
+  // every step is ops, so backward(create_graph) records too: what a
+  // gradient penalty on a recurrent model needs
+  const int64_t T = 2, B = 2, I = 2, H = 3;
+  for (Kind k : kAllKinds) {
+    INFO(kind_name(k));
+    Generator gen(29);
+    auto cell = make_cell(k, I, H, 1, kFloat64, &gen);
+    const Tensor x = uniform({T, B, I}, -1.0, 1.0, kFloat64, kCPU, &gen).requires_grad_();
+    const Tensor h0 = uniform({B, H}, -1.0, 1.0, kFloat64, kCPU, &gen).requires_grad_();
+    std::vector<Tensor> inputs = {x, h0};
+    for (const auto& w : cell->orthogonal_weights()) inputs.push_back(w.U);
+    const GradcheckResult result = gradgradcheck([&] { return nn::run_sequence(*cell, x, h0).outputs; }, inputs);
     INFO(result.report);
     CHECK(result.ok);
   }
