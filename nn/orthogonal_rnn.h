@@ -15,8 +15,8 @@
 // parameters (so state_dict, to() and zero_grad reach them) and D as a
 // buffer. They must NOT be stepped by an ordinary optimizer: give
 // orthogonal_weights() to an optim::CayleyOptimizer (whose inner optimizer
-// steps the A's) and other_parameters() to the ordinary one; no tensor is in
-// both lists, and U and A are in neither list twice.
+// steps the A's) and other_parameters() to the ordinary one: no tensor is in
+// both lists, and together they hold every parameter.
 //
 //   nn::NCGRUCell cell(7, 56, nn::NCGRUOptions().negative_ones(40).orthogonal_reset(true));
 //   optim::Adam adam(cell.other_parameters());           // + the read-out layer's
