@@ -289,6 +289,17 @@ TEST_CASE("orthogonal cells: parameter names, and the two optimizers' lists part
   }
 }
 
+TEST_CASE("orthogonal cells: a seed gives the same initial values", "[orthogonal_rnn]") {
+  for (Kind k : kAllKinds) {
+    INFO(kind_name(k));
+    Generator g1(8), g2(8), g3(9);
+    auto a = make_cell(k, 3, 6, 2, kFloat32, &g1), b = make_cell(k, 3, 6, 2, kFloat32, &g2);
+    require_identical(a->state_dict(), b->state_dict());
+    auto c = make_cell(k, 3, 6, 2, kFloat32, &g3);
+    CHECK(max_abs_diff(a->orthogonal_weights()[0].A, c->orthogonal_weights()[0].A) > 0.0);
+  }
+}
+
 TEST_CASE("orthogonal cells: to(dtype) keeps the orthogonal weights the cell's own", "[orthogonal_rnn]") {
   Generator gen(2);
   nn::NCGRUCell cell(3, 4, nn::NCGRUOptions().orthogonal_reset(true).generator(&gen));
