@@ -1,0 +1,199 @@
+// nn/orthogonal_rnn.cpp: NC-GRU, scoRNN and GORU cells and run_sequence
+// (see orthogonal_rnn.h). Every step is ops, so backward through time is
+// autograd's; with row-major batches W x is x W^T and U h is h U^T.
+#include "nn/orthogonal_rnn.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/ops.h"
+#include "nn/init.h"
+
+namespace nova::nn {
+
+namespace {
+
+/// [W_1; W_2; ...] stacked along the output dim, so x [..., I] times its
+/// transpose is [..., k * H] = [W_1 x | W_2 x | ...] in one GEMM.
+Tensor project(const Tensor& x, const std::vector<Tensor>& weights, int64_t input_size, const char* op) {
+  NOVA_CHECK(x.dim() >= 1 && x.size(-1) == input_size, "{}: expected inputs [..., {}], got {}", op, input_size,
+             x.shape().str());
+  const Tensor w = weights.size() == 1 ? weights[0] : ops::cat(weights, 0);
+  return ops::matmul(x, w.t());
+}
+
+/// The gate-th block [B, H] of projected [B, gates * H].
+Tensor gate(const Tensor& projected, int64_t gate, int64_t H) { return ops::narrow(projected, 1, gate * H, H); }
+
+/// h U^T: U h for each row h.
+Tensor times(const Tensor& h, const Tensor& U) { return ops::matmul(h, U.t()); }
+
+}  // namespace
+
+// ---- OrthogonalCell ----
+
+OrthogonalCell::OrthogonalCell(std::string name, int64_t input_size, int64_t hidden_size)
+    : Module(std::move(name)), input_size(input_size), hidden_size(hidden_size) {
+  NOVA_CHECK(input_size >= 1 && hidden_size >= 1, "{}: sizes must be >= 1, got input_size={}, hidden_size={}",
+             this->name(), input_size, hidden_size);
+}
+
+Tensor OrthogonalCell::forward(const Tensor& x, const Tensor& h) {
+  NOVA_CHECK(x.dim() == 2, "{}: expected x [B, {}], got {}", name(), input_size, x.shape().str());
+  return step(project_inputs(x), h);
+}
+
+std::vector<Tensor> OrthogonalCell::other_parameters() const {
+  std::vector<Tensor> out;
+  for (const Tensor& p : parameters()) {
+    const bool orthogonal = std::any_of(orthogonal_.begin(), orthogonal_.end(), [&](const optim::OrthogonalWeight& w) {
+      return p.impl() == w.U.impl() || p.impl() == w.A.impl();
+    });
+    if (!orthogonal) out.push_back(p);
+  }
+  return out;
+}
+
+Tensor OrthogonalCell::add_orthogonal(const std::string& suffix, int64_t negative_ones, DType dtype, Generator* gen) {
+  NOVA_CHECK(negative_ones >= 0 && negative_ones <= hidden_size,
+             "{}: negative_ones of U{} must be in [0, hidden_size = {}], got {}", name(), suffix, hidden_size,
+             negative_ones);
+  optim::OrthogonalWeight w = optim::OrthogonalWeight::make(hidden_size, negative_ones, dtype, kCPU, gen);
+  // registered handles are the weight's own (leaves are not copied), so a
+  // Cayley step on w is a step of this module
+  w.U = register_parameter("U" + suffix, w.U);
+  w.A = register_parameter("A" + suffix, w.A);
+  w.D = register_buffer("D" + suffix, w.D);
+  orthogonal_.push_back(w);
+  return w.U;
+}
+
+Tensor OrthogonalCell::add_uniform(const std::string& name, const Shape& shape, double bound, DType dtype,
+                                   Generator* gen) {
+  return register_parameter(name, uniform(shape, -bound, bound, dtype, kCPU, gen));
+}
+
+void OrthogonalCell::check_step(const char* op, const Tensor& projected, int64_t gates, const Tensor& h) const {
+  NOVA_CHECK(projected.dim() == 2 && projected.size(1) == gates * hidden_size,
+             "{}: expected projected inputs [B, {}], got {}", op, gates * hidden_size, projected.shape().str());
+  NOVA_CHECK(h.defined() && h.dim() == 2 && h.size(0) == projected.size(0) && h.size(1) == hidden_size,
+             "{}: expected h [{}, {}], got {}", op, projected.size(0), hidden_size,
+             h.defined() ? h.shape().str() : "(undefined)");
+}
+
+// ---- NC-GRU ----
+
+NCGRUCell::NCGRUCell(int64_t input_size, int64_t hidden_size, const NCGRUOptions& o)
+    : OrthogonalCell("NCGRUCell", input_size, hidden_size), orthogonal_reset(o.orthogonal_reset_) {
+  NOVA_CHECK(is_floating(o.dtype_), "NCGRUCell: dtype must be float32 or float64, got {}", dtype_name(o.dtype_));
+  const int64_t H = hidden_size, I = input_size;
+  const double k = 1.0 / std::sqrt(double(H));
+  Generator* g = o.gen_;
+  W_r = add_uniform("W_r", {H, I}, k, o.dtype_, g);
+  W_u = add_uniform("W_u", {H, I}, k, o.dtype_, g);
+  W_c = add_uniform("W_c", {H, I}, k, o.dtype_, g);
+  U_u = add_uniform("U_u", {H, H}, k, o.dtype_, g);
+  if (orthogonal_reset)
+    U_r = add_orthogonal("_r", o.reset_negative_ones_ < 0 ? o.negative_ones_ : o.reset_negative_ones_, o.dtype_, g);
+  else
+    U_r = add_uniform("U_r", {H, H}, k, o.dtype_, g);
+  U_c = add_orthogonal("_c", o.negative_ones_, o.dtype_, g);
+  b_r = add_uniform("b_r", {H}, k, o.dtype_, g);
+  b_u = add_uniform("b_u", {H}, k, o.dtype_, g);
+  b_c = add_uniform("b_c", {H}, 0.1, o.dtype_, g);
+}
+
+Tensor NCGRUCell::project_inputs(const Tensor& x) { return project(x, {W_r, W_u, W_c}, input_size, "NCGRUCell"); }
+
+Tensor NCGRUCell::step(const Tensor& projected, const Tensor& h) {
+  check_step("NCGRUCell", projected, 3, h);
+  const int64_t H = hidden_size;
+  const Tensor r = ops::sigmoid(gate(projected, 0, H) + times(h, U_r) + b_r);
+  const Tensor u = ops::sigmoid(gate(projected, 1, H) + times(h, U_u) + b_u);
+  const Tensor c = ops::modrelu(gate(projected, 2, H) + times(r * h, U_c), b_c);
+  return (1.0 - u) * h + u * c;
+}
+
+std::string NCGRUCell::extra_repr() const {
+  return fmt::format("{}, {}, orthogonal: {}", input_size, hidden_size, orthogonal_reset ? "U_r, U_c" : "U_c");
+}
+
+// ---- scoRNN ----
+
+ScoRNNCell::ScoRNNCell(int64_t input_size, int64_t hidden_size, const ScoRNNOptions& o)
+    : OrthogonalCell("ScoRNNCell", input_size, hidden_size) {
+  NOVA_CHECK(is_floating(o.dtype_), "ScoRNNCell: dtype must be float32 or float64, got {}", dtype_name(o.dtype_));
+  W = add_uniform("W", {hidden_size, input_size}, 1.0 / std::sqrt(double(hidden_size)), o.dtype_, o.gen_);
+  U = add_orthogonal("", o.negative_ones_, o.dtype_, o.gen_);
+  b = add_uniform("b", {hidden_size}, 0.1, o.dtype_, o.gen_);
+}
+
+Tensor ScoRNNCell::project_inputs(const Tensor& x) { return project(x, {W}, input_size, "ScoRNNCell"); }
+
+Tensor ScoRNNCell::step(const Tensor& projected, const Tensor& h) {
+  check_step("ScoRNNCell", projected, 1, h);
+  return ops::modrelu(projected + times(h, U), b);
+}
+
+// ---- GORU ----
+
+GORUCell::GORUCell(int64_t input_size, int64_t hidden_size, const GORUOptions& o)
+    : OrthogonalCell("GORUCell", input_size, hidden_size) {
+  NOVA_CHECK(is_floating(o.dtype_), "GORUCell: dtype must be float32 or float64, got {}", dtype_name(o.dtype_));
+  const int64_t H = hidden_size, I = input_size;
+  Generator* g = o.gen_;
+  W_r = add_uniform("W_r", {H, I}, 0.01, o.dtype_, g);
+  W_z = add_uniform("W_z", {H, I}, 0.01, o.dtype_, g);
+  W_h = add_uniform("W_h", {H, I}, 0.01, o.dtype_, g);
+  U_r = add_uniform("U_r", {H, H}, 0.01, o.dtype_, g);
+  U_z = add_uniform("U_z", {H, H}, 0.01, o.dtype_, g);
+  U = add_orthogonal("", o.negative_ones_, o.dtype_, g);
+  b_r = register_parameter("b_r", full({H}, 2.0, o.dtype_));
+  b_z = add_uniform("b_z", {H}, std::sqrt(3.0 / double(H)), o.dtype_, g);
+  b_h = register_parameter("b_h", full({H}, 0.01, o.dtype_));
+}
+
+Tensor GORUCell::project_inputs(const Tensor& x) { return project(x, {W_r, W_z, W_h}, input_size, "GORUCell"); }
+
+Tensor GORUCell::step(const Tensor& projected, const Tensor& h) {
+  check_step("GORUCell", projected, 3, h);
+  const int64_t H = hidden_size;
+  const Tensor r = ops::sigmoid(gate(projected, 0, H) + times(h, U_r) + b_r);
+  const Tensor z = ops::sigmoid(gate(projected, 1, H) + times(h, U_z) + b_z);
+  const Tensor c = ops::modrelu(gate(projected, 2, H) + r * times(h, U), b_h);
+  return z * h + (1.0 - z) * c;
+}
+
+// ---- sequences ----
+
+SequenceOutput run_sequence(OrthogonalCell& cell, const Tensor& x, const Tensor& h0, bool batch_first) {
+  const char* op = "run_sequence";
+  NOVA_CHECK(x.dim() == 3 && x.size(2) == cell.input_size, "{}: expected x {} with I = {}, got {}", op,
+             batch_first ? "[B, T, I]" : "[T, B, I]", cell.input_size, x.shape().str());
+  const Tensor xs = batch_first ? ops::transpose(x, 0, 1) : x;  // [T, B, I]
+  const int64_t T = xs.size(0), B = xs.size(1), H = cell.hidden_size;
+  NOVA_CHECK(T >= 1 && B >= 1, "{}: need T >= 1 steps and B >= 1 sequences, got x {}", op, x.shape().str());
+  const Tensor& reference = cell.orthogonal_weights().front().U;
+  NOVA_CHECK(x.dtype() == reference.dtype() && x.device() == reference.device(),
+             "{}: x is {} on {}, the cell is {} on {}", op, dtype_name(x.dtype()), x.device().str(),
+             dtype_name(reference.dtype()), reference.device().str());
+  Tensor h = h0;
+  if (h.defined()) {
+    NOVA_CHECK(h.dim() == 2 && h.size(0) == B && h.size(1) == H, "{}: expected h0 [{}, {}], got {}", op, B, H,
+               h.shape().str());
+    NOVA_CHECK(h.dtype() == x.dtype() && h.device() == x.device(), "{}: h0 is {} on {}, x is {} on {}", op,
+               dtype_name(h.dtype()), h.device().str(), dtype_name(x.dtype()), x.device().str());
+  } else {
+    h = zeros({B, H}, x.dtype(), x.device());
+  }
+  const Tensor projected = cell.project_inputs(xs);  // [T, B, gates * H], one GEMM for all steps
+  std::vector<Tensor> states;
+  states.reserve(size_t(T));
+  for (int64_t t = 0; t < T; ++t) {
+    h = cell.step(ops::select(projected, 0, t), h);
+    states.push_back(h);
+  }
+  return {ops::stack(states, batch_first ? 1 : 0), h};
+}
+
+}  // namespace nova::nn
