@@ -13,5 +13,6 @@
 #include "nn/module.h"
 #include "nn/normalization.h"
 #include "nn/normalized_discriminator.h"
+#include "nn/rnn.h"
 #include "nn/sequential.h"
 #include "nn/spectral_norm.h"
