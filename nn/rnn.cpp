@@ -3,7 +3,6 @@
 
 #include <cmath>
 #include <string>
-#include <tuple>
 
 #include "core/factory.h"
 #include "core/index.h"
@@ -110,17 +109,9 @@ RNNOutput GRU::forward(const Tensor& x, const Tensor& h0) {
   const int64_t T = layer_in.size(0), B = layer_in.size(1);
   std::vector<Tensor> last;
   for (int64_t k = 0; k < num_layers; ++k) {
-    const Tensor gi_all = project_inputs(layer_in, k);  // [T B, 3H]
-    Tensor h = ops::select(h_init, 0, k);
-    std::vector<Tensor> steps;
-    steps.reserve(T);
-    for (int64_t t = 0; t < T; ++t) {
-      // rows t B .. (t+1) B of gi_all are step t's projections (a contiguous view)
-      h = ops::gru_gates(ops::narrow(gi_all, 0, t * B, B), ops::linear(h, weight_hh[k], bias_hh[k]), h);
-      steps.push_back(h);
-    }
-    layer_in = ops::stack(steps, 0);  // [T, B, H]
-    last.push_back(h);
+    const Tensor gi = ops::reshape(project_inputs(layer_in, k), {T, B, 3 * hidden_size});
+    layer_in = ops::gru_recurrence(gi, ops::select(h_init, 0, k), weight_hh[k], bias_hh[k]);  // [T, B, H]
+    last.push_back(ops::select(layer_in, 0, T - 1));
   }
   return {caller_layout(layer_in), ops::stack(last, 0), Tensor()};
 }
@@ -139,18 +130,14 @@ RNNOutput LSTM::forward(const Tensor& x, const Tensor& h0, const Tensor& c0) {
   const int64_t T = layer_in.size(0), B = layer_in.size(1);
   std::vector<Tensor> last_h, last_c;
   for (int64_t k = 0; k < num_layers; ++k) {
-    const Tensor gi_all = project_inputs(layer_in, k);  // [T B, 4H]
-    Tensor h = ops::select(h_init, 0, k), c = ops::select(c_init, 0, k);
-    std::vector<Tensor> steps;
-    steps.reserve(T);
-    for (int64_t t = 0; t < T; ++t) {
-      std::tie(h, c) = ops::lstm_gates(ops::narrow(gi_all, 0, t * B, B),
-                                       ops::linear(h, weight_hh[k], bias_hh[k]), c);
-      steps.push_back(h);
-    }
-    layer_in = ops::stack(steps, 0);
-    last_h.push_back(h);
-    last_c.push_back(c);
+    const Tensor gi = ops::reshape(project_inputs(layer_in, k), {T, B, 4 * hidden_size});
+    // hc [T, 2, B, H]: hc[t, 0] = h_t, hc[t, 1] = c_t
+    const Tensor hc = ops::lstm_recurrence(gi, ops::select(h_init, 0, k), ops::select(c_init, 0, k),
+                                           weight_hh[k], bias_hh[k]);
+    layer_in = ops::select(hc, 1, 0);  // [T, B, H]
+    const Tensor hc_last = ops::select(hc, 0, T - 1);
+    last_h.push_back(ops::select(hc_last, 0, 0));
+    last_c.push_back(ops::select(hc_last, 0, 1));
   }
   return {caller_layout(layer_in), ops::stack(last_h, 0), ops::stack(last_c, 0)};
 }

@@ -10,9 +10,11 @@
 //
 // How a layer runs (the per-step path of issue 18): the input projections of
 // all T steps in one matmul, [T B, I] x W_ih^T + b_ih, before the time loop;
-// then per step one matmul h W_hh^T + b_hh and one fused gate call
-// (ops::gru_gates / ops::lstm_gates, core/rnn_gates.h). The backward through
-// time is the autograd of those ops.
+// then the loop, ops::gru_recurrence / ops::lstm_recurrence
+// (core/rnn_gates.h): per step one matmul h W_hh^T + b_hh and one fused gate
+// kernel, and one autograd node for the whole loop, whose backward through
+// time runs the fused backward kernel per step. The cells call
+// ops::gru_gates / ops::lstm_gates directly.
 #pragma once
 
 #include <utility>

@@ -4,8 +4,11 @@
 // gradients of the fused backward kernel against autograd through the
 // composed ops, float32 against float64, gradcheck and gradgradcheck (the
 // create_graph backward is made of ops), gradients of some inputs only,
-// and the argument errors.
+// and the argument errors. gru_recurrence / lstm_recurrence (a layer's time
+// loop as one node) against a loop of per-step ops, values and gradients,
+// gradcheck and gradgradcheck (create_graph recomputes the loop as ops).
 #include <cmath>
+#include <tuple>
 #include <vector>
 
 #include "tests/test_util.h"
@@ -203,4 +206,89 @@ TEST_CASE("rnn_gates reject bad shapes, dtypes and missing inputs", "[rnn_gates]
                       "lstm_gates: gi must be [B, 4H] = [3, 28] for c [3, 7], got [3, 21]");
   REQUIRE_THROWS_NOVA(ops::lstm_gates(randint(0, 3, {3, 28}), randint(0, 3, {3, 28}), randint(0, 3, {3, 7})),
                       "lstm_gates");
+}
+
+namespace {
+
+/// gru_recurrence as a loop of per-step ops (the reference).
+Tensor gru_loop(const Tensor& gi, const Tensor& h0, const Tensor& w, const Tensor& b) {
+  Tensor h = h0;
+  std::vector<Tensor> steps;
+  for (int64_t t = 0; t < gi.size(0); ++t) {
+    h = ops::gru_gates_composed(ops::select(gi, 0, t), ops::linear(h, w, b), h);
+    steps.push_back(h);
+  }
+  return ops::stack(steps, 0);
+}
+
+/// lstm_recurrence as a loop of per-step ops: [T, 2, B, H].
+Tensor lstm_loop(const Tensor& gi, const Tensor& h0, const Tensor& c0, const Tensor& w, const Tensor& b) {
+  Tensor h = h0, c = c0;
+  std::vector<Tensor> steps;
+  for (int64_t t = 0; t < gi.size(0); ++t) {
+    std::tie(h, c) = ops::lstm_gates_composed(ops::select(gi, 0, t), ops::linear(h, w, b), c);
+    steps.push_back(ops::stack({h, c}, 0));
+  }
+  return ops::stack(steps, 0);
+}
+
+}  // namespace
+
+TEST_CASE("gru_recurrence and lstm_recurrence equal a loop of per-step ops, values and gradients",
+          "[rnn_gates][grad]") {
+  const int64_t T = 6, B = 3, H = 5;
+  for (bool with_bias : {true, false}) {
+    INFO("bias " << with_bias);
+    Tensor gi = leaf({T, B, 3 * H}, -2, 2), h0 = leaf({B, H}), w = leaf({3 * H, H});
+    Tensor b = with_bias ? leaf({3 * H}) : Tensor();
+    std::vector<Tensor> in{gi, h0, w};
+    if (with_bias) in.push_back(b);
+    Tensor out = ops::gru_recurrence(gi, h0, w, b), ref = gru_loop(gi, h0, w, b);
+    require_close(values(out), values(ref), 1e-14);
+    Tensor r = uniform(out.shape(), -1, 1, kFloat64);
+    auto g = grads_of({out}, {r}, in), g_ref = grads_of({ref}, {r}, in);
+    for (size_t k = 0; k < in.size(); ++k) {
+      INFO("GRU input " << k);
+      require_close(values(g[k]), values(g_ref[k]), 1e-13);
+    }
+    Tensor gi4 = leaf({T, B, 4 * H}, -2, 2), c0 = leaf({B, H}), w4 = leaf({4 * H, H});
+    Tensor b4 = with_bias ? leaf({4 * H}) : Tensor();
+    std::vector<Tensor> in4{gi4, h0, c0, w4};
+    if (with_bias) in4.push_back(b4);
+    Tensor hc = ops::lstm_recurrence(gi4, h0, c0, w4, b4), hc_ref = lstm_loop(gi4, h0, c0, w4, b4);
+    REQUIRE(hc.shape() == Shape{T, 2, B, H});
+    require_close(values(hc), values(hc_ref), 1e-14);
+    Tensor r4 = uniform(hc.shape(), -1, 1, kFloat64);
+    auto g4 = grads_of({hc}, {r4}, in4), g4_ref = grads_of({hc_ref}, {r4}, in4);
+    for (size_t k = 0; k < in4.size(); ++k) {
+      INFO("LSTM input " << k);
+      require_close(values(g4[k]), values(g4_ref[k]), 1e-13);
+    }
+  }
+}
+
+TEST_CASE("rnn recurrences: gradcheck and gradgradcheck", "[rnn_gates][grad]") {
+  const int64_t T = 3, B = 2, H = 2;
+  Tensor gi = leaf({T, B, 3 * H}, -2, 2), h0 = leaf({B, H}), w = leaf({3 * H, H}), b = leaf({3 * H});
+  auto gru = [&] { return ops::gru_recurrence(gi, h0, w, b); };
+  REQUIRE_GRADCHECK(gru, (std::vector<Tensor>{gi, h0, w, b}));
+  REQUIRE_GRADGRADCHECK(gru, (std::vector<Tensor>{gi, h0, w, b}));
+  Tensor gi4 = leaf({T, B, 4 * H}, -2, 2), c0 = leaf({B, H}), w4 = leaf({4 * H, H}), b4 = leaf({4 * H});
+  auto lstm = [&] { return ops::lstm_recurrence(gi4, h0, c0, w4, b4); };
+  REQUIRE_GRADCHECK(lstm, (std::vector<Tensor>{gi4, h0, c0, w4, b4}));
+  REQUIRE_GRADGRADCHECK(lstm, (std::vector<Tensor>{gi4, h0, c0, w4, b4}));
+}
+
+TEST_CASE("rnn recurrences reject bad shapes", "[rnn_gates]") {
+  Tensor h0 = randn({3, 4}, kFloat64), w = randn({12, 4}, kFloat64);
+  REQUIRE_THROWS_NOVA(ops::gru_recurrence(randn({5, 3, 11}, kFloat64), h0, w, Tensor()),
+                      "gru_recurrence: gi must be [T >= 1, B, 3H] = [T, 3, 12] for h0 [3, 4], got [5, 3, 11]");
+  REQUIRE_THROWS_NOVA(ops::gru_recurrence(randn({0, 3, 12}, kFloat64), h0, w, Tensor()), "gru_recurrence: gi must be");
+  REQUIRE_THROWS_NOVA(ops::gru_recurrence(randn({5, 3, 12}, kFloat64), h0, randn({12, 3}, kFloat64), Tensor()),
+                      "gru_recurrence: w_hh must be [3H, H] = [12, 4], got [12, 3]");
+  REQUIRE_THROWS_NOVA(ops::gru_recurrence(randn({5, 3, 12}, kFloat64), h0, w, randn({4}, kFloat64)),
+                      "gru_recurrence: b_hh must be [3H] = [12], got [4]");
+  REQUIRE_THROWS_NOVA(ops::lstm_recurrence(randn({5, 3, 16}, kFloat64), h0, randn({2, 4}, kFloat64),
+                                           randn({16, 4}, kFloat64), Tensor()),
+                      "lstm_recurrence: c0 must be [B, H] = [3, 4] as h0, got [2, 4]");
 }
