@@ -3,8 +3,11 @@
 // through the fused backward kernels, float32 within 1e-5 relative and
 // float64 within 1e-12, at odd sizes (B * H below and above a block, and
 // empty), with strided inputs; and the create_graph backward (made of ops)
-// on the GPU against the CPU.
+// on the GPU against the CPU; gru_recurrence / lstm_recurrence (the layer
+// loop as one node), forward and backward through time.
+#include <cmath>
 #include <functional>
+#include <tuple>
 #include <vector>
 
 #include "tests/cuda_util.h"
@@ -18,21 +21,22 @@ using Inputs = std::vector<Tensor>;
 using Fn = std::function<Tensor(const Inputs&)>;
 
 /// f(inputs) on the CPU and on cuda:0: the results and the gradients of
-/// every input agree.
-void check(const Inputs& base, const Fn& f) {
+/// every input agree, within parity_tolerance, or `f32_tol` for float32.
+void check(const Inputs& base, const Fn& f, double f32_tol = parity_tolerance(kFloat32)) {
+  const double tol = base[0].dtype() == kFloat32 ? f32_tol : parity_tolerance(kFloat64);
   Inputs c, g;
   for (const Tensor& t : base) {
     c.push_back(t.clone().requires_grad_());
     g.push_back(t.to(gpu()).requires_grad_());
   }
   Tensor yc = f(c), yg = f(g);
-  require_parity(yc, yg);
+  require_parity(yc, yg, tol);
   Tensor grad = uniform(yc.shape(), -1.0, 1.0, yc.dtype());
   yc.backward(grad);
   yg.backward(grad.to(gpu()));
   for (size_t i = 0; i < c.size(); ++i) {
     INFO("gradient of input " << i);
-    require_parity(c[i].grad(), g[i].grad());
+    require_parity(c[i].grad(), g[i].grad(), tol);
   }
 }
 
@@ -83,5 +87,23 @@ TEST_CASE("rnn_gates second order agrees on CPU and CUDA", "[rnn_gates][cuda][gr
       grads2.push_back(autograd::grad({gsum}, in));
     }
     for (int i = 0; i < 3; ++i) require_parity(grads2[0][i], grads2[1][i]);
+  }
+}
+
+TEST_CASE("gru_recurrence and lstm_recurrence agree on CPU and CUDA", "[rnn_gates][cuda]") {
+  for (DType dt : {kFloat32, kFloat64}) {
+    for (auto [T, B, H] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{1, 3, 7}, {20, 16, 50}, {7, 33, 100}}) {
+      INFO(dtype_name(dt) << " T=" << T << " B=" << B << " H=" << H);
+      const double s = 1.0 / std::sqrt(double(H));
+      // float32: cuBLAS and the CPU GEMM sum in different orders, and T steps
+      // (forward and back) compound it: 1e-4 relative
+      const double f32 = 1e-4;
+      check({uniform({T, B, 3 * H}, -2, 2, dt), uniform({B, H}, -1, 1, dt), uniform({3 * H, H}, -s, s, dt),
+             uniform({3 * H}, -s, s, dt)},
+            [](const Inputs& in) { return ops::gru_recurrence(in[0], in[1], in[2], in[3]); }, f32);
+      check({uniform({T, B, 4 * H}, -2, 2, dt), uniform({B, H}, -1, 1, dt), uniform({B, H}, -1, 1, dt),
+             uniform({4 * H, H}, -s, s, dt), uniform({4 * H}, -s, s, dt)},
+            [](const Inputs& in) { return ops::lstm_recurrence(in[0], in[1], in[2], in[3], in[4]); }, f32);
+    }
   }
 }
