@@ -13,6 +13,7 @@
 #include "core/normalization.h"
 #include "core/pool.h"
 #include "core/reduce.h"
+#include "core/rnn_gates.h"
 #include "core/rnn_sequence.h"
 #include "core/segment.h"
 #include "core/softmax.h"

@@ -14,5 +14,6 @@
 #include "nn/normalization.h"
 #include "nn/normalized_discriminator.h"
 #include "nn/orthogonal_rnn.h"
+#include "nn/rnn.h"
 #include "nn/sequential.h"
 #include "nn/spectral_norm.h"

@@ -128,7 +128,7 @@ if [ $built -eq 1 ]; then
       # CPU-only benchmarks belong to the CPU machine; benchmarks that run on
       # either device are asked for CUDA here
       case "$name" in
-        bench_gan_step|bench_dcgan_step|bench_soak) skip "$name" "CPU benchmark"; continue ;;
+        bench_gan_step|bench_dcgan_step|bench_soak|bench_rnn_step) skip "$name" "CPU benchmark"; continue ;;
         bench_grad_split|bench_sngan_step|bench_cayley) extra=(--device cuda) ;;
         *) extra=() ;;
       esac

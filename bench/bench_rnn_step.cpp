@@ -1,0 +1,144 @@
+// bench/bench_rnn_step.cpp: one training step of a GRU and of an LSTM on the
+// CPU, float32, nova against PyTorch's CPU kernels on the same machine and
+// thread count (issue 18). Measured, not held to a target here.
+//
+// Sizes (the thesis's section 3.1 tasks): batch 16, T 100, hidden 50, input 1
+// (the parenthesis task's scale) and batch 128, T 100, hidden 100, input 10
+// (the denoise task's). One layer, time-major input. One step is
+//   zero_grad; out = model(x) (all hidden states [T, B, H]);
+//   loss = mean(out); backward through time
+// with no optimizer update (the same on both sides), exactly as
+// bench/rnn_step_torch.py writes it in PyTorch. nova's layer is nn::GRU /
+// nn::LSTM: the input projections of all steps in one matmul, then per step
+// one matmul and one fused gate kernel (ops::gru_gates / ops::lstm_gates).
+//
+// Versions: 0 = baseline, PyTorch (rnn_step_torch.py run with
+// /tmp/tv/bin/python3 when it imports torch, else python3; absent: nova
+// alone, said so); 1 = nova. Ratio = torch median / nova median (higher is
+// better). Validation: per model and size, the flat parameter gradient of
+// one step in float32 against the same step in float64 on the same weights
+// and input (relative L2 error, bound 1e-4).
+//
+// Command line: report.h's [--json PATH] [--iters N] [--warmup N], plus
+//   --threads N  OpenMP threads for nova and torch.set_num_threads (default:
+//                all hardware threads)
+#include <omp.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/report.h"
+#include "core/autograd.h"
+#include "core/ops.h"
+#include "kernels/cpu/gemm.h"
+#include "nn/rnn.h"
+
+using namespace nova;
+namespace b = nova::bench;
+
+namespace {
+
+struct Size {
+  int64_t batch, steps, hidden, input;
+};
+
+std::string label(const std::string& model, const Size& s) {
+  return fmt::format("{} B{} T{} H{} I{}", model, s.batch, s.steps, s.hidden, s.input);
+}
+
+std::unique_ptr<nn::RNNBase> make(const std::string& model, const Size& s) {
+  if (model == "gru") return std::make_unique<nn::GRU>(s.input, s.hidden);
+  return std::make_unique<nn::LSTM>(s.input, s.hidden);
+}
+
+/// One step: zero_grad, forward, loss = mean of all hidden states, backward.
+void step(nn::RNNBase& m, const Tensor& x) {
+  m.zero_grad();
+  ops::mean(m.forward(x)).backward();
+}
+
+/// The flat parameter gradient of one step, as doubles.
+std::vector<double> flat_grad(nn::RNNBase& m, const Tensor& x) {
+  step(m, x);
+  std::vector<double> g;
+  for (const Tensor& p : m.parameters()) {
+    std::vector<double> v = p.grad().to_vector<double>();
+    g.insert(g.end(), v.begin(), v.end());
+  }
+  return g;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = int(std::thread::hardware_concurrency());
+  std::vector<char*> rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::max(1, std::atoi(argv[++i]));
+    else rest.push_back(argv[i]);
+  }
+  b::Args args = b::parse_args(int(rest.size()), rest.data(), "rnn_step");
+  omp_set_num_threads(threads);
+
+  try {
+    const std::vector<Size> sizes = {{16, 100, 50, 1}, {128, 100, 100, 10}};
+    b::Report rep("bench_rnn_step", "GRU / LSTM training step (forward, loss = mean(out), backward through time)",
+                  "1 layer; B16 T100 H50 I1 and B128 T100 H100 I10", "float32",
+                  "float32, " + std::string(cpu::gemm_backend()) + " GEMM, " + std::to_string(threads) +
+                      " OpenMP threads",
+                  b::cpu_name());
+    rep.doc()["threads"] = threads;
+    for (const std::string model : {"gru", "lstm"}) {
+      for (const Size& s : sizes) {
+        const std::string name = label(model, s);
+        auto m = make(model, s);
+        Tensor x = randn({s.steps, s.batch, s.input});
+
+        // ---- validate: the float32 gradient against float64 on the same weights ----
+        {
+          auto m64 = make(model, s);
+          m64->to(kFloat64);
+          StateDict weights;
+          for (const auto& [key, p] : m->named_parameters()) weights.insert(key, p.detach().to(kFloat64));
+          m64->load_state_dict(weights);
+          const std::vector<double> got = flat_grad(*m, x), ref = flat_grad(*m64, x.to(kFloat64));
+          if (!rep.validate("v1 nova " + name, b::rel_l2_error(got, ref), 1e-4)) continue;
+        }
+
+        // ---- v1 nova ----
+        const b::Timing t = b::time_cpu([&] { step(*m, x); }, args.warmup, args.iters);
+
+        // ---- v0 PyTorch ----
+        std::vector<std::string> notes;
+        const nlohmann::json torch = b::run_torch_baseline(
+            NOVA_BENCH_SOURCE_DIR "/rnn_step_torch.py",
+            fmt::format("--model {} --batch {} --steps {} --hidden {} --input {} --threads {} --iters {} --warmup {}",
+                        model, s.batch, s.steps, s.hidden, s.input, threads, args.iters, args.warmup),
+            notes);
+        for (const std::string& n : notes) rep.note(n);
+        nlohmann::json extra = {{"model", model}, {"batch", s.batch}, {"steps", s.steps},
+                                {"hidden", s.hidden}, {"input", s.input}};
+        if (!torch.is_null()) {
+          const b::Timing tt = b::torch_timing(torch);
+          rep.row("v0 torch " + name, tt, {{"ratio", 1.0}, {"torch", torch.value("torch", std::string("?"))},
+                                           {"threads", torch.value("threads", 0)}});
+          if (torch.value("threads", 0) != threads)
+            rep.note("WARNING: torch ran with " + std::to_string(torch.value("threads", 0)) +
+                     " threads, nova with " + std::to_string(threads));
+          extra["ratio"] = tt.median_ms / t.median_ms;
+          extra["ratio_of"] = "torch median ms / nova median ms";
+          extra["ratio_of_mins"] = tt.min_ms / t.min_ms;
+        }
+        rep.row("v1 nova " + name, t, extra);
+      }
+    }
+    return rep.finish(args.json_path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_rnn_step: %s\n", e.what());
+    return 1;
+  }
+}
