@@ -14,7 +14,6 @@
 #include "core/pool.h"
 #include "core/reduce.h"
 #include "core/rnn_gates.h"
-#include "core/rnn_sequence.h"
 #include "core/segment.h"
 #include "core/softmax.h"
 #include "core/views.h"
