@@ -78,8 +78,26 @@ struct ConvArgs {
   Self& self() { return static_cast<Self&>(*this); }
 };
 
-/// conv2d's settings (ConvArgs).
-struct Conv2dArgs : ConvArgs<Conv2dArgs> {};
+/// An activation conv2d can fuse into its output (Conv2dArgs::activation).
+enum class ConvActivation { none, relu, leaky_relu };
+
+/// conv2d's settings: ConvArgs and a fused activation.
+struct Conv2dArgs : ConvArgs<Conv2dArgs> {
+  ConvActivation activation_kind = ConvActivation::none;
+  double activation_slope = 0.0;
+
+  /// Apply `kind` to conv + bias inside the convolution kernel: relu, or
+  /// leaky_relu with negative slope `slope` (>= 0; conv2d refuses a negative
+  /// one, the backward reads its mask from the output's sign). The result is
+  /// that of ops::relu / ops::leaky_relu(conv2d(...), slope) - on the CPU bit
+  /// for bit - without a second pass over the output. The backward is made
+  /// of ops (grad * mask of output > 0), so it can be differentiated again.
+  Conv2dArgs& activation(ConvActivation kind, double slope = 0.0) {
+    activation_kind = kind;
+    activation_slope = slope;
+    return *this;
+  }
+};
 
 /// conv_transpose2d's settings: ConvArgs and output_padding, which adds
 /// rows and columns at the bottom/right of the output (it picks one of the
@@ -98,7 +116,8 @@ struct ConvTranspose2dArgs : ConvArgs<ConvTranspose2dArgs> {
 namespace ops {
 
 /// 2-D convolution (cross-correlation, as in PyTorch) of x [N, C_in, H, W]
-/// with weight [C_out, C_in/groups, kH, kW], plus bias [C_out] when defined.
+/// with weight [C_out, C_in/groups, kH, kW], plus bias [C_out] when defined,
+/// then args' fused activation if it names one (Conv2dArgs::activation).
 /// Returns [N, C_out, H_out, W_out] (formula at the top). x, weight and bias
 /// share one dtype and device. Differentiable to any order.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
