@@ -7,12 +7,14 @@
 //     gradients of every input;
 //   - float64 gradcheck and gradgradcheck of the fused op (its backward is
 //     made of ops, so second derivatives work);
+//   - grad_split's fused path (the node's grouped rule) equals the reference;
 //   - a negative leaky_relu slope is refused with the reason.
 #include <cstring>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "core/grad_split.h"
 #include "tests/test_util.h"
 
 using namespace nova;
@@ -105,6 +107,26 @@ TEST_CASE("conv2d with a fused activation passes gradcheck and gradgradcheck", "
     };
     REQUIRE_GRADCHECK(critic, (std::vector<Tensor>{x, w1, b1, w2}));
     REQUIRE_GRADGRADCHECK(critic, (std::vector<Tensor>{x, w1, b1, w2}));
+  }
+}
+
+TEST_CASE("grad_split's fused path splits a fused-activation conv critic like the reference",
+          "[conv][epilogue][grad_split]") {
+  using autograd::GradSplitMode;
+  Tensor w1 = leaf({4, 2, 3, 3}), b1 = leaf({4}), w2 = leaf({1, 4, 3, 3});
+  Tensor x = uniform({5, 2, 6, 6}, -1, 1, kFloat64);
+  const std::vector<int64_t> groups{2, 3};
+  Tensor h = ops::conv2d(x, w1, b1, Conv2dArgs().stride(2).padding(1).activation(ConvActivation::leaky_relu, 0.2));
+  Tensor out = ops::mean(ops::conv2d(h, w2, Conv2dArgs().padding(1)), {1, 2, 3});  // [5]
+  std::vector<Tensor> losses = {ops::mean(ops::softplus(-out.narrow(0, 0, 2))),
+                                ops::mean(ops::softplus(out.narrow(0, 2, 3)))};
+  std::vector<Tensor> params = {w1, b1, w2};
+  auto reference = autograd::grad_split(losses, params);
+  auto fused = autograd::grad_split(losses, params, {GradSplitMode::fused, out, groups});
+  REQUIRE(fused.size() == 2);
+  for (size_t k = 0; k < 2; ++k) {
+    INFO("loss " << k);
+    REQUIRE(max_abs_diff(fused[k], reference[k]) <= 1e-12);
   }
 }
 
