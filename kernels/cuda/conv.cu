@@ -6,7 +6,7 @@
 //   the tiled implicit-GEMM kernels (kernels/cuda/conv_igemm.cu, with a TF32
 //   tensor-core kernel for float32 when allow_tf32()) for every geometry
 //   igemm::igemm_supported() takes: all whose tensors and GEMM sizes have
-//   fewer than 2^31 elements and at most 65535 groups;
+//   fewer than 2^31 - 4096 elements (32-bit indices) and at most 65535 groups;
 //   the v1 kernels here, the reference path, for the rest, and for every
 //   geometry while the environment variable NOVA_CONV_V1 is 1 (use_v1()).
 // v1, direct ports of the CPU loops' definitions, one thread (or block) per

@@ -295,21 +295,23 @@ struct Launch {
 
 template <typename T, typename Prob, int BM, int BN, int BK, int TM, int TN>
 void launch_fma(const Prob& prob, const Launch& l, cudaStream_t stream) {
-  const dim3 grid(unsigned((l.Ncols + BN - 1) / BN), unsigned((l.M + BM - 1) / BM), unsigned(l.groups * l.splits));
+  const dim3 grid(unsigned((int64_t(l.Ncols) + BN - 1) / BN), unsigned((int64_t(l.M) + BM - 1) / BM),
+                  unsigned(l.groups * l.splits));
   fma_kernel<T, Prob, BM, BN, BK, TM, TN>
       <<<grid, (BM / TM) * (BN / TN), 0, stream>>>(prob, l.M, l.Ncols, l.Kred, l.chunk, l.splits);
 }
 
 template <typename Prob, int BM, int BN, int BK, int WM, int WN>
 void launch_tf32(const Prob& prob, const Launch& l, cudaStream_t stream) {
-  const dim3 grid(unsigned((l.Ncols + BN - 1) / BN), unsigned((l.M + BM - 1) / BM), unsigned(l.groups * l.splits));
+  const dim3 grid(unsigned((int64_t(l.Ncols) + BN - 1) / BN), unsigned((int64_t(l.M) + BM - 1) / BM),
+                  unsigned(l.groups * l.splits));
   tf32_kernel<Prob, BM, BN, BK, WM, WN>
       <<<grid, 32 * (BM / WM) * (BN / WN), 0, stream>>>(prob, l.M, l.Ncols, l.Kred, l.chunk, l.splits);
 }
 
 /// Blocks a BM x BN tiling launches.
 int64_t blocks_of(const Launch& l, int bm, int bn) {
-  return int64_t((l.Ncols + bn - 1) / bn) * ((l.M + bm - 1) / bm) * l.groups * l.splits;
+  return ((int64_t(l.Ncols) + bn - 1) / bn) * ((int64_t(l.M) + bm - 1) / bm) * l.groups * l.splits;
 }
 
 // Enough blocks for one wave of an H100 (132 SMs) at one block per SM: below

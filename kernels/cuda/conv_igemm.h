@@ -18,7 +18,7 @@
 // the tiling around these functions.
 //
 // Indices are 32-bit (int) for speed: igemm_supported() admits a geometry
-// only when every tensor it touches and every GEMM size is below 2^31
+// only when every tensor it touches and every GEMM size is below 2^31 - 4096
 // elements; larger ones run on the v1 kernels (kernels/cuda/conv.cu). The
 // divisions by runtime sizes (R*S, S, P*Q, Q, H*W, W, the strides) go
 // through FastDiv (a multiply-high and a shift), also tested on the CPU.
@@ -244,10 +244,12 @@ struct BackwardFilterProblem {
 };
 
 /// Whether the tiled kernels take geometry g: every tensor, GEMM size and
-/// split-K workspace below 2^31 elements, at most 65535 groups (the grid's
+/// split-K workspace below 2^31 - 4096 elements, at most 65535 groups (the grid's
 /// z) and 65535 * 64 rows per group (its y). The others run on the v1 kernels.
 inline bool igemm_supported(const Conv2dGeometry& g) {
-  constexpr int64_t kMax = (int64_t(1) << 31) - 1;
+  // 4096 below 2^31: a tile's or split's end (an index past the last by less
+  // than a tile or a split's rounding) must fit an int as well
+  constexpr int64_t kMax = (int64_t(1) << 31) - 4096;
   const int64_t sizes[] = {g.N * g.C * g.H * g.W, g.N * g.K * g.P * g.Q, g.K * g.column_rows(),
                            g.N * g.H * g.W,       g.N * g.P * g.Q,       g.group_filters() * g.R * g.S};
   for (int64_t n : sizes)
@@ -273,7 +275,7 @@ inline FilterPlan filter_plan(const Conv2dGeometry& g) {
   int64_t splits = tiles > 0 ? (kFilterBlocks + tiles - 1) / tiles : 1;
   splits = std::min({splits, (reduction + kMinChunk - 1) / kMinChunk, kMaxSplits, 65535 / std::max<int64_t>(g.groups, 1)});
   const int64_t w_elems = std::max<int64_t>(g.K * crs, 1);
-  splits = std::max<int64_t>(1, std::min(splits, ((int64_t(1) << 31) - 1) / w_elems));
+  splits = std::max<int64_t>(1, std::min(splits, ((int64_t(1) << 31) - 4096) / w_elems));
   FilterPlan plan;
   // chunk: a multiple of 16 (every kernel's reduction tile divides it)
   const int64_t chunk = ((reduction + splits - 1) / splits + 15) / 16 * 16;
