@@ -7,8 +7,8 @@
 // same sweep through cuDNN (ConvBackend::cudnn, per call and globally), float32
 // with CUDNN_FMA_MATH and float64, against the CPU within the same bounds.
 // The tiled implicit-GEMM kernels (kernels/cuda/conv_igemm.cu; the cases
-// tagged [igemm]): a sweep chosen to reach every tile edge (rows 3, 5, 67,
-// 160; reductions 1, 27, 75 and split-K; odd column counts; strides 2 and 3,
+// tagged [igemm]): a sweep chosen to reach every tile and its edges (rows 3,
+// 5, 20, 24, 67, 96, 160; reductions 1, 27, 75 and split-K; odd column counts; strides 2 and 3,
 // dilation, groups, depthwise), shortened outputs and empty batches, the v1
 // reference kernels kept working (NOVA_CONV_V1=1), backward-filter's
 // determinism, the TF32 tensor-core path against the CPU within 1e-2 of the
@@ -178,10 +178,11 @@ TEST_CASE("cuda conv2d through cuDNN matches the CPU", "[cuda][conv][cudnn]") {
 
 namespace {
 
-/// Geometries that reach every edge of the tiles: rows (K for forward and
-/// backward-filter, Cg for backward-data) of 3, 5 (the 32-row tile), 67 (64
-/// rows, a partial second tile) and 160 with enough blocks for the 128x128
-/// tile; columns N*P*Q odd; reductions Cg*R*S of 27, 75, 1 and long ones
+/// Geometries that reach every tile of run() (kernels/cuda/conv_igemm.cu)
+/// and every edge of them: rows (K for forward and backward-filter, Cg for
+/// backward-data) of 3 and 5 (the 16-row tile), 20 and 24 (32 rows), 67 (64
+/// rows, a partial second tile), 96 with blocks for the 128x64 tile and 160
+/// with enough for 128x128; columns N*P*Q odd; reductions Cg*R*S of 27, 75, 1 and long ones
 /// that backward-filter splits (split-K); stride 2 and 3, padding, dilation,
 /// groups and depthwise.
 std::vector<Setting> tile_settings() {
@@ -195,6 +196,8 @@ std::vector<Setting> tile_settings() {
       {{2, 16, 9, 9}, {16, 1, 3, 3}, Conv2dArgs().padding(1).groups(16)},     // depthwise
       {{16, 8, 16, 16}, {16, 8, 3, 3}, Conv2dArgs().padding(1)},              // backward-filter split-K
       {{40, 8, 16, 16}, {160, 8, 3, 3}, Conv2dArgs().padding(1)},             // the 128x128 tiles
+      {{27, 4, 16, 16}, {96, 4, 3, 3}, Conv2dArgs().padding(1)},              // the 128x64 tile
+      {{3, 20, 6, 5}, {24, 20, 3, 3}, Conv2dArgs().padding(1)},               // 17..32 rows: 32x128
   };
 }
 

@@ -17,18 +17,22 @@
 //                Two shared buffers: the next slice's global loads are issued
 //                before the current slice's math and stored after it, one
 //                __syncthreads per slice.
-//                Tiles: 128x128x8 with 8x8 micro-tiles (float32, enough rows
-//                and blocks), 64x64x16 with 4x4 (float32 and float64), and
-//                32x128x16 with 2x8 for few rows (K or Cg <= 32: DCGAN's
-//                first and last layers); all 256 threads.
+//                Tiles (BM x BN x BK, micro-tile), all 256 threads, the
+//                largest that still fills about one wave of SMs (run()):
+//                float32 128x128x8 (8x8), 128x64x8 (8x4), 64x64x16 (4x4);
+//                for few rows (K or Cg: a generator's RGB output, a
+//                discriminator's RGB input in backward-data) 32x128x16 (2x8)
+//                for <= 32 and, float32, 16x256x16 (2x8) for <= 16. float64:
+//                64x64x16 and 32x128x16 (shared memory caps its tiles).
 //   tf32_kernel  float32 when cuda::allow_tf32(): the same loads and double
 //                buffer, the slices rounded to TF32 (cvt.rna) as they are
 //                stored, and each warp computing a WM x WN tile with
 //                mma.sync.m16n8k8 (PTX fragment layout: a lane's groupID =
 //                lane / 4 and tig = lane % 4 hold A(gid (+8), tig (+4)),
 //                B(tig (+4), gid) and C(gid (+8), 2 tig (+1))), accumulating
-//                in float32. Tiles 128x128x16 (8 warps of 64x32) and 64x64x16
-//                (4 warps of 32x32). Shared rows padded to 8 mod 32 words so
+//                in float32. Tiles 128x128x16 (8 warps of 64x32), 64x64x16
+//                (4 warps of 32x32) and, for <= 32 rows, 32x128x16 (4 warps
+//                of 32x32). Shared rows padded to 8 mod 32 words so
 //                the fragment reads (8 * tig + gid) hit 32 distinct banks.
 //
 // backward_filter's reduction (N*P*Q) is long and its output small, so it is
@@ -314,25 +318,34 @@ int64_t blocks_of(const Launch& l, int bm, int bn) {
   return ((int64_t(l.Ncols) + bn - 1) / bn) * ((int64_t(l.M) + bm - 1) / bm) * l.groups * l.splits;
 }
 
-// Enough blocks for one wave of an H100 (132 SMs) at one block per SM: below
-// that the 128x128 tiles leave SMs idle and the 64x64 ones are faster.
-constexpr int64_t kBigTileBlocks = 132;
+// Blocks for about one wave of an H100 (132 SMs at one big block each): a
+// tiling that gives fewer leaves SMs idle, and the next smaller tile is taken.
+// A guess from the SM count, not a measurement: bench/bench_conv.cu is where
+// to tune it.
+constexpr int64_t kWaveBlocks = 100;
 
 /// Picks a tile for the problem and launches it (see the top of the file).
 template <typename T, typename Prob>
 void run(const Prob& prob, const Launch& l, cudaStream_t stream, const char* op) {
   if (l.M == 0 || l.Ncols == 0 || l.groups == 0) return;
   if constexpr (std::is_same_v<T, float>) {
-    const bool big = l.M > 64 && blocks_of(l, 128, 128) >= kBigTileBlocks;
+    const bool big = l.M > 64 && blocks_of(l, 128, 128) >= kWaveBlocks;
+    const bool tall = l.M > 64 && blocks_of(l, 128, 64) >= kWaveBlocks;
     if (allow_tf32()) {
-      if (big)
+      if (l.M <= 32)
+        launch_tf32<Prob, 32, 128, 16, 32, 32>(prob, l, stream);
+      else if (big)
         launch_tf32<Prob, 128, 128, 16, 64, 32>(prob, l, stream);
       else
         launch_tf32<Prob, 64, 64, 16, 32, 32>(prob, l, stream);
+    } else if (l.M <= 16) {
+      launch_fma<T, Prob, 16, 256, 16, 2, 8>(prob, l, stream);
     } else if (l.M <= 32) {
       launch_fma<T, Prob, 32, 128, 16, 2, 8>(prob, l, stream);
     } else if (big) {
       launch_fma<T, Prob, 128, 128, 8, 8, 8>(prob, l, stream);
+    } else if (tall) {
+      launch_fma<T, Prob, 128, 64, 8, 8, 4>(prob, l, stream);
     } else {
       launch_fma<T, Prob, 64, 64, 16, 4, 4>(prob, l, stream);
     }
