@@ -138,6 +138,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const ConvTranspo
 /// gradient grad_y [N, C_out, H_out, W_out]: grad_w of shape weight_shape
 /// [C_out, C_in/groups, kH, kW]. H_out and W_out may be smaller than conv2d's
 /// (the trailing rows/columns are then not part of the convolution).
+/// args' activation is not used (this is the plain convolution's gradient).
 /// Differentiable to any order in x and grad_y.
 Tensor conv2d_backward_filter(const Tensor& x, const Tensor& grad_y, const Shape& weight_shape,
                               const Conv2dArgs& args = {});

@@ -277,3 +277,28 @@ TEST_CASE("igemm_supported refuses geometries past 32-bit indices", "[conv][igem
   REQUIRE_FALSE(igemm_supported(make_geometry(1024, 512, 64, 64, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1)));
   REQUIRE_FALSE(igemm_supported(make_geometry(1, 70000, 3, 3, 70000, 1, 1, 1, 1, 0, 0, 1, 1, 70000)));
 }
+
+TEST_CASE("micro_index maps every thread's micro-tile onto the tile once", "[conv][igemm]") {
+  struct Dim {
+    int extent, micro, vec;
+  };
+  // every (BM, TM) and (BN, TN) of kernels/cuda/conv_igemm.cu's fma tiles, float (vec 4) and double (vec 2)
+  const std::vector<Dim> dims = {{128, 8, 4}, {64, 4, 4}, {32, 2, 4}, {16, 2, 4}, {256, 8, 4}, {128, 8, 4},
+                                 {64, 4, 2},  {32, 2, 2}, {128, 8, 2}, {16, 2, 2}};
+  for (const Dim& d : dims) {
+    INFO("extent " << d.extent << ", micro " << d.micro << ", vec " << d.vec);
+    std::vector<int> hits(size_t(d.extent), 0);
+    for (int t = 0; t < d.extent / d.micro; ++t)
+      for (int i = 0; i < d.micro; ++i) {
+        const int at = micro_index(i, t, d.extent, d.micro, d.vec);
+        REQUIRE(at >= 0);
+        REQUIRE(at < d.extent);
+        ++hits[size_t(at)];
+        // a 16-byte run starts on a multiple of vec and stays consecutive
+        if (d.micro % d.vec == 0) {
+          REQUIRE((at - i % d.vec) % d.vec == 0);
+        }
+      }
+    for (int h : hits) REQUIRE(h == 1);
+  }
+}

@@ -10,10 +10,13 @@
 //                thread loads its share of the A (BM x BK) and B (BK x BN)
 //                slices into registers, they are stored to shared memory
 //                (A k-major, so a thread's micro-tile reads are one row), and
-//                each thread accumulates a TM x TN micro-tile whose rows are
-//                ty, ty + BM/TM, ... and columns tx, tx + BN/TN, ... (strided,
-//                so a warp's shared-memory reads hit distinct banks or
-//                broadcast, and its global stores are consecutive columns).
+//                each thread accumulates a TM x TN micro-tile made of runs of
+//                4 floats / 2 doubles (one 16-byte shared load each), run c
+//                of thread ty at rows c * (BM/TM) * 4 + ty * 4 .. + 3, and
+//                likewise for columns (micro_index in conv_igemm.h; a micro
+//                size that is not a multiple of the run falls back to strided
+//                rows ty, ty + BM/TM, ...). A warp's loads are consecutive
+//                16-byte words or broadcasts: no bank conflicts.
 //                Two shared buffers: the next slice's global loads are issued
 //                before the current slice's math and stored after it, one
 //                __syncthreads per slice.
@@ -120,14 +123,51 @@ struct TileLoader {
   }
 };
 
+/// 16 bytes of T: the widest shared-memory load.
+template <typename T>
+struct Vec;
+template <>
+struct Vec<float> {
+  using type = float4;
+  static constexpr int kWidth = 4;
+};
+template <>
+struct Vec<double> {
+  using type = double2;
+  static constexpr int kWidth = 2;
+};
+
+/// out[i] = row[micro_index(i, t, EXTENT, MICRO, width)] for a thread's
+/// micro-tile along one dim: 16-byte loads when MICRO is a multiple of the
+/// width (row must then be 16-byte aligned: the tiles' row lengths are
+/// multiples of 4 floats / 2 doubles and the arrays __align__(16)).
+template <typename T, int MICRO, int EXTENT>
+__device__ __forceinline__ void load_micro(const T* row, int t, T (&out)[MICRO]) {
+  constexpr int V = Vec<T>::kWidth;
+  if constexpr (MICRO % V == 0) {
+#pragma unroll
+    for (int c = 0; c < MICRO / V; ++c) {
+      const typename Vec<T>::type v =
+          *reinterpret_cast<const typename Vec<T>::type*>(row + micro_index(c * V, t, EXTENT, MICRO, V));
+      const T* e = reinterpret_cast<const T*>(&v);
+#pragma unroll
+      for (int k = 0; k < V; ++k) out[c * V + k] = e[k];
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < MICRO; ++i) out[i] = row[micro_index(i, t, EXTENT, MICRO, V)];
+  }
+}
+
 template <typename T, typename Prob, int BM, int BN, int BK, int TM, int TN>
 __global__ void __launch_bounds__((BM / TM) * (BN / TN))
     fma_kernel(const Prob prob, int M, int Ncols, int Kred, int chunk, int splits) {
   constexpr int NT = (BM / TM) * (BN / TN);
   constexpr int kPad = 4;  // A's stores (16 k per warp) hit at most 2 per bank
   using Loader = TileLoader<T, Prob, BM, BN, BK, NT>;
-  __shared__ T As[2][BK][BM + kPad];
-  __shared__ T Bs[2][BK][BN + kPad];
+  static_assert((BM + kPad) % Vec<T>::kWidth == 0 && (BN + kPad) % Vec<T>::kWidth == 0, "rows of 16 bytes");
+  __shared__ __align__(16) T As[2][BK][BM + kPad];
+  __shared__ __align__(16) T Bs[2][BK][BN + kPad];
 
   const Slice sl = slice_of(Kred, chunk, splits);
   const int m0 = int(blockIdx.y) * BM, n0 = int(blockIdx.x) * BN;
@@ -159,10 +199,8 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
 #pragma unroll
     for (int kk = 0; kk < BK; ++kk) {
       T a[TM], b[TN];
-#pragma unroll
-      for (int i = 0; i < TM; ++i) a[i] = As[buf][kk][ty + i * (BM / TM)];
-#pragma unroll
-      for (int j = 0; j < TN; ++j) b[j] = Bs[buf][kk][tx + j * (BN / TN)];
+      load_micro<T, TM, BM>(&As[buf][kk][0], ty, a);
+      load_micro<T, TN, BN>(&Bs[buf][kk][0], tx, b);
 #pragma unroll
       for (int i = 0; i < TM; ++i)
 #pragma unroll
@@ -175,11 +213,11 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
 
 #pragma unroll
   for (int i = 0; i < TM; ++i) {
-    const int m = m0 + ty + i * (BM / TM);
+    const int m = m0 + micro_index(i, ty, BM, TM, Vec<T>::kWidth);
     if (m >= M) continue;
 #pragma unroll
     for (int j = 0; j < TN; ++j) {
-      const int n = n0 + tx + j * (BN / TN);
+      const int n = n0 + micro_index(j, tx, BN, TN, Vec<T>::kWidth);
       if (n < Ncols) prob.store(sl.grp, sl.split, m, n, acc[i][j]);
     }
   }

@@ -70,6 +70,18 @@ struct FastDiv {
   }
 };
 
+/// Which of a tile's `extent` rows (or columns) element i < micro of a
+/// thread's micro-tile is, for thread index t < extent / micro along that
+/// dim. With micro a multiple of the vector width vec (elements per 16-byte
+/// shared-memory load), the micro-tile is micro / vec runs of vec
+/// consecutive elements, run c at c * (extent / micro) * vec + t * vec, so
+/// one 16-byte load fetches a run and a warp's loads stay on distinct banks;
+/// otherwise the elements are strided, t + i * (extent / micro). Either way a
+/// bijection from (t, i) onto [0, extent) (tests/test_conv_igemm.cpp checks).
+NOVA_HD constexpr int micro_index(int i, int t, int extent, int micro, int vec) {
+  return micro % vec == 0 ? (i / vec) * (extent / micro) * vec + t * vec + i % vec : t + i * (extent / micro);
+}
+
 /// Sizes every problem needs, as ints (igemm_supported() checked they fit).
 struct Dims {
   int N, C, H, W, K, R, S, P, Q;
