@@ -24,7 +24,8 @@
 namespace nova {
 
 /// Which implementation runs a convolution on CUDA (the CPU always runs its
-/// own im2col + GEMM path): nova's kernels (kernels/cuda/conv.cu) or cuDNN
+/// own im2col + GEMM path): nova's kernels (kernels/cuda/conv.cu, the tiled
+/// implicit GEMM of kernels/cuda/conv_igemm.cu) or cuDNN
 /// (kernels/cuda/conv_cudnn.cu), the baseline and fallback. A graph keeps
 /// the choice of the forward for its backward passes. cuDNN needs the full
 /// output size, so backward-filter with a shortened grad_y runs on nova's

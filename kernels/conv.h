@@ -21,7 +21,9 @@
 // split-K partial sums (kernels/cuda/conv_igemm.h).
 //
 // Declared once, for both back ends, by the list kernels/conv.def; the CPU
-// versions are in kernels/cpu/conv.cpp, the CUDA ones in kernels/cuda/conv.cu.
+// versions are in kernels/cpu/conv.cpp, the CUDA ones in kernels/cuda/conv.cu
+// (which dispatches to the tiled implicit-GEMM kernels of
+// kernels/cuda/conv_igemm.cu, or its direct v1 kernels).
 #pragma once
 
 #include <cstdint>
