@@ -17,6 +17,10 @@
 //      block2 conv1/conv2     128 -> 128, 3x3, at 16
 //      block2 shortcut        128 -> 128, 1x1, at 16
 //      block3-4 conv1/conv2   128 -> 128, 3x3, at 8
+// And the convs of DCGAN's D (models/dcgan.h, width 64, 32x32) that SN-GAN
+// lacks, the other shapes of issue 17's target: the three 4x4 stride-2 pad-1
+// downsamplers (64 -> 128 at 32, 128 -> 256 at 16, 256 -> 512 at 8; P, Q =
+// H/2, W/2) and the last 3x3 512 -> 512 at 4x4.
 // GFLOP/s count 2*N*K*(C/groups)*R*S*P*Q per pass (the same for all three).
 //
 // Versions: 0 = cuDNN through nova's own path (Conv2dArgs().backend(
@@ -65,7 +69,7 @@ namespace b = nova::bench;
 namespace {
 
 constexpr int64_t kValidateImages = 2;
-constexpr double kRowBudgetMs = 300;  // per timed row, warm-up included
+constexpr double kRowBudgetMs = 200;  // per timed row, warm-up included (5 timings a row, 17 shapes)
 constexpr double kBoundFloat32 = 1e-4, kBoundTf32 = 5e-3;
 
 struct ConvShape {
@@ -88,6 +92,10 @@ const std::vector<ConvShape> kShapes = {
     {"D block2 conv1/conv2", 128, 128, 16, 16, 3, 1, 1},
     {"D block2 shortcut", 128, 128, 16, 16, 1, 1, 0},
     {"D block3/block4 conv1/conv2", 128, 128, 8, 8, 3, 1, 1},
+    {"DCGAN D conv 4x4/2 (2nd)", 64, 128, 32, 32, 4, 2, 1},
+    {"DCGAN D conv 4x4/2 (4th)", 128, 256, 16, 16, 4, 2, 1},
+    {"DCGAN D conv 4x4/2 (6th)", 256, 512, 8, 8, 4, 2, 1},
+    {"DCGAN D conv 3x3 (7th)", 512, 512, 4, 4, 3, 1, 1},
 };
 
 enum class Pass { fwd, bd, bf };
@@ -184,7 +192,9 @@ int main(int argc, char** argv) {
   try {
     const Device gpu = Device::cuda(0);
     b::Report rep("bench_conv", "conv2d fwd / backward-data / backward-filter",
-                  fmt::format("SN-GAN 32x32 G and D convs ({} shapes), NCHW, batch {}", kShapes.size(),
+                  fmt::format("SN-GAN 32x32 G and D convs and DCGAN D's 4x4/2 and 512-channel convs ({} shapes), "
+                              "NCHW, batch {}",
+                              kShapes.size(),
                               batches.size() == 1 ? std::to_string(batches[0]) : std::string("64 and 128")),
                   "float32",
                   "v0 cuDNN CUDNN_FMA_MATH and v2 nova tiled implicit GEMM (FMA, no TF32); v0-tf32 cuDNN "
