@@ -38,6 +38,13 @@
 //                of 32x32). Shared rows padded to 8 mod 32 words so
 //                the fragment reads (8 * tig + gid) hit 32 distinct banks.
 //
+// backward_data gathers, for each grad_x element, all Kg*R*S taps and zeroes
+// those whose output position is not on the stride grid: right for every
+// stride, but at stride s it multiplies s_h * s_w times more (zero) terms
+// than needed (4x for DCGAN D's 4x4 stride-2 convs; stride 1, all of
+// SN-GAN's, wastes nothing). Splitting grad_x into the s_h * s_w stride
+// phases, each a dense GEMM, would remove that; not done yet.
+//
 // backward_filter's reduction (N*P*Q) is long and its output small, so it is
 // split into filter_plan(g).splits ranges, one grid z-slice each, written to
 // the workspace and summed in split order by sum_splits: deterministic, no
