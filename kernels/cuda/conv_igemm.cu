@@ -11,8 +11,8 @@
 //                slices into registers, they are stored to shared memory
 //                (A k-major, so a thread's micro-tile reads are one row), and
 //                each thread accumulates a TM x TN micro-tile made of runs of
-//                4 floats / 2 doubles (one 16-byte shared load each), run c
-//                of thread ty at rows c * (BM/TM) * 4 + ty * 4 .. + 3, and
+//                V = 4 floats / 2 doubles (one 16-byte shared load each), run
+//                c of thread ty at rows c * (BM/TM) * V + ty * V .. + V-1, and
 //                likewise for columns (micro_index in conv_igemm.h; a micro
 //                size that is not a multiple of the run falls back to strided
 //                rows ty, ty + BM/TM, ...). A warp's loads are consecutive
