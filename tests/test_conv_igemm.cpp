@@ -7,7 +7,8 @@
 // three maps written by their definition (plain loops) for geometries that
 // hit every awkward case: strides 1..3, padding, dilation, groups and
 // depthwise, non-square kernels, 1x1, P and Q shorter than the input allows,
-// an empty batch, and split-K with ranges that do not divide the reduction.
+// an empty batch, and split-K with ranges that do not divide the reduction;
+// backward_data's stride phases cover every pixel once.
 // Also: FastDiv against / and % (exhaustive for small operands, boundaries
 // and random ones up to 2^31 - 1), filter_plan's invariants, and the fused
 // epilogue's activation. The tiling itself runs only on a GPU
@@ -218,6 +219,40 @@ TEST_CASE("implicit-GEMM backward_data gathers the adjoint taps (index math)", "
     BackwardDataProblem<double> prob{Dims(g), gy.data(), w.data(), gx.data()};
     emulate(prob, int(g.groups), prob.reduction(), 1);
     require_close(gx, want);
+  }
+}
+
+TEST_CASE("implicit-GEMM backward_data by stride phases covers every pixel once (index math)", "[conv][igemm]") {
+  // every geometry, stride 1 included (one phase, every tap)
+  for (const Conv2dGeometry& g : geometries()) {
+    INFO(describe(g));
+    const Reference ref{g};
+    const std::vector<double> gy = random_values(g.N * g.K * g.P * g.Q, 8);
+    const std::vector<double> w = random_values(g.K * ref.Cg() * g.R * g.S, 9);
+    const std::vector<double> want = ref.backward_data(gy, w);
+    std::vector<double> gx(want.size(), -99.0);  // a pixel no phase stores stays -99
+    std::vector<int> stores(want.size(), 0);
+    int64_t products = 0;
+    for (int64_t rho_h = 0; rho_h < g.stride_h; ++rho_h)
+      for (int64_t rho_w = 0; rho_w < g.stride_w; ++rho_w) {
+        const StridePhase phase = make_phase(g, rho_h, rho_w);
+        BackwardDataPhaseProblem<double> prob{Dims(g), phase, gy.data(), w.data(), gx.data()};
+        emulate(prob, int(g.groups), prob.reduction(), 1);
+        products += int64_t(prob.rows()) * prob.cols() * prob.reduction() * g.groups;
+        for (int n = 0; n < prob.cols(); ++n) {
+          int img, h, w_;
+          prob.pixel(n, &img, &h, &w_);
+          REQUIRE(h < g.H);
+          REQUIRE(w_ < g.W);
+          for (int64_t c = 0; c < g.C; ++c) ++stores[size_t(((img * g.C + c) * g.H + h) * g.W + w_)];
+        }
+      }
+    for (int s : stores) REQUIRE(s == 1);
+    require_close(gx, want);
+    // no more products than the stride-1 gather, fewer at stride > 1
+    const int64_t gather = g.N * g.H * g.W * g.C * g.group_filters() * g.R * g.S;
+    REQUIRE(products <= gather);
+    if (g.N > 0 && g.stride_h * g.stride_w > 1 && g.R >= g.stride_h && g.S >= g.stride_w) REQUIRE(products < gather);
   }
 }
 

@@ -38,12 +38,12 @@
 //                of 32x32). Shared rows padded to 8 mod 32 words so
 //                the fragment reads (8 * tig + gid) hit 32 distinct banks.
 //
-// backward_data gathers, for each grad_x element, all Kg*R*S taps and zeroes
-// those whose output position is not on the stride grid: right for every
-// stride, but at stride s it multiplies s_h * s_w times more (zero) terms
-// than needed (4x for DCGAN D's 4x4 stride-2 convs; stride 1, all of
-// SN-GAN's, wastes nothing). Splitting grad_x into the s_h * s_w stride
-// phases, each a dense GEMM, would remove that; not done yet.
+// backward_data at stride 1 gathers, for each grad_x element, all Kg*R*S
+// taps (BackwardDataProblem). At stride s > 1 most of those taps miss the
+// output grid, so grad_x is cut into its s_h * s_w stride phases, one launch
+// each (BackwardDataPhaseProblem), whose reduction holds only the taps that
+// land on the grid: no structural zeros (DCGAN D's 4x4 stride-2 convs would
+// otherwise do 4x the products).
 //
 // backward_filter's reduction (N*P*Q) is long and its output small, so it is
 // split into filter_plan(g).splits ranges, one grid z-slice each, written to
@@ -418,6 +418,17 @@ template <typename T>
 void backward_data_typed(const Conv2dGeometry& g, const View& grad_y, const View& w, const View& grad_x) {
   if (grad_x.numel() == 0) return;
   DeviceGuard guard(grad_x.device().index);
+  if (g.stride_h > 1 || g.stride_w > 1) {
+    // one launch per stride phase, each without the off-grid (zero) taps
+    for (int64_t rho_h = 0; rho_h < g.stride_h; ++rho_h)
+      for (int64_t rho_w = 0; rho_w < g.stride_w; ++rho_w) {
+        BackwardDataPhaseProblem<T> prob{Dims(g), make_phase(g, rho_h, rho_w), grad_y.data<T>(), w.data<T>(),
+                                         grad_x.data<T>()};
+        const Launch l{prob.rows(), prob.cols(), prob.reduction(), prob.reduction(), 1, int(g.groups)};
+        run<T>(prob, l, stream_of(grad_x), "conv2d_backward_data");
+      }
+    return;
+  }
   BackwardDataProblem<T> prob{Dims(g), grad_y.data<T>(), w.data<T>(), grad_x.data<T>()};
   const Launch l{prob.rows(), prob.cols(), prob.reduction(), prob.reduction(), 1, int(g.groups)};
   run<T>(prob, l, stream_of(grad_x), "conv2d_backward_data");

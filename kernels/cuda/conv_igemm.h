@@ -9,6 +9,7 @@
 //   forward          Kg   N*P*Q      Cg*R*S     w_g              im2col(x_g)          y (+ bias, activation)
 //   backward_data    Cg   N*H*W      Kg*R*S     w_g^T            taps of grad_y that  grad_x
 //                                                                read each x element
+//     (stride > 1: one GEMM per stride phase, BackwardDataPhaseProblem)
 //   backward_filter  Kg   Cg*R*S     N*P*Q      grad_y_g         im2col(x_g)^T        grad_w (or a split-K
 //                                                                                     workspace slice)
 // Because the structs are plain C++, tests/test_conv_igemm.cpp runs the same
@@ -202,6 +203,126 @@ struct BackwardDataProblem {
     int hw;
     const int img = d.div_HW.divmod(n, &hw);
     gx[(img * d.C + grp * d.Cg + m) * d.HW + hw] = acc;
+  }
+};
+
+/// One stride phase of backward_data (strides > 1): the grad_x pixels
+/// (h, w) with (h + ph) % sh == rho_h and (w + pw) % sw == rho_w. A tap r
+/// reaches such a row only when r*dh == rho_h (mod sh): those r form the
+/// progression r0_h, r0_h + step_h, ... (count_h of them below R; step_h =
+/// sh / gcd(sh, dh)), likewise s. make_phase() finds them on the host.
+struct StridePhase {
+  int h0 = 0, w0 = 0;          // first pixel of the phase in each dim
+  int rows_h = 0, cols_w = 0;  // its pixels per dim: h0, h0 + sh, ... below H
+  int r0 = 0, step_r = 1, count_r = 0;
+  int s0 = 0, step_s = 1, count_s = 0;
+  FastDiv div_rows_cols;  // rows_h * cols_w
+  FastDiv div_cols;       // cols_w
+  FastDiv div_taps;       // count_r * count_s
+  FastDiv div_count_s;    // count_s
+};
+
+/// The phase (rho_h, rho_w) of geometry g (see StridePhase).
+inline StridePhase make_phase(const Conv2dGeometry& g, int64_t rho_h, int64_t rho_w) {
+  StridePhase ph;
+  auto dim = [](int64_t rho, int64_t pad, int64_t stride, int64_t dil, int64_t size, int64_t taps, int* first,
+                int* pixels, int* r0, int* step, int* count) {
+    const int64_t f = ((rho - pad) % stride + stride) % stride;  // (f + pad) % stride == rho
+    *first = int(f);
+    *pixels = f < size ? int((size - f + stride - 1) / stride) : 0;
+    int64_t g = stride, b = dil;  // gcd(stride, dil)
+    while (b != 0) {
+      const int64_t t = g % b;
+      g = b;
+      b = t;
+    }
+    *step = int(stride / g);
+    *r0 = 0;
+    *count = 0;
+    for (int64_t r = 0; r < taps; ++r)
+      if ((r * dil) % stride == rho) {
+        *r0 = int(r);
+        *count = int((taps - 1 - r) / *step + 1);
+        break;
+      }
+  };
+  dim(rho_h, g.pad_h, g.stride_h, g.dil_h, g.H, g.R, &ph.h0, &ph.rows_h, &ph.r0, &ph.step_r, &ph.count_r);
+  dim(rho_w, g.pad_w, g.stride_w, g.dil_w, g.W, g.S, &ph.w0, &ph.cols_w, &ph.s0, &ph.step_s, &ph.count_s);
+  ph.div_rows_cols = FastDiv(int64_t(ph.rows_h) * ph.cols_w);
+  ph.div_cols = FastDiv(ph.cols_w);
+  ph.div_taps = FastDiv(int64_t(ph.count_r) * ph.count_s);
+  ph.div_count_s = FastDiv(ph.count_s);
+  return ph;
+}
+
+/// backward_data for strides > 1, one stride phase per launch: the GEMM of
+/// BackwardDataProblem restricted to the phase's pixels (columns N * rows_h *
+/// cols_w) and to the taps that reach them (reduction Kg * count_r * count_s),
+/// so no product is a structural zero (only taps past the output's edge, p
+/// outside [0, P), read 0, as at stride 1). The phases cover every pixel once.
+template <typename T>
+struct BackwardDataPhaseProblem {
+  Dims d;
+  StridePhase ph;
+  const T* gy;
+  const T* w;
+  T* gx;
+
+  int rows() const { return d.Cg; }
+  int cols() const { return d.N * ph.rows_h * ph.cols_w; }
+  int reduction() const { return d.Kg * ph.count_r * ph.count_s; }
+
+  /// tap j = (kk, ir, is) of the phase: kk, r = r0 + ir*step_r, s = s0 + is*step_s
+  NOVA_HD void tap(int j, int* kk, int* r, int* s) const {
+    int rs, is;
+    *kk = ph.div_taps.divmod(j, &rs);
+    const int ir = ph.div_count_s.divmod(rs, &is);
+    *r = ph.r0 + ir * ph.step_r;
+    *s = ph.s0 + is * ph.step_s;
+  }
+
+  struct ARow {
+    const T* w;  // w[grp*Kg, m, 0, 0]
+  };
+  NOVA_HD ARow a_row(int grp, int m) const { return {w + grp * d.Kg * d.CRS + m * d.RS}; }
+  NOVA_HD T a(const ARow& row, int j) const {
+    int kk, r, s;
+    tap(j, &kk, &r, &s);
+    return row.w[kk * d.CRS + r * d.S + s];
+  }
+
+  struct BCol {
+    const T* gy;  // image n, channel grp*Kg
+    int hp, wp;   // h + ph, w + pw of the column's pixel
+  };
+  /// column n = (img, i, k): pixel (h0 + i*sh, w0 + k*sw)
+  NOVA_HD void pixel(int n, int* img, int* h, int* w_) const {
+    int ik, k;
+    *img = ph.div_rows_cols.divmod(n, &ik);
+    const int i = ph.div_cols.divmod(ik, &k);
+    *h = ph.h0 + i * d.sh;
+    *w_ = ph.w0 + k * d.sw;
+  }
+  NOVA_HD BCol b_col(int grp, int n) const {
+    int img, h, w_;
+    pixel(n, &img, &h, &w_);
+    return {gy + (img * d.K + grp * d.Kg) * d.PQ, h + d.ph, w_ + d.pw};
+  }
+  NOVA_HD T b(const BCol& col, int j) const {
+    int kk, r, s;
+    tap(j, &kk, &r, &s);
+    // divisible by construction: (h + ph - r*dh) % sh == 0 for the phase's r
+    const int ph_ = col.hp - r * d.dh, pw_ = col.wp - s * d.dw;
+    if (ph_ < 0 || pw_ < 0) return T(0);
+    const int p = d.div_sh.div(ph_), q = d.div_sw.div(pw_);
+    if (p >= d.P || q >= d.Q) return T(0);
+    return col.gy[kk * d.PQ + p * d.Q + q];
+  }
+
+  NOVA_HD void store(int grp, int /*split*/, int m, int n, T acc) const {
+    int img, h, w_;
+    pixel(n, &img, &h, &w_);
+    gx[((img * d.C + grp * d.Cg + m) * d.H + h) * d.W + w_] = acc;
   }
 };
 
