@@ -247,6 +247,32 @@ TEST_CASE("cuda tiled conv kernels match the CPU on every tile edge", "[cuda][co
   }
 }
 
+TEST_CASE("cuda tiled conv kernels, each tile once (for compute-sanitizer racecheck)", "[cuda][conv][igemm][racecheck]") {
+  // the three passes of every tile setting in float32, FMA and TF32, and
+  // float64: every kernel instantiation run() picks, once, without the
+  // gradient sweep (racecheck is slow); tools/gpu-check.sh runs this case
+  for (DType dtype : {kFloat32, kFloat64}) {
+    for (bool tf32 : {false, true}) {
+      if (tf32 && dtype == kFloat64) continue;
+      for (const Setting& s : tile_settings()) {
+        INFO("x " << s.x.str() << ", w " << s.w.str() << ", " << dtype_name(dtype) << (tf32 ? ", tf32" : ""));
+        const Tensor x = uniform(s.x, -1, 1, dtype), w = uniform(s.w, -1, 1, dtype);
+        const Tensor gy = uniform(ops::conv2d(x, w, s.args).shape(), -1, 1, dtype);
+        const std::vector<Tensor> cpu = three_passes(s, x, w, gy);
+        set_allow_tf32(tf32);
+        const std::vector<Tensor> gpu_out = three_passes(s, x.to(gpu()), w.to(gpu()), gy.to(gpu()));
+        set_allow_tf32(false);
+        for (size_t i = 0; i < 3; ++i) {
+          if (tf32)
+            REQUIRE(scaled_error(cpu[i], gpu_out[i]) <= 1e-2);
+          else
+            require_parity(cpu[i], gpu_out[i], conv_tolerance(dtype));
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("cuda tiled conv kernels take shortened outputs and empty batches", "[cuda][conv][igemm]") {
   for (DType dtype : {kFloat32, kFloat64}) {
     INFO(dtype_name(dtype));
