@@ -17,16 +17,22 @@
 //      block2 conv1/conv2     128 -> 128, 3x3, at 16
 //      block2 shortcut        128 -> 128, 1x1, at 16
 //      block3-4 conv1/conv2   128 -> 128, 3x3, at 8
+// And the convs of DCGAN's D (models/dcgan.h, width 64, 32x32) that SN-GAN
+// lacks, the other shapes of issue 17's target: the three 4x4 stride-2 pad-1
+// downsamplers (64 -> 128 at 32, 128 -> 256 at 16, 256 -> 512 at 8; P, Q =
+// H/2, W/2) and the last 3x3 512 -> 512 at 4x4.
 // GFLOP/s count 2*N*K*(C/groups)*R*S*P*Q per pass (the same for all three).
 //
-// Versions, float32: 0 = cuDNN through nova's own path (Conv2dArgs().backend(
+// Versions: 0 = cuDNN through nova's own path (Conv2dArgs().backend(
 // ConvBackend::cudnn), kernels/cuda/conv_cudnn.cu), pinned to CUDNN_FMA_MATH
-// by nova while TF32 is not allowed; 1 = nova's hand-written kernels
-// (ConvBackend::native, kernels/cuda/conv.cu). TF32 (set_allow_tf32(true):
-// nova then lets cuDNN pick CUDNN_DEFAULT_MATH): cuDNN only, compared with
-// nothing but TF32 - nova's kernels have no TF32 path yet, so there is no v1
-// TF32 row (the output says so). Target (issue 17): v1 forward >= 0.8x
-// v0's throughput in float32 (ratio = v0 median / v1 median).
+// by nova while TF32 is not allowed; 2 = nova's tiled implicit-GEMM kernels
+// (ConvBackend::native, kernels/cuda/conv_igemm.cu; v1 was the direct
+// one-thread-per-output kernels of kernels/cuda/conv.cu, now only the
+// reference path, NOVA_CONV_V1=1, and not timed here). Each in float32 (FMA)
+// and in TF32 (set_allow_tf32(true): cuDNN then picks CUDNN_DEFAULT_MATH,
+// nova runs its mma.sync tensor-core kernel); TF32 rows are compared with
+// TF32 only. Target (issue 17): v2 forward >= 0.8x v0's throughput in
+// float32 (ratio = v0 median / v2 median); the TF32 ratio is reported too.
 //
 // Validation, before any timing, each output poisoned with NaN first: the
 // float64 reference is nova's CPU path on the first kValidateImages images
@@ -35,12 +41,11 @@
 // is zero past those images, x random everywhere, so a kernel that pairs the
 // wrong images still fails). Bounds, relative L2: float32 1e-4 (as
 // tests/test_conv_cuda.cpp), TF32 5e-3 (inputs rounded to 10 mantissa bits,
-// ~5e-4 each). Then v1's bf on the full random gy is checked against v0's.
+// ~5e-4 each). Then v2's bf on the full random gy is checked against v0's.
 // Timing: CUDA events, L2 flushed between iterations (bench/common.h); the
-// baseline is timed twice (before and after v1), its gap is the noise floor.
-// nova's v1 kernels are direct ports and slow at batch 128, so each row's
-// iterations are capped by a time budget (kRowBudgetMs, at least 3) to keep
-// the whole run inside tools/gpu-check.sh's 180 s.
+// baseline is timed twice (before and after v2), its gap is the noise floor.
+// Each row's iterations are capped by a time budget (kRowBudgetMs, at least
+// 3) to keep the whole run inside tools/gpu-check.sh's 180 s.
 //
 // Command line: common.h's [--json PATH] [--iters N] [--warmup N], plus
 // --batch N to run one batch size only (default: 64 and 128).
@@ -64,7 +69,7 @@ namespace b = nova::bench;
 namespace {
 
 constexpr int64_t kValidateImages = 2;
-constexpr double kRowBudgetMs = 300;  // per timed row, warm-up included
+constexpr double kRowBudgetMs = 200;  // per timed row, warm-up included (5 timings a row, 17 shapes)
 constexpr double kBoundFloat32 = 1e-4, kBoundTf32 = 5e-3;
 
 struct ConvShape {
@@ -87,6 +92,10 @@ const std::vector<ConvShape> kShapes = {
     {"D block2 conv1/conv2", 128, 128, 16, 16, 3, 1, 1},
     {"D block2 shortcut", 128, 128, 16, 16, 1, 1, 0},
     {"D block3/block4 conv1/conv2", 128, 128, 8, 8, 3, 1, 1},
+    {"DCGAN D conv 4x4/2 (2nd)", 64, 128, 32, 32, 4, 2, 1},
+    {"DCGAN D conv 4x4/2 (4th)", 128, 256, 16, 16, 4, 2, 1},
+    {"DCGAN D conv 4x4/2 (6th)", 256, 512, 8, 8, 4, 2, 1},
+    {"DCGAN D conv 3x3 (7th)", 512, 512, 4, 4, 3, 1, 1},
 };
 
 enum class Pass { fwd, bd, bf };
@@ -183,23 +192,25 @@ int main(int argc, char** argv) {
   try {
     const Device gpu = Device::cuda(0);
     b::Report rep("bench_conv", "conv2d fwd / backward-data / backward-filter",
-                  fmt::format("SN-GAN 32x32 G and D convs ({} shapes), NCHW, batch {}", kShapes.size(),
+                  fmt::format("SN-GAN 32x32 G and D convs and DCGAN D's 4x4/2 and 512-channel convs ({} shapes), "
+                              "NCHW, batch {}",
+                              kShapes.size(),
                               batches.size() == 1 ? std::to_string(batches[0]) : std::string("64 and 128")),
                   "float32",
-                  "v0 cuDNN CUDNN_FMA_MATH and v1 nova (FMA, no TF32); v0-tf32 cuDNN CUDNN_DEFAULT_MATH with TF32 "
-                  "allowed, compared with TF32 only",
+                  "v0 cuDNN CUDNN_FMA_MATH and v2 nova tiled implicit GEMM (FMA, no TF32); v0-tf32 cuDNN "
+                  "CUDNN_DEFAULT_MATH and v2-tf32 nova mma.sync TF32, with TF32 allowed, compared with TF32 only",
                   b::device_name(0));
-    rep.note("TF32: nova's hand-written kernels have no TF32 path yet; TF32 rows are cuDNN's alone (no v1 TF32 row).");
+    rep.note("v2 = nova's tiled implicit-GEMM kernels (kernels/cuda/conv_igemm.cu); the direct v1 kernels are not timed.");
     set_allow_tf32(false);
 
-    // cuDNN is optional at build time (core/conv_cudnn_missing.cpp throws): without it, v1 alone
+    // cuDNN is optional at build time (core/conv_cudnn_missing.cpp throws): without it, v2 alone
     bool have_cudnn = true;
     try {
       Tensor probe = ops::conv2d(zeros({1, 1, 3, 3}, kFloat32, gpu), zeros({1, 1, 3, 3}, kFloat32, gpu),
                                  Conv2dArgs().backend(ConvBackend::cudnn));
     } catch (const std::exception& e) {
       have_cudnn = false;
-      rep.note(std::string("cuDNN path unavailable (") + e.what() + "): v1 rows only, no ratio");
+      rep.note(std::string("cuDNN path unavailable (") + e.what() + "): v2 rows only, no ratio");
     }
 
     std::printf("\nshapes (C -> K, H x W, R x S, stride, pad):\n");
@@ -213,10 +224,10 @@ int main(int argc, char** argv) {
 
     struct Summary {
       std::string row;
-      double gflops_v0 = 0, gflops_v1 = 0, gflops_tf32 = 0, ratio = 0;
+      double gflops_v0 = 0, gflops_v2 = 0, gflops_v0_tf32 = 0, gflops_v2_tf32 = 0, ratio = 0, ratio_tf32 = 0;
     };
     std::vector<Summary> summary;
-    int forward_rows = 0, forward_met = 0;
+    int forward_rows = 0, forward_met = 0, forward_met_tf32 = 0;
 
     Generator gen(17);
     for (int64_t N : batches) {
@@ -247,9 +258,14 @@ int main(int argc, char** argv) {
                                    {"pad", s.pad}, {"pass", pass_name(pass)}, {"gflop", gflop}};
 
           // ---- validate every version before timing any ----
-          bool ok = rep.validate(tag + " v1", b::rel_l2_error(validated_output(pr, pass, ConvBackend::native,
+          bool ok = rep.validate(tag + " v2", b::rel_l2_error(validated_output(pr, pass, ConvBackend::native,
                                                                                gy_zeroed), ref),
                                  kBoundFloat32);
+          set_allow_tf32(true);
+          ok = rep.validate(tag + " v2-tf32",
+                            b::rel_l2_error(validated_output(pr, pass, ConvBackend::native, gy_zeroed), ref),
+                            kBoundTf32) && ok;
+          set_allow_tf32(false);
           if (have_cudnn) {
             ok = rep.validate(tag + " v0", b::rel_l2_error(validated_output(pr, pass, ConvBackend::cudnn, gy_zeroed),
                                                            ref),
@@ -260,7 +276,7 @@ int main(int argc, char** argv) {
                               kBoundTf32) && ok;
             set_allow_tf32(false);
             if (pass == Pass::bf) {  // the full batch, both float32 versions
-              ok = rep.validate(tag + " v1 vs v0 full",
+              ok = rep.validate(tag + " v2 vs v0 full",
                                 b::rel_l2_error(run_pass(pr, pass, ConvBackend::native, pr.gy).to_vector<float>(),
                                                 run_pass(pr, pass, ConvBackend::cudnn, pr.gy).to_vector<float>()),
                                 kBoundFloat32) && ok;
@@ -268,66 +284,89 @@ int main(int argc, char** argv) {
           }
           if (!ok) continue;
 
-          // ---- time: v0, v1, v0 again (noise), v0 TF32 ----
+          // ---- time: v0, v2, v0 again (noise), then TF32: v0, v2 ----
           Summary sum{tag};
-          b::Timing t1;
+          b::Timing t2;
+          auto timed_tf32 = [&](ConvBackend backend) {
+            set_allow_tf32(true);
+            b::Timing t = time_pass(pr, pass, backend, args);
+            set_allow_tf32(false);
+            return t;
+          };
           if (have_cudnn) {
             b::Timing t0 = time_pass(pr, pass, ConvBackend::cudnn, args);
-            t1 = time_pass(pr, pass, ConvBackend::native, args);
+            t2 = time_pass(pr, pass, ConvBackend::native, args);
             b::Timing t0b = time_pass(pr, pass, ConvBackend::cudnn, args);
-            set_allow_tf32(true);
-            b::Timing tt = time_pass(pr, pass, ConvBackend::cudnn, args);
-            set_allow_tf32(false);
+            b::Timing tt0 = timed_tf32(ConvBackend::cudnn);
+            b::Timing tt2 = timed_tf32(ConvBackend::native);
             nlohmann::json e0 = common;
             e0.update({{"version", 0}, {"math", "CUDNN_FMA_MATH"}, {"gflops", gflops(t0)}, {"ratio", 1.0},
                        {"median_ms_again", t0b.median_ms}, {"gflops_again", gflops(t0b)}});
             rep.row(tag + " v0 cudnn", t0, e0);
-            const double ratio = t0.median_ms / t1.median_ms;
-            nlohmann::json e1 = common;
-            e1.update({{"version", 1}, {"math", "FMA (no TF32)"}, {"gflops", gflops(t1)}, {"ratio", ratio},
-                       {"ratio_of", "v0 median ms / v1 median ms (throughput of v1 over cuDNN's)"}});
+            const double ratio = t0.median_ms / t2.median_ms;
+            nlohmann::json e2 = common;
+            e2.update({{"version", 2}, {"math", "FMA (no TF32)"}, {"gflops", gflops(t2)}, {"ratio", ratio},
+                       {"ratio_of", "v0 median ms / v2 median ms (throughput of v2 over cuDNN's)"}});
             if (pass == Pass::fwd) {
-              e1["target"] = ">= 0.8";
-              e1["target_met"] = ratio >= 0.8;
+              e2["target"] = ">= 0.8";
+              e2["target_met"] = ratio >= 0.8;
               ++forward_rows;
               forward_met += ratio >= 0.8;
             }
-            rep.row(tag + " v1 nova", t1, e1);
-            nlohmann::json et = common;
-            et.update({{"version", 0}, {"math", "TF32 (CUDNN_DEFAULT_MATH)"}, {"gflops", gflops(tt)},
-                       {"ratio", 1.0}, {"note", "TF32 baseline; nova's kernels have no TF32 path yet"}});
-            rep.row(tag + " v0 cudnn tf32", tt, et);
+            rep.row(tag + " v2 nova", t2, e2);
+            nlohmann::json et0 = common;
+            et0.update({{"version", 0}, {"math", "TF32 (CUDNN_DEFAULT_MATH)"}, {"gflops", gflops(tt0)},
+                        {"ratio", 1.0}, {"note", "TF32 baseline"}});
+            rep.row(tag + " v0 cudnn tf32", tt0, et0);
+            const double ratio_tf32 = tt0.median_ms / tt2.median_ms;
+            nlohmann::json et2 = common;
+            et2.update({{"version", 2}, {"math", "TF32 (mma.sync m16n8k8)"}, {"gflops", gflops(tt2)},
+                        {"ratio", ratio_tf32},
+                        {"ratio_of", "v0 tf32 median ms / v2 tf32 median ms (throughput over cuDNN's TF32)"}});
+            if (pass == Pass::fwd) forward_met_tf32 += ratio_tf32 >= 0.8;
+            rep.row(tag + " v2 nova tf32", tt2, et2);
             sum.gflops_v0 = gflops(t0);
-            sum.gflops_tf32 = gflops(tt);
+            sum.gflops_v0_tf32 = gflops(tt0);
+            sum.gflops_v2_tf32 = gflops(tt2);
             sum.ratio = ratio;
-            std::printf("%-18s v0 %8.1f GFLOP/s (again %8.1f)  v1 %8.1f GFLOP/s  v1/v0 %.3f%s  | tf32 v0 %8.1f GFLOP/s\n",
-                        tag.c_str(), gflops(t0), gflops(t0b), gflops(t1), ratio,
+            sum.ratio_tf32 = ratio_tf32;
+            std::printf("%-18s v0 %8.1f GFLOP/s (again %8.1f)  v2 %8.1f GFLOP/s  v2/v0 %.3f%s  | tf32 v0 %8.1f  v2 "
+                        "%8.1f GFLOP/s  v2/v0 %.3f\n",
+                        tag.c_str(), gflops(t0), gflops(t0b), gflops(t2), ratio,
                         pass == Pass::fwd ? (ratio >= 0.8 ? " (>= 0.8: met)" : " (>= 0.8: MISSED)") : "",
-                        gflops(tt));
+                        gflops(tt0), gflops(tt2), ratio_tf32);
           } else {
-            t1 = time_pass(pr, pass, ConvBackend::native, args);
-            nlohmann::json e1 = common;
-            e1.update({{"version", 1}, {"math", "FMA (no TF32)"}, {"gflops", gflops(t1)}});
-            rep.row(tag + " v1 nova", t1, e1);
-            std::printf("%-18s v1 %8.1f GFLOP/s (no cuDNN: no ratio)\n", tag.c_str(), gflops(t1));
+            t2 = time_pass(pr, pass, ConvBackend::native, args);
+            b::Timing tt2 = timed_tf32(ConvBackend::native);
+            nlohmann::json e2 = common;
+            e2.update({{"version", 2}, {"math", "FMA (no TF32)"}, {"gflops", gflops(t2)}});
+            rep.row(tag + " v2 nova", t2, e2);
+            nlohmann::json et2 = common;
+            et2.update({{"version", 2}, {"math", "TF32 (mma.sync m16n8k8)"}, {"gflops", gflops(tt2)}});
+            rep.row(tag + " v2 nova tf32", tt2, et2);
+            sum.gflops_v2_tf32 = gflops(tt2);
+            std::printf("%-18s v2 %8.1f GFLOP/s  tf32 %8.1f GFLOP/s (no cuDNN: no ratio)\n", tag.c_str(), gflops(t2),
+                        gflops(tt2));
           }
-          sum.gflops_v1 = gflops(t1);
+          sum.gflops_v2 = gflops(t2);
           summary.push_back(sum);
         }
       }
     }
 
-    std::printf("\nGFLOP/s (2*N*K*C*R*S*P*Q per pass):\n%-18s %10s %10s %8s %12s\n", "row", "v0 cudnn", "v1 nova",
-                "v1/v0", "v0 tf32");
+    std::printf("\nGFLOP/s (2*N*K*C*R*S*P*Q per pass):\n%-18s %10s %10s %8s %12s %12s %8s\n", "row", "v0 cudnn",
+                "v2 nova", "v2/v0", "v0 tf32", "v2 tf32", "v2/v0");
     for (const Summary& s : summary)
-      std::printf("%-18s %10.1f %10.1f %8.3f %12.1f\n", s.row.c_str(), s.gflops_v0, s.gflops_v1, s.ratio,
-                  s.gflops_tf32);
-    if (have_cudnn)
-      std::printf("\nforward float32, v1 >= 0.8x cuDNN's throughput: met on %d of %d rows (target: all) %s\n",
+      std::printf("%-18s %10.1f %10.1f %8.3f %12.1f %12.1f %8.3f\n", s.row.c_str(), s.gflops_v0, s.gflops_v2,
+                  s.ratio, s.gflops_v0_tf32, s.gflops_v2_tf32, s.ratio_tf32);
+    if (have_cudnn) {
+      std::printf("\nforward float32, v2 >= 0.8x cuDNN's throughput: met on %d of %d rows (target: all) %s\n",
                   forward_met, forward_rows, forward_met == forward_rows ? "met" : "MISSED");
-    rep.doc()["forward_target"] = {{"target", "v1 fwd >= 0.8x cuDNN float32 throughput"},
-                                   {"rows", forward_rows}, {"met", forward_met}};
-    std::printf("TF32: cuDNN only (nova's kernels have no TF32 path yet)\n");
+      std::printf("forward TF32, v2 >= 0.8x cuDNN's TF32 throughput: %d of %d rows (reported, not a target)\n",
+                  forward_met_tf32, forward_rows);
+    }
+    rep.doc()["forward_target"] = {{"target", "v2 fwd >= 0.8x cuDNN float32 throughput"},
+                                   {"rows", forward_rows}, {"met", forward_met}, {"met_tf32", forward_met_tf32}};
     return rep.finish(args.json_path);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_conv: error: %s\n", e.what());

@@ -19,7 +19,11 @@
 //                     b       sum_{n,h,w} h    -> [C]
 //   Fl(x, gy)         x       D(gy, h)         -> [N, C, H, W]
 //                     gy      F(x, h)          -> [N, K, P, Q]
-// Saved: the two tensor inputs of each node (no output). conv_transpose2d(x,
+// Saved: the two tensor inputs of each node (no output). conv2d with a fused
+// activation (Conv2dArgs::activation) is its own node, act(F(x, w) + b)
+// ("conv2d_fused", which also saves its output): its backward multiplies h by
+// act' read from the output's sign, then applies F's rules; plain conv2d
+// calls never reach it. conv_transpose2d(x,
 // w) with PyTorch's weight layout [C_in, C_out/groups, kH, kW] is D for the
 // conv2d geometry whose input is conv_transpose2d's output (C = C_out, H =
 // H_out) and whose output is its input (K = C_in, P = H_in).
@@ -68,6 +72,7 @@ Tensor for_kernel(const Tensor& t) { return t.defined() ? t.detach().contiguous(
 Tensor forward_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeometry g);
 Tensor data_node(const Tensor& gy, const Tensor& w, const Tensor& b, Conv2dGeometry g);
 Tensor filter_node(const Tensor& x, const Tensor& gy, Conv2dGeometry g);
+Tensor fused_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeometry g, const ConvEpilogue& e);
 
 /// Gradients of inputs 1 (w) and 2 (b) per group of images, [groups, *w
 /// shape] and [groups, bias size], for grad_split's grouped rules.
@@ -99,8 +104,8 @@ Tensor forward_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeo
     } else {
       Tensor ws = workspace_for(g, ConvPass::kForward, x);
       switch (x.device().type) {
-        case DeviceType::CPU: cpu::conv2d_forward(g, xc, wc, bc, y, ws); break;
-        case DeviceType::CUDA: cuda::conv2d_forward(g, xc, wc, bc, y, ws); break;
+        case DeviceType::CPU: cpu::conv2d_forward(g, xc, wc, bc, y, ws, ConvEpilogue()); break;
+        case DeviceType::CUDA: cuda::conv2d_forward(g, xc, wc, bc, y, ws, ConvEpilogue()); break;
       }
     }
   }
@@ -119,6 +124,58 @@ Tensor forward_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeo
     };
     record("conv2d", {x, w, b}, y, std::move(backward),
            NodeOptions().row_local().grouped({1, 2}, std::move(grouped)));
+  }
+  return y;
+}
+
+/// act(F(x, w) + b) with the activation fused into the kernel (e names one),
+/// recorded as "conv2d_fused". Its backward first turns the incoming
+/// gradient into the pre-activation's, h' = h * act'(output), with the mask
+/// read from the saved output (for slope >= 0, output > 0 exactly where
+/// conv + bias > 0, see ConvEpilogue), the same ops as ops::relu's and
+/// ops::leaky_relu's backward; then F's rules with h'. Every step is an op,
+/// so create_graph works (the mask is piecewise constant).
+Tensor fused_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeometry g, const ConvEpilogue& e) {
+  g.N = x.size(0);
+  Tensor y = empty({g.N, g.K, g.P, g.Q}, x.dtype(), x.device());
+  {
+    NoGradGuard no_grad;
+    Tensor xc = for_kernel(x), wc = for_kernel(w), bc = for_kernel(b);
+    if (x.is_cuda() && g.cudnn) {
+      // nova's cuDNN path has no fused epilogue: the activation as its own pass
+      cuda::conv2d_forward_cudnn(g, xc, wc, bc, y);
+      y = e.activation == ConvEpilogue::Activation::relu ? relu(y) : leaky_relu(y, e.slope);
+    } else {
+      Tensor ws = workspace_for(g, ConvPass::kForward, x);
+      switch (x.device().type) {
+        case DeviceType::CPU: cpu::conv2d_forward(g, xc, wc, bc, y, ws, e); break;
+        case DeviceType::CUDA: cuda::conv2d_forward(g, xc, wc, bc, y, ws, e); break;
+      }
+    }
+  }
+  if (autograd::any_requires_grad({&x, &w, &b})) {
+    // h' from h and the output (BackwardCtx::out)
+    auto pre_activation = [e](const BackwardCtx& c) {
+      if (e.activation == ConvEpilogue::Activation::relu) return c.grad * gt(c.out, 0.0).to(c.grad.dtype());
+      return where(gt(c.out, 0.0), c.grad, c.grad * e.slope);
+    };
+    auto backward = [x, w, g, pre_activation](const BackwardCtx& c) {
+      const Tensor h = pre_activation(c);
+      Grads grads(3);
+      if (c.needs(0)) grads[0] = data_node(h, w, {}, g);
+      if (c.needs(1)) grads[1] = filter_node(x, h, g);
+      if (c.needs(2)) grads[2] = sum(h, {0, 2, 3});
+      return grads;
+    };
+    auto grouped = [x, g, pre_activation](const BackwardCtx& c, const std::vector<int64_t>& groups) {
+      const Tensor h = pre_activation(c);
+      const BackwardCtx pre{h, c.out, c.needs_mask};
+      return grouped_weight_and_bias(pre, groups, [&](int64_t start, int64_t rows) {
+        return filter_node(narrow(x, 0, start, rows), narrow(h, 0, start, rows), g);
+      });
+    };
+    record("conv2d_fused", {x, w, b}, y, std::move(backward),
+           NodeOptions().save_output().row_local().grouped({1, 2}, std::move(grouped)));
   }
   return y;
 }
@@ -266,7 +323,18 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   g.Q = conv2d_output_size(g.W, g.S, g.stride_w, g.pad_w, g.dil_w);
   check_output_size(op, Shape{g.N, g.K, g.P, g.Q}, x.shape(), weight.shape(), args.padding_hw,
                     args.dilation_hw);
-  return forward_node(x, weight, bias, g);
+  if (args.activation_kind == ConvActivation::none) return forward_node(x, weight, bias, g);
+  ConvEpilogue e;
+  e.activation = args.activation_kind == ConvActivation::relu ? ConvEpilogue::Activation::relu
+                                                              : ConvEpilogue::Activation::leaky_relu;
+  if (e.activation == ConvEpilogue::Activation::leaky_relu) {
+    NOVA_CHECK(args.activation_slope >= 0.0,
+               "conv2d: leaky_relu slope must be >= 0 (the fused backward reads its mask from the output's "
+               "sign), got {}",
+               args.activation_slope);
+    e.slope = args.activation_slope;
+  }
+  return fused_node(x, weight, bias, g, e);
 }
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Conv2dArgs& args) {

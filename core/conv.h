@@ -24,7 +24,8 @@
 namespace nova {
 
 /// Which implementation runs a convolution on CUDA (the CPU always runs its
-/// own im2col + GEMM path): nova's kernels (kernels/cuda/conv.cu) or cuDNN
+/// own im2col + GEMM path): nova's kernels (kernels/cuda/conv.cu, the tiled
+/// implicit GEMM of kernels/cuda/conv_igemm.cu) or cuDNN
 /// (kernels/cuda/conv_cudnn.cu), the baseline and fallback. A graph keeps
 /// the choice of the forward for its backward passes. cuDNN needs the full
 /// output size, so backward-filter with a shortened grad_y runs on nova's
@@ -78,8 +79,26 @@ struct ConvArgs {
   Self& self() { return static_cast<Self&>(*this); }
 };
 
-/// conv2d's settings (ConvArgs).
-struct Conv2dArgs : ConvArgs<Conv2dArgs> {};
+/// An activation conv2d can fuse into its output (Conv2dArgs::activation).
+enum class ConvActivation { none, relu, leaky_relu };
+
+/// conv2d's settings: ConvArgs and a fused activation.
+struct Conv2dArgs : ConvArgs<Conv2dArgs> {
+  ConvActivation activation_kind = ConvActivation::none;
+  double activation_slope = 0.0;
+
+  /// Apply `kind` to conv + bias inside the convolution kernel: relu, or
+  /// leaky_relu with negative slope `slope` (>= 0; conv2d refuses a negative
+  /// one, the backward reads its mask from the output's sign). The result is
+  /// that of ops::relu / ops::leaky_relu(conv2d(...), slope) - on the CPU bit
+  /// for bit - without a second pass over the output. The backward is made
+  /// of ops (grad * mask of output > 0), so it can be differentiated again.
+  Conv2dArgs& activation(ConvActivation kind, double slope = 0.0) {
+    activation_kind = kind;
+    activation_slope = slope;
+    return *this;
+  }
+};
 
 /// conv_transpose2d's settings: ConvArgs and output_padding, which adds
 /// rows and columns at the bottom/right of the output (it picks one of the
@@ -98,7 +117,8 @@ struct ConvTranspose2dArgs : ConvArgs<ConvTranspose2dArgs> {
 namespace ops {
 
 /// 2-D convolution (cross-correlation, as in PyTorch) of x [N, C_in, H, W]
-/// with weight [C_out, C_in/groups, kH, kW], plus bias [C_out] when defined.
+/// with weight [C_out, C_in/groups, kH, kW], plus bias [C_out] when defined,
+/// then args' fused activation if it names one (Conv2dArgs::activation).
 /// Returns [N, C_out, H_out, W_out] (formula at the top). x, weight and bias
 /// share one dtype and device. Differentiable to any order.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
@@ -119,6 +139,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const ConvTranspo
 /// gradient grad_y [N, C_out, H_out, W_out]: grad_w of shape weight_shape
 /// [C_out, C_in/groups, kH, kW]. H_out and W_out may be smaller than conv2d's
 /// (the trailing rows/columns are then not part of the convolution).
+/// args' activation is not used (this is the plain convolution's gradient).
 /// Differentiable to any order in x and grad_y.
 Tensor conv2d_backward_filter(const Tensor& x, const Tensor& grad_y, const Shape& weight_shape,
                               const Conv2dArgs& args = {});

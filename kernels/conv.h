@@ -12,19 +12,24 @@
 // smaller than the input allows (conv_transpose2d with output_padding >= stride
 // needs that), and the three kernels stay adjoint to each other for any P, Q.
 //
+// conv2d_forward may fuse an activation into its output (ConvEpilogue).
+//
 // Workspace: the CPU kernels lower the convolution to GEMMs over im2col
 // columns [Cg*R*S, P*Q] per image and group, one column buffer per thread;
 // core asks conv2d_workspace for the element count (x's dtype) and passes a
-// buffer of that size. The CUDA v1 kernels compute each output element
-// directly and need none (0).
+// buffer of that size. The CUDA kernels need one only for backward_filter's
+// split-K partial sums (kernels/cuda/conv_igemm.h).
 //
 // Declared once, for both back ends, by the list kernels/conv.def; the CPU
-// versions are in kernels/cpu/conv.cpp, the CUDA ones in kernels/cuda/conv.cu.
+// versions are in kernels/cpu/conv.cpp, the CUDA ones in kernels/cuda/conv.cu
+// (which dispatches to the tiled implicit-GEMM kernels of
+// kernels/cuda/conv_igemm.cu, or its direct v1 kernels).
 #pragma once
 
 #include <cstdint>
 
 #include "core/base/view.h"
+#include "kernels/elementwise_math.h"  // NOVA_HD, UnaryFormula
 
 namespace nova {
 
@@ -60,6 +65,33 @@ struct Conv2dGeometry {
            Q == W;
   }
 };
+
+/// What conv2d_forward applies to each output element v = conv + bias before
+/// storing it: none (v), relu (v > 0 ? v : 0) or leaky_relu (v > 0 ? v :
+/// slope * v), the same expressions as ops::relu / ops::leaky_relu
+/// (kernels/elementwise_math.h), with slope rounded to the element type as
+/// they round it, so on the CPU the fused result equals the unfused one bit
+/// for bit. slope >= 0 (core checks): then v > 0 exactly where the output
+/// is > 0, which is what the backward's mask reads.
+/// (core/conv.h's ConvActivation is the user's name for Activation; core
+/// maps one to the other, since nn and above do not see kernels/.)
+struct ConvEpilogue {
+  enum class Activation { none, relu, leaky_relu };
+  Activation activation = Activation::none;
+  double slope = 0.0;
+};
+
+/// The epilogue's activation of one value v = conv + bias, slope already in
+/// T: the UnaryFormula of ops::relu / ops::leaky_relu itself. Host and device.
+template <typename T>
+NOVA_HD T conv_activate(ConvEpilogue::Activation kind, T slope, T v) {
+  switch (kind) {
+    case ConvEpilogue::Activation::none: return v;
+    case ConvEpilogue::Activation::relu: return UnaryFormula<T, UnaryKind::Relu>{T(0), T(0)}(v);
+    case ConvEpilogue::Activation::leaky_relu: return UnaryFormula<T, UnaryKind::LeakyRelu>{slope, T(0)}(v);
+  }
+  return v;
+}
 
 /// Which kernel a workspace is asked for.
 enum class ConvPass { kForward, kBackwardData, kBackwardFilter };

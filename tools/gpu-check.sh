@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/gpu-check.sh: the whole GPU check in one call, for the machine with a
 # GPU (see ../shared/DEVICE.md): build for sm_90 (H100/H200), run the whole
-# test suite, run the CUDA tests under compute-sanitizer memcheck, run the
+# test suite, run the CUDA tests under compute-sanitizer memcheck (and the
+# tiled conv kernels under racecheck), run the
 # benchmarks, and print a table of steps last. Exits non-zero when any step
 # fails. Logs go to $BUILD/gpu-check-logs and, when $OUT is set, to $OUT.
 #
@@ -104,8 +105,14 @@ if [ $built -eq 1 ]; then
     # cudaMalloc would be reported as an API error.
     step "compute-sanitizer memcheck" sanitizer.log \
       timeout 300 "$sanitizer" --tool memcheck --error-exitcode 1 "$cuda_tests" "~[oom]"
+    # racecheck on the tiled conv kernels' double-buffered shared memory
+    # (kernels/cuda/conv_igemm.cu): every tile once ([racecheck])
+    step "compute-sanitizer racecheck (conv igemm)" racecheck.log \
+      timeout 300 "$sanitizer" --tool racecheck --error-exitcode 1 "$cuda_tests" "[racecheck]"
   else
     steps+=("compute-sanitizer memcheck")
+    results+=("FAIL (compute-sanitizer not found)")
+    steps+=("compute-sanitizer racecheck (conv igemm)")
     results+=("FAIL (compute-sanitizer not found)")
     failed=1
   fi
@@ -113,6 +120,7 @@ else
   skip "ctest (whole suite)" "no build"
   skip "nova_cuda_tests" "no build"
   skip "compute-sanitizer memcheck" "no build"
+  skip "compute-sanitizer racecheck (conv igemm)" "no build"
 fi
 
 # ---- benchmarks: every bench_* program the build made; each writes its JSON

@@ -3,7 +3,9 @@
 // Kg = K/groups, CRS = Cg*R*S, PQ = P*Q, L = nb*PQ):
 //   columns [CRS, L]    = im2col(x[n .. n+nb, group g]), image i at column i*PQ
 //   forward         out [Kg, L]  = w_g [Kg, CRS] @ columns  (+ bias), scattered
-//                   to y[n+i, g]   (x itself / y itself when nb = 1 and 1x1)
+//                   to y[n+i, g]   (x itself / y itself when nb = 1 and 1x1),
+//                   then the fused activation (ConvEpilogue) on each row of
+//                   the chunk while it is in cache
 //   backward_data   columns  [CRS, L] = w_g^T @ gathered grad_y[n .. n+nb, g],
 //                   col2im-added into grad_x[n+i, g]
 //   backward_filter grad_w_g [Kg, CRS] += gathered grad_y [Kg, L] @ columns^T
@@ -185,7 +187,9 @@ void gather_chunk(const Conv2dGeometry& g, const T* src, int64_t nb, T* dst) {
 
 template <typename T>
 void forward_typed(const Conv2dGeometry& g, const View& x, const View& w, const View& bias, const View& y,
-                   const View& workspace) {
+                   const View& workspace, const ConvEpilogue& epilogue) {
+  const ConvEpilogue::Activation act = epilogue.activation;
+  const T slope = T(epilogue.slope);  // rounded as ops::leaky_relu rounds its slope
   const int64_t Cg = g.group_channels(), Kg = g.group_filters(), CRS = g.column_rows(), PQ = g.P * g.Q;
   const int64_t HW = g.H * g.W;
   const T* px = x.data<T>();
@@ -219,6 +223,9 @@ void forward_typed(const Conv2dGeometry& g, const View& x, const View& w, const 
           } else {
             for (int64_t j = 0; j < PQ; ++j) to[j] = from[j] + bk;
           }
+          // the fused activation, on values that are exactly the unfused conv's
+          if (act != ConvEpilogue::Activation::none)
+            for (int64_t j = 0; j < PQ; ++j) to[j] = conv_activate(act, slope, to[j]);
         }
     }
   });
@@ -327,9 +334,9 @@ int64_t conv2d_workspace(const Conv2dGeometry& g, ConvPass pass) {
 }
 
 void conv2d_forward(const Conv2dGeometry& g, const View& x, const View& w, const View& bias, const View& y,
-                    const View& workspace) {
+                    const View& workspace, const ConvEpilogue& epilogue) {
   dispatch_floating("conv2d", x.dtype(), [&](auto tag) {
-    forward_typed<decltype(tag)>(g, x, w, bias, y, workspace);
+    forward_typed<decltype(tag)>(g, x, w, bias, y, workspace, epilogue);
   });
 }
 

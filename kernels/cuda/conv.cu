@@ -1,6 +1,14 @@
 // kernels/cuda/conv.cu: 2-D convolution on the GPU, NCHW, float32/64 (see
 // kernels/conv.h for the formula and the geometry):
 //   y[n,k,p,q] = sum_{c,r,s} x[n, g*Cg + c, p*sh - ph + r*dh, q*sw - pw + s*dw] * w[k,c,r,s]
+// Two paths, chosen per call in conv2d_forward / backward_data /
+// backward_filter below:
+//   the tiled implicit-GEMM kernels (kernels/cuda/conv_igemm.cu, with a TF32
+//   tensor-core kernel for float32 when allow_tf32()) for every geometry
+//   igemm::igemm_supported() takes: all whose tensors and GEMM sizes have
+//   fewer than 2^31 - 4096 elements (32-bit indices) and at most 65535 groups;
+//   the v1 kernels here, the reference path, for the rest, and for every
+//   geometry while the environment variable NOVA_CONV_V1 is 1 (use_v1()).
 // v1, direct ports of the CPU loops' definitions, one thread (or block) per
 // output element, accumulating in the element type as the CPU's GEMM does:
 //   conv2d_forward          one thread per y[n, k, p, q]: its Cg*R*S taps
@@ -10,16 +18,17 @@
 //   conv2d_backward_filter  one block per grad_w[k, c, r, s]: its threads
 //                           stride over the N*P*Q products, then a fixed-order
 //                           tree in shared memory (deterministic)
-// All overwrite their output and need no workspace. Faster versions (shared-
-// memory tiles, implicit GEMM, tensor cores) and the cuDNN baseline are left
-// for bench/bench_conv.cu.
+// All overwrite their output and need no workspace (the tiled
+// backward_filter's split-K does: conv2d_workspace).
 #include "kernels/conv.h"
 
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "kernels/cuda/check.cuh"
+#include "kernels/cuda/conv_igemm.h"
 #include "kernels/cuda/launch.cuh"
 
 namespace nova::cuda {
@@ -31,7 +40,7 @@ constexpr int64_t kMaxFilterBlocks = int64_t(1) << 20;
 
 template <typename T>
 __global__ void forward_kernel(Conv2dGeometry g, const T* __restrict__ x, const T* __restrict__ w,
-                               const T* __restrict__ bias, T* __restrict__ y) {
+                               const T* __restrict__ bias, T* __restrict__ y, ConvEpilogue::Activation act, T slope) {
   const int64_t total = g.N * g.K * g.P * g.Q;
   const int64_t Cg = g.C / g.groups, Kg = g.K / g.groups;
   const int64_t step = int64_t(gridDim.x) * blockDim.x;
@@ -52,7 +61,7 @@ __global__ void forward_kernel(Conv2dGeometry g, const T* __restrict__ x, const 
         }
       }
     }
-    y[i] = acc;
+    y[i] = conv_activate(act, slope, acc);
   }
 }
 
@@ -116,12 +125,14 @@ __global__ void backward_filter_kernel(Conv2dGeometry g, const T* __restrict__ x
 }
 
 template <typename T>
-void forward_typed(const Conv2dGeometry& g, const View& x, const View& w, const View& bias, const View& y) {
+void forward_typed(const Conv2dGeometry& g, const View& x, const View& w, const View& bias, const View& y,
+                   const ConvEpilogue& e) {
   const int64_t total = y.numel();
   if (total == 0) return;
   DeviceGuard guard(y.device().index);
   forward_kernel<T><<<blocks_for(total), kThreads, 0, stream_of(y)>>>(g, x.data<T>(), w.data<T>(),
-                                                                      bias.data_or_null<T>(), y.data<T>());
+                                                                      bias.data_or_null<T>(), y.data<T>(),
+                                                                      e.activation, T(e.slope));
   NOVA_CUDA_LAUNCH_CHECK("conv2d");
 }
 
@@ -146,24 +157,43 @@ void backward_filter_typed(const Conv2dGeometry& g, const View& x, const View& g
   NOVA_CUDA_LAUNCH_CHECK("conv2d_backward_filter");
 }
 
+/// The v1 kernels for every geometry while the environment variable
+/// NOVA_CONV_V1 is 1: the reference path, for checking the tiled kernels
+/// against it or timing both. Read at each call (a getenv is far cheaper
+/// than a launch), so a test or bench can switch it with setenv.
+bool use_v1() {
+  const char* v = std::getenv("NOVA_CONV_V1");
+  return v != nullptr && v[0] == '1' && v[1] == '\0';
+}
+
+bool tiled(const Conv2dGeometry& g) { return !use_v1() && igemm::igemm_supported(g); }
+
 }  // namespace
 
-int64_t conv2d_workspace(const Conv2dGeometry&, ConvPass) { return 0; }
+int64_t conv2d_workspace(const Conv2dGeometry& g, ConvPass pass) {
+  if (pass != ConvPass::kBackwardFilter || !tiled(g)) return 0;
+  return igemm::filter_plan(g).workspace;
+}
 
 void conv2d_forward(const Conv2dGeometry& g, const View& x, const View& w, const View& bias, const View& y,
-                    const View&) {
-  dispatch_floating("conv2d", x.dtype(), [&](auto tag) { forward_typed<decltype(tag)>(g, x, w, bias, y); });
+                    const View&, const ConvEpilogue& epilogue) {
+  if (tiled(g)) return igemm::forward(g, x, w, bias, y, epilogue);
+  dispatch_floating("conv2d", x.dtype(), [&](auto tag) {
+    forward_typed<decltype(tag)>(g, x, w, bias, y, epilogue);
+  });
 }
 
 void conv2d_backward_data(const Conv2dGeometry& g, const View& grad_y, const View& w, const View& grad_x,
                           const View&) {
+  if (tiled(g)) return igemm::backward_data(g, grad_y, w, grad_x);
   dispatch_floating("conv2d_backward_data", grad_y.dtype(), [&](auto tag) {
     backward_data_typed<decltype(tag)>(g, grad_y, w, grad_x);
   });
 }
 
 void conv2d_backward_filter(const Conv2dGeometry& g, const View& x, const View& grad_y, const View& grad_w,
-                            const View&) {
+                            const View& workspace) {
+  if (tiled(g)) return igemm::backward_filter(g, x, grad_y, grad_w, workspace);
   dispatch_floating("conv2d_backward_filter", x.dtype(), [&](auto tag) {
     backward_filter_typed<decltype(tag)>(g, x, grad_y, grad_w);
   });
