@@ -36,6 +36,18 @@ Tensor int64_tensor(const std::vector<int64_t>& v, const Shape& shape, Device de
   return from_vector(v, shape).to(device);
 }
 
+/// The batch of a task whose targets are a class per step (denoise,
+/// copying): one-hot inputs of the time-major tokens, the targets and the
+/// tokens as [steps, B] ids.
+SequenceBatch class_per_step_batch(const std::vector<int64_t>& tokens, const std::vector<int64_t>& targets,
+                                   int64_t steps, int64_t B, int64_t input_size, DType dtype, Device device) {
+  SequenceBatch batch;
+  batch.inputs = one_hot_steps(tokens, steps, B, input_size, dtype, device);
+  batch.targets = int64_tensor(targets, {steps, B}, device);
+  batch.tokens = int64_tensor(tokens, {steps, B}, device);
+  return batch;
+}
+
 }  // namespace
 
 // ---- parenthesis ----
@@ -113,11 +125,7 @@ SequenceBatch denoise_task(int64_t T, int64_t B, Generator* gen, DType dtype, De
     }
     tokens[size_t((T + kData - 1) * B + b)] = kMarker;
   }
-  SequenceBatch batch;
-  batch.inputs = one_hot_steps(tokens, steps, B, kDenoiseInputSize, dtype, device);
-  batch.targets = int64_tensor(targets, {steps, B}, device);
-  batch.tokens = int64_tensor(tokens, {steps, B}, device);
-  return batch;
+  return class_per_step_batch(tokens, targets, steps, B, kDenoiseInputSize, dtype, device);
 }
 
 double denoise_baseline_loss(int64_t T) {
@@ -170,11 +178,7 @@ SequenceBatch copying_task(int64_t T, int64_t B, Generator* gen, DType dtype, De
     }
     tokens[size_t((T + kData - 1) * B + b)] = kMarker;
   }
-  SequenceBatch batch;
-  batch.inputs = one_hot_steps(tokens, steps, B, kCopyingInputSize, dtype, device);
-  batch.targets = int64_tensor(targets, {steps, B}, device);
-  batch.tokens = int64_tensor(tokens, {steps, B}, device);
-  return batch;
+  return class_per_step_batch(tokens, targets, steps, B, kCopyingInputSize, dtype, device);
 }
 
 double copying_baseline_loss(int64_t T) {
