@@ -65,6 +65,13 @@ TrainCheckpoint& TrainCheckpoint::add(const std::string& name, optim::SelfCorrec
                    [&sc](const StateDict& s) { sc.load_state_dict(s); }});
 }
 
+TrainCheckpoint& TrainCheckpoint::add(const std::string& name, optim::CayleyOptimizer& cayley) {
+  return add_part({name, fmt::format("CayleyOptimizer/{}", cayley.inner().name()),
+                   [&cayley] { return cayley.state_dict(); },
+                   [&cayley](const StateDict& s) { cayley.check_state_dict(s); },
+                   [&cayley](const StateDict& s) { cayley.load_state_dict(s); }});
+}
+
 TrainCheckpoint& TrainCheckpoint::add(const std::string& name, optim::LRScheduler& scheduler) {
   return add_part({name, "LRScheduler", [&scheduler] { return scheduler.state_dict(); },
                    [&scheduler](const StateDict& s) { scheduler.check_state_dict(s); },

@@ -42,6 +42,7 @@
 #include "core/state_dict.h"
 #include "nn/module.h"
 #include "optim/adaptive_weighting.h"
+#include "optim/cayley.h"
 #include "optim/lr_scheduler.h"
 #include "optim/optimizer.h"
 #include "optim/self_correcting.h"
@@ -57,6 +58,9 @@ class TrainCheckpoint {
   TrainCheckpoint& add(const std::string& name, optim::Optimizer& optimizer);
   TrainCheckpoint& add(const std::string& name, optim::AdaptiveWeighting& aw);
   TrainCheckpoint& add(const std::string& name, optim::SelfCorrecting& sc);
+  /// Algorithm 4's optimizer: its inner optimizer and carried inverses (the
+  /// orthogonal weights' U and A are the model's: add the model too).
+  TrainCheckpoint& add(const std::string& name, optim::CayleyOptimizer& cayley);
   TrainCheckpoint& add(const std::string& name, optim::LRScheduler& scheduler);
   TrainCheckpoint& add(const std::string& name, optim::ReduceLROnPlateau& scheduler);
   TrainCheckpoint& add(const std::string& name, Generator& generator);
