@@ -157,7 +157,9 @@ struct Engine {
       auto cap = capture_index.find(node.get());
       if (cap != capture_index.end()) captured[cap->second] = g;
       if (node->is_accumulator) {
-        if (capture_index.empty()) accumulate_into_leaf(node.get(), g);
+        // undefined: every sender said "no gradient" (a node that takes a
+        // tensor it turned out not to read, e.g. a cell's unused parameter)
+        if (capture_index.empty() && g.defined()) accumulate_into_leaf(node.get(), g);
         continue;
       }
       uint64_t mask = 0;

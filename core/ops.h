@@ -10,6 +10,7 @@
 #include "core/linalg.h"
 #include "core/loss.h"
 #include "core/matmul.h"
+#include "core/ncgru_recurrence.h"
 #include "core/normalization.h"
 #include "core/pool.h"
 #include "core/reduce.h"

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/autograd.h"
 #include "core/ops.h"
 #include "nn/init.h"
 
@@ -41,6 +42,73 @@ OrthogonalCell::OrthogonalCell(std::string name, int64_t input_size, int64_t hid
 Tensor OrthogonalCell::forward(const Tensor& x, const Tensor& h) {
   NOVA_CHECK(x.dim() == 2, "{}: expected x [B, {}], got {}", name(), input_size, x.shape().str());
   return step(project_inputs(x), h);
+}
+
+std::vector<Tensor> OrthogonalCell::step_loop(const Tensor& projected, const Tensor& h0) {
+  std::vector<Tensor> states;
+  states.reserve(size_t(projected.size(0)));
+  Tensor h = h0;
+  for (int64_t t = 0; t < projected.size(0); ++t) {
+    h = step(ops::select(projected, 0, t), h);
+    states.push_back(h);
+  }
+  return states;
+}
+
+// The loop as one node: the forward runs without recording; the backward
+// goes from the last step to the first, rebuilding one step's graph at a
+// time from its saved input state and differentiating it (as activation
+// checkpointing does), so the gradient of `projected` is written row block
+// by row block, never as T full-size zero-filled slices. About one extra
+// forward of work; the cell must outlive the backward (the node calls step()).
+Tensor OrthogonalCell::run_steps(const Tensor& projected, const Tensor& h0) {
+  std::vector<Tensor> states;
+  {
+    autograd::NoGradGuard no_grad;
+    states = step_loop(projected, h0);
+  }
+  Tensor out = ops::stack(states, 0);
+  std::vector<Tensor> inputs{projected, h0};
+  for (const Tensor& p : parameters())
+    if (p.requires_grad()) inputs.push_back(p);
+  bool needed = false;
+  for (const Tensor& t : inputs) needed = needed || t.requires_grad();
+  if (!autograd::is_grad_enabled() || !needed) return out;
+  autograd::record("orthogonal_sequence", inputs, out, [this, inputs, states](const autograd::BackwardCtx& c) {
+    const int64_t T = inputs[0].size(0);
+    std::vector<Tensor> wrt;
+    if (autograd::is_grad_enabled()) {  // create_graph: the recorded loop, differentiated with create_graph
+      for (const Tensor& t : inputs)
+        if (t.requires_grad()) wrt.push_back(t);
+      const std::vector<Tensor> g = autograd::grad({ops::stack(step_loop(inputs[0], inputs[1]), 0)}, wrt, {c.grad},
+                                                   /*create_graph=*/true, /*allow_unused=*/true);
+      autograd::Grads grads(inputs.size());
+      for (size_t i = 0, k = 0; i < inputs.size(); ++i)
+        if (inputs[i].requires_grad()) grads[i] = g[k++];
+      return grads;
+    }
+    autograd::Grads grads(inputs.size());
+    std::vector<Tensor> d_projected(static_cast<size_t>(T));
+    Tensor dh;  // dL/dh_t from the steps after t
+    autograd::GradModeGuard record_steps(true);
+    for (int64_t t = T - 1; t >= 0; --t) {
+      const Tensor p = ops::select(inputs[0], 0, t).detach().requires_grad_();
+      const Tensor h_prev = (t > 0 ? states[size_t(t - 1)] : inputs[1]).detach().requires_grad_();
+      const Tensor h = step(p, h_prev);
+      const Tensor g = dh.defined() ? ops::select(c.grad, 0, t) + dh : ops::select(c.grad, 0, t);
+      wrt = {p, h_prev};
+      wrt.insert(wrt.end(), inputs.begin() + 2, inputs.end());
+      const std::vector<Tensor> step_grads = autograd::grad({h}, wrt, {g}, false, /*allow_unused=*/true);
+      d_projected[size_t(t)] = step_grads[0];
+      dh = step_grads[1];
+      for (size_t i = 2; i < inputs.size(); ++i)
+        if (step_grads[i].defined()) grads[i] = grads[i].defined() ? grads[i] + step_grads[i] : step_grads[i];
+    }
+    grads[0] = ops::stack(d_projected, 0);
+    grads[1] = dh;
+    return grads;
+  });
+  return out;
 }
 
 std::vector<Tensor> OrthogonalCell::other_parameters() const {
@@ -108,10 +176,17 @@ Tensor NCGRUCell::project_inputs(const Tensor& x) { return project(x, {W_r, W_u,
 Tensor NCGRUCell::step(const Tensor& projected, const Tensor& h) {
   check_step("NCGRUCell", projected, 3, h);
   const int64_t H = hidden_size;
-  const Tensor r = ops::sigmoid(gate(projected, 0, H) + times(h, U_r) + b_r);
-  const Tensor u = ops::sigmoid(gate(projected, 1, H) + times(h, U_u) + b_u);
-  const Tensor c = ops::modrelu(gate(projected, 2, H) + times(r * h, U_c), b_c);
+  // r and u from one matmul, rounded exactly as ops::ncgru_recurrence rounds
+  // them, so one step by hand equals a sequence's first step bit for bit
+  const Tensor ru = ops::sigmoid(ops::narrow(projected, 1, 0, 2 * H) +
+                                 ops::linear(h, ops::cat({U_r, U_u}, 0), ops::cat({b_r, b_u}, 0)));
+  const Tensor u = ops::narrow(ru, 1, H, H);
+  const Tensor c = ops::modrelu(gate(projected, 2, H) + times(ops::narrow(ru, 1, 0, H) * h, U_c), b_c);
   return (1.0 - u) * h + u * c;
+}
+
+Tensor NCGRUCell::run_steps(const Tensor& projected, const Tensor& h0) {
+  return ops::ncgru_recurrence(projected, h0, U_r, U_u, U_c, b_r, b_u, b_c);
 }
 
 std::string NCGRUCell::extra_repr() const {
@@ -187,13 +262,8 @@ SequenceOutput run_sequence(OrthogonalCell& cell, const Tensor& x, const Tensor&
     h = zeros({B, H}, x.dtype(), x.device());
   }
   const Tensor projected = cell.project_inputs(xs);  // [T, B, gates * H], one GEMM for all steps
-  std::vector<Tensor> states;
-  states.reserve(size_t(T));
-  for (int64_t t = 0; t < T; ++t) {
-    h = cell.step(ops::select(projected, 0, t), h);
-    states.push_back(h);
-  }
-  return {ops::stack(states, batch_first ? 1 : 0), h};
+  const Tensor states = cell.run_steps(projected, h);  // [T, B, H]
+  return {batch_first ? ops::transpose(states, 0, 1).contiguous() : states, ops::select(states, 0, T - 1)};
 }
 
 }  // namespace nova::nn

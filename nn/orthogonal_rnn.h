@@ -1,8 +1,9 @@
 // nn/orthogonal_rnn.h: recurrent cells with an orthogonal recurrent matrix
 // (thesis section 3.1): NC-GRU (eq. 3.53), scoRNN and GORU, built from ops
 // (matmul, sigmoid, modrelu, mul, add), so autograd, float64 and CUDA come
-// with the ops. Nothing here is fused; the fused recurrence kernels of issue
-// 18 are separate work.
+// with the ops. NC-GRU's sequence runs as one autograd node
+// (core/ncgru_recurrence.h); scoRNN and GORU loop over per-step ops. No gate
+// math is fused into a kernel of its own yet.
 //
 // Shapes: one step takes x [B, I] and h [B, H] and returns h' [B, H];
 // run_sequence takes x [T, B, I] (or [B, T, I] batch-first). Matrices act on
@@ -48,6 +49,14 @@ class OrthogonalCell : public Module {
   /// project_inputs), h [B, H] -> h' [B, H].
   virtual Tensor step(const Tensor& projected, const Tensor& h) = 0;
 
+  /// Every step from h0 [B, H]: projected [T, B, gates * H] (project_inputs
+  /// of all steps) -> every h_t [T, B, H], as one autograd node, whose
+  /// backward through time costs T steps, not the T^2 that per-step views of
+  /// `projected` cost. The default node recomputes each step's graph in its
+  /// backward (the cell must outlive that backward); NC-GRU overrides it
+  /// with its derivative written out (ops::ncgru_recurrence).
+  virtual Tensor run_steps(const Tensor& projected, const Tensor& h0);
+
   /// One step: x [B, I], h [B, H] -> h' [B, H].
   Tensor forward(const Tensor& x, const Tensor& h);
   using Module::forward;
@@ -68,6 +77,9 @@ class OrthogonalCell : public Module {
   Tensor add_orthogonal(const std::string& suffix, int64_t negative_ones, DType dtype, Generator* gen);
   /// Registers a parameter [shape] drawn from U(-bound, bound).
   Tensor add_uniform(const std::string& name, const Shape& shape, double bound, DType dtype, Generator* gen);
+  /// step() over every row block of `projected`, recorded as ops (or not,
+  /// under NoGradGuard): the hidden states h_1..h_T.
+  std::vector<Tensor> step_loop(const Tensor& projected, const Tensor& h0);
   /// Checks x [B, I] / projected [B, gates * H] and h [B, H] for `op`.
   void check_step(const char* op, const Tensor& projected, int64_t gates, const Tensor& h) const;
 
@@ -117,6 +129,7 @@ class NCGRUCell : public OrthogonalCell {
   NCGRUCell(int64_t input_size, int64_t hidden_size, const NCGRUOptions& options = {});
   Tensor project_inputs(const Tensor& x) override;
   Tensor step(const Tensor& projected, const Tensor& h) override;
+  Tensor run_steps(const Tensor& projected, const Tensor& h0) override;
   std::string extra_repr() const override;
 
   bool orthogonal_reset;

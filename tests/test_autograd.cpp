@@ -184,3 +184,16 @@ TEST_CASE("gradcheck catches a wrong gradient", "[autograd]") {
   REQUIRE_FALSE(r.ok);
   REQUIRE_THAT(r.report, Catch::Matchers::Contains("gradient mismatch at input 0"));
 }
+
+TEST_CASE("a node may return no gradient for a leaf it did not read", "[autograd]") {
+  // a sequence node takes every parameter of a cell, some of which a step
+  // never reads (nn/orthogonal_rnn.cpp): the leaf keeps no .grad
+  Tensor x = leaf({3}), unused = leaf({2});
+  Tensor y = ops::unary_kernel(UnaryKind::Square, x);
+  autograd::record("square_ignoring_second", {x, unused}, y, [x](const autograd::BackwardCtx& c) {
+    return autograd::Grads{c.grad * 2.0 * x, Tensor()};
+  });
+  ops::sum(y).backward();
+  CHECK(x.grad().defined());
+  CHECK_FALSE(unused.grad().defined());
+}

@@ -119,7 +119,7 @@ TEST_CASE("rnn task nets: output shapes, trained parameters, the thesis's sizes"
 }
 
 TEST_CASE("rnn task nets: a seed gives the same network while other threads build theirs", "[rnn_tasks][threads]") {
-  for (const std::string& name : {"gru", "ncgru-uc"}) {
+  for (const char* name : {"gru", "ncgru-uc"}) {
     const RnnModel model = examples::parse_rnn_model(name);
     std::vector<Tensor> flat(4);
     std::vector<std::thread> pool;

@@ -3,9 +3,12 @@
 // ops, so this checks that a sequence's forward, its backward through time
 // (gradients of x, h0 and every parameter, U included) and one Adam +
 // CayleyOptimizer step take the same path on cuda:0 as on the CPU.
+#include <array>
+#include <cmath>
 #include <memory>
 #include <vector>
 
+#include "core/ops.h"
 #include "nn/orthogonal_rnn.h"
 #include "optim/optimizer.h"
 #include "tests/cuda_util.h"
@@ -100,6 +103,39 @@ TEST_CASE("cuda NC-GRU(U_r, U_c): an Adam + CayleyOptimizer step matches the CPU
     for (size_t k = 0; k < pc.size(); ++k) {
       INFO("parameter " << pc[k].first);
       require_parity(pc[k].second.detach(), pg[k].second.detach(), 1e-10);
+    }
+  }
+}
+
+TEST_CASE("cuda ncgru_recurrence (the loop as one node): float32 and float64 match the CPU",
+          "[cuda][orthogonal_rnn]") {
+  for (DType dt : {kFloat32, kFloat64}) {
+    for (auto [T, B, H] : std::vector<std::array<int64_t, 3>>{{1, 1, 3}, {20, 16, 56}, {6, 5, 118}}) {
+      INFO(dtype_name(dt) << " T=" << T << " B=" << B << " H=" << H);
+      const double s = 1.0 / std::sqrt(double(H));
+      Generator gen(5);
+      std::vector<Tensor> in{uniform({T, B, 3 * H}, -2, 2, dt, kCPU, &gen), uniform({B, H}, -1, 1, dt, kCPU, &gen)};
+      for (int k = 0; k < 3; ++k) in.push_back(uniform({H, H}, -s, s, dt, kCPU, &gen));
+      for (int k = 0; k < 3; ++k) in.push_back(uniform({H}, -s, s, dt, kCPU, &gen));
+      std::vector<Tensor> c, g;
+      for (const Tensor& t : in) {
+        c.push_back(t.clone().requires_grad_());
+        g.push_back(t.to(gpu()).requires_grad_());
+      }
+      auto run = [](const std::vector<Tensor>& a) {
+        return ops::ncgru_recurrence(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+      };
+      // float32: cuBLAS and the CPU GEMM sum in different orders over T steps
+      const double tol = dt == kFloat32 ? 1e-4 : parity_tolerance(kFloat64);
+      const Tensor yc = run(c), yg = run(g);
+      require_parity(yc.detach(), yg.detach(), tol);
+      const Tensor w = uniform(yc.shape(), -1, 1, dt, kCPU, &gen);
+      ops::sum(yc * w).backward();
+      ops::sum(yg * w.to(gpu())).backward();
+      for (size_t k = 0; k < c.size(); ++k) {
+        INFO("gradient of input " << k);
+        require_parity(c[k].grad(), g[k].grad(), tol);
+      }
     }
   }
 }
