@@ -8,18 +8,10 @@
 // not even be resident at the same time: correctness does not depend on the
 // grid fitting the GPU.
 //
-// Per step, forward: (1) gh = h W_hh^T + b_hh for the block's rows, one
-// thread per output (r, k), W_hh^T in shared memory so that the threads of a
-// warp read consecutive words; (2) the gate math per element (r, j) with the
-// formulas of kernels/rnn_gates_math.h (the per-step kernels' own), h (and
-// c) updated in shared memory. Backward, per step from the last: (1) the
-// fused gate backward per element, the step's gate gradients into shared
-// memory; (2) copy them out (the caller forms dW_hh, db_hh from them) and
-// dh_{t-1} = dgates W_hh (+ the GRU's direct z term), W_hh untransposed so
-// that the threads read consecutive words again.
-//
-// In-block indices are int (a block's shared memory bounds them); offsets
-// into the [T, B, ...] tensors are int64.
+// The kernel bodies are in kernels/cuda/rnn_sequence_impl.h (plain C++,
+// also run on the CPU by tests/test_rnn_sequence_emulation.cpp); this file
+// holds the launches: the block shape (make_plan), the shared-memory opt-in,
+// and the device queries behind the size limit.
 //
 // v1: written without a GPU at hand (only compiled); the parity tests are
 // tests/test_rnn_sequence_cuda.cpp (against the CPU and against the
@@ -34,7 +26,7 @@
 
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/launch.cuh"
-#include "kernels/rnn_gates_math.h"
+#include "kernels/cuda/rnn_sequence_impl.h"
 
 namespace nova::cuda {
 
@@ -43,15 +35,12 @@ namespace {
 /// Most threads per block of these kernels (their launch bound).
 constexpr int kMaxSeqThreads = 512;
 
-/// Shared-memory elements per batch row, beside W_hh (k H^2): forward GRU
-/// gh (3H) + h (H); forward LSTM gh (4H) + h + c; backward GRU dgates (3H) +
-/// dh + g + dh_direct; backward LSTM dgates (4H) + dh + dc + g_h + g_c.
-constexpr int row_elems_forward(int gates) { return gates == 3 ? 4 : 6; }
-constexpr int row_elems_backward(int gates) { return gates == 3 ? 6 : 8; }
+using rnn_seq::row_elems_backward;
+using rnn_seq::row_elems_forward;
 
-/// Shared memory of one block: W_hh and `rows` rows of `per_row` H elements.
+/// Shared memory of one block in bytes (rnn_sequence_impl.h's layout).
 size_t smem_bytes(int gates, int64_t H, int rows, int per_row, size_t elem) {
-  return elem * size_t(gates * H * H + int64_t(rows) * per_row * H);
+  return elem * size_t(rnn_seq::smem_elems(gates, H, rows, per_row));
 }
 
 constexpr int kMaxDevices = 64;
@@ -114,6 +103,22 @@ void launch(const char* op, Kernel kernel, const Plan& p, cudaStream_t s, Args..
   NOVA_CUDA_LAUNCH_CHECK(op);
 }
 
+/// The CUDA block as rnn_sequence_impl.h's policy. Host and device, as the
+/// bodies are (NOVA_HD); only the device side ever runs.
+struct DeviceBlock {
+#if defined(__CUDA_ARCH__)
+  __host__ __device__ int tid() const { return threadIdx.x; }
+  __host__ __device__ int threads() const { return blockDim.x; }
+  __host__ __device__ int block() const { return blockIdx.x; }
+  __host__ __device__ void sync() const { __syncthreads(); }
+#else
+  __host__ __device__ int tid() const { return 0; }
+  __host__ __device__ int threads() const { return 1; }
+  __host__ __device__ int block() const { return 0; }
+  __host__ __device__ void sync() const {}
+#endif
+};
+
 /// The block's dynamic shared memory as elements of T.
 template <typename T>
 __device__ T* shared_elems() {
@@ -121,90 +126,20 @@ __device__ T* shared_elems() {
   return reinterpret_cast<T*>(nova_rnn_seq_smem);
 }
 
-/// Copies W_hh [kH, H] into shared memory transposed, wt[j kH + k] =
-/// w[k H + j] (the forward's matvec reads consecutive k across a warp).
-template <typename T>
-__device__ void load_transposed(T* wt, const T* w, int GH, int H) {
-  for (int e = threadIdx.x; e < GH * H; e += blockDim.x) {
-    const int k = e / H, j = e - k * H;
-    wt[j * GH + k] = w[e];
-  }
-}
-
-/// gh[r, k] = b[k] + sum_j h[r, j] wt[j, k] for the block's rows: one thread
-/// per output, all in shared memory.
-template <typename T>
-__device__ void recurrent_matvec(T* gh, const T* h, const T* wt, const T* b, int rows, int GH, int H) {
-  for (int e = threadIdx.x; e < rows * GH; e += blockDim.x) {
-    const int r = e / GH, k = e - r * GH;
-    const T* hr = h + r * H;
-    T acc = b ? b[k] : T(0);
-    for (int j = 0; j < H; ++j) acc += hr[j] * wt[j * GH + k];
-    gh[e] = acc;
-  }
-}
-
 template <typename T>
 __global__ void __launch_bounds__(kMaxSeqThreads)
 gru_sequence_forward_kernel(const T* gi, const T* h0, const T* w, const T* bias, T* out, T* saved,
                             int64_t steps, int B, int H, int rows_per_block) {
-  const int GH = 3 * H;
-  T* wt = shared_elems<T>();                  // [H, 3H]
-  T* gh = wt + GH * H;                        // [rows, 3H]
-  T* h = gh + rows_per_block * GH;            // [rows, H]
-  const int b0 = blockIdx.x * rows_per_block;
-  const int rows = min(rows_per_block, B - b0);
-  load_transposed(wt, w, GH, H);
-  for (int e = threadIdx.x; e < rows * H; e += blockDim.x) h[e] = h0[int64_t(b0) * H + e];
-  __syncthreads();
-  for (int64_t t = 0; t < steps; ++t) {
-    recurrent_matvec(gh, h, wt, bias, rows, GH, H);
-    __syncthreads();
-    for (int e = threadIdx.x; e < rows * H; e += blockDim.x) {
-      const int r = e / H, j = e - r * H;
-      const int64_t row = t * B + b0 + r;  // row of the [T B, .] views
-      T* h_new = out + row * H;
-      // reads h[r, j] and gh of row r only; writes element j of row r only
-      rnn_math::gru_forward(gi + row * GH, gh + r * GH, h + r * H, h_new, saved + row * 4 * H,
-                            int64_t(H), int64_t(j));
-      h[e] = h_new[j];
-    }
-    __syncthreads();
-  }
+  rnn_seq::gru_sequence_forward(DeviceBlock(), shared_elems<T>(), gi, h0, w, bias, out, saved, steps, B, H,
+                                rows_per_block);
 }
 
 template <typename T>
 __global__ void __launch_bounds__(kMaxSeqThreads)
 lstm_sequence_forward_kernel(const T* gi, const T* h0, const T* c0, const T* w, const T* bias, T* hc,
                              T* saved, int64_t steps, int B, int H, int rows_per_block) {
-  const int GH = 4 * H;
-  T* wt = shared_elems<T>();                  // [H, 4H]
-  T* gh = wt + GH * H;                        // [rows, 4H]
-  T* h = gh + rows_per_block * GH;            // [rows, H]
-  T* c = h + rows_per_block * H;              // [rows, H]
-  const int b0 = blockIdx.x * rows_per_block;
-  const int rows = min(rows_per_block, B - b0);
-  load_transposed(wt, w, GH, H);
-  for (int e = threadIdx.x; e < rows * H; e += blockDim.x) {
-    h[e] = h0[int64_t(b0) * H + e];
-    c[e] = c0[int64_t(b0) * H + e];
-  }
-  __syncthreads();
-  for (int64_t t = 0; t < steps; ++t) {
-    recurrent_matvec(gh, h, wt, bias, rows, GH, H);
-    __syncthreads();
-    for (int e = threadIdx.x; e < rows * H; e += blockDim.x) {
-      const int r = e / H, j = e - r * H;
-      const int64_t b = b0 + r, row = t * B + b;
-      T* h_new = hc + ((2 * t) * B + b) * H;      // hc[t, 0, b]
-      T* c_new = hc + ((2 * t + 1) * B + b) * H;  // hc[t, 1, b]
-      rnn_math::lstm_forward(gi + row * GH, gh + r * GH, c + r * H, h_new, c_new, saved + row * 5 * H,
-                             int64_t(H), int64_t(j));
-      h[e] = h_new[j];
-      c[e] = c_new[j];
-    }
-    __syncthreads();
-  }
+  rnn_seq::lstm_sequence_forward(DeviceBlock(), shared_elems<T>(), gi, h0, c0, w, bias, hc, saved, steps, B, H,
+                                 rows_per_block);
 }
 
 template <typename T>
@@ -212,40 +147,8 @@ __global__ void __launch_bounds__(kMaxSeqThreads)
 gru_sequence_backward_kernel(const T* grad_out, const T* saved, const T* out, const T* h0, const T* w,
                              T* grad_gi, T* grad_gh, T* grad_h0, int64_t steps, int B, int H,
                              int rows_per_block) {
-  const int GH = 3 * H;
-  T* ws = shared_elems<T>();                  // W_hh [3H, H] as stored
-  T* dgates = ws + GH * H;                    // [rows, 3H] this step's d gh
-  T* dh = dgates + rows_per_block * GH;       // [rows, H] dL/dh_t from step t+1
-  T* g = dh + rows_per_block * H;             // [rows, H] dL/dh_t in all
-  T* dh_direct = g + rows_per_block * H;      // [rows, H] the z h_{t-1} term
-  const int b0 = blockIdx.x * rows_per_block;
-  const int rows = min(rows_per_block, B - b0);
-  for (int e = threadIdx.x; e < GH * H; e += blockDim.x) ws[e] = w[e];
-  for (int e = threadIdx.x; e < rows * H; e += blockDim.x) dh[e] = T(0);
-  __syncthreads();
-  for (int64_t t = steps - 1; t >= 0; --t) {
-    const int64_t row0 = t * B + b0;
-    for (int e = threadIdx.x; e < rows * H; e += blockDim.x) {
-      const int r = e / H, j = e - r * H;
-      const int64_t row = row0 + r;
-      const T* h_prev = t > 0 ? out + (row - B) * H : h0 + int64_t(b0 + r) * H;
-      g[e] = grad_out[row * H + j] + dh[e];
-      // writes element j of its row in grad_gi, dgates, dh_direct only
-      rnn_math::gru_backward(g + r * H, saved + row * 4 * H, h_prev, grad_gi + row * GH, dgates + r * GH,
-                             dh_direct + r * H, int64_t(H), int64_t(j));
-    }
-    __syncthreads();
-    for (int e = threadIdx.x; e < rows * GH; e += blockDim.x) grad_gh[row0 * GH + e] = dgates[e];
-    for (int e = threadIdx.x; e < rows * H; e += blockDim.x) {
-      const int r = e / H, j = e - r * H;
-      const T* dr = dgates + r * GH;
-      T acc = dh_direct[e];
-      for (int k = 0; k < GH; ++k) acc += dr[k] * ws[k * H + j];
-      dh[e] = acc;  // dL/dh_{t-1} from step t
-    }
-    __syncthreads();
-  }
-  for (int e = threadIdx.x; e < rows * H; e += blockDim.x) grad_h0[int64_t(b0) * H + e] = dh[e];
+  rnn_seq::gru_sequence_backward(DeviceBlock(), shared_elems<T>(), grad_out, saved, out, h0, w, grad_gi, grad_gh,
+                                 grad_h0, steps, B, H, rows_per_block);
 }
 
 template <typename T>
@@ -253,48 +156,8 @@ __global__ void __launch_bounds__(kMaxSeqThreads)
 lstm_sequence_backward_kernel(const T* grad_hc, const T* saved, const T* hc, const T* c0, const T* w,
                               T* grad_gates, T* grad_h0, T* grad_c0, int64_t steps, int B, int H,
                               int rows_per_block) {
-  const int GH = 4 * H;
-  T* ws = shared_elems<T>();                  // W_hh [4H, H] as stored
-  T* dgates = ws + GH * H;                    // [rows, 4H]
-  T* dh = dgates + rows_per_block * GH;       // [rows, H] dL/dh_t from step t+1
-  T* dc = dh + rows_per_block * H;            // [rows, H] dL/dc_t from step t+1
-  T* gh = dc + rows_per_block * H;            // [rows, H] dL/dh_t in all
-  T* gc = gh + rows_per_block * H;            // [rows, H] dL/dc_t in all
-  const int b0 = blockIdx.x * rows_per_block;
-  const int rows = min(rows_per_block, B - b0);
-  for (int e = threadIdx.x; e < GH * H; e += blockDim.x) ws[e] = w[e];
-  for (int e = threadIdx.x; e < rows * H; e += blockDim.x) {
-    dh[e] = T(0);
-    dc[e] = T(0);
-  }
-  __syncthreads();
-  for (int64_t t = steps - 1; t >= 0; --t) {
-    const int64_t row0 = t * B + b0;
-    for (int e = threadIdx.x; e < rows * H; e += blockDim.x) {
-      const int r = e / H, j = e - r * H;
-      const int64_t b = b0 + r, row = row0 + r;
-      const T* c_prev = t > 0 ? hc + ((2 * (t - 1) + 1) * B + b) * H : c0 + b * H;
-      gh[e] = grad_hc[((2 * t) * B + b) * H + j] + dh[e];
-      gc[e] = grad_hc[((2 * t + 1) * B + b) * H + j] + dc[e];
-      // reads gc[e] before it writes dc[e] (= dL/dc_{t-1}); element j only
-      rnn_math::lstm_backward(gh + r * H, gc + r * H, saved + row * 5 * H, c_prev, dgates + r * GH, dc + r * H,
-                              int64_t(H), int64_t(j));
-    }
-    __syncthreads();
-    for (int e = threadIdx.x; e < rows * GH; e += blockDim.x) grad_gates[row0 * GH + e] = dgates[e];
-    for (int e = threadIdx.x; e < rows * H; e += blockDim.x) {
-      const int r = e / H, j = e - r * H;
-      const T* dr = dgates + r * GH;
-      T acc = T(0);
-      for (int k = 0; k < GH; ++k) acc += dr[k] * ws[k * H + j];
-      dh[e] = acc;
-    }
-    __syncthreads();
-  }
-  for (int e = threadIdx.x; e < rows * H; e += blockDim.x) {
-    grad_h0[int64_t(b0) * H + e] = dh[e];
-    grad_c0[int64_t(b0) * H + e] = dc[e];
-  }
+  rnn_seq::lstm_sequence_backward(DeviceBlock(), shared_elems<T>(), grad_hc, saved, hc, c0, w, grad_gates,
+                                  grad_h0, grad_c0, steps, B, H, rows_per_block);
 }
 
 }  // namespace
