@@ -90,11 +90,12 @@ NOVA_HD void gru_sequence_forward(const Blk& blk, T* smem, const T* gi, const T*
     for (int e = blk.tid(); e < rows * H; e += blk.threads()) {
       const int r = e / H, j = e - r * H;
       const int64_t row = t * B + b0 + r;  // row of the [T B, .] views
-      T* h_new = out + row * H;
-      // reads h[r, j] and gh of row r only; writes element j of row r only
-      rnn_math::gru_forward(gi + row * GH, gh + r * GH, h + r * H, h_new, saved + row * 4 * H,
+      // reads h[r, j] and gh of row r only, and writes h'[r, j] over h[r, j]
+      // (gru_forward reads h[j] before it writes h_new[j]): the next step
+      // reads h from shared memory, not back from the output
+      rnn_math::gru_forward(gi + row * GH, gh + r * GH, h + r * H, h + r * H, saved + row * 4 * H,
                             int64_t(H), int64_t(j));
-      h[e] = h_new[j];
+      out[row * H + j] = h[e];
     }
     blk.sync();
   }
@@ -124,12 +125,12 @@ NOVA_HD void lstm_sequence_forward(const Blk& blk, T* smem, const T* gi, const T
     for (int e = blk.tid(); e < rows * H; e += blk.threads()) {
       const int r = e / H, j = e - r * H;
       const int64_t b = b0 + r, row = t * B + b;
-      T* h_new = hc + ((2 * t) * B + b) * H;      // hc[t, 0, b]
-      T* c_new = hc + ((2 * t + 1) * B + b) * H;  // hc[t, 1, b]
-      rnn_math::lstm_forward(gi + row * GH, gh + r * GH, c + r * H, h_new, c_new, saved + row * 5 * H,
+      // c'[r, j] over c[r, j] (lstm_forward reads c[j] before it writes
+      // c_new[j]) and h'[r, j] over h[r, j] (not read here)
+      rnn_math::lstm_forward(gi + row * GH, gh + r * GH, c + r * H, h + r * H, c + r * H, saved + row * 5 * H,
                              int64_t(H), int64_t(j));
-      h[e] = h_new[j];
-      c[e] = c_new[j];
+      hc[((2 * t) * B + b) * H + j] = h[e];      // hc[t, 0, b, j]
+      hc[((2 * t + 1) * B + b) * H + j] = c[e];  // hc[t, 1, b, j]
     }
     blk.sync();
   }
