@@ -30,12 +30,21 @@
 // Under create_graph they recompute themselves as a loop of linear and
 // gru_gates / lstm_gates ops and differentiate that with create_graph.
 //
+// On CUDA, layers with a small hidden size run their recurrence in the
+// persistent whole-sequence kernels (kernels/cuda/rnn_sequence.h: one launch
+// for all T steps forward, one for the backward, W_hh in shared memory); the
+// same saved workspaces and the same derivative table, so only the loop
+// moves into the kernel. NOVA_RNN_PERSISTENT=0 in the environment forces the
+// per-step path (for comparisons and parity tests).
+//
 // gru_gates is row-local for grad_split (row b of h' reads row b of the
 // inputs only). lstm_gates is not declared so: its result is [2, B, H]
 // (h' and c' in one node, as a node has one output), whose dim 0 is not the
 // batch.
 #include "core/rnn_gates.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <tuple>
 #include <vector>
 
@@ -46,6 +55,7 @@
 #include "core/matmul.h"
 #include "core/segment.h"
 #include "core/views.h"
+#include "kernels/cuda/rnn_sequence.h"
 #include "kernels/rnn_gates.h"
 
 namespace nova::ops {
@@ -274,10 +284,87 @@ void weight_grads(const Tensor& dgh_all, const Tensor& h_prev_all, const Backwar
   if (c.needs(w_index + 1)) grads[w_index + 1] = reshape(segment_sum(d2, {rows}), {d2.size(1)});
 }
 
+// ---- CUDA: the persistent whole-sequence kernels ----
+
+/// Whether a CUDA recurrence with `gates` gate blocks runs in the persistent
+/// kernels: the sizes fit (rnn_sequence_supported) and NOVA_RNN_PERSISTENT is
+/// not "0" (read per call, so that a test can switch it).
+bool use_cuda_persistent(int gates, const Tensor& gi, const Tensor& h0) {
+  if (!gi.is_cuda()) return false;
+  const char* env = std::getenv("NOVA_RNN_PERSISTENT");
+  if (env && std::strcmp(env, "0") == 0) return false;
+  return cuda::rnn_sequence_supported(gates, h0.size(1), h0.size(0), gi.dtype(), gi.device().index);
+}
+
+Tensor contiguous_or_undefined(const Tensor& t) { return t.defined() ? t.contiguous() : Tensor(); }
+
+/// gru_recurrence on CUDA in two launches (forward here, backward in the
+/// node); dW_hh and db_hh as on the per-step path (weight_grads).
+Tensor gru_recurrence_persistent(const Tensor& gi_in, const Tensor& h0_in, const Tensor& w_hh_in,
+                                 const Tensor& b_hh_in) {
+  const Tensor gi = gi_in.contiguous(), h0 = h0_in.contiguous(), w_hh = w_hh_in.contiguous();
+  const int64_t T = gi.size(0), B = h0.size(0), H = h0.size(1);
+  Tensor out = empty({T, B, H}, gi.dtype(), gi.device());
+  Tensor saved = empty({T, B, 4 * H}, gi.dtype(), gi.device());  // per step: r, z, n, gh_n
+  cuda::gru_sequence_forward(gi, h0, w_hh, contiguous_or_undefined(b_hh_in), out, saved);
+  if (autograd::any_requires_grad({&gi_in, &h0_in, &w_hh_in, &b_hh_in})) {
+    record("gru_recurrence", {gi_in, h0_in, w_hh_in, b_hh_in}, out,
+           [gi_in, h0_in, w_hh_in, b_hh_in, h0, w_hh, saved](const BackwardCtx& c) {
+      if (autograd::is_grad_enabled())
+        return recompute_grads(gru_recurrence_ops(gi_in, h0_in, w_hh_in, b_hh_in),
+                               {gi_in, h0_in, w_hh_in, b_hh_in}, c.grad);
+      const Tensor g = c.grad.contiguous();
+      const Tensor& out = c.out;
+      const int64_t T = out.size(0), B = out.size(1), H = out.size(2);
+      Tensor dgi = empty({T, B, 3 * H}, out.dtype(), out.device());
+      Tensor dgh = empty({T, B, 3 * H}, out.dtype(), out.device());
+      Tensor dh0 = empty({B, H}, out.dtype(), out.device());
+      cuda::gru_sequence_backward(g, saved, out, h0, w_hh, dgi, dgh, dh0);
+      Grads grads{dgi, dh0, Tensor(), Tensor()};
+      if (c.needs(2) || c.needs(3))
+        weight_grads(dgh, cat({unsqueeze(h0, 0), narrow(out, 0, 0, T - 1)}, 0), c, grads, 2);
+      return grads;
+    }, NodeOptions().save_output());
+  }
+  return out;
+}
+
+/// lstm_recurrence on CUDA in two launches, as gru_recurrence_persistent.
+Tensor lstm_recurrence_persistent(const Tensor& gi_in, const Tensor& h0_in, const Tensor& c0_in,
+                                  const Tensor& w_hh_in, const Tensor& b_hh_in) {
+  const Tensor gi = gi_in.contiguous(), h0 = h0_in.contiguous(), c0 = c0_in.contiguous();
+  const Tensor w_hh = w_hh_in.contiguous();
+  const int64_t T = gi.size(0), B = h0.size(0), H = h0.size(1);
+  Tensor hc = empty({T, 2, B, H}, gi.dtype(), gi.device());
+  Tensor saved = empty({T, B, 5 * H}, gi.dtype(), gi.device());  // per step: i, f, g, o, tanh(c)
+  cuda::lstm_sequence_forward(gi, h0, c0, w_hh, contiguous_or_undefined(b_hh_in), hc, saved);
+  if (autograd::any_requires_grad({&gi_in, &h0_in, &c0_in, &w_hh_in, &b_hh_in})) {
+    record("lstm_recurrence", {gi_in, h0_in, c0_in, w_hh_in, b_hh_in}, hc,
+           [gi_in, h0_in, c0_in, w_hh_in, b_hh_in, h0, c0, w_hh, saved](const BackwardCtx& ctx) {
+      if (autograd::is_grad_enabled())
+        return recompute_grads(lstm_recurrence_ops(gi_in, h0_in, c0_in, w_hh_in, b_hh_in),
+                               {gi_in, h0_in, c0_in, w_hh_in, b_hh_in}, ctx.grad);
+      const Tensor g = ctx.grad.contiguous();
+      const Tensor& hc = ctx.out;
+      const int64_t T = hc.size(0), B = hc.size(2), H = hc.size(3);
+      Tensor dgates = empty({T, B, 4 * H}, hc.dtype(), hc.device());
+      Tensor dh0 = empty({B, H}, hc.dtype(), hc.device());
+      Tensor dc0 = empty({B, H}, hc.dtype(), hc.device());
+      cuda::lstm_sequence_backward(g, saved, hc, c0, w_hh, dgates, dh0, dc0);
+      Grads grads{dgates, dh0, dc0, Tensor(), Tensor()};
+      if (ctx.needs(3) || ctx.needs(4))
+        weight_grads(dgates, cat({unsqueeze(h0, 0), select(narrow(hc, 0, 0, T - 1), 1, 0)}, 0), ctx, grads, 3);
+      return grads;
+    }, NodeOptions().save_output());
+  }
+  return hc;
+}
+
 }  // namespace
 
 Tensor gru_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& w_hh, const Tensor& b_hh) {
   check_recurrence("gru_recurrence", gi_in, h0_in, w_hh, b_hh, 3);
+  if (use_cuda_persistent(3, gi_in, h0_in)) return gru_recurrence_persistent(gi_in, h0_in, w_hh, b_hh);
   const Tensor gi = gi_in.contiguous(), h0 = h0_in.contiguous();
   const int64_t T = gi.size(0), B = h0.size(0), H = h0.size(1);
   Tensor out = empty({T, B, H}, gi.dtype(), gi.device());
@@ -326,6 +413,7 @@ Tensor lstm_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& c
   check_same_device("lstm_recurrence", {&gi_in, &c0_in});
   NOVA_CHECK(c0_in.shape() == h0_in.shape(), "lstm_recurrence: c0 must be [B, H] = {} as h0, got {}",
              h0_in.shape().str(), c0_in.shape().str());
+  if (use_cuda_persistent(4, gi_in, h0_in)) return lstm_recurrence_persistent(gi_in, h0_in, c0_in, w_hh, b_hh);
   const Tensor gi = gi_in.contiguous(), h0 = h0_in.contiguous(), c0 = c0_in.contiguous();
   const int64_t T = gi.size(0), B = h0.size(0), H = h0.size(1);
   Tensor hc = empty({T, 2, B, H}, gi.dtype(), gi.device());

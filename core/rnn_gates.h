@@ -40,13 +40,18 @@ std::pair<Tensor, Tensor> lstm_gates(const Tensor& gi, const Tensor& gh, const T
 /// Per step one matmul h W_hh^T + b_hh and one gru_gates kernel; returns all
 /// hidden states [T, B, H]. Its backward through time runs the fused
 /// backward kernel per step and forms dW_hh and db_hh in one matmul / sum
-/// over all steps. The same function as a loop of linear + gru_gates, which
+/// over all steps. On CUDA, when H is small enough that W_hh fits one
+/// block's shared memory (kernels/cuda/rnn_sequence.h), the forward and the
+/// backward loops each run as one persistent kernel instead
+/// (NOVA_RNN_PERSISTENT=0 forces the per-step path). The same function as a
+/// loop of linear + gru_gates, which
 /// is what a backward under create_graph differentiates (by recomputing it).
 Tensor gru_recurrence(const Tensor& gi, const Tensor& h0, const Tensor& w_hh, const Tensor& b_hh);
 
 /// The recurrence of one LSTM layer over T steps, as one autograd node:
 /// gi [T, B, 4H], h0 and c0 [B, H], w_hh [4H, H], b_hh [4H] or undefined.
-/// Returns hc [T, 2, B, H]: hc[t, 0] = h_t, hc[t, 1] = c_t.
+/// Returns hc [T, 2, B, H]: hc[t, 0] = h_t, hc[t, 1] = c_t. On CUDA the same
+/// persistent kernels as gru_recurrence take small H.
 Tensor lstm_recurrence(const Tensor& gi, const Tensor& h0, const Tensor& c0, const Tensor& w_hh,
                        const Tensor& b_hh);
 

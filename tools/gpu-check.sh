@@ -2,7 +2,7 @@
 # tools/gpu-check.sh: the whole GPU check in one call, for the machine with a
 # GPU (see ../shared/DEVICE.md): build for sm_90 (H100/H200), run the whole
 # test suite, run the CUDA tests under compute-sanitizer memcheck (and the
-# tiled conv kernels under racecheck), run the
+# tiled conv kernels and the persistent RNN kernels under racecheck), run the
 # benchmarks, and print a table of steps last. Exits non-zero when any step
 # fails. Logs go to $BUILD/gpu-check-logs and, when $OUT is set, to $OUT.
 #
@@ -106,13 +106,14 @@ if [ $built -eq 1 ]; then
     step "compute-sanitizer memcheck" sanitizer.log \
       timeout 300 "$sanitizer" --tool memcheck --error-exitcode 1 "$cuda_tests" "~[oom]"
     # racecheck on the tiled conv kernels' double-buffered shared memory
-    # (kernels/cuda/conv_igemm.cu): every tile once ([racecheck])
-    step "compute-sanitizer racecheck (conv igemm)" racecheck.log \
+    # (kernels/cuda/conv_igemm.cu): every tile once, and on the persistent
+    # RNN kernels' per-step phases (kernels/cuda/rnn_sequence.cu) ([racecheck])
+    step "compute-sanitizer racecheck (conv igemm, rnn_sequence)" racecheck.log \
       timeout 300 "$sanitizer" --tool racecheck --error-exitcode 1 "$cuda_tests" "[racecheck]"
   else
     steps+=("compute-sanitizer memcheck")
     results+=("FAIL (compute-sanitizer not found)")
-    steps+=("compute-sanitizer racecheck (conv igemm)")
+    steps+=("compute-sanitizer racecheck (conv igemm, rnn_sequence)")
     results+=("FAIL (compute-sanitizer not found)")
     failed=1
   fi
@@ -120,7 +121,7 @@ else
   skip "ctest (whole suite)" "no build"
   skip "nova_cuda_tests" "no build"
   skip "compute-sanitizer memcheck" "no build"
-  skip "compute-sanitizer racecheck (conv igemm)" "no build"
+  skip "compute-sanitizer racecheck (conv igemm, rnn_sequence)" "no build"
 fi
 
 # ---- benchmarks: every bench_* program the build made; each writes its JSON
@@ -135,12 +136,15 @@ if [ $built -eq 1 ]; then
       name=$(basename "$b")
       # CPU-only benchmarks belong to the CPU machine; benchmarks that run on
       # either device are asked for CUDA here
+      limit=180
       case "$name" in
         bench_gan_step|bench_dcgan_step|bench_soak|bench_rnn_step) skip "$name" "CPU benchmark"; continue ;;
         bench_grad_split|bench_sngan_step|bench_cayley) extra=(--device cuda) ;;
+        # 10 model/size pairs, each with cuDNN twice and a PyTorch process
+        bench_rnn_step_cuda) extra=(); limit=400 ;;
         *) extra=() ;;
       esac
-      step "$name" "bench/$name.log" timeout 180 bash -c 'cd "$1" && shift && "$@"' _ "$LOGS/bench" "$(realpath "$b")" "${extra[@]}"
+      step "$name" "bench/$name.log" timeout "$limit" bash -c 'cd "$1" && shift && "$@"' _ "$LOGS/bench" "$(realpath "$b")" "${extra[@]}"
     done
   fi
 else

@@ -1,11 +1,13 @@
 // kernels/cuda/stub.cpp: the CUDA entry points of a build without CUDA, so
-// core needs no #ifdef. The runtime's functions are written out below; every
+// core needs no #ifdef. The runtime's functions (and those of the CUDA-only
+// rnn_sequence.h) are written out below; every
 // kernel family's are generated from its list (kernels/<family>.def), which
 // kernels/CMakeLists.txt includes here through cuda_stub_families.inc: a new
 // family needs no line in this file.
 #include "kernels/cuda/runtime.h"
 
 #include "core/base/error.h"
+#include "kernels/cuda/rnn_sequence.h"
 
 namespace nova::cuda {
 
@@ -40,6 +42,26 @@ void copy_host_to_device(void*, const void*, size_t, int) { built_without_cuda("
 void copy_device_to_host(void*, const void*, size_t, int) { built_without_cuda("copy_device_to_host"); }
 void copy_device_to_device(void*, const void*, size_t, int) { built_without_cuda("copy_device_to_device"); }
 void copy_between_devices(void*, int, const void*, int, size_t) { built_without_cuda("copy_between_devices"); }
+
+// ---- the persistent RNN kernels (rnn_sequence.h): never supported here ----
+
+int64_t rnn_sequence_max_hidden(int, DType, int) { return 0; }
+bool rnn_sequence_supported(int, int64_t, int64_t, DType, int) { return false; }
+void gru_sequence_forward(const View&, const View&, const View&, const View&, const View&, const View&) {
+  built_without_cuda("gru_sequence_forward");
+}
+void gru_sequence_backward(const View&, const View&, const View&, const View&, const View&, const View&,
+                           const View&, const View&) {
+  built_without_cuda("gru_sequence_backward");
+}
+void lstm_sequence_forward(const View&, const View&, const View&, const View&, const View&, const View&,
+                           const View&) {
+  built_without_cuda("lstm_sequence_forward");
+}
+void lstm_sequence_backward(const View&, const View&, const View&, const View&, const View&, const View&,
+                            const View&, const View&) {
+  built_without_cuda("lstm_sequence_backward");
+}
 
 }  // namespace nova::cuda
 
