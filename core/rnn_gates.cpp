@@ -311,14 +311,14 @@ Tensor gru_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& w_
       const Tensor& out = c.out;
       const int64_t T = out.size(0), B = out.size(1), H = out.size(2);
       Tensor dgi = empty({T, B, 3 * H}, out.dtype(), out.device());
-      Tensor dgh = empty({T, B, 3 * H}, out.dtype(), out.device());
       if (whole_sequence_on_cpu(out, H)) {
         Grads grads{dgi, empty({B, H}, out.dtype(), out.device()), Tensor(), Tensor()};
         if (c.needs(2)) grads[2] = empty({3 * H, H}, out.dtype(), out.device());
         if (c.needs(3)) grads[3] = empty({3 * H}, out.dtype(), out.device());
-        cpu::gru_sequence_backward(g, saved, out, h0, w_hh.contiguous(), dgi, dgh, grads[1], grads[2], grads[3]);
+        cpu::gru_sequence_backward(g, saved, out, h0, w_hh.contiguous(), dgi, grads[1], grads[2], grads[3]);
         return grads;
       }
+      Tensor dgh = empty({T, B, 3 * H}, out.dtype(), out.device());
       Tensor dh_direct = empty({B, H}, out.dtype(), out.device());
       Tensor dh = zeros({B, H}, out.dtype(), out.device());  // dL/dh_t from the steps after t
       for (int64_t t = T - 1; t >= 0; --t) {
@@ -375,9 +375,8 @@ Tensor lstm_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& c
                     Tensor(), Tensor()};
         if (ctx.needs(3)) grads[3] = empty({4 * H, H}, hc.dtype(), hc.device());
         if (ctx.needs(4)) grads[4] = empty({4 * H}, hc.dtype(), hc.device());
-        cpu::lstm_sequence_backward(g, saved, hc, h0, c0, w_hh.contiguous(), dgates,
-                                    empty({T, B, H}, hc.dtype(), hc.device()), grads[1], grads[2], grads[3],
-                                    grads[4]);
+        cpu::lstm_sequence_backward(g, saved, hc, h0, c0, w_hh.contiguous(), dgates, grads[1], grads[2],
+                                    grads[3], grads[4]);
         return grads;
       }
       Tensor dh = zeros({B, H}, hc.dtype(), hc.device());  // dL/dh_t, dL/dc_t from the steps after t

@@ -6,15 +6,20 @@
 //   gates from gi_t + gh + b_hh, h_t (c_t)   Eigen arrays, in place
 // Backward, per step t from the last:
 //   the fused gate backward of kernels/rnn_gates_math.h (as Eigen arrays)
-//   gives step t's gate gradients; dh_{t-1} = dgh_t W_hh (+ g z for GRU)
-// and after the loop d W_hh = sum_t dgh_t^T h_{t-1} as ONE gemm over all
-// T B rows (kernels/cpu/gemm.h) and d b_hh = the column sums of dgh.
+//   gives step t's gate gradients dgh_t; dh_{t-1} = dgh_t W_hh (+ g z, GRU);
+//   d W_hh += dgh_t^T h_{t-1} and d b_hh += dgh_t, per slice, while both
+//   are in cache; the slices' sums are added in slice order at the end.
+// One GEMM over all T B rows after the loop (cpu::gemm, OpenBLAS) was 7%
+// slower on a whole GRU training step at B 128, H 100 (a third of that
+// GEMM's time was packing the [T B, 3H] gradient from memory), and needed a
+// [T, B, G] workspace.
 //
 // small_gemm is a register-blocked loop over a packed copy of W_hh^T
 // (forward) or W_hh (backward), made once per call: 8 rows x 32 columns of
-// accumulators (16 AVX-512 registers), the packed rows read once per 8
-// batch rows. Measured against cpu::gemm (OpenBLAS) on the same per-step
-// products: see bench/RESULTS.md.
+// accumulators (16 AVX-512 registers). Against cpu::gemm (OpenBLAS 0.3.21)
+// on the per-step products, one thread, dev VM (loaded): forward 1.2-1.6x
+// faster from H 42 to 384, backward 0.85-1.3x; at H 512 the two are even
+// (bench/RESULTS.md, 2026-12-06).
 //
 // Gate math: Eigen arrays a row of H at a time (SIMD exp and tanh), as
 // kernels/cpu/rnn_gates.cpp does; scalar libm exp / tanh per element made a
@@ -82,10 +87,12 @@ std::vector<T> pack(const T* src, int64_t rs, int64_t cs, int64_t inner, int64_t
   return dst;
 }
 
-/// One block: C[R, n] = A[R, inner] * P[inner, n] for R <= kBlockRows rows
-/// and n <= block_cols columns (P holds block_cols, zero-padded).
-template <typename T, int R>
-void gemm_block(int64_t inner, int64_t n, const T* a, int64_t lda, const T* p, int64_t ldp, T* c, int64_t ldc) {
+/// One block: C[R, n] (+)= A[R, inner] * P[inner, n] for R <= kBlockRows
+/// rows and n <= block_cols columns (P holds block_cols, zero-padded);
+/// A[r, k] at a[r ars + k acs]; Add accumulates into C.
+template <typename T, int R, bool Add>
+void gemm_block(int64_t inner, int64_t n, const T* a, int64_t ars, int64_t acs, const T* p, int64_t ldp, T* c,
+                int64_t ldc) {
   using V = typename Simd<T>::V;
   using U = typename Simd<T>::U;
   constexpr int L = kVecBytes / sizeof(T);
@@ -97,46 +104,49 @@ void gemm_block(int64_t inner, int64_t n, const T* a, int64_t lda, const T* p, i
     V pv[kBlockVecs];
     for (int v = 0; v < kBlockVecs; ++v) pv[v] = *reinterpret_cast<const U*>(pk + v * L);
     for (int r = 0; r < R; ++r) {
-      const T s = a[r * lda + k];
+      const T s = a[r * ars + k * acs];
       for (int v = 0; v < kBlockVecs; ++v) acc[r][v] += s * pv[v];
     }
   }
   for (int r = 0; r < R; ++r) {
     T* cr = c + r * ldc;
     if (n == kBlockVecs * L) {
-      for (int v = 0; v < kBlockVecs; ++v) *reinterpret_cast<U*>(cr + v * L) = acc[r][v];
+      for (int v = 0; v < kBlockVecs; ++v) {
+        U* cv = reinterpret_cast<U*>(cr + v * L);
+        *cv = Add ? *cv + acc[r][v] : acc[r][v];
+      }
     } else {  // the last block of a row: through a buffer, n columns
       T tail[kBlockVecs * L];
       for (int v = 0; v < kBlockVecs; ++v) *reinterpret_cast<U*>(tail + v * L) = acc[r][v];
-      std::memcpy(cr, tail, n * sizeof(T));
+      for (int64_t j = 0; j < n; ++j) cr[j] = Add ? cr[j] + tail[j] : tail[j];
     }
   }
 }
 
-/// C[rows, cols] = A[rows, inner] (row stride lda) * P[inner, cols] (packed,
-/// row stride ldp), C with row stride ldc.
+/// C[rows, cols] (+)= A[rows, inner] * P[inner, cols] (packed, row stride
+/// ldp), A[r, k] at a[r ars + k acs], C with row stride ldc; Add accumulates.
 /// Column blocks outer, row blocks inner: a block's panel of P (inner x
 /// block_cols) stays in L1 / L2 while every row passes, where rows outer
 /// re-read all of P per 8 rows (from L3 at H 512: 2.4x slower there).
-template <typename T>
-void small_gemm(int64_t rows, int64_t cols, int64_t inner, const T* a, int64_t lda, const T* p, int64_t ldp,
-                T* c, int64_t ldc) {
+template <bool Add = false, typename T>
+void small_gemm(int64_t rows, int64_t cols, int64_t inner, const T* a, int64_t ars, int64_t acs, const T* p,
+                int64_t ldp, T* c, int64_t ldc) {
   for (int64_t j0 = 0; j0 < cols; j0 += block_cols<T>()) {
     const int64_t n = std::min<int64_t>(block_cols<T>(), cols - j0);
     const T* pj = p + j0;
     int64_t r = 0;
     for (; r + kBlockRows <= rows; r += kBlockRows)
-      gemm_block<T, kBlockRows>(inner, n, a + r * lda, lda, pj, ldp, c + r * ldc + j0, ldc);
-    const T* ar = a + r * lda;
+      gemm_block<T, kBlockRows, Add>(inner, n, a + r * ars, ars, acs, pj, ldp, c + r * ldc + j0, ldc);
+    const T* ar = a + r * ars;
     T* cr = c + r * ldc + j0;
     switch (rows - r) {
-      case 7: gemm_block<T, 7>(inner, n, ar, lda, pj, ldp, cr, ldc); break;
-      case 6: gemm_block<T, 6>(inner, n, ar, lda, pj, ldp, cr, ldc); break;
-      case 5: gemm_block<T, 5>(inner, n, ar, lda, pj, ldp, cr, ldc); break;
-      case 4: gemm_block<T, 4>(inner, n, ar, lda, pj, ldp, cr, ldc); break;
-      case 3: gemm_block<T, 3>(inner, n, ar, lda, pj, ldp, cr, ldc); break;
-      case 2: gemm_block<T, 2>(inner, n, ar, lda, pj, ldp, cr, ldc); break;
-      case 1: gemm_block<T, 1>(inner, n, ar, lda, pj, ldp, cr, ldc); break;
+      case 7: gemm_block<T, 7, Add>(inner, n, ar, ars, acs, pj, ldp, cr, ldc); break;
+      case 6: gemm_block<T, 6, Add>(inner, n, ar, ars, acs, pj, ldp, cr, ldc); break;
+      case 5: gemm_block<T, 5, Add>(inner, n, ar, ars, acs, pj, ldp, cr, ldc); break;
+      case 4: gemm_block<T, 4, Add>(inner, n, ar, ars, acs, pj, ldp, cr, ldc); break;
+      case 3: gemm_block<T, 3, Add>(inner, n, ar, ars, acs, pj, ldp, cr, ldc); break;
+      case 2: gemm_block<T, 2, Add>(inner, n, ar, ars, acs, pj, ldp, cr, ldc); break;
+      case 1: gemm_block<T, 1, Add>(inner, n, ar, ars, acs, pj, ldp, cr, ldc); break;
       default: break;
     }
   }
@@ -155,13 +165,53 @@ struct PackedWeights {
   }
   /// c[rows, G] = h[rows, H] W^T
   void forward(int64_t rows, const T* h, int64_t ldh, T* c, int64_t ldc) const {
-    small_gemm(rows, G, H, h, ldh, p.data(), ldp, c, ldc);
+    small_gemm(rows, G, H, h, ldh, 1, p.data(), ldp, c, ldc);
   }
   /// c[rows, H] = d[rows, G] W
   void backward(int64_t rows, const T* d, int64_t ldd, T* c, int64_t ldc) const {
-    small_gemm(rows, H, G, d, ldd, p.data(), ldp, c, ldc);
+    small_gemm(rows, H, G, d, ldd, 1, p.data(), ldp, c, ldc);
   }
 };
+
+/// One slice's d W_hh = sum_t dgh_t^T h_{t-1} and d b_hh = sum_t dgh_t,
+/// accumulated step by step while dgh_t and h_{t-1} are in cache: as one
+/// GEMM over all T B rows after the loop (OpenBLAS), a third of that GEMM's
+/// time went to packing the [T B, G] gradient from memory.
+template <typename T>
+struct WeightGrads {
+  int64_t G = 0, H = 0, ldp = 0;
+  std::vector<T> dw, db, hp;  // hp: h_{t-1} of the slice, padded (a packed operand)
+
+  WeightGrads() = default;
+  WeightGrads(int64_t G_, int64_t H_, int64_t rows) : G(G_), H(H_) {
+    ldp = (H + block_cols<T>() - 1) / block_cols<T>() * block_cols<T>();
+    dw.assign(G * H, T(0));
+    db.assign(G, T(0));
+    hp.assign(rows * ldp, T(0));
+  }
+  /// dgh [rows, G] (row stride G), h_prev [rows, H] (row stride H).
+  void add(int64_t rows, const T* dgh, const T* h_prev) {
+    for (int64_t b = 0; b < rows; ++b) {
+      std::memcpy(hp.data() + b * ldp, h_prev + b * H, H * sizeof(T));
+      for (int64_t j = 0; j < G; ++j) db[j] += dgh[b * G + j];
+    }
+    // dw[G, H] += dgh^T [G, rows] h_prev [rows, H]
+    small_gemm<true>(G, H, rows, dgh, 1, G, hp.data(), ldp, dw.data(), H);
+  }
+};
+
+/// Sums the slices' weight gradients into dw and db (null: skipped), in
+/// slice order, so that a given thread count always gives the same bits.
+template <typename T>
+void sum_weight_grads(const std::vector<WeightGrads<T>>& parts, T* dw, T* db) {
+  for (size_t s = 0; s < parts.size(); ++s) {
+    const WeightGrads<T>& p = parts[s];
+    if (dw)
+      for (int64_t k = 0; k < p.G * p.H; ++k) dw[k] = s == 0 ? p.dw[k] : dw[k] + p.dw[k];
+    if (db)
+      for (int64_t k = 0; k < p.G; ++k) db[k] = s == 0 ? p.db[k] : db[k] + p.db[k];
+  }
+}
 
 // ---- threads: one batch slice each, for all T steps ----
 
@@ -173,19 +223,16 @@ int slices(int64_t B) {
   return int(std::max<int64_t>(1, std::min<int64_t>(nt, B / kBlockRows)));
 }
 
-/// Runs body(b0, b1) for each slice [b0, b1) of the batch, one thread each.
+/// Runs body(s, b0, b1) for the n slices [b0, b1) of the batch, one thread
+/// each.
 template <typename Body>
-void for_slices(int64_t B, Body&& body) {
-  const int n = slices(B);
+void for_slices(int n, int64_t B, Body&& body) {
   if (n == 1) {
-    body(int64_t(0), B);
+    body(0, int64_t(0), B);
     return;
   }
-#pragma omp parallel num_threads(n)
-  {
-    const int64_t s = omp_get_thread_num(), k = omp_get_num_threads();
-    body(B * s / k, B * (s + 1) / k);
-  }
+#pragma omp parallel for num_threads(n) schedule(static, 1)
+  for (int s = 0; s < n; ++s) body(s, B * s / n, B * (s + 1) / n);
 }
 
 // ---- gate math, a row of H ----
@@ -230,7 +277,7 @@ void gru_forward_typed(const View& gi_v, const View& h0_v, const View& w_v, cons
   const PackedWeights<T> w(w_v.data<T>(), G, H, /*transposed=*/true);
   const std::vector<T> bias = bias_row<T>(b_v, G);
   const CRow<T> b_r(bias.data(), H), b_z(bias.data() + H, H), b_n(bias.data() + 2 * H, H);
-  for_slices(B, [&](int64_t b0, int64_t b1) {
+  for_slices(slices(B), B, [&](int, int64_t b0, int64_t b1) {
     for (int64_t t = 0; t < T_; ++t) {
       const T* h_prev = t > 0 ? out + (t - 1) * B * H : h0;
       T* s_t = saved + t * B * 4 * H;
@@ -251,21 +298,27 @@ void gru_forward_typed(const View& gi_v, const View& h0_v, const View& w_v, cons
 
 template <typename T>
 void gru_backward_typed(const View& go_v, const View& saved_v, const View& out_v, const View& h0_v,
-                        const View& w_v, const View& dgi_v, const View& dgh_v, const View& dh0_v,
-                        const View& dw_v, const View& db_v) {
+                        const View& w_v, const View& dgi_v, const View& dh0_v, const View& dw_v,
+                        const View& db_v) {
   const int64_t T_ = out_v.size(0), B = out_v.size(1), H = out_v.size(2), G = 3 * H;
   const T* go = go_v.data<T>();
   const T* saved = saved_v.data<T>();
   const T* out = out_v.data<T>();
   const T* h0 = h0_v.data<T>();
   T* dgi = dgi_v.data<T>();
-  T* dgh = dgh_v.data<T>();
   T* dh0 = dh0_v.data<T>();
+  T* dw = dw_v.data_or_null<T>();
+  T* db = db_v.data_or_null<T>();
+  const bool weights = dw || db;
   const PackedWeights<T> w(w_v.data<T>(), G, H, /*transposed=*/false);
-  for_slices(B, [&](int64_t b0, int64_t b1) {
+  const int n = slices(B);
+  std::vector<WeightGrads<T>> parts(weights ? n : 0);
+  for_slices(n, B, [&](int s, int64_t b0, int64_t b1) {
     const int64_t rows = b1 - b0;
-    // dh: dL/dh_t from the steps after t, ending as dL/dh0; dd: g z, h's direct path
-    std::vector<T> dh(rows * H, T(0)), dd(rows * H);
+    // dh: dL/dh_t from the steps after t, ending as dL/dh0; dd: g z, h's
+    // direct path; dgh: step t's gradient of h W_hh^T + b_hh
+    std::vector<T> dh(rows * H, T(0)), dd(rows * H), dgh(rows * G);
+    if (weights) parts[s] = WeightGrads<T>(G, H, rows);
     for (int64_t t = T_ - 1; t >= 0; --t) {
       const T* h_prev = t > 0 ? out + (t - 1) * B * H : h0;
       for (int64_t b = b0; b < b1; ++b) {
@@ -274,7 +327,7 @@ void gru_backward_typed(const View& go_v, const View& saved_v, const View& out_v
         Row<T> g(dh.data() + (b - b0) * H, H);
         g += CRow<T>(go + (t * B + b) * H, H);
         T* di = dgi + (t * B + b) * G;
-        T* dg = dgh + (t * B + b) * G;
+        T* dg = dgh.data() + (b - b0) * G;
         Row<T> dr(di, H), dz(di + H, H), dn(di + 2 * H, H);
         dn = g * (T(1) - z) * (T(1) - n * n);
         dz = g * (CRow<T>(h_prev + b * H, H) - n) * z * (T(1) - z);
@@ -283,23 +336,13 @@ void gru_backward_typed(const View& go_v, const View& saved_v, const View& out_v
         Row<T>(dg + 2 * H, H) = dn * r;
         Row<T>(dd.data() + (b - b0) * H, H) = g * z;
       }
-      w.backward(rows, dgh + (t * B + b0) * G, G, dh.data(), H);  // dh = dgh_t W_hh
+      if (weights) parts[s].add(rows, dgh.data(), h_prev + b0 * H);
+      w.backward(rows, dgh.data(), G, dh.data(), H);  // dh = dgh_t W_hh
       for (int64_t k = 0; k < rows * H; ++k) dh[k] += dd[k];
     }
     std::memcpy(dh0 + b0 * H, dh.data(), rows * H * sizeof(T));
   });
-  if (dw_v.defined()) {
-    // d W_hh = dgh_{1..T-1}^T out_{0..T-2} (one GEMM) + dgh_0^T h0 (B rows)
-    T* dw = dw_v.data<T>();
-    if (T_ > 1) gemm<T>(G, H, (T_ - 1) * B, dgh + B * G, 1, G, out, H, 1, dw, H);
-    else std::fill(dw, dw + G * H, T(0));
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t k = 0; k < G; ++k) {
-        const T d = dgh[b * G + k];
-        for (int64_t j = 0; j < H; ++j) dw[k * H + j] += d * h0[b * H + j];
-      }
-  }
-  if (db_v.defined()) column_sums(dgh, T_ * B, G, db_v.data<T>());
+  sum_weight_grads(parts, dw, db);
 }
 
 // ---- LSTM ----
@@ -316,7 +359,7 @@ void lstm_forward_typed(const View& gi_v, const View& h0_v, const View& c0_v, co
   const PackedWeights<T> w(w_v.data<T>(), G, H, /*transposed=*/true);
   const std::vector<T> bias = bias_row<T>(b_v, G);
   const T* bi = bias.data();
-  for_slices(B, [&](int64_t b0, int64_t b1) {
+  for_slices(slices(B), B, [&](int, int64_t b0, int64_t b1) {
     for (int64_t t = 0; t < T_; ++t) {
       const T* h_prev = t > 0 ? hc + (t - 1) * 2 * B * H : h0;
       const T* c_prev = t > 0 ? hc + (t - 1) * 2 * B * H + B * H : c0;
@@ -343,8 +386,8 @@ void lstm_forward_typed(const View& gi_v, const View& h0_v, const View& c0_v, co
 
 template <typename T>
 void lstm_backward_typed(const View& go_v, const View& saved_v, const View& hc_v, const View& h0_v,
-                         const View& c0_v, const View& w_v, const View& dgates_v, const View& hp_v,
-                         const View& dh0_v, const View& dc0_v, const View& dw_v, const View& db_v) {
+                         const View& c0_v, const View& w_v, const View& dgates_v, const View& dh0_v,
+                         const View& dc0_v, const View& dw_v, const View& db_v) {
   const int64_t T_ = hc_v.size(0), B = hc_v.size(2), H = hc_v.size(3), G = 4 * H;
   const T* go = go_v.data<T>();
   const T* saved = saved_v.data<T>();
@@ -352,14 +395,19 @@ void lstm_backward_typed(const View& go_v, const View& saved_v, const View& hc_v
   const T* h0 = h0_v.data<T>();
   const T* c0 = c0_v.data<T>();
   T* dgates = dgates_v.data<T>();
-  T* hp = hp_v.data<T>();
   T* dh0 = dh0_v.data<T>();
   T* dc0 = dc0_v.data<T>();
+  T* dw = dw_v.data_or_null<T>();
+  T* db = db_v.data_or_null<T>();
+  const bool weights = dw || db;
   const PackedWeights<T> w(w_v.data<T>(), G, H, /*transposed=*/false);
-  for_slices(B, [&](int64_t b0, int64_t b1) {
+  const int n = slices(B);
+  std::vector<WeightGrads<T>> parts(weights ? n : 0);
+  for_slices(n, B, [&](int s, int64_t b0, int64_t b1) {
     const int64_t rows = b1 - b0;
     // dL/dh_t and dL/dc_t from the steps after t, ending as dL/dh0, dL/dc0
     std::vector<T> dh(rows * H, T(0)), dc(rows * H, T(0));
+    if (weights) parts[s] = WeightGrads<T>(G, H, rows);
     for (int64_t t = T_ - 1; t >= 0; --t) {
       const T* h_prev = t > 0 ? hc + (t - 1) * 2 * B * H : h0;
       const T* c_prev = t > 0 ? hc + (t - 1) * 2 * B * H + B * H : c0;
@@ -379,15 +427,14 @@ void lstm_backward_typed(const View& go_v, const View& saved_v, const View& hc_v
         Row<T>(d + 3 * H, H) = gh * tc * o * (T(1) - o);
         gc *= f;  // dL/dc_{t-1}
       }
-      std::memcpy(hp + (t * B + b0) * H, h_prev + b0 * H, rows * H * sizeof(T));
-      w.backward(rows, dgates + (t * B + b0) * G, G, dh.data(), H);  // dh = dgates_t W_hh
+      const T* d_t = dgates + (t * B + b0) * G;
+      if (weights) parts[s].add(rows, d_t, h_prev + b0 * H);
+      w.backward(rows, d_t, G, dh.data(), H);  // dh = dgates_t W_hh
     }
     std::memcpy(dh0 + b0 * H, dh.data(), rows * H * sizeof(T));
     std::memcpy(dc0 + b0 * H, dc.data(), rows * H * sizeof(T));
   });
-  // d W_hh = sum_t dgates_t^T h_{t-1}: one GEMM over all T B rows
-  if (dw_v.defined()) gemm<T>(G, H, T_ * B, dgates, 1, G, hp, H, 1, dw_v.data<T>(), H);
-  if (db_v.defined()) column_sums(dgates, T_ * B, G, db_v.data<T>());
+  sum_weight_grads(parts, dw, db);
 }
 
 }  // namespace
@@ -400,11 +447,10 @@ void gru_sequence_forward(const View& gi, const View& h0, const View& w_hh, cons
 }
 
 void gru_sequence_backward(const View& grad_out, const View& saved, const View& out, const View& h0,
-                           const View& w_hh, const View& grad_gi, const View& grad_gh, const View& grad_h0,
-                           const View& grad_w_hh, const View& grad_b_hh) {
+                           const View& w_hh, const View& grad_gi, const View& grad_h0, const View& grad_w_hh,
+                           const View& grad_b_hh) {
   dispatch_floating("gru_recurrence", h0.dtype(), [&](auto tag) {
-    gru_backward_typed<decltype(tag)>(grad_out, saved, out, h0, w_hh, grad_gi, grad_gh, grad_h0, grad_w_hh,
-                                      grad_b_hh);
+    gru_backward_typed<decltype(tag)>(grad_out, saved, out, h0, w_hh, grad_gi, grad_h0, grad_w_hh, grad_b_hh);
   });
 }
 
@@ -416,12 +462,11 @@ void lstm_sequence_forward(const View& gi, const View& h0, const View& c0, const
 }
 
 void lstm_sequence_backward(const View& grad_hc, const View& saved, const View& hc, const View& h0,
-                            const View& c0, const View& w_hh, const View& grad_gates, const View& h_prev,
-                            const View& grad_h0, const View& grad_c0, const View& grad_w_hh,
-                            const View& grad_b_hh) {
+                            const View& c0, const View& w_hh, const View& grad_gates, const View& grad_h0,
+                            const View& grad_c0, const View& grad_w_hh, const View& grad_b_hh) {
   dispatch_floating("lstm_recurrence", h0.dtype(), [&](auto tag) {
-    lstm_backward_typed<decltype(tag)>(grad_hc, saved, hc, h0, c0, w_hh, grad_gates, h_prev, grad_h0, grad_c0,
-                                       grad_w_hh, grad_b_hh);
+    lstm_backward_typed<decltype(tag)>(grad_hc, saved, hc, h0, c0, w_hh, grad_gates, grad_h0, grad_c0, grad_w_hh,
+                                       grad_b_hh);
   });
 }
 

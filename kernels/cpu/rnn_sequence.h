@@ -24,8 +24,10 @@
 namespace nova::cpu {
 
 /// The largest hidden size that takes the whole-sequence kernels; larger
-/// ones take the per-step path, whose GEMM (OpenBLAS) is the faster one
-/// there. Measured in bench/RESULTS.md (bench_rnn_step --hidden-sweep).
+/// ones take the per-step path. Up to H 384 the in-cache GEMM beats
+/// OpenBLAS on the per-step products; at H 512 (W_hh of an LSTM 4 MB, past
+/// L2) they are even and the per-step overhead no longer matters
+/// (bench/RESULTS.md, 2026-12-06).
 constexpr int64_t kRnnSequenceMaxHidden = 384;
 
 /// Whether a layer of hidden size H runs as one whole-sequence kernel call.
@@ -39,13 +41,12 @@ void gru_sequence_forward(const View& gi, const View& h0, const View& w_hh, cons
                           const View& out, const View& saved);
 
 /// GRU layer backward through time, from grad_out [T, B, H] and the forward's
-/// out, saved, h0 and w_hh. Writes grad_gi [T, B, 3H], grad_gh [T, B, 3H]
-/// (the gradient of every step's h W_hh^T + b_hh; always written, it is the
-/// workspace of the weight gradients) and grad_h0 [B, H]; grad_w_hh [3H, H]
-/// (= sum_t grad_gh_t^T h_{t-1}) and grad_b_hh [3H] when defined.
+/// out, saved, h0 and w_hh. Writes grad_gi [T, B, 3H] and grad_h0 [B, H];
+/// grad_w_hh [3H, H] (= sum_t dgh_t^T h_{t-1}, dgh_t the gradient of step
+/// t's h W_hh^T + b_hh) and grad_b_hh [3H] (= sum_t dgh_t) when defined.
 void gru_sequence_backward(const View& grad_out, const View& saved, const View& out, const View& h0,
-                           const View& w_hh, const View& grad_gi, const View& grad_gh, const View& grad_h0,
-                           const View& grad_w_hh, const View& grad_b_hh);
+                           const View& w_hh, const View& grad_gi, const View& grad_h0, const View& grad_w_hh,
+                           const View& grad_b_hh);
 
 /// LSTM layer forward. gi [T, B, 4H] (gate blocks i, f, g, o), h0 and c0
 /// [B, H], w_hh [4H, H], b_hh [4H] or undefined. Writes hc [T, 2, B, H]
@@ -56,13 +57,10 @@ void lstm_sequence_forward(const View& gi, const View& h0, const View& c0, const
 
 /// LSTM layer backward through time, from grad_hc [T, 2, B, H] and the
 /// forward's hc, saved, h0, c0 and w_hh. Writes grad_gates [T, B, 4H] (the
-/// gradient of gi and of every step's h W_hh^T + b_hh alike), h_prev
-/// [T, B, H] (h_{t-1} of every step: the workspace of the one weight GEMM),
-/// grad_h0 and grad_c0 [B, H]; grad_w_hh [4H, H] and grad_b_hh [4H] when
-/// defined.
+/// gradient of gi and of every step's h W_hh^T + b_hh alike), grad_h0 and
+/// grad_c0 [B, H]; grad_w_hh [4H, H] and grad_b_hh [4H] when defined.
 void lstm_sequence_backward(const View& grad_hc, const View& saved, const View& hc, const View& h0,
-                            const View& c0, const View& w_hh, const View& grad_gates, const View& h_prev,
-                            const View& grad_h0, const View& grad_c0, const View& grad_w_hh,
-                            const View& grad_b_hh);
+                            const View& c0, const View& w_hh, const View& grad_gates, const View& grad_h0,
+                            const View& grad_c0, const View& grad_w_hh, const View& grad_b_hh);
 
 }  // namespace nova::cpu
