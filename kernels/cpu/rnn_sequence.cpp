@@ -17,7 +17,7 @@
 // small_gemm is a register-blocked loop over a packed copy of W_hh^T
 // (forward) or W_hh (backward), made once per call: 8 rows x 32 columns of
 // accumulators (16 AVX-512 registers). Against cpu::gemm (OpenBLAS 0.3.21)
-// on the per-step products, one thread, dev VM (loaded): forward 1.2-1.6x
+// on the per-step products, one thread, dev VM (loaded): forward 1.1-1.6x
 // faster from H 42 to 384, backward 0.85-1.3x; at H 512 the two are even
 // (bench/RESULTS.md, 2026-12-06).
 //

@@ -24,11 +24,12 @@
 namespace nova::cpu {
 
 /// The largest hidden size that takes the whole-sequence kernels; larger
-/// ones take the per-step path. Up to H 384 the in-cache GEMM beats
-/// OpenBLAS on the per-step products; at H 512 (W_hh of an LSTM 4 MB, past
-/// L2) they are even and the per-step overhead no longer matters
-/// (bench/RESULTS.md, 2026-12-06).
-constexpr int64_t kRnnSequenceMaxHidden = 384;
+/// ones take the per-step path. Measured (bench_rnn_step, B 64, T 20, one
+/// thread, bench/RESULTS.md 2026-12-06): the whole sequence is 1.15x
+/// (GRU) / 1.05x (LSTM) faster at H 128, even at H 256, and at H 384 the
+/// LSTM is 1.1x slower (W_hh and the per-slice d W_hh, 2.4 MB each, no
+/// longer stay in the 1 MB L2).
+constexpr int64_t kRnnSequenceMaxHidden = 256;
 
 /// Whether a layer of hidden size H runs as one whole-sequence kernel call.
 inline bool rnn_sequence_fits(int64_t H) { return H <= kRnnSequenceMaxHidden; }
