@@ -29,6 +29,9 @@
 // after the loop. Saved: the inputs, the per-step workspaces and the output.
 // Under create_graph they recompute themselves as a loop of linear and
 // gru_gates / lstm_gates ops and differentiate that with create_graph.
+// On the CPU, for H up to cpu::kRnnSequenceMaxHidden, the same forward and
+// backward run as one kernel call each (kernels/cpu/rnn_sequence.h: no
+// Tensor per step, W_hh kept in cache); same saved layout and results.
 //
 // gru_gates is row-local for grad_split (row b of h' reads row b of the
 // inputs only). lstm_gates is not declared so: its result is [2, B, H]

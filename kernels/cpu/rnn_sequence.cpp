@@ -38,8 +38,6 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <Eigen/Core>
 
-#include "kernels/cpu/gemm.h"
-
 namespace nova::cpu {
 
 namespace {
@@ -254,14 +252,6 @@ std::vector<T> bias_row(const View& b_hh, int64_t G) {
   std::vector<T> b(G, T(0));
   if (b_hh.defined()) std::memcpy(b.data(), b_hh.data<T>(), G * sizeof(T));
   return b;
-}
-
-/// Column sums of rows x cols at d into out (d b_hh = sum over T B rows).
-template <typename T>
-void column_sums(const T* d, int64_t rows, int64_t cols, T* out) {
-  std::fill(out, out + cols, T(0));
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < cols; ++j) out[j] += d[r * cols + j];
 }
 
 // ---- GRU ----
