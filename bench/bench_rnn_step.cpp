@@ -4,7 +4,8 @@
 //
 // Sizes (the thesis's section 3.1 tasks): batch 16, T 100, hidden 50, input 1
 // (the parenthesis task's scale) and batch 128, T 100, hidden 100, input 10
-// (the denoise task's). One layer, time-major input. One step is
+// (the denoise task's); and issue 18's large row, batch 64, T 100, hidden 512,
+// input 10 (above the whole-sequence kernel's cutoff: the per-step path). One layer, time-major input. One step is
 //   zero_grad; out = model(x) (all hidden states [T, B, H]);
 //   loss = mean(out); backward through time
 // with no optimizer update (the same on both sides), exactly as
@@ -20,8 +21,11 @@
 // and input (relative L2 error, bound 1e-4).
 //
 // Command line: report.h's [--json PATH] [--iters N] [--warmup N], plus
-//   --threads N  OpenMP threads for nova and torch.set_num_threads (default:
-//                all hardware threads)
+//   --threads N         OpenMP threads for nova and torch.set_num_threads
+//                       (default: all hardware threads)
+//   --size B,T,H,I      run this size instead of the default list (repeatable)
+//   --models gru,lstm   which models (default both)
+//   --no-torch          nova alone (e.g. to sweep the hidden size)
 #include <omp.h>
 
 #include <cstdio>
@@ -76,23 +80,43 @@ std::vector<double> flat_grad(nn::RNNBase& m, const Tensor& x) {
 
 int main(int argc, char** argv) {
   int threads = int(std::thread::hardware_concurrency());
+  std::vector<Size> sizes;
+  std::vector<std::string> models;
+  bool with_torch = true;
   std::vector<char*> rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::max(1, std::atoi(argv[++i]));
-    else rest.push_back(argv[i]);
+    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
+      threads = std::max(1, std::atoi(argv[++i]));
+    } else if (!std::strcmp(argv[i], "--size") && i + 1 < argc) {
+      Size s{};
+      if (std::sscanf(argv[++i], "%ld,%ld,%ld,%ld", &s.batch, &s.steps, &s.hidden, &s.input) != 4) {
+        std::fprintf(stderr, "bench_rnn_step: --size wants B,T,H,I, got %s\n", argv[i]);
+        return 2;
+      }
+      sizes.push_back(s);
+    } else if (!std::strcmp(argv[i], "--models") && i + 1 < argc) {
+      const std::string m = argv[++i];
+      if (m.find("gru") != std::string::npos) models.push_back("gru");
+      if (m.find("lstm") != std::string::npos) models.push_back("lstm");
+    } else if (!std::strcmp(argv[i], "--no-torch")) {
+      with_torch = false;
+    } else {
+      rest.push_back(argv[i]);
+    }
   }
+  if (sizes.empty()) sizes = {{16, 100, 50, 1}, {128, 100, 100, 10}, {64, 100, 512, 10}};
+  if (models.empty()) models = {"gru", "lstm"};
   b::Args args = b::parse_args(int(rest.size()), rest.data(), "rnn_step");
   omp_set_num_threads(threads);
 
   try {
-    const std::vector<Size> sizes = {{16, 100, 50, 1}, {128, 100, 100, 10}};
     b::Report rep("bench_rnn_step", "GRU / LSTM training step (forward, loss = mean(out), backward through time)",
-                  "1 layer; B16 T100 H50 I1 and B128 T100 H100 I10", "float32",
+                  "1 layer; B16 T100 H50 I1, B128 T100 H100 I10, B64 T100 H512 I10", "float32",
                   "float32, " + std::string(cpu::gemm_backend()) + " GEMM, " + std::to_string(threads) +
                       " OpenMP threads",
                   b::cpu_name());
     rep.doc()["threads"] = threads;
-    for (const std::string model : {"gru", "lstm"}) {
+    for (const std::string& model : models) {
       for (const Size& s : sizes) {
         const std::string name = label(model, s);
         auto m = make(model, s);
@@ -114,7 +138,7 @@ int main(int argc, char** argv) {
 
         // ---- v0 PyTorch ----
         std::vector<std::string> notes;
-        const nlohmann::json torch = b::run_torch_baseline(
+        const nlohmann::json torch = !with_torch ? nlohmann::json() : b::run_torch_baseline(
             NOVA_BENCH_SOURCE_DIR "/rnn_step_torch.py",
             fmt::format("--model {} --batch {} --steps {} --hidden {} --input {} --threads {} --iters {} --warmup {}",
                         model, s.batch, s.steps, s.hidden, s.input, threads, args.iters, args.warmup),

@@ -29,6 +29,9 @@
 // after the loop. Saved: the inputs, the per-step workspaces and the output.
 // Under create_graph they recompute themselves as a loop of linear and
 // gru_gates / lstm_gates ops and differentiate that with create_graph.
+// On the CPU, for H up to cpu::kRnnSequenceMaxHidden, the same forward and
+// backward run as one kernel call each (kernels/cpu/rnn_sequence.h: no
+// Tensor per step, W_hh kept in cache); same saved layout and results.
 //
 // On CUDA, layers with a small hidden size run their recurrence in the
 // persistent whole-sequence kernels (kernels/cuda/rnn_sequence.h: one launch
@@ -55,6 +58,7 @@
 #include "core/matmul.h"
 #include "core/segment.h"
 #include "core/views.h"
+#include "kernels/cpu/rnn_sequence.h"
 #include "kernels/cuda/rnn_sequence.h"
 #include "kernels/rnn_gates.h"
 
@@ -214,6 +218,14 @@ void lstm_backward_on(const Tensor& g, const Tensor& saved, const Tensor& c, con
   }
 }
 
+/// Whether a recurrence runs as one whole-sequence kernel call
+/// (kernels/cpu/rnn_sequence.h): on the CPU, hidden size up to the cutoff.
+bool whole_sequence_on_cpu(const Tensor& t, int64_t H) {
+  return t.device().type == DeviceType::CPU && cpu::rnn_sequence_fits(H);
+}
+
+Tensor contiguous_or_none(const Tensor& t) { return t.defined() ? t.contiguous() : t; }
+
 /// Checks a recurrence's gi [T, B, k H], state [B, H], w_hh [k H, H] and
 /// b_hh [k H] (or undefined).
 void check_recurrence(const char* op, const Tensor& gi, const Tensor& state, const Tensor& w_hh,
@@ -369,7 +381,9 @@ Tensor gru_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& w_
   const int64_t T = gi.size(0), B = h0.size(0), H = h0.size(1);
   Tensor out = empty({T, B, H}, gi.dtype(), gi.device());
   Tensor saved = empty({T, B, 4 * H}, gi.dtype(), gi.device());  // per step: r, z, n, gh_n
-  {
+  if (whole_sequence_on_cpu(gi, H)) {
+    cpu::gru_sequence_forward(gi, h0, w_hh.contiguous(), contiguous_or_none(b_hh), out, saved);
+  } else {
     NoGradGuard no_grad;  // one node for the whole loop, recorded below
     Tensor h = h0;
     for (int64_t t = 0; t < T; ++t) {
@@ -387,6 +401,13 @@ Tensor gru_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& w_
       const Tensor& out = c.out;
       const int64_t T = out.size(0), B = out.size(1), H = out.size(2);
       Tensor dgi = empty({T, B, 3 * H}, out.dtype(), out.device());
+      if (whole_sequence_on_cpu(out, H)) {
+        Grads grads{dgi, empty({B, H}, out.dtype(), out.device()), Tensor(), Tensor()};
+        if (c.needs(2)) grads[2] = empty({3 * H, H}, out.dtype(), out.device());
+        if (c.needs(3)) grads[3] = empty({3 * H}, out.dtype(), out.device());
+        cpu::gru_sequence_backward(g, saved, out, h0, w_hh.contiguous(), dgi, grads[1], grads[2], grads[3]);
+        return grads;
+      }
       Tensor dgh = empty({T, B, 3 * H}, out.dtype(), out.device());
       Tensor dh_direct = empty({B, H}, out.dtype(), out.device());
       Tensor dh = zeros({B, H}, out.dtype(), out.device());  // dL/dh_t from the steps after t
@@ -418,7 +439,9 @@ Tensor lstm_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& c
   const int64_t T = gi.size(0), B = h0.size(0), H = h0.size(1);
   Tensor hc = empty({T, 2, B, H}, gi.dtype(), gi.device());
   Tensor saved = empty({T, B, 5 * H}, gi.dtype(), gi.device());  // per step: i, f, g, o, tanh(c)
-  {
+  if (whole_sequence_on_cpu(gi, H)) {
+    cpu::lstm_sequence_forward(gi, h0, c0, w_hh.contiguous(), contiguous_or_none(b_hh), hc, saved);
+  } else {
     NoGradGuard no_grad;
     Tensor h = h0, c = c0;
     for (int64_t t = 0; t < T; ++t) {
@@ -438,6 +461,15 @@ Tensor lstm_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& c
       const Tensor& hc = ctx.out;
       const int64_t T = hc.size(0), B = hc.size(2), H = hc.size(3);
       Tensor dgates = empty({T, B, 4 * H}, hc.dtype(), hc.device());
+      if (whole_sequence_on_cpu(hc, H)) {
+        Grads grads{dgates, empty({B, H}, hc.dtype(), hc.device()), empty({B, H}, hc.dtype(), hc.device()),
+                    Tensor(), Tensor()};
+        if (ctx.needs(3)) grads[3] = empty({4 * H, H}, hc.dtype(), hc.device());
+        if (ctx.needs(4)) grads[4] = empty({4 * H}, hc.dtype(), hc.device());
+        cpu::lstm_sequence_backward(g, saved, hc, h0, c0, w_hh.contiguous(), dgates, grads[1], grads[2],
+                                    grads[3], grads[4]);
+        return grads;
+      }
       Tensor dh = zeros({B, H}, hc.dtype(), hc.device());  // dL/dh_t, dL/dc_t from the steps after t
       Tensor dc = zeros({B, H}, hc.dtype(), hc.device());
       for (int64_t t = T - 1; t >= 0; --t) {
