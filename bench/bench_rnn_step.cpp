@@ -1,6 +1,6 @@
-// bench/bench_rnn_step.cpp: one training step of a GRU and of an LSTM on the
-// CPU, float32, nova against PyTorch's CPU kernels on the same machine and
-// thread count (issue 18). Measured, not held to a target here.
+// bench/bench_rnn_step.cpp: one training step of a GRU, an LSTM and an NC-GRU
+// on the CPU, float32, nova against PyTorch on the same machine and thread
+// count (issue 18). Measured, not held to a target here.
 //
 // Sizes (the thesis's section 3.1 tasks): batch 16, T 100, hidden 50, input 1
 // (the parenthesis task's scale) and batch 128, T 100, hidden 100, input 10
@@ -10,8 +10,14 @@
 //   loss = mean(out); backward through time
 // with no optimizer update (the same on both sides), exactly as
 // bench/rnn_step_torch.py writes it in PyTorch. nova's layer is nn::GRU /
-// nn::LSTM: the input projections of all steps in one matmul, then per step
-// one matmul and one fused gate kernel (ops::gru_gates / ops::lstm_gates).
+// nn::LSTM: the input projections of all steps in one matmul, then the
+// recurrence as one node (kernels/cpu/rnn_sequence.h's whole-sequence loop
+// for H <= 256, else per step a matmul and the fused gate kernel). NC-GRU
+// (U_c orthogonal, eq. 3.53) is nn::NCGRUCell through nn::run_sequence (one
+// node, ops::ncgru_recurrence); PyTorch has no NC-GRU, so its side is the
+// same equations written as a PyTorch user would (a Python loop over steps,
+// rnn_step_torch.py), U_c a plain matrix: the Cayley update is outside the
+// step on both sides, as every optimizer update is.
 //
 // Versions: 0 = baseline, PyTorch (rnn_step_torch.py run with
 // /tmp/tv/bin/python3 when it imports torch, else python3; absent: nova
@@ -24,14 +30,16 @@
 //   --threads N         OpenMP threads for nova and torch.set_num_threads
 //                       (default: all hardware threads)
 //   --size B,T,H,I      run this size instead of the default list (repeatable)
-//   --models gru,lstm   which models (default both)
+//   --models gru,lstm,ncgru  which models (default all three)
 //   --no-torch          nova alone (e.g. to sweep the hidden size)
 #include <omp.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -39,6 +47,7 @@
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "kernels/cpu/gemm.h"
+#include "nn/orthogonal_rnn.h"
 #include "nn/rnn.h"
 
 using namespace nova;
@@ -54,22 +63,47 @@ std::string label(const std::string& model, const Size& s) {
   return fmt::format("{} B{} T{} H{} I{}", model, s.batch, s.steps, s.hidden, s.input);
 }
 
-std::unique_ptr<nn::RNNBase> make(const std::string& model, const Size& s) {
-  if (model == "gru") return std::make_unique<nn::GRU>(s.input, s.hidden);
-  return std::make_unique<nn::LSTM>(s.input, s.hidden);
+/// A model of the bench and how it runs a sequence x [T, B, I] -> [T, B, H].
+struct Net {
+  std::unique_ptr<nn::Module> module;
+  std::function<Tensor(const Tensor&)> forward;
+};
+
+/// gru, lstm (nn::GRU / nn::LSTM) or ncgru (nn::NCGRUCell with U_c
+/// orthogonal, run by nn::run_sequence: the loop as one node,
+/// ops::ncgru_recurrence). NC-GRU's Cayley update is not part of the step, as
+/// no optimizer update is (torch's side trains U_c as a plain matrix).
+Net make(const std::string& model, const Size& s) {
+  Net n;
+  if (model == "ncgru") {
+    auto cell = std::make_unique<nn::NCGRUCell>(s.input, s.hidden, nn::NCGRUOptions().negative_ones(s.hidden / 2));
+    nn::NCGRUCell* c = cell.get();
+    n.forward = [c](const Tensor& x) { return nn::run_sequence(*c, x).outputs; };
+    n.module = std::move(cell);
+    return n;
+  }
+  std::unique_ptr<nn::RNNBase> rnn;
+  if (model == "gru") rnn = std::make_unique<nn::GRU>(s.input, s.hidden);
+  else rnn = std::make_unique<nn::LSTM>(s.input, s.hidden);
+  nn::RNNBase* r = rnn.get();
+  n.forward = [r](const Tensor& x) { return r->forward(x); };
+  n.module = std::move(rnn);
+  return n;
 }
 
 /// One step: zero_grad, forward, loss = mean of all hidden states, backward.
-void step(nn::RNNBase& m, const Tensor& x) {
-  m.zero_grad();
+void step(Net& m, const Tensor& x) {
+  m.module->zero_grad();
   ops::mean(m.forward(x)).backward();
 }
 
-/// The flat parameter gradient of one step, as doubles.
-std::vector<double> flat_grad(nn::RNNBase& m, const Tensor& x) {
+/// The flat parameter gradient of one step, as doubles (parameters without
+/// one, such as NC-GRU's A, skipped).
+std::vector<double> flat_grad(Net& m, const Tensor& x) {
   step(m, x);
   std::vector<double> g;
-  for (const Tensor& p : m.parameters()) {
+  for (const Tensor& p : m.module->parameters()) {
+    if (!p.grad().defined()) continue;
     std::vector<double> v = p.grad().to_vector<double>();
     g.insert(g.end(), v.begin(), v.end());
   }
@@ -95,9 +129,14 @@ int main(int argc, char** argv) {
       }
       sizes.push_back(s);
     } else if (!std::strcmp(argv[i], "--models") && i + 1 < argc) {
-      const std::string m = argv[++i];
-      if (m.find("gru") != std::string::npos) models.push_back("gru");
-      if (m.find("lstm") != std::string::npos) models.push_back("lstm");
+      std::stringstream list(argv[++i]);
+      for (std::string m; std::getline(list, m, ',');) {
+        if (m != "gru" && m != "lstm" && m != "ncgru") {
+          std::fprintf(stderr, "bench_rnn_step: --models takes gru, lstm, ncgru; got %s\n", m.c_str());
+          return 2;
+        }
+        models.push_back(m);
+      }
     } else if (!std::strcmp(argv[i], "--no-torch")) {
       with_torch = false;
     } else {
@@ -105,12 +144,12 @@ int main(int argc, char** argv) {
     }
   }
   if (sizes.empty()) sizes = {{16, 100, 50, 1}, {128, 100, 100, 10}, {64, 100, 512, 10}};
-  if (models.empty()) models = {"gru", "lstm"};
+  if (models.empty()) models = {"gru", "lstm", "ncgru"};
   b::Args args = b::parse_args(int(rest.size()), rest.data(), "rnn_step");
   omp_set_num_threads(threads);
 
   try {
-    b::Report rep("bench_rnn_step", "GRU / LSTM training step (forward, loss = mean(out), backward through time)",
+    b::Report rep("bench_rnn_step", "GRU / LSTM / NC-GRU training step (forward, loss = mean(out), backward through time)",
                   "1 layer; B16 T100 H50 I1, B128 T100 H100 I10, B64 T100 H512 I10", "float32",
                   "float32, " + std::string(cpu::gemm_backend()) + " GEMM, " + std::to_string(threads) +
                       " OpenMP threads",
@@ -119,22 +158,22 @@ int main(int argc, char** argv) {
     for (const std::string& model : models) {
       for (const Size& s : sizes) {
         const std::string name = label(model, s);
-        auto m = make(model, s);
+        Net m = make(model, s);
         Tensor x = randn({s.steps, s.batch, s.input});
 
         // ---- validate: the float32 gradient against float64 on the same weights ----
         {
-          auto m64 = make(model, s);
-          m64->to(kFloat64);
+          Net m64 = make(model, s);
+          m64.module->to(kFloat64);
           StateDict weights;
-          for (const auto& [key, p] : m->named_parameters()) weights.insert(key, p.detach().to(kFloat64));
-          m64->load_state_dict(weights);
-          const std::vector<double> got = flat_grad(*m, x), ref = flat_grad(*m64, x.to(kFloat64));
+          for (const auto& [key, p] : m.module->state_dict()) weights.insert(key, p.to(kFloat64));
+          m64.module->load_state_dict(weights);
+          const std::vector<double> got = flat_grad(m, x), ref = flat_grad(m64, x.to(kFloat64));
           if (!rep.validate("v1 nova " + name, b::rel_l2_error(got, ref), 1e-4)) continue;
         }
 
         // ---- v1 nova ----
-        const b::Timing t = b::time_cpu([&] { step(*m, x); }, args.warmup, args.iters);
+        const b::Timing t = b::time_cpu([&] { step(m, x); }, args.warmup, args.iters);
 
         // ---- v0 PyTorch ----
         std::vector<std::string> notes;
