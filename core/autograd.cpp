@@ -351,4 +351,16 @@ std::vector<Tensor> grad_with_hook(const std::vector<Tensor>& outputs, const std
   return captured_gradients(outputs, inputs, grad_outputs, false, true, true, &hook);
 }
 
+Grads recompute_grads(const Tensor& recomputed, const std::vector<Tensor>& inputs, const Tensor& grad) {
+  std::vector<Tensor> wrt;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) wrt.push_back(t);
+  const std::vector<Tensor> g = autograd::grad({recomputed}, wrt, {grad}, /*create_graph=*/true,
+                                               /*allow_unused=*/true);
+  Grads grads(inputs.size());
+  for (size_t i = 0, k = 0; i < inputs.size(); ++i)
+    if (inputs[i].defined() && inputs[i].requires_grad()) grads[i] = g[k++];
+  return grads;
+}
+
 }  // namespace nova::autograd

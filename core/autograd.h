@@ -178,6 +178,14 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
                          const std::vector<Tensor>& grad_outputs, bool create_graph,
                          bool allow_unused, bool retain_graph);
 
+/// For a node whose backward under create_graph differentiates a
+/// recomputation of its own forward with ops (the recurrences: their plain
+/// backward is a kernel, their second derivative is the ops' one): the
+/// gradients of `recomputed` (recorded) with respect to `inputs` given
+/// `grad`, with create_graph, one entry per input; undefined for an input
+/// that is undefined or does not require grad.
+Grads recompute_grads(const Tensor& recomputed, const std::vector<Tensor>& inputs, const Tensor& grad);
+
 /// The engine's hook: runs one node's backward in place of the plain step,
 /// "call node.fn(ctx), then fit each gradient to its input's shape and dtype"
 /// (fit_gradient). Returns one entry per input (undefined: none); an entry

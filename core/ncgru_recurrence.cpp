@@ -95,21 +95,9 @@ Tensor ncgru_recurrence(const Tensor& proj_in, const Tensor& h0_in, const Tensor
   if (!autograd::any_requires_grad({&proj_in, &h0_in, &U_r, &U_u, &U_c, &b_r, &b_u, &b_c})) return out;
   record(kOp, {proj_in, h0_in, U_r, U_u, U_c, b_r, b_u, b_c}, out,
          [=](const BackwardCtx& c) {
-    if (autograd::is_grad_enabled()) {
-      // create_graph: differentiate the loop of ops, recorded, so that the
-      // gradient can be differentiated again
-      const std::vector<Tensor> inputs{proj_in, h0_in, U_r, U_u, U_c, b_r, b_u, b_c};
-      std::vector<Tensor> wrt;
-      for (const Tensor& t : inputs)
-        if (t.requires_grad()) wrt.push_back(t);
-      const std::vector<Tensor> g = autograd::grad({ncgru_recurrence_composed(proj_in, h0_in, U_r, U_u, U_c, b_r,
-                                                                              b_u, b_c)},
-                                                   wrt, {c.grad}, /*create_graph=*/true, /*allow_unused=*/true);
-      Grads grads(inputs.size());
-      for (size_t i = 0, k = 0; i < inputs.size(); ++i)
-        if (inputs[i].requires_grad()) grads[i] = g[k++];
-      return grads;
-    }
+    if (autograd::is_grad_enabled())  // create_graph: the loop of ops, recorded, differentiated
+      return autograd::recompute_grads(ncgru_recurrence_composed(proj_in, h0_in, U_r, U_u, U_c, b_r, b_u, b_c),
+                                       {proj_in, h0_in, U_r, U_u, U_c, b_r, b_u, b_c}, c.grad);
     const Tensor grad = c.grad;
     std::vector<Tensor> d_ru(n), d_z(n), d_bc(n), d_proj(n), h_prev(n);
     Tensor dh;  // dL/dh_t from the steps after t (none after the last)

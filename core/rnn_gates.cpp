@@ -68,6 +68,7 @@ using autograd::BackwardCtx;
 using autograd::Grads;
 using autograd::NodeOptions;
 using autograd::record;
+using autograd::recompute_grads;
 
 namespace {
 
@@ -272,19 +273,6 @@ Tensor lstm_recurrence_ops(const Tensor& gi, const Tensor& h0, const Tensor& c0,
   return stack(steps, 0);
 }
 
-/// Under create_graph: the gradients of the recurrence recomputed as ops,
-/// themselves recorded, so that they can be differentiated again.
-Grads recompute_grads(const Tensor& out, std::vector<Tensor> inputs, const Tensor& grad) {
-  std::vector<Tensor> defined;
-  for (const Tensor& t : inputs)
-    if (t.defined() && t.requires_grad()) defined.push_back(t);
-  std::vector<Tensor> g = autograd::grad({out}, defined, {grad}, /*create_graph=*/true,
-                                         /*allow_unused=*/true);
-  Grads grads(inputs.size());
-  for (size_t i = 0, k = 0; i < inputs.size(); ++i)
-    if (inputs[i].defined() && inputs[i].requires_grad()) grads[i] = g[k++];
-  return grads;
-}
 
 /// dW_hh = sum_t dgh_t^T h_{t-1} and db_hh = sum_t rows of dgh_t, as one
 /// matmul and one column sum over all T B rows.

@@ -51,7 +51,6 @@
 #include <omp.h>
 
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -72,6 +71,7 @@
 #include "examples/cli.h"
 #include "examples/figure_png.h"
 #include "examples/gan_8gaussians_report.h"
+#include "examples/parallel_runs.h"
 #include "examples/scatter_png.h"
 #include "models/gan_discriminator_step.h"
 #include "models/gaussian_mixture_gan.h"
@@ -328,38 +328,20 @@ class Run {
 /// after the others stop taking new runs.
 std::vector<MixtureRunResult> train_in_parallel(const Config& cfg, const std::vector<std::pair<Weighting, uint64_t>>& runs,
                                                 int64_t jobs, int64_t threads) {
-  std::vector<MixtureRunResult> results(runs.size());
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::mutex print_mutex;
-  std::string first_error;
   optim::Progress lines(false);  // prints result lines; no bar (runs overlap)
-  auto worker = [&] {
-    if (threads > 0) omp_set_num_threads(int(threads));  // this thread's OpenMP teams
-    for (size_t i = next++; i < runs.size() && !failed; i = next++) {
-      const auto [method, seed] = runs[i];
-      const std::string label = fmt::format("seed {} {}", seed, method_name(method));
-      try {
+  auto label = [&](size_t i) { return fmt::format("seed {} {}", runs[i].second, method_name(runs[i].first)); };
+  return examples::run_in_parallel<MixtureRunResult>(
+      runs.size(), jobs, threads,
+      [&](size_t i) {
         optim::Progress quiet(false);  // one run's own bar and lines: off
-        results[i] = Run(cfg, method, seed, quiet, label).train();
-      } catch (const std::exception& e) {
-        std::lock_guard<std::mutex> lock(print_mutex);
-        if (!failed.exchange(true)) first_error = fmt::format("{}: {}", label, e.what());
-        return;
-      }
-      const auto& r = results[i];
-      std::lock_guard<std::mutex> lock(print_mutex);
-      lines.print("{:<22} modes {}/{} (>= {}), high-quality {:.1f}%, {:.1f}s  [{} of {} runs]\n", label,
-                  r.metrics.modes_covered, r.metrics.modes, cfg.metrics.min_count, r.metrics.high_quality_percent,
-                  r.seconds, i + 1, runs.size());
-    }
-  };
-  std::vector<std::thread> pool;
-  const int64_t n = std::max<int64_t>(1, std::min<int64_t>(jobs, int64_t(runs.size())));
-  for (int64_t t = 0; t < n; ++t) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
-  if (failed) fail("{}", first_error);
-  return results;
+        return Run(cfg, runs[i].first, runs[i].second, quiet, label(i)).train();
+      },
+      [&](size_t i, const MixtureRunResult& r) {
+        lines.print("{:<22} modes {}/{} (>= {}), high-quality {:.1f}%, {:.1f}s  [{} of {} runs]\n", label(i),
+                    r.metrics.modes_covered, r.metrics.modes, cfg.metrics.min_count, r.metrics.high_quality_percent,
+                    r.seconds, i + 1, runs.size());
+      },
+      label);
 }
 
 /// --figure 2.6: baseline and aw on one seed, one PNG with a column per snapshot.

@@ -32,7 +32,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -46,6 +45,7 @@
 #include "core/ops.h"
 #include "examples/cli.h"
 #include "examples/line_plot_png.h"
+#include "examples/parallel_runs.h"
 #include "examples/rnn_task_net.h"
 #include "kernels/cuda/runtime.h"
 #include "models/train_checkpoint.h"
@@ -184,40 +184,22 @@ RunResult train_run(const Config& cfg, const RunSpec& spec, optim::Progress& pro
 }
 
 /// Runs `specs` `jobs` at a time, each on `threads` OpenMP threads; results in
-/// the order given. A line is printed as each run ends; the first error is
-/// rethrown after the other workers stop taking runs.
+/// the order given, a line printed as each run ends.
 std::vector<RunResult> train_all(const Config& cfg, const std::vector<RunSpec>& specs, int64_t jobs, int64_t threads,
                                  std::ofstream* csv) {
-  std::vector<RunResult> results(specs.size());
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::mutex mutex;
-  std::string first_error;
   optim::Progress lines(false);
-  auto worker = [&] {
-    if (threads > 0) omp_set_num_threads(int(threads));
-    for (size_t i = next++; i < specs.size() && !failed; i = next++) {
-      const std::string label = fmt::format("{} seed {}", specs[i].variant, specs[i].seed);
-      try {
-        optim::Progress quiet(false);
-        results[i] = train_run(cfg, specs[i], quiet, csv);
-      } catch (const std::exception& e) {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (!failed.exchange(true)) first_error = fmt::format("{}: {}", label, e.what());
-        return;
-      }
-      const RunResult& r = results[i];
-      std::lock_guard<std::mutex> lock(mutex);
-      lines.print("{:<24} min loss {:.4g} (step {}), last-tenth mean {:.4g}, {:.1f} s  [{} of {} runs]\n", label,
-                  r.min_loss, r.min_step, r.final_loss, r.seconds, i + 1, specs.size());
-    }
-  };
-  std::vector<std::thread> pool;
-  const int64_t n = std::max<int64_t>(1, std::min<int64_t>(jobs, int64_t(specs.size())));
-  for (int64_t t = 0; t < n; ++t) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
-  if (failed) fail("{}", first_error);
-  return results;
+  auto label = [&](size_t i) { return fmt::format("{} seed {}", specs[i].variant, specs[i].seed); };
+  return examples::run_in_parallel<RunResult>(
+      specs.size(), jobs, threads,
+      [&](size_t i) {
+        optim::Progress quiet(false);  // a run's own bar and lines: off (runs overlap)
+        return train_run(cfg, specs[i], quiet, csv);
+      },
+      [&](size_t i, const RunResult& r) {
+        lines.print("{:<24} min loss {:.4g} (step {}), last-tenth mean {:.4g}, {:.1f} s  [{} of {} runs]\n", label(i),
+                    r.min_loss, r.min_step, r.final_loss, r.seconds, i + 1, specs.size());
+      },
+      label);
 }
 
 double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()); }

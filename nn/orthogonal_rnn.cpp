@@ -76,17 +76,8 @@ Tensor OrthogonalCell::run_steps(const Tensor& projected, const Tensor& h0) {
   if (!autograd::is_grad_enabled() || !needed) return out;
   autograd::record("orthogonal_sequence", inputs, out, [this, inputs, states](const autograd::BackwardCtx& c) {
     const int64_t T = inputs[0].size(0);
-    std::vector<Tensor> wrt;
-    if (autograd::is_grad_enabled()) {  // create_graph: the recorded loop, differentiated with create_graph
-      for (const Tensor& t : inputs)
-        if (t.requires_grad()) wrt.push_back(t);
-      const std::vector<Tensor> g = autograd::grad({ops::stack(step_loop(inputs[0], inputs[1]), 0)}, wrt, {c.grad},
-                                                   /*create_graph=*/true, /*allow_unused=*/true);
-      autograd::Grads grads(inputs.size());
-      for (size_t i = 0, k = 0; i < inputs.size(); ++i)
-        if (inputs[i].requires_grad()) grads[i] = g[k++];
-      return grads;
-    }
+    if (autograd::is_grad_enabled())  // create_graph: the recorded loop, differentiated
+      return autograd::recompute_grads(ops::stack(step_loop(inputs[0], inputs[1]), 0), inputs, c.grad);
     autograd::Grads grads(inputs.size());
     std::vector<Tensor> d_projected(static_cast<size_t>(T));
     Tensor dh;  // dL/dh_t from the steps after t
@@ -96,7 +87,7 @@ Tensor OrthogonalCell::run_steps(const Tensor& projected, const Tensor& h0) {
       const Tensor h_prev = (t > 0 ? states[size_t(t - 1)] : inputs[1]).detach().requires_grad_();
       const Tensor h = step(p, h_prev);
       const Tensor g = dh.defined() ? ops::select(c.grad, 0, t) + dh : ops::select(c.grad, 0, t);
-      wrt = {p, h_prev};
+      std::vector<Tensor> wrt{p, h_prev};
       wrt.insert(wrt.end(), inputs.begin() + 2, inputs.end());
       const std::vector<Tensor> step_grads = autograd::grad({h}, wrt, {g}, false, /*allow_unused=*/true);
       d_projected[size_t(t)] = step_grads[0];
