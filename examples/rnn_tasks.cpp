@@ -24,10 +24,11 @@
 // threads, each single-threaded unless --threads says otherwise; every run
 // draws from its own generators, so the numbers do not depend on --jobs.
 //
-// Outputs: --csv (model, variant, seed, step, loss, seconds), --plot (the
+// Outputs: --csv (model, variant (quoted), seed, step, loss, seconds), --plot (the
 // loss curves as in Figures 3.2-3.4: log10 of the loss averaged over windows
-// of steps/100 steps, mean over seeds), and the table on stdout (markdown,
-// beside the thesis's numbers where it has them). A single run can
+// of steps/100 steps, mean over seeds; --replot redraws it from a --csv
+// file), and the table on stdout (markdown, beside the thesis's numbers
+// where it has them). A single run can
 // checkpoint and resume (--checkpoint / --resume).
 #include <omp.h>
 
@@ -39,6 +40,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <sstream>
 #include <thread>
 
 #include "core/autograd.h"
@@ -161,7 +163,7 @@ RunResult train_run(const Config& cfg, const RunSpec& spec, optim::Progress& pro
     finite.value(step, "loss", value);
     r.losses.push_back(value);
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (csv) rows += fmt::format("{},{},{},{},{:.6g},{:.3f}\n", examples::rnn_model_name(spec.model), spec.variant,
+    if (csv) rows += fmt::format("{},\"{}\",{},{},{:.6g},{:.3f}\n", examples::rnn_model_name(spec.model), spec.variant,
                                  spec.seed, step, value, elapsed);
     progress.update(label, step, cfg.steps, fmt::format("loss {:.4g}", value), elapsed);
     if (!cfg.checkpoint.empty() && (step == cfg.steps || (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0)))
@@ -259,9 +261,10 @@ void print_table(const Config& cfg, const std::vector<RunResult>& results, bool 
     fmt::print("\nthe task's no-memory baseline loss: {:.4g}{}\n", baseline / unit, unit_text);
 }
 
-/// --plot: log10 of the windowed mean loss, mean over seeds, one line per variant.
-void write_plot(const Config& cfg, const std::vector<RunResult>& results, const std::string& path,
-                const std::string& title) {
+/// --plot: log10 of the windowed mean loss, mean over seeds, one line per
+/// variant; each window's value drawn across its steps, so that the x axis
+/// counts steps.
+void write_plot(const std::vector<RunResult>& results, const std::string& path, const std::string& title) {
   static const examples::Rgb colors[] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},
                                          {214, 39, 40},  {148, 103, 189}, {140, 86, 75}};
   examples::LinePanel panel;
@@ -274,19 +277,60 @@ void write_plot(const Config& cfg, const std::vector<RunResult>& results, const 
     for (size_t start = 0; start + window <= n; start += window) {
       double s = 0;
       for (const RunResult* r : group)
-        for (size_t i = start; i < start + window; ++i) s += r->losses[i];
-      y.push_back(std::log10(s / double(window * group.size())));
+        for (size_t i = start; i < start + window; ++i) s += r->losses.at(i);
+      y.insert(y.end(), window, std::log10(s / double(window * group.size())));
     }
     panel.series.push_back({group.front()->spec.variant, y, colors[c++ % 6]});
   }
-  (void)cfg;
-  examples::write_line_plot_png(path, {panel});
+  examples::write_line_plot_png(path, {panel}, 960, 400);
   fmt::print("wrote {}\n", path);
+}
+
+std::string plot_title(const std::string& task, int64_t T, int64_t steps, int64_t seeds) {
+  return fmt::format("{} T={}: log10 loss, {}-step windows, mean of {} seed(s)", task, T,
+                     std::max<int64_t>(1, steps / 100), seeds);
+}
+
+/// --replot: the runs of a --csv file (losses only), to draw --plot again
+/// without training. Throws naming the file and line on a malformed row.
+std::vector<RunResult> read_csv_runs(const std::string& path, int64_t& seeds) {
+  std::ifstream in(path);
+  NOVA_CHECK(in.good(), "rnn_tasks: --replot {}: cannot open", path);
+  std::string line;
+  NOVA_CHECK(std::getline(in, line) && line == "model,variant,seed,step,loss,seconds",
+             "rnn_tasks: --replot {}: line 1 is not the header rnn_tasks --csv writes", path);
+  std::vector<RunResult> runs;
+  std::map<std::pair<std::string, std::string>, size_t> index;  // (variant, seed) -> run
+  std::map<std::string, int> seed_set;
+  for (int64_t number = 2; std::getline(in, line); ++number) {
+    std::vector<std::string> f(1);
+    bool quoted = false;  // the variant is quoted: "NC-GRU(U_r, U_c)" holds a comma
+    for (char ch : line) {
+      if (ch == '"') quoted = !quoted;
+      else if (ch == ',' && !quoted) f.emplace_back();
+      else f.back() += ch;
+    }
+    NOVA_CHECK(f.size() == 6, "rnn_tasks: --replot {}: line {}: expected 6 fields, got {}", path, number, f.size());
+    auto [it, added] = index.emplace(std::make_pair(f[1], f[2]), runs.size());
+    if (added) {
+      runs.emplace_back();
+      runs.back().spec = {examples::parse_rnn_model(f[0]), 0, 0, f[1]};
+    }
+    seed_set[f[2]] = 1;
+    char* end = nullptr;
+    const double loss = std::strtod(f[4].c_str(), &end);
+    NOVA_CHECK(end != f[4].c_str() && *end == '\0', "rnn_tasks: --replot {}: line {}: loss '{}' is not a number",
+               path, number, f[4]);
+    runs[it->second].losses.push_back(loss);
+  }
+  NOVA_CHECK(!runs.empty(), "rnn_tasks: --replot {}: no rows", path);
+  seeds = int64_t(seed_set.size());
+  return runs;
 }
 
 int run(int argc, char** argv) {
   Config cfg;
-  std::string task = "parenthesis", model = "ncgru-uc", device = "cpu", models = "all", study, plot;
+  std::string task = "parenthesis", model = "ncgru-uc", device = "cpu", models = "all", study, plot, replot;
   int64_t neumann = 2, seeds = 1, jobs = 0, threads = 1;
   uint64_t seed = 0;
   bool compare = false;
@@ -320,8 +364,17 @@ int run(int argc, char** argv) {
   cli.integer("checkpoint-every", cfg.checkpoint_every, "steps between checkpoints; 0: only at the end", 0);
   cli.text("resume", cfg.resume, "single run: continue from this checkpoint (the same options)");
   cli.integer("log-every", cfg.log_every, "a progress line every N steps when stderr is not a terminal", 0);
+  cli.text("replot", replot, "draw --plot from this --csv file of an earlier run (same --task, --T, --steps) and "
+                             "exit, without training");
   if (std::optional<int> status = cli.parse(argc, argv)) return *status;
 
+  if (!replot.empty()) {
+    NOVA_CHECK(!plot.empty(), "rnn_tasks: --replot needs --plot, the PNG to write");
+    int64_t csv_seeds = 0;
+    const std::vector<RunResult> runs = read_csv_runs(replot, csv_seeds);
+    write_plot(runs, plot, plot_title(task, cfg.T, cfg.steps, csv_seeds));
+    return 0;
+  }
   cfg.task = examples::parse_rnn_task(task);
   cfg.device = Device::parse(device);
   const bool many = compare || !study.empty();
@@ -377,10 +430,7 @@ int run(int argc, char** argv) {
     progress.clear();
   }
   print_table(cfg, results, study.empty());
-  if (!plot.empty())
-    write_plot(cfg, results, plot,
-               fmt::format("{} T={}: log10 loss (mean of {} seed(s), windows of {} steps)", task, cfg.T,
-                           many ? seeds : 1, std::max<int64_t>(1, cfg.steps / 100)));
+  if (!plot.empty()) write_plot(results, plot, plot_title(task, cfg.T, cfg.steps, many ? seeds : 1));
   return 0;
 }
 

@@ -6,7 +6,9 @@
 // at a short length, --compare gives the same table with one job or two,
 // the CSV and PNG are written, --study neumann runs its four variants, a
 // resumed run continues bit for bit, and bad options are refused.
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -172,6 +174,27 @@ TEST_CASE("rnn_tasks: a short run learns, --compare's table is the same with one
   char magic[4] = {};
   f.read(magic, 4);
   CHECK(std::string(magic + 1, 3) == "PNG");
+
+  // --replot draws the same PNG from the CSV of the same runs, without training
+  const std::string csv2 = (dir.path / "compare.csv").string(), png2 = (dir.path / "again.png").string();
+  REQUIRE(run(args + " --jobs 2 --csv " + csv2).status == 0);
+  const auto rows = test::read_lines(csv2);
+  CHECK(std::count_if(rows.begin(), rows.end(), [](const std::string& l) {
+          return l.find("ncgru-urc,\"NC-GRU(U_r, U_c)\",") == 0;
+        }) == 2 * 12);
+  REQUIRE(run("--replot " + csv2 + " --plot " + png2 + " --T 10 --steps 12").status == 0);
+  auto bytes = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  CHECK(bytes(png2) == bytes(png));
+  {
+    std::ofstream bad(csv2, std::ios::app);
+    bad << "lstm,LSTM,0,13\n";
+  }
+  const Run broken = run("--replot " + csv2 + " --plot " + png2);
+  CHECK(broken.status == 1);
+  CHECK(broken.output.find("line 50: expected 6 fields, got 4") != std::string::npos);
 }
 
 TEST_CASE("rnn_tasks: --study neumann, resume bit for bit, bad options", "[rnn_tasks]") {
