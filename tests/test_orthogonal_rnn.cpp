@@ -199,8 +199,10 @@ TEST_CASE("orthogonal cells: gradients match finite differences (inputs, state, 
 }
 
 TEST_CASE("orthogonal cells: second derivatives match finite differences of the first", "[orthogonal_rnn][grad]") {
-  // every step is ops, so backward(create_graph) records too: what a
-  // gradient penalty on a recurrent model needs
+  // a sequence is one node whose create_graph backward differentiates the
+  // loop recomputed as ops (autograd::recompute_grads), so backward
+  // (create_graph) records too: what a gradient penalty on a recurrent
+  // model needs
   const int64_t T = 2, B = 2, I = 2, H = 3;
   for (Kind k : kAllKinds) {
     INFO(kind_name(k));
