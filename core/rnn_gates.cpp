@@ -296,7 +296,6 @@ bool use_cuda_persistent(int gates, const Tensor& gi, const Tensor& h0) {
   return cuda::rnn_sequence_supported(gates, h0.size(1), h0.size(0), gi.dtype(), gi.device().index);
 }
 
-Tensor contiguous_or_undefined(const Tensor& t) { return t.defined() ? t.contiguous() : Tensor(); }
 
 /// gru_recurrence on CUDA in two launches (forward here, backward in the
 /// node); dW_hh and db_hh as on the per-step path (weight_grads).
@@ -306,7 +305,7 @@ Tensor gru_recurrence_persistent(const Tensor& gi_in, const Tensor& h0_in, const
   const int64_t T = gi.size(0), B = h0.size(0), H = h0.size(1);
   Tensor out = empty({T, B, H}, gi.dtype(), gi.device());
   Tensor saved = empty({T, B, 4 * H}, gi.dtype(), gi.device());  // per step: r, z, n, gh_n
-  cuda::gru_sequence_forward(gi, h0, w_hh, contiguous_or_undefined(b_hh_in), out, saved);
+  cuda::gru_sequence_forward(gi, h0, w_hh, contiguous_or_none(b_hh_in), out, saved);
   if (autograd::any_requires_grad({&gi_in, &h0_in, &w_hh_in, &b_hh_in})) {
     record("gru_recurrence", {gi_in, h0_in, w_hh_in, b_hh_in}, out,
            [gi_in, h0_in, w_hh_in, b_hh_in, h0, w_hh, saved](const BackwardCtx& c) {
@@ -337,7 +336,7 @@ Tensor lstm_recurrence_persistent(const Tensor& gi_in, const Tensor& h0_in, cons
   const int64_t T = gi.size(0), B = h0.size(0), H = h0.size(1);
   Tensor hc = empty({T, 2, B, H}, gi.dtype(), gi.device());
   Tensor saved = empty({T, B, 5 * H}, gi.dtype(), gi.device());  // per step: i, f, g, o, tanh(c)
-  cuda::lstm_sequence_forward(gi, h0, c0, w_hh, contiguous_or_undefined(b_hh_in), hc, saved);
+  cuda::lstm_sequence_forward(gi, h0, c0, w_hh, contiguous_or_none(b_hh_in), hc, saved);
   if (autograd::any_requires_grad({&gi_in, &h0_in, &c0_in, &w_hh_in, &b_hh_in})) {
     record("lstm_recurrence", {gi_in, h0_in, c0_in, w_hh_in, b_hh_in}, hc,
            [gi_in, h0_in, c0_in, w_hh_in, b_hh_in, h0, c0, w_hh, saved](const BackwardCtx& ctx) {
