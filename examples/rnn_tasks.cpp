@@ -89,6 +89,15 @@ struct RunResult {
 
 std::mutex csv_mutex;
 
+/// Appends `rows` to the CSV (shared by the runs of --compare: one block of
+/// whole rows at a time) and clears them.
+void write_rows(std::ofstream* csv, std::string& rows) {
+  std::lock_guard<std::mutex> lock(csv_mutex);
+  *csv << rows;
+  csv->flush();
+  rows.clear();
+}
+
 /// The largest |U^T U - I| entry over the net's orthogonal weights (0 when none).
 double orthogonality_error(const examples::RnnTaskNet& net) {
   NoGradGuard no_grad;
@@ -165,16 +174,12 @@ RunResult train_run(const Config& cfg, const RunSpec& spec, optim::Progress& pro
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (csv) rows += fmt::format("{},\"{}\",{},{},{:.6g},{:.3f}\n", examples::rnn_model_name(spec.model), spec.variant,
                                  spec.seed, step, value, elapsed);
+    if (csv && (step % 500 == 0 || step == cfg.steps)) write_rows(csv, rows);  // a crash loses at most 500 rows
     progress.update(label, step, cfg.steps, fmt::format("loss {:.4g}", value), elapsed);
     if (!cfg.checkpoint.empty() && (step == cfg.steps || (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0)))
       ckpt.save(cfg.checkpoint, step);
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (csv) {
-    std::lock_guard<std::mutex> lock(csv_mutex);
-    *csv << rows;
-    csv->flush();
-  }
   NOVA_CHECK(!r.losses.empty(), "rnn_tasks: no steps were run (--steps {}, resumed after {})", cfg.steps, first - 1);
   const auto min_it = std::min_element(r.losses.begin(), r.losses.end());
   r.min_loss = *min_it;
