@@ -296,79 +296,18 @@ bool use_cuda_persistent(int gates, const Tensor& gi, const Tensor& h0) {
   return cuda::rnn_sequence_supported(gates, h0.size(1), h0.size(0), gi.dtype(), gi.device().index);
 }
 
-
-/// gru_recurrence on CUDA in two launches (forward here, backward in the
-/// node); dW_hh and db_hh as on the per-step path (weight_grads).
-Tensor gru_recurrence_persistent(const Tensor& gi_in, const Tensor& h0_in, const Tensor& w_hh_in,
-                                 const Tensor& b_hh_in) {
-  const Tensor gi = gi_in.contiguous(), h0 = h0_in.contiguous(), w_hh = w_hh_in.contiguous();
-  const int64_t T = gi.size(0), B = h0.size(0), H = h0.size(1);
-  Tensor out = empty({T, B, H}, gi.dtype(), gi.device());
-  Tensor saved = empty({T, B, 4 * H}, gi.dtype(), gi.device());  // per step: r, z, n, gh_n
-  cuda::gru_sequence_forward(gi, h0, w_hh, contiguous_or_none(b_hh_in), out, saved);
-  if (autograd::any_requires_grad({&gi_in, &h0_in, &w_hh_in, &b_hh_in})) {
-    record("gru_recurrence", {gi_in, h0_in, w_hh_in, b_hh_in}, out,
-           [gi_in, h0_in, w_hh_in, b_hh_in, h0, w_hh, saved](const BackwardCtx& c) {
-      if (autograd::is_grad_enabled())
-        return recompute_grads(gru_recurrence_ops(gi_in, h0_in, w_hh_in, b_hh_in),
-                               {gi_in, h0_in, w_hh_in, b_hh_in}, c.grad);
-      const Tensor g = c.grad.contiguous();
-      const Tensor& out = c.out;
-      const int64_t T = out.size(0), B = out.size(1), H = out.size(2);
-      Tensor dgi = empty({T, B, 3 * H}, out.dtype(), out.device());
-      Tensor dgh = empty({T, B, 3 * H}, out.dtype(), out.device());
-      Tensor dh0 = empty({B, H}, out.dtype(), out.device());
-      cuda::gru_sequence_backward(g, saved, out, h0, w_hh, dgi, dgh, dh0);
-      Grads grads{dgi, dh0, Tensor(), Tensor()};
-      if (c.needs(2) || c.needs(3))
-        weight_grads(dgh, cat({unsqueeze(h0, 0), narrow(out, 0, 0, T - 1)}, 0), c, grads, 2);
-      return grads;
-    }, NodeOptions().save_output());
-  }
-  return out;
-}
-
-/// lstm_recurrence on CUDA in two launches, as gru_recurrence_persistent.
-Tensor lstm_recurrence_persistent(const Tensor& gi_in, const Tensor& h0_in, const Tensor& c0_in,
-                                  const Tensor& w_hh_in, const Tensor& b_hh_in) {
-  const Tensor gi = gi_in.contiguous(), h0 = h0_in.contiguous(), c0 = c0_in.contiguous();
-  const Tensor w_hh = w_hh_in.contiguous();
-  const int64_t T = gi.size(0), B = h0.size(0), H = h0.size(1);
-  Tensor hc = empty({T, 2, B, H}, gi.dtype(), gi.device());
-  Tensor saved = empty({T, B, 5 * H}, gi.dtype(), gi.device());  // per step: i, f, g, o, tanh(c)
-  cuda::lstm_sequence_forward(gi, h0, c0, w_hh, contiguous_or_none(b_hh_in), hc, saved);
-  if (autograd::any_requires_grad({&gi_in, &h0_in, &c0_in, &w_hh_in, &b_hh_in})) {
-    record("lstm_recurrence", {gi_in, h0_in, c0_in, w_hh_in, b_hh_in}, hc,
-           [gi_in, h0_in, c0_in, w_hh_in, b_hh_in, h0, c0, w_hh, saved](const BackwardCtx& ctx) {
-      if (autograd::is_grad_enabled())
-        return recompute_grads(lstm_recurrence_ops(gi_in, h0_in, c0_in, w_hh_in, b_hh_in),
-                               {gi_in, h0_in, c0_in, w_hh_in, b_hh_in}, ctx.grad);
-      const Tensor g = ctx.grad.contiguous();
-      const Tensor& hc = ctx.out;
-      const int64_t T = hc.size(0), B = hc.size(2), H = hc.size(3);
-      Tensor dgates = empty({T, B, 4 * H}, hc.dtype(), hc.device());
-      Tensor dh0 = empty({B, H}, hc.dtype(), hc.device());
-      Tensor dc0 = empty({B, H}, hc.dtype(), hc.device());
-      cuda::lstm_sequence_backward(g, saved, hc, c0, w_hh, dgates, dh0, dc0);
-      Grads grads{dgates, dh0, dc0, Tensor(), Tensor()};
-      if (ctx.needs(3) || ctx.needs(4))
-        weight_grads(dgates, cat({unsqueeze(h0, 0), select(narrow(hc, 0, 0, T - 1), 1, 0)}, 0), ctx, grads, 3);
-      return grads;
-    }, NodeOptions().save_output());
-  }
-  return hc;
-}
-
 }  // namespace
 
 Tensor gru_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& w_hh, const Tensor& b_hh) {
   check_recurrence("gru_recurrence", gi_in, h0_in, w_hh, b_hh, 3);
-  if (use_cuda_persistent(3, gi_in, h0_in)) return gru_recurrence_persistent(gi_in, h0_in, w_hh, b_hh);
+  const bool persistent = use_cuda_persistent(3, gi_in, h0_in);  // decided once, for the backward too
   const Tensor gi = gi_in.contiguous(), h0 = h0_in.contiguous();
   const int64_t T = gi.size(0), B = h0.size(0), H = h0.size(1);
   Tensor out = empty({T, B, H}, gi.dtype(), gi.device());
   Tensor saved = empty({T, B, 4 * H}, gi.dtype(), gi.device());  // per step: r, z, n, gh_n
-  if (whole_sequence_on_cpu(gi, H)) {
+  if (persistent) {
+    cuda::gru_sequence_forward(gi, h0, w_hh.contiguous(), contiguous_or_none(b_hh), out, saved);
+  } else if (whole_sequence_on_cpu(gi, H)) {
     cpu::gru_sequence_forward(gi, h0, w_hh.contiguous(), contiguous_or_none(b_hh), out, saved);
   } else {
     NoGradGuard no_grad;  // one node for the whole loop, recorded below
@@ -381,7 +320,7 @@ Tensor gru_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& w_
   }
   if (autograd::any_requires_grad({&gi_in, &h0_in, &w_hh, &b_hh})) {
     record("gru_recurrence", {gi_in, h0_in, w_hh, b_hh}, out,
-           [gi_in, h0_in, w_hh, b_hh, h0, saved](const BackwardCtx& c) {
+           [gi_in, h0_in, w_hh, b_hh, h0, saved, persistent](const BackwardCtx& c) {
       if (autograd::is_grad_enabled())
         return recompute_grads(gru_recurrence_ops(gi_in, h0_in, w_hh, b_hh), {gi_in, h0_in, w_hh, b_hh}, c.grad);
       const Tensor g = c.grad.contiguous();
@@ -396,13 +335,19 @@ Tensor gru_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& w_
         return grads;
       }
       Tensor dgh = empty({T, B, 3 * H}, out.dtype(), out.device());
-      Tensor dh_direct = empty({B, H}, out.dtype(), out.device());
-      Tensor dh = zeros({B, H}, out.dtype(), out.device());  // dL/dh_t from the steps after t
-      for (int64_t t = T - 1; t >= 0; --t) {
-        const Tensor h_prev = t > 0 ? select(out, 0, t - 1) : h0;
-        const Tensor dgh_t = select(dgh, 0, t);
-        gru_backward_on(select(g, 0, t) + dh, select(saved, 0, t), h_prev, select(dgi, 0, t), dgh_t, dh_direct);
-        dh = matmul(dgh_t, w_hh) + dh_direct;  // [B, 3H] x [3H, H]
+      Tensor dh;  // dL/dh_t from the steps after t; after the loop, dL/dh0
+      if (persistent) {
+        dh = empty({B, H}, out.dtype(), out.device());
+        cuda::gru_sequence_backward(g, saved, out, h0, w_hh.contiguous(), dgi, dgh, dh);
+      } else {
+        Tensor dh_direct = empty({B, H}, out.dtype(), out.device());
+        dh = zeros({B, H}, out.dtype(), out.device());
+        for (int64_t t = T - 1; t >= 0; --t) {
+          const Tensor h_prev = t > 0 ? select(out, 0, t - 1) : h0;
+          const Tensor dgh_t = select(dgh, 0, t);
+          gru_backward_on(select(g, 0, t) + dh, select(saved, 0, t), h_prev, select(dgi, 0, t), dgh_t, dh_direct);
+          dh = matmul(dgh_t, w_hh) + dh_direct;  // [B, 3H] x [3H, H]
+        }
       }
       Grads grads{dgi, dh, Tensor(), Tensor()};
       if (c.needs(2) || c.needs(3))
@@ -421,12 +366,14 @@ Tensor lstm_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& c
   check_same_device("lstm_recurrence", {&gi_in, &c0_in});
   NOVA_CHECK(c0_in.shape() == h0_in.shape(), "lstm_recurrence: c0 must be [B, H] = {} as h0, got {}",
              h0_in.shape().str(), c0_in.shape().str());
-  if (use_cuda_persistent(4, gi_in, h0_in)) return lstm_recurrence_persistent(gi_in, h0_in, c0_in, w_hh, b_hh);
+  const bool persistent = use_cuda_persistent(4, gi_in, h0_in);  // decided once, for the backward too
   const Tensor gi = gi_in.contiguous(), h0 = h0_in.contiguous(), c0 = c0_in.contiguous();
   const int64_t T = gi.size(0), B = h0.size(0), H = h0.size(1);
   Tensor hc = empty({T, 2, B, H}, gi.dtype(), gi.device());
   Tensor saved = empty({T, B, 5 * H}, gi.dtype(), gi.device());  // per step: i, f, g, o, tanh(c)
-  if (whole_sequence_on_cpu(gi, H)) {
+  if (persistent) {
+    cuda::lstm_sequence_forward(gi, h0, c0, w_hh.contiguous(), contiguous_or_none(b_hh), hc, saved);
+  } else if (whole_sequence_on_cpu(gi, H)) {
     cpu::lstm_sequence_forward(gi, h0, c0, w_hh.contiguous(), contiguous_or_none(b_hh), hc, saved);
   } else {
     NoGradGuard no_grad;
@@ -440,7 +387,7 @@ Tensor lstm_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& c
   }
   if (autograd::any_requires_grad({&gi_in, &h0_in, &c0_in, &w_hh, &b_hh})) {
     record("lstm_recurrence", {gi_in, h0_in, c0_in, w_hh, b_hh}, hc,
-           [gi_in, h0_in, c0_in, w_hh, b_hh, h0, c0, saved](const BackwardCtx& ctx) {
+           [gi_in, h0_in, c0_in, w_hh, b_hh, h0, c0, saved, persistent](const BackwardCtx& ctx) {
       if (autograd::is_grad_enabled())
         return recompute_grads(lstm_recurrence_ops(gi_in, h0_in, c0_in, w_hh, b_hh),
                                {gi_in, h0_in, c0_in, w_hh, b_hh}, ctx.grad);
@@ -457,15 +404,22 @@ Tensor lstm_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& c
                                     grads[3], grads[4]);
         return grads;
       }
-      Tensor dh = zeros({B, H}, hc.dtype(), hc.device());  // dL/dh_t, dL/dc_t from the steps after t
-      Tensor dc = zeros({B, H}, hc.dtype(), hc.device());
-      for (int64_t t = T - 1; t >= 0; --t) {
-        const Tensor c_prev = t > 0 ? select(select(hc, 0, t - 1), 0, 1) : c0;
-        const Tensor dgates_t = select(dgates, 0, t);
-        Tensor dc_prev = empty({B, H}, hc.dtype(), hc.device());
-        lstm_backward_on(select(g, 0, t) + stack({dh, dc}, 0), select(saved, 0, t), c_prev, dgates_t, dc_prev);
-        dh = matmul(dgates_t, w_hh);  // [B, 4H] x [4H, H]
-        dc = dc_prev;
+      Tensor dh, dc;  // dL/dh_t, dL/dc_t from the steps after t; after the loop, of h0 and c0
+      if (persistent) {
+        dh = empty({B, H}, hc.dtype(), hc.device());
+        dc = empty({B, H}, hc.dtype(), hc.device());
+        cuda::lstm_sequence_backward(g, saved, hc, c0, w_hh.contiguous(), dgates, dh, dc);
+      } else {
+        dh = zeros({B, H}, hc.dtype(), hc.device());
+        dc = zeros({B, H}, hc.dtype(), hc.device());
+        for (int64_t t = T - 1; t >= 0; --t) {
+          const Tensor c_prev = t > 0 ? select(select(hc, 0, t - 1), 0, 1) : c0;
+          const Tensor dgates_t = select(dgates, 0, t);
+          Tensor dc_prev = empty({B, H}, hc.dtype(), hc.device());
+          lstm_backward_on(select(g, 0, t) + stack({dh, dc}, 0), select(saved, 0, t), c_prev, dgates_t, dc_prev);
+          dh = matmul(dgates_t, w_hh);  // [B, 4H] x [4H, H]
+          dc = dc_prev;
+        }
       }
       Grads grads{dgates, dh, dc, Tensor(), Tensor()};
       if (ctx.needs(3) || ctx.needs(4))
