@@ -28,6 +28,7 @@
 
 #include "core/autograd.h"
 #include "core/factory.h"
+#include "kernels/activation_grad.h"
 #include "kernels/elementwise.h"
 
 namespace nova::ops {
@@ -71,6 +72,23 @@ Tensor unary_float(UnaryKind kind, const Tensor& x, double alpha, double beta, b
 }
 
 Tensor scalar_like(double v, const Tensor& t) { return scalar_tensor(v, t.dtype(), t.device()); }
+
+/// The tanh / sigmoid backward g * f'(y): one pass over memory
+/// (kernels/activation_grad.h, the same bits) when the backward records no
+/// graph and g and y are dense tensors of one shape; otherwise `composed`,
+/// the formula in ops, which a create_graph backward differentiates.
+template <typename Composed>
+Tensor activation_grad(ActivationGradKind kind, const Tensor& g, const Tensor& y, Composed composed) {
+  if (autograd::is_grad_enabled() || g.shape() != y.shape() || g.dtype() != y.dtype() ||
+      g.device() != y.device() || !g.is_contiguous() || !y.is_contiguous())
+    return composed();
+  Tensor out = empty(y.shape(), y.dtype(), y.device());
+  switch (y.device().type) {
+    case DeviceType::CPU: cpu::activation_grad(kind, g, y, out); break;
+    case DeviceType::CUDA: cuda::activation_grad(kind, g, y, out); break;
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -194,14 +212,16 @@ Tensor elu(const Tensor& x, double alpha) {
 Tensor sigmoid(const Tensor& x) {
   return unary_float(UnaryKind::Sigmoid, x, 0, 0, true,
                      [](const Tensor& g, const Tensor&, const Tensor& y) {
-                       return g * y * (1.0 - y);
+                       return activation_grad(ActivationGradKind::Sigmoid, g, y,
+                                              [&] { return g * y * (1.0 - y); });
                      });
 }
 
 Tensor tanh(const Tensor& x) {
   return unary_float(UnaryKind::Tanh, x, 0, 0, true,
                      [](const Tensor& g, const Tensor&, const Tensor& y) {
-                       return g * (1.0 - y * y);
+                       return activation_grad(ActivationGradKind::Tanh, g, y,
+                                              [&] { return g * (1.0 - y * y); });
                      });
 }
 

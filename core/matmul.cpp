@@ -126,7 +126,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   {
     NoGradGuard no_grad;  // one node for the whole layer, recorded below
     Tensor y2 = matmul(as_rows(x, rows), transpose(weight, 0, 1));
-    if (bias.defined()) y2 = y2 + bias;
+    if (bias.defined()) y2.add_(bias);  // in place: y2 is the product's fresh output
     y = reshape(y2, out_shape);
   }
   if (autograd::any_requires_grad({&x, &weight, &bias})) {

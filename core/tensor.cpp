@@ -168,6 +168,18 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
   Tensor delta = alpha == 1.0 ? other : ops::mul(other, alpha);
   NOVA_CHECK(broadcast_shapes("add_", shape(), delta.shape()) == shape(),
              "add_: cannot add shape {} into {}", other.shape().str(), shape().str());
+  // Truly in place (the add kernel writing what it reads, element by
+  // element) when that is safe: *this is dense, so no two elements share
+  // memory, and delta lives in other memory, so no write lands on an element
+  // still to be read. Otherwise add into a new tensor and copy it back.
+  if (is_contiguous() && delta.dtype() == dtype() && delta.device() == device() &&
+      delta.storage() != storage()) {
+    switch (device().type) {
+      case DeviceType::CPU: cpu::binary(BinaryKind::Add, *this, delta, *this); break;
+      case DeviceType::CUDA: cuda::binary(BinaryKind::Add, *this, delta, *this); break;
+    }
+    return *this;
+  }
   return copy_(ops::add(*this, delta));
 }
 

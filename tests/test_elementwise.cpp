@@ -276,3 +276,52 @@ TEST_CASE("float exp, tanh, sigmoid: SIMD rows and strided rows match libm in do
   check("tanh strided", ops::tanh(grid).select(0, 0).contiguous(), tanh_d, 1e-6, 1e-7);
   check("sigmoid strided", ops::sigmoid(grid).select(0, 0).contiguous(), sig_d, 1e-6, 1e-30);
 }
+
+// tanh's and sigmoid's backward run as one pass (kernels/activation_grad.h)
+// when no graph is recorded; the composed formula is what create_graph
+// differentiates and what the results before the one pass came from. Both
+// must give the same bits: a fused multiply-add in the one pass (skipping the
+// rounding of y * y) changes about half of the float32 elements.
+TEST_CASE("tanh and sigmoid backward: the one pass gives the composed formula's bits", "[elementwise][grad]") {
+  auto same_bits = [](const Tensor& a, const Tensor& b) {
+    REQUIRE(a.shape() == b.shape());
+    REQUIRE(a.dtype() == b.dtype());
+    Tensor ac = a.contiguous(), bc = b.contiguous();
+    return std::memcmp(ac.raw_data(), bc.raw_data(), size_t(a.numel()) * dtype_size(a.dtype())) == 0;
+  };
+  for (DType dt : {kFloat32, kFloat64}) {
+    // 0, 1, 7 elements, one chunk, and more than one (the threaded path)
+    for (int64_t n : {int64_t(0), int64_t(1), int64_t(7), int64_t(1000), int64_t(3 * 32768 + 5)}) {
+      INFO(dtype_name(dt) << ", " << n << " elements");
+      Tensor x = uniform({n}, -4.0, 4.0, dt);
+      if (n >= 7) {  // the ends: saturated outputs and exact zeros
+        x.narrow(0, 0, 1).fill_(0.0);
+        x.narrow(0, 1, 1).fill_(30.0);
+        x.narrow(0, 2, 1).fill_(-30.0);
+      }
+      Tensor g = uniform({n}, -2.0, 2.0, dt);
+      for (const char* name : {"tanh", "sigmoid"}) {
+        INFO(name);
+        const bool is_tanh = std::string(name) == "tanh";
+        Tensor xl = x.clone().requires_grad_();
+        Tensor y = is_tanh ? ops::tanh(xl) : ops::sigmoid(xl);
+        y.backward(g);
+        Tensor composed;
+        {
+          NoGradGuard no_grad;
+          Tensor yd = y.detach();
+          composed = is_tanh ? g * (1.0 - yd * yd) : g * yd * (1.0 - yd);
+        }
+        REQUIRE(same_bits(xl.grad(), composed));
+        // a strided upstream gradient takes the composed formula: the same bits again
+        if (n > 1) {
+          Tensor g2 = ops::stack({g, g}, 1).select(1, 0);
+          REQUIRE_FALSE(g2.is_contiguous());
+          Tensor xs = x.clone().requires_grad_();
+          (is_tanh ? ops::tanh(xs) : ops::sigmoid(xs)).backward(g2);
+          REQUIRE(same_bits(xs.grad(), composed));
+        }
+      }
+    }
+  }
+}

@@ -9,6 +9,7 @@
 // broadcasts ([3,1] with [4], 0-d scalars), and the odd sizes 0/1/7/1023/65537.
 #include <functional>
 
+#include "kernels/activation_grad.h"
 #include "kernels/elementwise.h"
 #include "tests/cuda_util.h"
 
@@ -126,6 +127,35 @@ TEST_CASE("every unary kind matches the CPU, forward and backward, on every layo
         INFO(c.name << ", " << dtype_name(dt) << ", " << l.name << " " << l.leaf.str());
         check_parity({values_in(l.leaf, c.lo, c.hi, dt)}, c.grad,
                      [&](const std::vector<Tensor>& in) { return c.op(l.view(in[0])); });
+      }
+    }
+  }
+}
+
+// The one-pass tanh / sigmoid backward (kernels/cuda/activation_grad.cu)
+// rounds every step as IEEE arithmetic: from the same g and y it must give
+// the CPU kernel's bits exactly, and those of the composed formula on the GPU
+// (separate mul / neg / add kernels).
+TEST_CASE("tanh and sigmoid backward kernels give the CPU's bits and the composed formula's", "[cuda][elementwise]") {
+  auto same_bits = [](const Tensor& a, const Tensor& b) {
+    Tensor ac = a.to(kCPU).contiguous(), bc = b.to(kCPU).contiguous();
+    REQUIRE(ac.shape() == bc.shape());
+    return std::memcmp(ac.raw_data(), bc.raw_data(), size_t(ac.numel()) * dtype_size(ac.dtype())) == 0;
+  };
+  for (DType dt : kFloatDTypes) {
+    for (int64_t n : {int64_t(0), int64_t(1), int64_t(1023), int64_t(65537)}) {
+      INFO(dtype_name(dt) << ", " << n << " elements");
+      Tensor y = values_in({n}, -1.0, 1.0, dt), g = values_in({n}, -2.0, 2.0, dt);
+      Tensor yc = y.to(gpu()), gc = g.to(gpu());
+      for (ActivationGradKind kind : {ActivationGradKind::Tanh, ActivationGradKind::Sigmoid}) {
+        const bool is_tanh = kind == ActivationGradKind::Tanh;
+        INFO((is_tanh ? "tanh" : "sigmoid"));
+        Tensor on_cpu = empty({n}, dt), on_gpu = empty({n}, dt, gpu());
+        cpu::activation_grad(kind, g, y, on_cpu);
+        cuda::activation_grad(kind, gc, yc, on_gpu);
+        REQUIRE(same_bits(on_cpu, on_gpu));
+        Tensor composed = is_tanh ? gc * (1.0 - yc * yc) : gc * yc * (1.0 - yc);
+        REQUIRE(same_bits(composed, on_gpu));
       }
     }
   }

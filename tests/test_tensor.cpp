@@ -103,3 +103,33 @@ TEST_CASE("storage_view is a 1-D window on the storage, whatever the tensor's ow
   REQUIRE_THROWS_NOVA(base.storage_view(8, 5), "storage_view: elements [8, 13) are outside the storage of 12");
   REQUIRE_THROWS_NOVA(base.storage_view(-1, 2), "outside the storage");
 }
+
+// add_ writes in place when that is safe (a dense target, the addend in other
+// memory) and otherwise adds into a new tensor and copies back; both give
+// a + b, and the in-place path keeps the target's memory.
+TEST_CASE("add_ adds in place, with broadcasting, and survives an addend that overlaps the target", "[tensor]") {
+  Tensor a = uniform({4, 3}, -1.0, 1.0, kFloat64);
+  Tensor b = uniform({3}, -1.0, 1.0, kFloat64);
+  auto av = a.to_vector<double>(), bv = b.to_vector<double>();
+  const void* before = a.raw_data();
+  a.add_(b);  // in place, b broadcast over the rows
+  REQUIRE(a.raw_data() == before);
+  auto out = a.to_vector<double>();
+  for (int i = 0; i < 12; ++i) REQUIRE(out[i] == av[i] + bv[i % 3]);
+  a.add_(b, -2.0);
+  out = a.to_vector<double>();
+  for (int i = 0; i < 12; ++i) REQUIRE(out[i] == (av[i] + bv[i % 3]) + (-2.0 * bv[i % 3]));
+
+  // the addend is the target's own memory, shifted by one row: an in-place
+  // pass would read rows it has already changed
+  Tensor c = arange(0.0, 12.0, 1.0, kFloat64).reshape({4, 3});
+  Tensor top = c.narrow(0, 1, 3), below = c.narrow(0, 0, 3);
+  top.add_(below);  // rows 1..3 += rows 0..2 as they were before
+  REQUIRE(c.to_vector<double>() == std::vector<double>{0, 1, 2, 3, 5, 7, 9, 11, 13, 15, 17, 19});
+
+  // a strided (non-dense) target takes the copy-back path
+  Tensor d = zeros({3, 4}, kFloat64);
+  Tensor dt = d.t();
+  dt.add_(ones({4, 3}, kFloat64));
+  REQUIRE(d.sum().item<double>() == 12.0);
+}

@@ -55,6 +55,11 @@ enum class BinaryKind : uint8_t {
 
 inline bool is_comparison(BinaryKind k) { return k >= BinaryKind::Eq; }
 
+/// Activations whose derivative is a function of their output y, for the
+/// one-pass backward kernel (kernels/activation_grad.h): tanh 1 - y^2,
+/// sigmoid y (1 - y).
+enum class ActivationGradKind : uint8_t { Tanh, Sigmoid };
+
 /// The op's name as users write it ("tanh"), for errors and traces.
 const char* unary_name(UnaryKind k);
 const char* binary_name(BinaryKind k);
