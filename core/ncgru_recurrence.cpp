@@ -11,6 +11,7 @@
 #include "core/matmul.h"
 #include "core/reduce.h"
 #include "core/views.h"
+#include "kernels/ncgru_gates.h"
 
 namespace nova::ops {
 
@@ -44,6 +45,15 @@ void check_args(const Tensor& proj, const Tensor& h0, const Tensor& U_r, const T
                all[i]->shape().str());
 }
 
+/// Runs a kernel of kernels/ncgru_gates.h on the tensors' device.
+template <typename CpuFn, typename CudaFn, typename... Args>
+void on_device(const Device& dev, CpuFn cpu_fn, CudaFn cuda_fn, const Args&... args) {
+  switch (dev.type) {
+    case DeviceType::CPU: cpu_fn(args...); break;
+    case DeviceType::CUDA: cuda_fn(args...); break;
+  }
+}
+
 }  // namespace
 
 Tensor ncgru_recurrence_composed(const Tensor& proj, const Tensor& h0, const Tensor& U_r, const Tensor& U_u,
@@ -65,14 +75,17 @@ Tensor ncgru_recurrence_composed(const Tensor& proj, const Tensor& h0, const Ten
 }
 
 Tensor ncgru_recurrence(const Tensor& proj_in, const Tensor& h0_in, const Tensor& U_r, const Tensor& U_u,
-                        const Tensor& U_c, const Tensor& b_r, const Tensor& b_u, const Tensor& b_c) {
-  check_args(proj_in, h0_in, U_r, U_u, U_c, b_r, b_u, b_c);
-  const Tensor proj = proj_in.contiguous(), h0 = h0_in.contiguous();
-  const int64_t T = proj.size(0), H = h0.size(1);
-  // per step, kept for the backward: r and u side by side [B, 2H], r h, the
-  // candidate's argument z and the candidate c, and h_t itself
-  const size_t n = static_cast<size_t>(T);
-  std::vector<Tensor> ru(n), rh(n), zs(n), cs(n), hs(n);
+                        const Tensor& U_c, const Tensor& b_r, const Tensor& b_u, const Tensor& b_c_in) {
+  check_args(proj_in, h0_in, U_r, U_u, U_c, b_r, b_u, b_c_in);
+  const Tensor proj = proj_in.contiguous(), h0 = h0_in.contiguous(), b_c = b_c_in.contiguous();
+  const int64_t T = proj.size(0), B = h0.size(0), H = h0.size(1);
+  const DType dt = proj.dtype();
+  const Device dev = proj.device();
+  // every step's h_t goes straight into the output; kept for the backward:
+  // r and u side by side, r h, the candidate's argument z and the candidate c
+  Tensor out = empty({T, B, H}, dt, dev);
+  Tensor ru = empty({T, B, 2 * H}, dt, dev), rh = empty({T, B, H}, dt, dev);
+  Tensor zs = empty({T, B, H}, dt, dev), cs = empty({T, B, H}, dt, dev);
   Tensor U_ru, b_ru;
   {
     NoGradGuard no_grad;  // one node for the whole loop, recorded below
@@ -81,62 +94,60 @@ Tensor ncgru_recurrence(const Tensor& proj_in, const Tensor& h0_in, const Tensor
     const Tensor U_c_t = U_c.t();
     Tensor h = h0;
     for (int64_t t = 0; t < T; ++t) {
-      const Tensor p = select(proj, 0, t);
-      const size_t k = size_t(t);
-      ru[k] = sigmoid(narrow(p, 1, 0, 2 * H) + linear(h, U_ru, b_ru));
-      const Tensor u = narrow(ru[k], 1, H, H);
-      rh[k] = narrow(ru[k], 1, 0, H) * h;
-      zs[k] = narrow(p, 1, 2 * H, H) + matmul(rh[k], U_c_t);
-      cs[k] = modrelu(zs[k], b_c);
-      h = hs[k] = (1.0 - u) * h + u * cs[k];
+      const Tensor p = select(proj, 0, t), ru_t = select(ru, 0, t), rh_t = select(rh, 0, t);
+      const Tensor lin = linear(h, U_ru, b_ru);
+      on_device(dev, cpu::ncgru_forward_gates, cuda::ncgru_forward_gates, p, lin, h, ru_t, rh_t);
+      const Tensor m = matmul(rh_t, U_c_t);
+      const Tensor h_new = select(out, 0, t);
+      on_device(dev, cpu::ncgru_forward_state, cuda::ncgru_forward_state, p, m, b_c, ru_t, h, select(zs, 0, t),
+                select(cs, 0, t), h_new);
+      h = h_new;
     }
   }
-  Tensor out = stack(hs, 0);
-  if (!autograd::any_requires_grad({&proj_in, &h0_in, &U_r, &U_u, &U_c, &b_r, &b_u, &b_c})) return out;
-  record(kOp, {proj_in, h0_in, U_r, U_u, U_c, b_r, b_u, b_c}, out,
+  if (!autograd::any_requires_grad({&proj_in, &h0_in, &U_r, &U_u, &U_c, &b_r, &b_u, &b_c_in})) return out;
+  record(kOp, {proj_in, h0_in, U_r, U_u, U_c, b_r, b_u, b_c_in}, out,
          [=](const BackwardCtx& c) {
     if (autograd::is_grad_enabled())  // create_graph: the loop of ops, recorded, differentiated
-      return autograd::recompute_grads(ncgru_recurrence_composed(proj_in, h0_in, U_r, U_u, U_c, b_r, b_u, b_c),
-                                       {proj_in, h0_in, U_r, U_u, U_c, b_r, b_u, b_c}, c.grad);
-    const Tensor grad = c.grad;
-    std::vector<Tensor> d_ru(n), d_z(n), d_bc(n), d_proj(n), h_prev(n);
+      return autograd::recompute_grads(ncgru_recurrence_composed(proj_in, h0_in, U_r, U_u, U_c, b_r, b_u, b_c_in),
+                                       {proj_in, h0_in, U_r, U_u, U_c, b_r, b_u, b_c_in}, c.grad);
+    const Tensor grad = c.grad.contiguous();
+    const Tensor& hs = c.out;  // the saved output (not captured: that would be a cycle through this node)
+    // step t's gradient of the projections goes into its rows of d_proj:
+    // [d r_pre | d u_pre | dz]; g, du and dh_part are per-step scratch
+    Tensor d_proj = empty({T, B, 3 * H}, dt, dev), d_bc = empty({T, B, H}, dt, dev);
+    Tensor g = empty({B, H}, dt, dev), du = empty({B, H}, dt, dev), dh_part = empty({B, H}, dt, dev);
     Tensor dh;  // dL/dh_t from the steps after t (none after the last)
     for (int64_t t = T - 1; t >= 0; --t) {
-      const size_t k = size_t(t);
-      h_prev[k] = t > 0 ? hs[k - 1] : h0;
-      const Tensor g = dh.defined() ? select(grad, 0, t) + dh : select(grad, 0, t);
-      const Tensor r = narrow(ru[k], 1, 0, H), u = narrow(ru[k], 1, H, H);
-      const Tensor du = g * (cs[k] - h_prev[k]);
-      const Tensor dc = g * u;
-      const Tensor s = sign(zs[k]);
-      d_bc[k] = where(gt(abs(zs[k]) + b_c, 0.0), dc * s, 0.0);  // dc m sgn(z)
-      d_z[k] = d_bc[k] * s;
-      const Tensor d_rh = matmul(d_z[k], U_c);
-      d_ru[k] = cat({d_rh * h_prev[k], du}, 1) * ru[k] * (1.0 - ru[k]);
-      d_proj[k] = cat({d_ru[k], d_z[k]}, 1);
-      dh = g * (1.0 - u) + d_rh * r + matmul(d_ru[k], U_ru);
+      const Tensor h_prev = t > 0 ? select(hs, 0, t - 1) : h0;
+      const Tensor dp = select(d_proj, 0, t), ru_t = select(ru, 0, t);
+      on_device(dev, cpu::ncgru_backward_candidate, cuda::ncgru_backward_candidate, select(grad, 0, t), dh, ru_t,
+                select(cs, 0, t), h_prev, select(zs, 0, t), b_c, g, du, select(d_bc, 0, t), dp);
+      const Tensor d_rh = matmul(narrow(dp, 1, 2 * H, H), U_c);
+      on_device(dev, cpu::ncgru_backward_gates, cuda::ncgru_backward_gates, g, du, d_rh, h_prev, ru_t, dp, dh_part);
+      dh = dh_part + matmul(narrow(dp, 1, 0, 2 * H), U_ru);
     }
     Grads grads(8);
-    grads[0] = stack(d_proj, 0);
+    grads[0] = d_proj;
     grads[1] = dh;
     // the weights: one matmul / one column sum over all T B rows
-    const int64_t rows = T * h0.size(0);
-    const Tensor d_ru_all = reshape(stack(d_ru, 0), {rows, 2 * H});
+    const int64_t rows = T * B;
+    const Tensor d_ru_all = reshape(narrow(d_proj, 2, 0, 2 * H), {rows, 2 * H});
     if (c.needs(2) || c.needs(3)) {
-      const Tensor d_U_ru = matmul(transpose(d_ru_all, 0, 1), reshape(stack(h_prev, 0), {rows, H}));
+      const Tensor h_prev_all = cat({unsqueeze(h0, 0), narrow(hs, 0, 0, T - 1)}, 0);
+      const Tensor d_U_ru = matmul(transpose(d_ru_all, 0, 1), reshape(h_prev_all, {rows, H}));
       if (c.needs(2)) grads[2] = narrow(d_U_ru, 0, 0, H).contiguous();
       if (c.needs(3)) grads[3] = narrow(d_U_ru, 0, H, H).contiguous();
     }
     if (c.needs(4))
-      grads[4] = matmul(transpose(reshape(stack(d_z, 0), {rows, H}), 0, 1), reshape(stack(rh, 0), {rows, H}));
+      grads[4] = matmul(transpose(reshape(narrow(d_proj, 2, 2 * H, H), {rows, H}), 0, 1), reshape(rh, {rows, H}));
     if (c.needs(5) || c.needs(6)) {
       const Tensor d_b_ru = sum(d_ru_all, {0});
       if (c.needs(5)) grads[5] = narrow(d_b_ru, 0, 0, H).contiguous();
       if (c.needs(6)) grads[6] = narrow(d_b_ru, 0, H, H).contiguous();
     }
-    if (c.needs(7)) grads[7] = sum(reshape(stack(d_bc, 0), {rows, H}), {0});
+    if (c.needs(7)) grads[7] = sum(reshape(d_bc, {rows, H}), {0});
     return grads;
-  });
+  }, NodeOptions().save_output());
   return out;
 }
 

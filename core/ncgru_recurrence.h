@@ -7,10 +7,9 @@
 // zero-filled gradient of the projections per step (the select's backward):
 // T^2 B H work, most of an NC-GRU training step at T 100. One node writes
 // step t's gradient into its own rows, and forms the recurrent weights'
-// gradients as one matmul over all steps after the loop. Each step is still
-// a handful of ops (two matmuls and the gate math, run on the tensors'
-// device, so CPU and CUDA come with the ops); a fused per-step gate kernel
-// for NC-GRU is still to come.
+// gradients as one matmul over all steps after the loop. Each step is two
+// matmuls and two fused gate kernels forward (kernels/ncgru_gates.h), and
+// two matmuls and two kernels backward, on the tensors' device.
 //
 // Backward through time, step t from the last, g = dL/dh_t (the output's
 // gradient plus what step t+1 sent back), z = W_c x + U_c (r h) the

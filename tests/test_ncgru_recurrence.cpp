@@ -151,3 +151,27 @@ TEST_CASE("ncgru_recurrence rejects bad arguments", "[ncgru_recurrence]") {
   REQUIRE_THROWS_NOVA(ops::ncgru_recurrence(a.proj, Tensor(), a.U_r, a.U_u, a.U_c, a.b_r, a.b_u, a.b_c),
                       "ncgru_recurrence");
 }
+
+// float32 takes the fused kernels' SIMD rows (Eigen's exp for the gates) on
+// the CPU; it must stay within float rounding of the loop of ops, values and
+// gradients. H 40: the [B, 2H] gate rows hold whole SIMD packets and a tail.
+TEST_CASE("ncgru_recurrence in float32 stays within float rounding of the loop of ops", "[ncgru_recurrence][grad]") {
+  for (auto [T, B, H] : std::vector<std::array<int64_t, 3>>{{5, 3, 7}, {4, 2, 40}}) {
+    INFO("T=" << T << " B=" << B << " H=" << H);
+    const Args a64 = make_args(T, B, H);
+    Args a;
+    std::vector<Tensor*> fields = {&a.proj, &a.h0, &a.U_r, &a.U_u, &a.U_c, &a.b_r, &a.b_u, &a.b_c};
+    const std::vector<Tensor> src = a64.all();
+    for (size_t k = 0; k < fields.size(); ++k) *fields[k] = src[k].detach().to(kFloat32).requires_grad_();
+    const Tensor out = run_fused(a), ref = run_composed(a);
+    require_close(values(out), values(ref), 1e-5);
+    require_close(values(out), loops(a64, T, B, H), 1e-5);
+    const Tensor w = uniform(out.shape(), -1, 1, kFloat32);
+    const auto g = autograd::grad({ops::sum(out * w)}, a.all());
+    const auto g_ref = autograd::grad({ops::sum(ref * w)}, a.all());
+    for (size_t k = 0; k < g.size(); ++k) {
+      INFO("input " << k);
+      require_close(values(g[k]), values(g_ref[k]), 1e-4);
+    }
+  }
+}
