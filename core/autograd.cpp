@@ -12,11 +12,16 @@
 // in core/grad_split.cpp): one branch per node, and no op is known by name.
 #include "core/autograd.h"
 
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "core/elementwise.h"
 #include "core/factory.h"
+#include "core/profile.h"
 #include "core/reduce.h"
 
 namespace nova::autograd {
@@ -42,6 +47,54 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
   if (!t.defined() || !t.requires_grad()) return nullptr;
   if (t.grad_fn()) return t.grad_fn();
   return accumulator_of(t);
+}
+
+// ---- anomaly mode ----
+
+std::atomic<int> anomaly_state{-1};  // -1: NOVA_ANOMALY not read yet; 0 off; 1 on
+std::atomic<uint64_t> anomaly_ops{0};  // ops recorded since anomaly mode last came on
+
+/// "2 NaN and 0 infinite values among 12" for a floating tensor holding some
+/// non-finite value; empty when every value is finite (or t is not floating).
+std::string non_finite_summary(const Tensor& t) {
+  if (!t.defined() || !t.is_floating_point() || t.numel() == 0) return "";
+  NoGradGuard no_grad;
+  const std::vector<double> v = t.to_vector<double>();
+  int64_t nan = 0, inf = 0;
+  for (double x : v) {
+    nan += std::isnan(x);
+    inf += std::isinf(x);
+  }
+  if (nan + inf == 0) return "";
+  return fmt::format("{} NaN and {} infinite values among {}", nan, inf, v.size());
+}
+
+/// "op #7, recorded in scope 'D step'": where the node's forward ran.
+std::string anomaly_origin(const Node& n) {
+  std::string where = fmt::format("op #{} since anomaly mode came on", n.anomaly_seq);
+  where += n.anomaly_scope.empty() ? ", recorded outside every profile::Scope"
+                                   : ", recorded in scope '" + n.anomaly_scope + "'";
+  return where;
+}
+
+std::string shapes_of(const std::vector<Shape>& shapes) {
+  std::string s;
+  for (const Shape& shape : shapes) s += (s.empty() ? "" : ", ") + shape.str();
+  return s;
+}
+
+/// Throws when a gradient a node's backward returned holds NaN or infinity.
+void check_backward_anomaly(const Node& node, const BackwardCtx& ctx, const Grads& grads) {
+  for (size_t i = 0; i < grads.size(); ++i) {
+    if (!ctx.needs(int(i)) || !grads[i].defined()) continue;
+    const std::string bad = non_finite_summary(grads[i]);
+    if (bad.empty()) continue;
+    const std::string incoming = non_finite_summary(ctx.grad);
+    fail("anomaly mode: the backward of '{}' ({}) returned for its input {} (shape {}) a gradient with {}; "
+         "the gradient it received (shape {}) had {}; the op's inputs had shapes [{}]",
+         node.name, anomaly_origin(node), i, grads[i].shape().str(), bad, ctx.grad.shape().str(),
+         incoming.empty() ? "only finite values" : incoming, shapes_of(node.input_shapes));
+  }
 }
 
 /// The plain step of a node: its backward function, then each gradient
@@ -190,6 +243,7 @@ struct Engine {
       Grads grads = hook ? (*hook)(*node, ctx) : plain_backward(*node, ctx);
       NOVA_CHECK(grads.size() == node->next.size(), "autograd: {} backward returned {} gradients for {} inputs",
                  node->name, grads.size(), node->next.size());
+      if (is_anomaly_enabled()) check_backward_anomaly(*node, ctx, grads);
       if (!retain_graph) {
         node->fn = nullptr;
         node->saved_out.reset();
@@ -274,6 +328,22 @@ std::vector<Tensor> captured_gradients(const std::vector<Tensor>& outputs, const
 
 }  // namespace
 
+bool is_anomaly_enabled() {
+  int state = anomaly_state.load(std::memory_order_relaxed);
+  if (state < 0) {
+    const char* env = std::getenv("NOVA_ANOMALY");
+    int from_env = env && *env && std::strcmp(env, "0") != 0 ? 1 : 0;
+    anomaly_state.compare_exchange_strong(state, from_env);  // a guard set meanwhile wins
+    state = anomaly_state.load();
+  }
+  return state == 1;
+}
+
+void set_anomaly_enabled(bool enabled) {
+  const int was = anomaly_state.exchange(enabled ? 1 : 0);
+  if (enabled && was != 1) anomaly_ops = 0;  // number the ops from this moment
+}
+
 bool is_grad_enabled() { return grad_enabled; }
 void set_grad_enabled(bool enabled) { grad_enabled = enabled; }
 
@@ -319,6 +389,13 @@ void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, Ba
     node->saved_out = std::make_shared<TensorImpl>(*out.impl());
     node->saved_out->grad_fn.reset();
     node->saved_out->requires_grad = false;
+  }
+  if (is_anomaly_enabled()) {
+    node->anomaly_seq = ++anomaly_ops;
+    node->anomaly_scope = profile::current_scope();
+    const std::string bad = non_finite_summary(out);
+    NOVA_CHECK(bad.empty(), "anomaly mode: the forward of '{}' ({}) gave an output of shape {} with {}; its inputs "
+               "had shapes [{}]", name, anomaly_origin(*node), out.shape().str(), bad, shapes_of(node->input_shapes));
   }
   out.impl()->grad_fn = std::move(node);
   out.impl()->requires_grad = true;

@@ -42,6 +42,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -98,6 +99,11 @@ struct Node {
   bool is_accumulator = false;
   bool released = false;  // fn freed by a backward without retain_graph
   Grouping grouping;  // for grad_split's hook only
+  // anomaly mode only (AnomalyGuard): the op's number among the ops recorded
+  // since anomaly mode came on and the user scope it ran in
+  // (profile::Scope), for the error that names it
+  uint64_t anomaly_seq = 0;
+  std::string anomaly_scope;
 };
 
 /// What record() sets on a node besides its backward function, chained:
@@ -145,6 +151,30 @@ class GradModeGuard {
  public:
   explicit GradModeGuard(bool enabled) : previous_(is_grad_enabled()) { set_grad_enabled(enabled); }
   ~GradModeGuard() { set_grad_enabled(previous_); }
+ private:
+  bool previous_;
+};
+
+/// Anomaly mode: after each recorded op's forward, its output, and after each
+/// node's backward, every gradient it returned, is checked for NaN and
+/// infinity; the first one found throws nova::Error naming the op, which
+/// input's gradient (backward), the shapes, the op's number in recording
+/// order and the user scope it was recorded in (profile::Scope). For
+/// debugging: each check reads the whole tensor (a copy from the GPU on
+/// CUDA). On for the process when the environment variable NOVA_ANOMALY is
+/// set to anything but "0" at the first call; AnomalyGuard turns it on or
+/// off for a scope. Ops that record no node (grad mode off, no input
+/// requiring a gradient) are not checked.
+bool is_anomaly_enabled();
+void set_anomaly_enabled(bool enabled);
+
+/// Anomaly mode on (or off) for its scope, restoring the previous mode.
+class AnomalyGuard {
+ public:
+  explicit AnomalyGuard(bool enabled = true) : previous_(is_anomaly_enabled()) { set_anomaly_enabled(enabled); }
+  ~AnomalyGuard() { set_anomaly_enabled(previous_); }
+  AnomalyGuard(const AnomalyGuard&) = delete;
+  AnomalyGuard& operator=(const AnomalyGuard&) = delete;
  private:
   bool previous_;
 };

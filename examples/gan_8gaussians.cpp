@@ -48,6 +48,12 @@
 // from the saved step to --steps, reaching the same weights bit for bit as
 // a run that never stopped (CPU, same --threads). One run per file, so
 // --compare and --figure (several runs) refuse both.
+//
+// --graph FILE.dot (one run): before training, the backward graph of one
+// step's three losses (D's real and fake parts, G's loss), G's and D's
+// parameters named, ops coloured by grad_split's view of them
+// (autograd::to_dot), and FILE.png beside it when Graphviz is installed.
+// Drawn on a batch of its own: the training's random stream is untouched.
 #include <omp.h>
 
 #include <array>
@@ -71,6 +77,7 @@
 #include "examples/cli.h"
 #include "examples/figure_png.h"
 #include "examples/gan_8gaussians_report.h"
+#include "examples/graph_picture.h"
 #include "examples/parallel_runs.h"
 #include "examples/scatter_png.h"
 #include "models/gan_discriminator_step.h"
@@ -112,6 +119,7 @@ struct Config {
   std::mutex* io = nullptr;  // the CSV files, shared by runs in parallel
   std::string checkpoint, resume;  // --checkpoint, --resume: paths, empty when off
   int64_t checkpoint_every = 0;    // 0: only at the end
+  std::string graph;               // --graph: the DOT file, empty when off
 };
 
 class Run {
@@ -167,8 +175,37 @@ class Run {
         .setting("aw_norm_guard", num(cfg.aw_norm_guard));
   }
 
+  /// --graph: one step's losses as the step builds them (the D loss in its
+  /// real and fake parts on D(cat(real, G(z))) with G under no-grad, the G
+  /// loss on D(G(z'))), on points from a generator of its own; returns the
+  /// line to print.
+  std::string write_graph(const std::string& path) {
+    Generator gen(seed_ ^ 0x5DEECE66DULL);
+    const int64_t n = cfg_.batch, z_dim = training_.options().net.z_dim;
+    const std::shared_ptr<nn::Module>& scores = d_step().discriminator();
+    Tensor real = mixture_.sample(n, gen).to(cfg_.device), fake;
+    {
+      NoGradGuard no_grad;
+      fake = (*G_)(randn({n, z_dim}, kFloat32, cfg_.device, &gen));
+    }
+    const Tensor out = (*scores)(ops::cat({real, fake}, 0));
+    const nn::DiscriminatorLoss d_loss =
+        nn::discriminator_loss(cfg_.d_step.objective.d_loss, out.narrow(0, 0, n), out.narrow(0, n, n));
+    const Tensor g_loss =
+        nn::generator_loss(cfg_.d_step.objective.g_loss, (*scores)((*G_)(randn({n, z_dim}, kFloat32, cfg_.device, &gen))));
+    autograd::DotOptions options;
+    for (const auto& [name, t] : g_params_) options.names.emplace_back("G." + name, t);
+    for (const auto& [name, t] : d_params_) options.names.emplace_back("D." + name, t);
+    options.root_names = {"D loss, real rows", "D loss, fake rows", "G loss"};
+    options.grad_split_colours = weighting_ != Weighting::none;
+    options.title = fmt::format("gan_8gaussians, one step: {} {}, batch {}", method_name(weighting_),
+                                cfg_.objective_text, n);
+    return examples::write_graph_picture(path, {d_loss.real, d_loss.fake, g_loss}, options);
+  }
+
   MixtureRunResult train() {
     const auto start = Clock::now();
+    if (!cfg_.graph.empty()) progress_.print("{}\n", write_graph(cfg_.graph));
     if (!cfg_.plot_dir.empty()) {
       Generator g(seed_);
       examples::write_scatter_png(plot_path(0), mixture_.sample(cfg_.eval_samples, g), mixture_.centres);
@@ -463,6 +500,10 @@ int run(int argc, char** argv) {
            "save the whole training state (G, D, optimizers, aw, random generator, step) to this safetensors "
            "file every --checkpoint-every steps and at the end");
   cfg.checkpoint_every = 1000;
+  cli.text("graph", cfg.graph,
+           "write the backward graph of one step's losses (D real, D fake, G) to this Graphviz DOT file, "
+           "parameters named, ops coloured by grad_split's view of them with aw, and a PNG beside it when "
+           "Graphviz's dot is installed (apt-get install graphviz); one run only");
   cli.integer("checkpoint-every", cfg.checkpoint_every, "steps between checkpoints; 0: only at the end", 0);
   cli.text("resume", cfg.resume,
            "continue from this checkpoint's step to --steps, bit for bit as if never stopped (same options, "
@@ -488,6 +529,8 @@ int run(int argc, char** argv) {
   NOVA_CHECK(!several || (cfg.checkpoint.empty() && cfg.resume.empty()),
              "gan_8gaussians: --checkpoint and --resume hold one run; --compare trains 2 x --seeds runs "
              "(--figure two): checkpoint each method and seed as its own run (--weighting, --seed)");
+  NOVA_CHECK(!several || cfg.graph.empty(), "gan_8gaussians: --graph draws one run's step; it does not go with "
+             "--compare or --figure");
   if (several && cfg.weighting == Weighting::none) cfg.weighting = Weighting::aw1;
   cfg.keep_points = !figure.empty();
   NOVA_CHECK(figure.empty() || cfg.plot_every > 0, "gan_8gaussians: --figure needs snapshots (--plot-every > 0)");

@@ -8,6 +8,7 @@
 // README's table is for. Compiled only when the examples are built.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <regex>
@@ -168,6 +169,37 @@ TEST_CASE("the GAN example writes valid PNG snapshots only when asked", "[exampl
   INFO(quiet.output);
   REQUIRE(quiet.status == 0);
   REQUIRE(cwd.listing().empty());
+}
+
+// --graph: one step's losses as a DOT file (core/graph_dot.h), a PNG beside
+// it when Graphviz's dot is installed, and the training itself unchanged.
+TEST_CASE("--graph writes one step's backward graph and leaves the training as it was", "[example][gan8]") {
+  nova::test::TempDir dir;
+  const std::string dot = dir.file("step.dot");
+  const std::string args = "--steps 20 --batch 32 --eval-samples 200 --plot-every 0 --weighting aw1 ";
+  Run with = run(args + "--graph " + dot);
+  INFO(with.output);
+  REQUIRE(with.status == 0);
+  const std::vector<std::string> lines = lines_of(dot);
+  REQUIRE(!lines.empty());
+  REQUIRE(lines.front() == "digraph backward {");
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  for (const char* want : {"D loss, real rows", "D loss, fake rows", "G loss", "D.0.weight\\n[128, 2]",
+                           "G.0.weight\\n[128, 256]", "linear\\n[64, 128]", "tanh\\n[32, 128]", "legend"})
+    REQUIRE(text.find(want) != std::string::npos);
+  const bool have_dot = std::system("command -v dot > /dev/null 2>&1") == 0;
+  REQUIRE(std::filesystem::exists(dir.file("step.png")) == have_dot);
+  if (have_dot) REQUIRE(is_png(dir.file("step.png")));
+  else REQUIRE(with.output.find("apt-get install graphviz") != std::string::npos);
+  Run without = run(args);
+  REQUIRE(without.status == 0);
+  REQUIRE(final_field(with.output, "high_quality_pct") == final_field(without.output, "high_quality_pct"));
+  REQUIRE(final_field(with.output, "modes_covered") == final_field(without.output, "modes_covered"));
+
+  Run several = run("--compare --seeds 1 --steps 5 --graph " + dot);
+  REQUIRE(several.status != 0);
+  REQUIRE(several.output.find("--graph draws one run's step") != std::string::npos);
 }
 
 TEST_CASE("every loss and weighting of the GAN example trains a few steps", "[example][gan8]") {

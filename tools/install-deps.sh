@@ -11,6 +11,9 @@ packages=(build-essential cmake ninja-build libeigen3-dev libfmt-dev catch2 nloh
 # runtime (libomp-14-dev: nova needs OpenMP, and with clang CMake looks for
 # clang's omp.h, not GCC's)
 packages+=(clang-14 libclang-rt-14-dev libomp-14-dev)
+# Graphviz's dot: the trainers' --graph draws its DOT file as a PNG with it
+# (optional for a user; installed here so that the suite checks the picture)
+packages+=(graphviz)
 
 missing=()
 for p in "${packages[@]}"; do

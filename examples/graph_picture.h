@@ -1,0 +1,25 @@
+// examples/graph_picture.h: what a trainer's --graph FILE.dot does: the
+// backward graph of one training step's losses in Graphviz DOT
+// (autograd::to_dot), and a PNG of it beside the file when Graphviz's `dot`
+// program is installed (Debian: apt-get install graphviz). The picture is
+// optional; the DOT file is always written.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/graph_dot.h"
+
+namespace nova::examples {
+
+/// `path` with its extension replaced by .png ("step.dot" -> "step.png").
+std::string png_path_for(const std::string& dot_path);
+
+/// Writes the DOT of `roots` to dot_path (throws nova::Error naming the path
+/// when it cannot) and, when `dot` is on the PATH, renders it to
+/// png_path_for(dot_path). Returns one line for the user: which files were
+/// written, or why no PNG was made.
+std::string write_graph_picture(const std::string& dot_path, const std::vector<Tensor>& roots,
+                                const autograd::DotOptions& options);
+
+}  // namespace nova::examples
