@@ -91,7 +91,7 @@ void check_backward_anomaly(const Node& node, const BackwardCtx& ctx, const Grad
     if (bad.empty()) continue;
     const std::string incoming = non_finite_summary(ctx.grad);
     fail("anomaly mode: the backward of '{}' ({}) returned for its input {} (shape {}) a gradient with {}; "
-         "the gradient it received (shape {}) had {}; the op's inputs had shapes [{}]",
+         "the gradient it received (shape {}) had {}; the op's inputs had shapes {}",
          node.name, anomaly_origin(node), i, grads[i].shape().str(), bad, ctx.grad.shape().str(),
          incoming.empty() ? "only finite values" : incoming, shapes_of(node.input_shapes));
   }
@@ -395,7 +395,7 @@ void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, Ba
     node->anomaly_scope = profile::current_scope();
     const std::string bad = non_finite_summary(out);
     NOVA_CHECK(bad.empty(), "anomaly mode: the forward of '{}' ({}) gave an output of shape {} with {}; its inputs "
-               "had shapes [{}]", name, anomaly_origin(*node), out.shape().str(), bad, shapes_of(node->input_shapes));
+               "had shapes {}", name, anomaly_origin(*node), out.shape().str(), bad, shapes_of(node->input_shapes));
   }
   out.impl()->grad_fn = std::move(node);
   out.impl()->requires_grad = true;

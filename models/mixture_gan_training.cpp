@@ -4,6 +4,7 @@
 
 #include "core/autograd.h"
 #include "core/factory.h"
+#include "core/profile.h"
 #include "nn/gan_loss.h"
 
 namespace nova::models {
@@ -37,15 +38,19 @@ MixtureGanStepLog MixtureGanTraining::step(bool measure_angles) {
   const int64_t n = options_.batch, z_dim = options_.net.z_dim;
   const Device device = options_.device;
   MixtureGanStepLog log;
-  Tensor real = mixture_.sample(n, gen_).to(device);
-  Tensor z = randn({n, z_dim}, kFloat32, device, &gen_);
-  Tensor fake;
   {
-    NoGradGuard no_grad;
-    fake = (*G_)(z);
+    profile::Scope scope("D step");  // names the ops below in anomaly mode's errors
+    Tensor real = mixture_.sample(n, gen_).to(device);
+    Tensor z = randn({n, z_dim}, kFloat32, device, &gen_);
+    Tensor fake;
+    {
+      NoGradGuard no_grad;
+      fake = (*G_)(z);
+    }
+    log.d = d_step_->step(real, fake, gen_, measure_angles);
   }
-  log.d = d_step_->step(real, fake, gen_, measure_angles);
-  z = randn({n, z_dim}, kFloat32, device, &gen_);
+  profile::Scope scope("G step");
+  Tensor z = randn({n, z_dim}, kFloat32, device, &gen_);
   Tensor loss = nn::generator_loss(options_.d_step.objective.g_loss, (*d_step_->discriminator())((*G_)(z)));
   optim::backward_into(loss, G_->parameters());  // D's weight gradients would be thrown away
   opt_g_->step();
