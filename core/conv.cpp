@@ -47,6 +47,7 @@
 #include "core/index.h"
 #include "core/reduce.h"
 #include "core/segment.h"
+#include "core/trace.h"
 #include "core/views.h"
 #include "kernels/conv.h"
 
@@ -103,10 +104,12 @@ Tensor forward_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeo
       cuda::conv2d_forward_cudnn(g, xc, wc, bc, y);
     } else {
       Tensor ws = workspace_for(g, ConvPass::kForward, x);
+      trace::KernelRun kernel_run("conv2d", {&xc, &wc, &bc}, {&y}, x.is_cuda() ? "nova implicit GEMM" : "im2col + GEMM", 2.0 * double(y.numel()) * double(wc.numel() / std::max<int64_t>(wc.size(0), 1)));
       switch (x.device().type) {
         case DeviceType::CPU: cpu::conv2d_forward(g, xc, wc, bc, y, ws, ConvEpilogue()); break;
         case DeviceType::CUDA: cuda::conv2d_forward(g, xc, wc, bc, y, ws, ConvEpilogue()); break;
       }
+      kernel_run.finish();
     }
   }
   if (autograd::any_requires_grad({&x, &w, &b})) {
@@ -147,10 +150,12 @@ Tensor fused_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeome
       y = e.activation == ConvEpilogue::Activation::relu ? relu(y) : leaky_relu(y, e.slope);
     } else {
       Tensor ws = workspace_for(g, ConvPass::kForward, x);
+      trace::KernelRun kernel_run("conv2d (fused epilogue)", {&xc, &wc, &bc}, {&y}, x.is_cuda() ? "nova implicit GEMM" : "im2col + GEMM", 2.0 * double(y.numel()) * double(wc.numel() / std::max<int64_t>(wc.size(0), 1)));
       switch (x.device().type) {
         case DeviceType::CPU: cpu::conv2d_forward(g, xc, wc, bc, y, ws, e); break;
         case DeviceType::CUDA: cuda::conv2d_forward(g, xc, wc, bc, y, ws, e); break;
       }
+      kernel_run.finish();
     }
   }
   if (autograd::any_requires_grad({&x, &w, &b})) {
@@ -191,10 +196,12 @@ Tensor data_node(const Tensor& gy, const Tensor& w, const Tensor& b, Conv2dGeome
       cuda::conv2d_backward_data_cudnn(g, gyc, wc, gx);
     } else {
       Tensor ws = workspace_for(g, ConvPass::kBackwardData, gy);
+      trace::KernelRun kernel_run("conv2d_backward_data", {&gyc, &wc}, {&gx}, gy.is_cuda() ? "nova implicit GEMM" : "GEMM + col2im", 2.0 * double(gyc.numel()) * double(wc.numel() / std::max<int64_t>(wc.size(0), 1)));
       switch (gy.device().type) {
         case DeviceType::CPU: cpu::conv2d_backward_data(g, gyc, wc, gx, ws); break;
         case DeviceType::CUDA: cuda::conv2d_backward_data(g, gyc, wc, gx, ws); break;
       }
+      kernel_run.finish();
     }
     if (b.defined()) gx.add_(reshape(b.detach(), {1, g.C, 1, 1}));
   }
@@ -228,10 +235,12 @@ Tensor filter_node(const Tensor& x, const Tensor& gy, Conv2dGeometry g) {
       cuda::conv2d_backward_filter_cudnn(g, xc, gyc, gw);
     } else {
       Tensor ws = workspace_for(g, ConvPass::kBackwardFilter, x);
+      trace::KernelRun kernel_run("conv2d_backward_filter", {&xc, &gyc}, {&gw}, x.is_cuda() ? "nova implicit GEMM" : "im2col + GEMM", 2.0 * double(gyc.numel()) * double(gw.numel() / std::max<int64_t>(gw.size(0), 1)));
       switch (x.device().type) {
         case DeviceType::CPU: cpu::conv2d_backward_filter(g, xc, gyc, gw, ws); break;
         case DeviceType::CUDA: cuda::conv2d_backward_filter(g, xc, gyc, gw, ws); break;
       }
+      kernel_run.finish();
     }
   }
   if (autograd::any_requires_grad({&x, &gy})) {

@@ -28,6 +28,7 @@
 
 #include "core/autograd.h"
 #include "core/factory.h"
+#include "core/trace.h"
 #include "kernels/activation_grad.h"
 #include "kernels/elementwise.h"
 
@@ -50,10 +51,12 @@ Tensor binary_kernel(BinaryKind kind, const Tensor& a, const Tensor& b) {
   check_same_dtype(op, a, b);
   Shape shape = broadcast_shapes(op, a.shape(), b.shape());
   Tensor out = empty(shape, is_comparison(kind) ? kBool : a.dtype(), a.device());
+  trace::KernelRun kernel_run(binary_name(kind), {&a, &b}, {&out});
   switch (a.device().type) {
     case DeviceType::CPU: cpu::binary(kind, a, b, out); break;
     case DeviceType::CUDA: cuda::binary(kind, a, b, out); break;
   }
+  kernel_run.finish();
   return out;
 }
 
@@ -83,10 +86,12 @@ Tensor activation_grad(ActivationGradKind kind, const Tensor& g, const Tensor& y
       g.device() != y.device() || !g.is_contiguous() || !y.is_contiguous())
     return composed();
   Tensor out = empty(y.shape(), y.dtype(), y.device());
+  trace::KernelRun kernel_run(kind == ActivationGradKind::Tanh ? "tanh_backward" : "sigmoid_backward", {&g, &y}, {&out});
   switch (y.device().type) {
     case DeviceType::CPU: cpu::activation_grad(kind, g, y, out); break;
     case DeviceType::CUDA: cuda::activation_grad(kind, g, y, out); break;
   }
+  kernel_run.finish();
   return out;
 }
 
@@ -94,10 +99,12 @@ Tensor activation_grad(ActivationGradKind kind, const Tensor& g, const Tensor& y
 
 Tensor unary_kernel(UnaryKind kind, const Tensor& x, double alpha, double beta) {
   Tensor y = empty(x.shape(), x.dtype(), x.device());
+  trace::KernelRun kernel_run(unary_name(kind), {&x}, {&y});
   switch (x.device().type) {
     case DeviceType::CPU: cpu::unary(kind, x, y, alpha, beta); break;
     case DeviceType::CUDA: cuda::unary(kind, x, y, alpha, beta); break;
   }
+  kernel_run.finish();
   return y;
 }
 
@@ -358,10 +365,12 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_same_dtype("where", a, b);
   Shape shape = broadcast_shapes("where", broadcast_shapes("where", cond.shape(), a.shape()), b.shape());
   Tensor y = empty(shape, a.dtype(), a.device());
+  trace::KernelRun kernel_run("where", {&cond, &a, &b}, {&y});
   switch (a.device().type) {
     case DeviceType::CPU: cpu::where(cond, a, b, y); break;
     case DeviceType::CUDA: cuda::where(cond, a, b, y); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&a, &b}))
     record("where", {a, b}, y, [cond](const BackwardCtx& c) {
       Tensor zero = scalar_like(0.0, c.grad);

@@ -6,6 +6,7 @@
 
 #include "core/autograd.h"
 #include "core/elementwise.h"
+#include "core/trace.h"
 #include "core/views.h"
 #include "kernels/elementwise.h"
 #include "kernels/random.h"
@@ -51,10 +52,12 @@ Tensor empty(const Shape& shape, DType dtype, Device device) {
 
 Tensor full(const Shape& shape, double value, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
+  trace::KernelRun kernel_run("fill", {}, {&t});
   switch (device.type) {
     case DeviceType::CPU: cpu::fill(t, value); break;
     case DeviceType::CUDA: cuda::fill(t, value); break;
   }
+  kernel_run.finish();
   return t;
 }
 
@@ -130,10 +133,12 @@ Tensor uniform(const Shape& shape, double low, double high, DType dtype, Device 
   Generator& g = pick(gen);
   uint64_t offset = g.reserve(uniform_blocks(dtype == kFloat64, shape.numel()));
   Tensor t = empty(shape, dtype, device);
+  trace::KernelRun kernel_run("uniform", {}, {&t});
   switch (device.type) {
     case DeviceType::CPU: cpu::fill_uniform(t, g.seed(), offset, low, high); break;
     case DeviceType::CUDA: cuda::fill_uniform(t, g.seed(), offset, low, high); break;
   }
+  kernel_run.finish();
   return t;
 }
 
@@ -146,10 +151,12 @@ Tensor normal(const Shape& shape, double mean, double std, DType dtype, Device d
   Generator& g = pick(gen);
   uint64_t offset = g.reserve(normal_blocks(dtype == kFloat64, shape.numel()));
   Tensor t = empty(shape, dtype, device);
+  trace::KernelRun kernel_run("normal", {}, {&t});
   switch (device.type) {
     case DeviceType::CPU: cpu::fill_normal(t, g.seed(), offset, mean, std); break;
     case DeviceType::CUDA: cuda::fill_normal(t, g.seed(), offset, mean, std); break;
   }
+  kernel_run.finish();
   return t;
 }
 
@@ -163,10 +170,12 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype, Devic
   Generator& g = pick(gen);
   uint64_t offset = g.reserve(integer_blocks(shape.numel()));
   Tensor t = empty(shape, dtype, device);
+  trace::KernelRun kernel_run("randint", {}, {&t});
   switch (device.type) {
     case DeviceType::CPU: cpu::fill_randint(t, g.seed(), offset, low, high); break;
     case DeviceType::CUDA: cuda::fill_randint(t, g.seed(), offset, low, high); break;
   }
+  kernel_run.finish();
   return t;
 }
 

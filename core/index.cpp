@@ -34,6 +34,7 @@
 #include "core/autograd.h"
 #include "core/elementwise.h"
 #include "core/factory.h"
+#include "core/trace.h"
 #include "core/views.h"
 #include "kernels/index.h"
 
@@ -89,10 +90,12 @@ std::string list_str(const std::vector<int64_t>& v) { return fmt::format("[{}]",
 /// x with its entries at positions index along dim: the one kernel call that
 /// index_select and embedding share.
 void index_select_kernel(const Tensor& x, int d, const Tensor& index, const Tensor& out) {
+  trace::KernelRun kernel_run("index_select", {&x, &index}, {&out});
   switch (x.device().type) {
     case DeviceType::CPU: cpu::index_select(x, d, index, out); break;
     case DeviceType::CUDA: cuda::index_select(x, d, index, out); break;
   }
+  kernel_run.finish();
 }
 
 }  // namespace
@@ -126,10 +129,12 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     return cat(groups, d);
   }
   Tensor out = empty(shape, first.dtype(), first.device());
+  trace::KernelRun kernel_run("cat", tensors, {&out});
   switch (first.device().type) {
     case DeviceType::CPU: cpu::cat(views_of(tensors), d, out); break;
     case DeviceType::CUDA: cuda::cat(views_of(tensors), d, out); break;
   }
+  kernel_run.finish();
   if (any_requires_grad(tensors)) {
     std::vector<int64_t> sizes;
     for (const Tensor& t : tensors) sizes.push_back(t.size(d));
@@ -243,10 +248,12 @@ Tensor index_add(const Tensor& base, int64_t dim, const Tensor& index, const Ten
              expected.str(), base.shape().str(), index.numel(), d, src.shape().str());
   check_index_range("index_add", index, base.size(d), dim_name(d));
   Tensor out = empty(base.shape(), base.dtype(), base.device());
+  trace::KernelRun kernel_run("index_add", {&base, &index, &src}, {&out});
   switch (base.device().type) {
     case DeviceType::CPU: cpu::index_add(base, d, index, src, out); break;
     case DeviceType::CUDA: cuda::index_add(base, d, index, src, out); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&base, &src}))
     record("index_add", {base, src}, out, [d, index](const BackwardCtx& c) {
       return Grads{c.needs(0) ? c.grad : Tensor(),
@@ -271,10 +278,12 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
                index.shape().str(), x.shape().str(), k, d);
   check_index_range("gather", index, x.size(d), dim_name(d));
   Tensor out = empty(index.shape(), x.dtype(), x.device());
+  trace::KernelRun kernel_run("gather", {&x, &index}, {&out});
   switch (x.device().type) {
     case DeviceType::CPU: cpu::gather(x, d, index, out); break;
     case DeviceType::CUDA: cuda::gather(x, d, index, out); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&x}))
     record("gather", {x}, out, [d, index, shape = x.shape()](const BackwardCtx& c) {
       // g [index.shape] flows back to the positions it was read from
@@ -303,10 +312,12 @@ Tensor scatter_add(const Tensor& base, int64_t dim, const Tensor& index, const T
   }
   check_index_range("scatter_add", index, base.size(d), dim_name(d));
   Tensor out = empty(base.shape(), base.dtype(), base.device());
+  trace::KernelRun kernel_run("scatter_add", {&base, &index, &src}, {&out});
   switch (base.device().type) {
     case DeviceType::CPU: cpu::scatter_add(base, d, index, src, out); break;
     case DeviceType::CUDA: cuda::scatter_add(base, d, index, src, out); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&base, &src}))
     record("scatter_add", {base, src}, out,
            [d, index, src_shape = src.shape()](const BackwardCtx& c) {
@@ -389,10 +400,12 @@ Tensor one_hot(const Tensor& indices, int64_t num_classes, DType dtype) {
   Shape shape = indices.shape();
   shape.push_back(num_classes);
   Tensor out = zeros(shape, dtype, indices.device());
+  trace::KernelRun kernel_run("one_hot", {&indices}, {&out});
   switch (indices.device().type) {
     case DeviceType::CPU: cpu::one_hot(indices, out); break;
     case DeviceType::CUDA: cuda::one_hot(indices, out); break;
   }
+  kernel_run.finish();
   return out;
 }
 
@@ -415,10 +428,12 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
                pads[2 * k], pads[2 * k + 1], d, x.shape().str(), shape[d]);
   }
   Tensor out = empty(shape, x.dtype(), x.device());
+  trace::KernelRun kernel_run("pad", {&x}, {&out});
   switch (x.device().type) {
     case DeviceType::CPU: cpu::pad(x, before, value, out); break;
     case DeviceType::CUDA: cuda::pad(x, before, value, out); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&x})) {
     std::vector<int64_t> inverse(pads.size());
     for (size_t i = 0; i < pads.size(); ++i) inverse[i] = -pads[i];
@@ -442,10 +457,12 @@ Tensor flip(const Tensor& x, const std::vector<int64_t>& dims) {
     flip_dim[d] = true;
   }
   Tensor out = empty(x.shape(), x.dtype(), x.device());
+  trace::KernelRun kernel_run("flip", {&x}, {&out});
   switch (x.device().type) {
     case DeviceType::CPU: cpu::flip(x, flip_dim, out); break;
     case DeviceType::CUDA: cuda::flip(x, flip_dim, out); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&x}))
     record("flip", {x}, out, [dims](const BackwardCtx& c) { return Grads{flip(c.grad, dims)}; },
            NodeOptions().row_local(x.dim() >= 1 && !flip_dim[0]));

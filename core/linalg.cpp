@@ -20,6 +20,7 @@
 #include "core/elementwise.h"
 #include "core/factory.h"
 #include "core/matmul.h"
+#include "core/trace.h"
 #include "core/views.h"
 #include "kernels/linalg.h"
 
@@ -59,10 +60,12 @@ Tensor solve_matrix(const Tensor& a, const Tensor& b) {
   {
     NoGradGuard no_grad;  // the expanded views are only for the kernel
     Tensor ea = expand(a, sa), eb = expand(b, sx);
+    trace::KernelRun kernel_run("solve", {&ea, &eb}, {&x});
     switch (a.device().type) {
       case DeviceType::CPU: cpu::solve(ea, eb, x); break;
       case DeviceType::CUDA: cuda::solve(ea, eb, x); break;
     }
+    kernel_run.finish();
   }
   if (autograd::any_requires_grad({&a, &b}))
     record("solve", {a, b}, x, [a](const BackwardCtx& c) {
@@ -80,10 +83,12 @@ Tensor inverse(const Tensor& a) {
   check_floating("inverse", a);
   check_square("inverse", a);
   Tensor y = empty(a.shape(), a.dtype(), a.device());
+  trace::KernelRun kernel_run("inverse", {&a}, {&y});
   switch (a.device().type) {
     case DeviceType::CPU: cpu::inverse(a, y); break;
     case DeviceType::CUDA: cuda::inverse(a, y); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&a}))
     record("inverse", {a}, y, [](const BackwardCtx& c) {
       Tensor yt = mT(c.out);
@@ -118,10 +123,12 @@ EighResult eigh(const Tensor& a) {
              "on a.detach()");
   EighResult r{empty(leading_dims(a.shape(), 1), a.dtype(), a.device()),
                empty(a.shape(), a.dtype(), a.device())};
+  trace::KernelRun kernel_run("eigh", {&a}, {&r.values, &r.vectors});
   switch (a.device().type) {
     case DeviceType::CPU: cpu::eigh(a, r.values, r.vectors); break;
     case DeviceType::CUDA: cuda::eigh(a, r.values, r.vectors); break;
   }
+  kernel_run.finish();
   return r;
 }
 

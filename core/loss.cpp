@@ -19,6 +19,7 @@
 #include "core/index.h"
 #include "core/reduce.h"
 #include "core/softmax.h"
+#include "core/trace.h"
 #include "core/views.h"
 #include "kernels/loss.h"
 
@@ -51,6 +52,7 @@ Tensor nll_per_position(const char* op, const Tensor& log_probs, const Tensor& t
   if (log_probs.dim() == 1)
     return squeeze(nll_per_position(op, unsqueeze(log_probs, 0), unsqueeze(target, 0),
                                     ignore_index, valid), 0);
+  trace::KernelRun kernel_run("nll_check_targets", {&target}, {});
   switch (target.device().type) {
     case DeviceType::CPU:
       *valid = cpu::nll_check_targets(op, target.contiguous(), log_probs.size(1), ignore_index);
@@ -59,6 +61,7 @@ Tensor nll_per_position(const char* op, const Tensor& log_probs, const Tensor& t
       *valid = cuda::nll_check_targets(op, target.contiguous(), log_probs.size(1), ignore_index);
       break;
   }
+  kernel_run.finish();
   // ignored positions read class 0 (any valid index) and are then zeroed by
   // where, not by a product: 0 * -inf would be NaN where log_softmax underflowed
   Tensor keep = ne(target, double(ignore_index));

@@ -28,7 +28,9 @@
 #include "core/factory.h"
 #include "core/reduce.h"
 #include "core/segment.h"
+#include "core/trace.h"
 #include "core/views.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cuda/runtime.h"
 #include "kernels/matmul.h"
 
@@ -62,6 +64,8 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b, bool row_local = false) {
   {
     NoGradGuard no_grad;  // the expanded views are only for the kernel
     Tensor ea = expand(a, sa), eb = expand(b, sb);
+    trace::KernelRun kernel_run("matmul", {&a, &b}, {&y}, a.is_cuda() ? "cuBLAS" : cpu::gemm_backend(),
+                                2.0 * double(y.numel()) * double(a.size(-1)));
     switch (a.device().type) {
       case DeviceType::CPU: cpu::matmul(ea, eb, y); break;
       case DeviceType::CUDA:  // cuBLAS needs a unit stride in each matrix
@@ -69,6 +73,7 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b, bool row_local = false) {
                      cuda::matmul_reads_in_place(eb) ? eb : eb.contiguous(), y);
         break;
     }
+    kernel_run.finish();
   }
   if (autograd::any_requires_grad({&a, &b}))
     record("matmul", {a, b}, y, [a, b](const BackwardCtx& c) {
@@ -123,12 +128,15 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 1] = out;
   Tensor y;
+  trace::KernelRun kernel_run("linear", {&x, &weight, &bias}, {}, "matmul + bias");  // around both
   {
     NoGradGuard no_grad;  // one node for the whole layer, recorded below
     Tensor y2 = matmul(as_rows(x, rows), transpose(weight, 0, 1));
     if (bias.defined()) y2.add_(bias);  // in place: y2 is the product's fresh output
     y = reshape(y2, out_shape);
   }
+  kernel_run.output(y);
+  kernel_run.finish();
   if (autograd::any_requires_grad({&x, &weight, &bias})) {
     const int64_t batch = x.dim() >= 2 ? x.size(0) : 1;
     auto backward = [x, weight, rows](const BackwardCtx& c) {

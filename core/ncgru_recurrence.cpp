@@ -10,6 +10,7 @@
 #include "core/index.h"
 #include "core/matmul.h"
 #include "core/reduce.h"
+#include "core/trace.h"
 #include "core/views.h"
 #include "kernels/ncgru_gates.h"
 
@@ -45,9 +46,11 @@ void check_args(const Tensor& proj, const Tensor& h0, const Tensor& U_r, const T
                all[i]->shape().str());
 }
 
-/// Runs a kernel of kernels/ncgru_gates.h on the tensors' device.
+/// Runs a kernel of kernels/ncgru_gates.h on the tensors' device (`name`
+/// for the op trace and the profiler).
 template <typename CpuFn, typename CudaFn, typename... Args>
-void on_device(const Device& dev, CpuFn cpu_fn, CudaFn cuda_fn, const Args&... args) {
+void on_device(const char* name, const Device& dev, CpuFn cpu_fn, CudaFn cuda_fn, const Args&... args) {
+  trace::KernelRun kernel_run(name, {}, {});
   switch (dev.type) {
     case DeviceType::CPU: cpu_fn(args...); break;
     case DeviceType::CUDA: cuda_fn(args...); break;
@@ -96,10 +99,10 @@ Tensor ncgru_recurrence(const Tensor& proj_in, const Tensor& h0_in, const Tensor
     for (int64_t t = 0; t < T; ++t) {
       const Tensor p = select(proj, 0, t), ru_t = select(ru, 0, t), rh_t = select(rh, 0, t);
       const Tensor lin = linear(h, U_ru, b_ru);
-      on_device(dev, cpu::ncgru_forward_gates, cuda::ncgru_forward_gates, p, lin, h, ru_t, rh_t);
+      on_device("ncgru_forward_gates", dev, cpu::ncgru_forward_gates, cuda::ncgru_forward_gates, p, lin, h, ru_t, rh_t);
       const Tensor m = matmul(rh_t, U_c_t);
       const Tensor h_new = select(out, 0, t);
-      on_device(dev, cpu::ncgru_forward_state, cuda::ncgru_forward_state, p, m, b_c, ru_t, h, select(zs, 0, t),
+      on_device("ncgru_forward_state", dev, cpu::ncgru_forward_state, cuda::ncgru_forward_state, p, m, b_c, ru_t, h, select(zs, 0, t),
                 select(cs, 0, t), h_new);
       h = h_new;
     }
@@ -120,10 +123,10 @@ Tensor ncgru_recurrence(const Tensor& proj_in, const Tensor& h0_in, const Tensor
     for (int64_t t = T - 1; t >= 0; --t) {
       const Tensor h_prev = t > 0 ? select(hs, 0, t - 1) : h0;
       const Tensor dp = select(d_proj, 0, t), ru_t = select(ru, 0, t);
-      on_device(dev, cpu::ncgru_backward_candidate, cuda::ncgru_backward_candidate, select(grad, 0, t), dh, ru_t,
+      on_device("ncgru_backward_candidate", dev, cpu::ncgru_backward_candidate, cuda::ncgru_backward_candidate, select(grad, 0, t), dh, ru_t,
                 select(cs, 0, t), h_prev, select(zs, 0, t), b_c, g, du, select(d_bc, 0, t), dp);
       const Tensor d_rh = matmul(narrow(dp, 1, 2 * H, H), U_c);
-      on_device(dev, cpu::ncgru_backward_gates, cuda::ncgru_backward_gates, g, du, d_rh, h_prev, ru_t, dp, dh_part);
+      on_device("ncgru_backward_gates", dev, cpu::ncgru_backward_gates, cuda::ncgru_backward_gates, g, du, d_rh, h_prev, ru_t, dp, dh_part);
       dh = dh_part + matmul(narrow(dp, 1, 0, 2 * H), U_ru);
     }
     Grads grads(8);

@@ -44,6 +44,7 @@
 #include "core/grad_split.h"
 #include "core/reduce.h"
 #include "core/segment.h"
+#include "core/trace.h"
 #include "core/views.h"
 #include "kernels/normalization.h"
 
@@ -193,6 +194,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   Tensor xc = x.detach().contiguous().view({rows, cols});
   Tensor wc = weight.defined() ? weight.detach().contiguous() : Tensor();
   Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
+  trace::KernelRun kernel_run(op, {&xc, &wc, &bc}, {&y});
   switch (x.device().type) {
     case DeviceType::CPU:
       cpu::layer_norm_forward(xc, wc, bc, eps, y.view({rows, cols}), mu, rstd);
@@ -201,6 +203,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
       cuda::layer_norm_forward(xc, wc, bc, eps, y.view({rows, cols}), mu, rstd);
       break;
   }
+  kernel_run.finish();
 
   if (autograd::any_requires_grad({&x, &weight, &bias})) {
     NormStats s;
@@ -267,10 +270,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
       Tensor var = empty({n_groups, C}, x.dtype(), x.device());
       for (int64_t k = 0; k < n_groups; ++k) {
         Tensor xk = xc.narrow(0, offsets[k], offsets[k + 1] - offsets[k]);  // rows of group k
+        trace::KernelRun kernel_run("batch_norm_stats", {&xk}, {});
         switch (x.device().type) {
           case DeviceType::CPU: cpu::batch_norm_stats(xk, mu.select(0, k), var.select(0, k)); break;
           case DeviceType::CUDA: cuda::batch_norm_stats(xk, mu.select(0, k), var.select(0, k)); break;
         }
+        kernel_run.finish();
       }
       rstd = rsqrt(var + eps);
       if (training && running_mean.defined()) {
@@ -292,10 +297,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     const int64_t rows = offsets[k + 1] - offsets[k];
     Tensor xk = xc.narrow(0, offsets[k], rows), yk = yc.narrow(0, offsets[k], rows);
     Tensor mk = use_batch_stats ? mu.select(0, k) : mu, rk = use_batch_stats ? rstd.select(0, k) : rstd;
+    trace::KernelRun kernel_run("batch_norm_apply", {&xk, &mk, &rk, &wc, &bc}, {&yk});
     switch (x.device().type) {
       case DeviceType::CPU: cpu::batch_norm_apply(xk, mk, rk, wc, bc, yk); break;
       case DeviceType::CUDA: cuda::batch_norm_apply(xk, mk, rk, wc, bc, yk); break;
     }
+    kernel_run.finish();
   }
 
   if (autograd::any_requires_grad({&x, &weight, &bias})) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/autograd.h"
+#include "core/trace.h"
 #include "kernels/optim.h"
 
 namespace nova::ops {
@@ -59,6 +60,7 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_bu
   Tensor buffer = momentum != 0 ? momentum_buffer : Tensor();
   dispatch_floating(op, param.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    trace::KernelRun kernel_run(op, {&param, &grad}, {&param});
     switch (param.device().type) {
       case DeviceType::CPU:
         cpu::sgd_step<T>(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov,
@@ -69,6 +71,7 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_bu
                           first_step);
         break;
     }
+    kernel_run.finish();
   });
 }
 
@@ -88,6 +91,7 @@ void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
              "{}: betas must lie in [0, 1), got ({}, {})", op, beta1, beta2);
   dispatch_floating(op, param.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    trace::KernelRun kernel_run(op, {&param, &grad}, {&param});
     switch (param.device().type) {
       case DeviceType::CPU:
         cpu::adam_step<T>(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2,
@@ -98,6 +102,7 @@ void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
                            eps, weight_decay, decoupled, amsgrad);
         break;
     }
+    kernel_run.finish();
   });
 }
 
@@ -112,6 +117,7 @@ void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_
   if (centered) check_like_param(op, param, grad_avg, "grad_avg");
   dispatch_floating(op, param.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    trace::KernelRun kernel_run(op, {&param, &grad}, {&param});
     switch (param.device().type) {
       case DeviceType::CPU:
         cpu::rmsprop_step<T>(param, grad, square_avg, momentum_buffer, grad_avg, lr, alpha, eps,
@@ -122,6 +128,7 @@ void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_
                               weight_decay, momentum, centered);
         break;
     }
+    kernel_run.finish();
   });
 }
 
@@ -134,6 +141,7 @@ void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& state_s
   NOVA_CHECK(step >= 1, "{}: step counts from 1, got {}", op, step);
   dispatch_floating(op, param.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    trace::KernelRun kernel_run(op, {&param, &grad}, {&param});
     switch (param.device().type) {
       case DeviceType::CPU:
         cpu::adagrad_step<T>(param, grad, state_sum, step, lr, lr_decay, weight_decay, eps);
@@ -142,6 +150,7 @@ void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& state_s
         cuda::adagrad_step<T>(param, grad, state_sum, step, lr, lr_decay, weight_decay, eps);
         break;
     }
+    kernel_run.finish();
   });
 }
 
@@ -171,10 +180,12 @@ void gram(const char* op, std::vector<Tensor> xs, double* out) {
   }
   dispatch_floating(op, xs[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
+    trace::KernelRun kernel_run(op, xs, {});
     switch (xs[0].device().type) {
       case DeviceType::CPU: cpu::pair_dots<T>(views_of(xs), out); break;
       case DeviceType::CUDA: cuda::pair_dots<T>(views_of(xs), out); break;
     }
+    kernel_run.finish();
   });
 }
 
@@ -210,10 +221,12 @@ Tensor weighted_sum_(const Tensor& out, const Tensor& a, double wa, const Tensor
   Tensor da = dense(a), db = dense(b), dc = c.defined() ? dense(c) : Tensor();
   dispatch_floating(op, out.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    trace::KernelRun kernel_run(op, {&da, &db, &dc}, {&out});
     switch (out.device().type) {
       case DeviceType::CPU: cpu::weighted_sum<T>(out, da, wa, db, wb, dc, wc); break;
       case DeviceType::CUDA: cuda::weighted_sum<T>(out, da, wa, db, wb, dc, wc); break;
     }
+    kernel_run.finish();
   });
   return out;
 }
@@ -231,10 +244,12 @@ double global_norm(const std::vector<Tensor>& tensors, double p) {
     double piece = 0;
     dispatch_floating(op, t.dtype(), [&](auto tag) {
       using T = decltype(tag);
+      trace::KernelRun kernel_run(op, {&t}, {});
       switch (t.device().type) {
         case DeviceType::CPU: piece = cpu::norm_piece<T>(t, p); break;
         case DeviceType::CUDA: piece = cuda::norm_piece<T>(t, p); break;
       }
+      kernel_run.finish();
     });
     if (std::isinf(p)) {
       if (piece > acc || std::isnan(piece)) acc = piece;

@@ -27,6 +27,7 @@
 #include "core/factory.h"
 #include "core/index.h"
 #include "core/reduce.h"
+#include "core/trace.h"
 #include "kernels/pool.h"
 #include "kernels/pool_math.h"
 
@@ -158,10 +159,12 @@ Tensor max_pool2d_backward(const Tensor& g, const Tensor& indices, const PoolWin
                            const Shape& x_shape) {
   Tensor grad_x = empty(x_shape, g.dtype(), g.device());
   Tensor gp = planes(g), ip = planes(indices), xp = planes(grad_x);
+  trace::KernelRun kernel_run("max_pool2d_backward", {&gp, &ip}, {&xp});
   switch (g.device().type) {
     case DeviceType::CPU: cpu::max_pool2d_backward(gp, ip, window, xp); break;
     case DeviceType::CUDA: cuda::max_pool2d_backward(gp, ip, window, xp); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&g})) {
     record("max_pool2d_backward", {g}, grad_x, [indices, x_shape](const BackwardCtx& c) {
       // gg [.., H, W] -> planes [P, H * W]; read at the argmax of every output
@@ -184,10 +187,12 @@ MaxPool2dResult max_pool2d_with_indices(const Tensor& x, Pair2d kernel, Pair2d s
   Tensor y = empty(out_shape, x.dtype(), x.device());
   Tensor indices = empty(out_shape, kInt64, x.device());
   Tensor xp = planes(x), yp = planes(y), ip = planes(indices);
+  trace::KernelRun kernel_run("max_pool2d", {&xp}, {&yp, &ip});
   switch (x.device().type) {
     case DeviceType::CPU: cpu::max_pool2d_forward(xp, plan.window, yp, ip); break;
     case DeviceType::CUDA: cuda::max_pool2d_forward(xp, plan.window, yp, ip); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&x})) {
     record("max_pool2d", {x}, y,
            [indices, window = plan.window, x_shape = x.shape()](const BackwardCtx& c) {
@@ -214,10 +219,12 @@ Tensor avg_pool2d_backward(const Tensor& g, const PoolPlan& plan, bool count_inc
 Tensor avg_pool2d_forward(const Tensor& x, const PoolPlan& plan, bool count_include_pad) {
   Tensor y = empty(with_hw(x.shape(), plan.OH, plan.OW), x.dtype(), x.device());
   Tensor xp = planes(x), yp = planes(y);
+  trace::KernelRun kernel_run("avg_pool2d", {&xp}, {&yp});
   switch (x.device().type) {
     case DeviceType::CPU: cpu::avg_pool2d_forward(xp, plan.window, count_include_pad, yp); break;
     case DeviceType::CUDA: cuda::avg_pool2d_forward(xp, plan.window, count_include_pad, yp); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&x})) {
     record("avg_pool2d", {x}, y, [plan, count_include_pad, x_shape = x.shape()](const BackwardCtx& c) {
       return Grads{avg_pool2d_backward(c.grad, plan, count_include_pad, x_shape)};
@@ -231,10 +238,12 @@ Tensor avg_pool2d_backward(const Tensor& g, const PoolPlan& plan, bool count_inc
                            const Shape& x_shape) {
   Tensor grad_x = empty(x_shape, g.dtype(), g.device());
   Tensor gp = planes(g), xp = planes(grad_x);
+  trace::KernelRun kernel_run("avg_pool2d_backward", {&gp}, {&xp});
   switch (g.device().type) {
     case DeviceType::CPU: cpu::avg_pool2d_backward(gp, plan.window, count_include_pad, xp); break;
     case DeviceType::CUDA: cuda::avg_pool2d_backward(gp, plan.window, count_include_pad, xp); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&g})) {
     record("avg_pool2d_backward", {g}, grad_x, [plan, count_include_pad](const BackwardCtx& c) {
       return Grads{avg_pool2d_forward(c.grad, plan, count_include_pad)};
@@ -297,10 +306,12 @@ Tensor upsample_nearest2d_backward(const Tensor& g, const UpsamplePlan& plan, co
 Tensor upsample_nearest2d_forward(const Tensor& x, const UpsamplePlan& plan) {
   Tensor y = empty(with_hw(x.shape(), plan.OH, plan.OW), x.dtype(), x.device());
   Tensor xp = planes(x), yp = planes(y);
+  trace::KernelRun kernel_run("upsample_nearest2d", {&xp}, {&yp});
   switch (x.device().type) {
     case DeviceType::CPU: cpu::upsample_nearest2d_forward(xp, plan.scale_h, plan.scale_w, yp); break;
     case DeviceType::CUDA: cuda::upsample_nearest2d_forward(xp, plan.scale_h, plan.scale_w, yp); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&x})) {
     record("upsample_nearest2d", {x}, y, [plan, x_shape = x.shape()](const BackwardCtx& c) {
       return Grads{upsample_nearest2d_backward(c.grad, plan, x_shape)};
@@ -313,10 +324,12 @@ Tensor upsample_nearest2d_forward(const Tensor& x, const UpsamplePlan& plan) {
 Tensor upsample_nearest2d_backward(const Tensor& g, const UpsamplePlan& plan, const Shape& x_shape) {
   Tensor grad_x = empty(x_shape, g.dtype(), g.device());
   Tensor gp = planes(g), xp = planes(grad_x);
+  trace::KernelRun kernel_run("upsample_nearest2d_backward", {&gp}, {&xp});
   switch (g.device().type) {
     case DeviceType::CPU: cpu::upsample_nearest2d_backward(gp, plan.scale_h, plan.scale_w, xp); break;
     case DeviceType::CUDA: cuda::upsample_nearest2d_backward(gp, plan.scale_h, plan.scale_w, xp); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&g})) {
     record("upsample_nearest2d_backward", {g}, grad_x, [plan](const BackwardCtx& c) {
       return Grads{upsample_nearest2d_forward(c.grad, plan)};
@@ -332,6 +345,7 @@ Tensor upsample_bilinear2d_backward(const Tensor& g, const UpsamplePlan& plan, b
 Tensor upsample_bilinear2d_forward(const Tensor& x, const UpsamplePlan& plan, bool align_corners) {
   Tensor y = empty(with_hw(x.shape(), plan.OH, plan.OW), x.dtype(), x.device());
   Tensor xp = planes(x), yp = planes(y);
+  trace::KernelRun kernel_run("upsample_bilinear2d", {&xp}, {&yp});
   switch (x.device().type) {
     case DeviceType::CPU:
       cpu::upsample_bilinear2d_forward(xp, align_corners, plan.scale_h, plan.scale_w, yp);
@@ -340,6 +354,7 @@ Tensor upsample_bilinear2d_forward(const Tensor& x, const UpsamplePlan& plan, bo
       cuda::upsample_bilinear2d_forward(xp, align_corners, plan.scale_h, plan.scale_w, yp);
       break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&x})) {
     record("upsample_bilinear2d", {x}, y,
            [plan, align_corners, x_shape = x.shape()](const BackwardCtx& c) {
@@ -356,6 +371,7 @@ Tensor upsample_bilinear2d_backward(const Tensor& g, const UpsamplePlan& plan, b
                                     const Shape& x_shape) {
   Tensor grad_x = empty(x_shape, g.dtype(), g.device());
   Tensor gp = planes(g), xp = planes(grad_x);
+  trace::KernelRun kernel_run("upsample_bilinear2d_backward", {&gp}, {&xp});
   switch (g.device().type) {
     case DeviceType::CPU:
       cpu::upsample_bilinear2d_backward(gp, align_corners, plan.scale_h, plan.scale_w, xp);
@@ -364,6 +380,7 @@ Tensor upsample_bilinear2d_backward(const Tensor& g, const UpsamplePlan& plan, b
       cuda::upsample_bilinear2d_backward(gp, align_corners, plan.scale_h, plan.scale_w, xp);
       break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&g})) {
     record("upsample_bilinear2d_backward", {g}, grad_x, [plan, align_corners](const BackwardCtx& c) {
       return Grads{upsample_bilinear2d_forward(c.grad, plan, align_corners)};

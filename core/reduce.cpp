@@ -26,6 +26,7 @@
 #include "core/autograd.h"
 #include "core/elementwise.h"
 #include "core/factory.h"
+#include "core/trace.h"
 #include "core/views.h"
 #include "kernels/reduce.h"
 
@@ -82,10 +83,12 @@ Tensor sum_or_mean(const char* op, const Tensor& x, const std::vector<int64_t>& 
   std::vector<bool> reduced;
   Shape kshape = reduced_shape(op, x.shape(), dims, &reduced);
   Tensor y = empty(kshape, x.dtype(), x.device());
+  trace::KernelRun kernel_run(take_mean ? "mean" : "sum", {&x}, {&y});
   switch (x.device().type) {
     case DeviceType::CPU: take_mean ? cpu::mean(x, y) : cpu::sum(x, y); break;
     case DeviceType::CUDA: take_mean ? cuda::mean(x, y) : cuda::sum(x, y); break;
   }
+  kernel_run.finish();
   double count = kshape.numel() ? double(x.numel()) / double(kshape.numel()) : 0.0;
   if (autograd::any_requires_grad({&x})) {
     record(op, {x}, y, [shape = x.shape(), reduced, take_mean, count](const BackwardCtx& c) {
@@ -180,10 +183,12 @@ Tensor extreme_values(const char* op, const Tensor& x, const std::vector<int64_t
   Shape kshape = reduced_shape(op, x.shape(), dims, &reduced);
   check_nonempty(op, x.shape(), reduced);
   Tensor y = empty(kshape, x.dtype(), x.device());
+  trace::KernelRun kernel_run(take_max ? "max" : "min", {&x}, {&y});
   switch (x.device().type) {
     case DeviceType::CPU: cpu::max_min(x, y, Tensor(), take_max); break;
     case DeviceType::CUDA: cuda::max_min(x, y, Tensor(), take_max); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&x})) {
     record(op, {x}, y, [x, reduced](const BackwardCtx& c) {
       return Grads{share_evenly(c.grad, eq(x, c.out).to(x.dtype()), reduced)};
@@ -199,10 +204,12 @@ MaxMin extreme_along(const char* op, const Tensor& x, int64_t dim, bool keepdim,
   check_nonempty(op, x.shape(), reduced);
   Tensor values = empty(kshape, x.dtype(), x.device());
   Tensor indices = empty(kshape, kInt64, x.device());
+  trace::KernelRun kernel_run(take_max ? "max" : "min", {&x}, {&values, &indices});
   switch (x.device().type) {
     case DeviceType::CPU: cpu::max_min(x, values, indices, take_max); break;
     case DeviceType::CUDA: cuda::max_min(x, values, indices, take_max); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&x})) {
     const int d = normalize_dim(op, dim, x.dim());
     record(op, {x}, values, [shape = x.shape(), d, indices](const BackwardCtx& c) {
@@ -223,10 +230,12 @@ Tensor extreme_index(const char* op, const Tensor& x, const std::vector<int64_t>
   Shape kshape = reduced_shape(op, x.shape(), dims, &reduced);
   check_nonempty(op, x.shape(), reduced);
   Tensor indices = empty(kshape, kInt64, x.device());
+  trace::KernelRun kernel_run(take_max ? "argmax" : "argmin", {&x}, {&indices});
   switch (x.device().type) {
     case DeviceType::CPU: cpu::max_min(x, Tensor(), indices, take_max); break;
     case DeviceType::CUDA: cuda::max_min(x, Tensor(), indices, take_max); break;
   }
+  kernel_run.finish();
   return finish(indices, reduced, keepdim);
 }
 
@@ -241,10 +250,12 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims, bool unbiased, boo
   Shape kshape = reduced_shape("var", x.shape(), dims, &reduced);
   const int64_t correction = unbiased ? 1 : 0;
   Tensor y = empty(kshape, x.dtype(), x.device());
+  trace::KernelRun kernel_run("var", {&x}, {&y});
   switch (x.device().type) {
     case DeviceType::CPU: cpu::var(x, y, correction); break;
     case DeviceType::CUDA: cuda::var(x, y, correction); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&x})) {
     const double scale = 2.0 / double(block_size(x.shape(), reduced) - correction);
     record("var", {x}, y, [x, reduced, scale](const BackwardCtx& c) {
@@ -285,10 +296,12 @@ Tensor norm(const Tensor& x, double p, const std::vector<int64_t>& dims, bool ke
   std::vector<bool> reduced;
   Shape kshape = reduced_shape("norm", x.shape(), dims, &reduced);
   Tensor y = empty(kshape, x.dtype(), x.device());
+  trace::KernelRun kernel_run("norm", {&x}, {&y});
   switch (x.device().type) {
     case DeviceType::CPU: cpu::norm(x, y, p); break;
     case DeviceType::CUDA: cuda::norm(x, y, p); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&x})) {
     record("norm", {x}, y, [x, p, reduced](const BackwardCtx& c) {
       const Tensor& g = c.grad;
@@ -316,10 +329,12 @@ Tensor logsumexp(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim
   std::vector<bool> reduced;
   Shape kshape = reduced_shape("logsumexp", x.shape(), dims, &reduced);
   Tensor y = empty(kshape, x.dtype(), x.device());
+  trace::KernelRun kernel_run("logsumexp", {&x}, {&y});
   switch (x.device().type) {
     case DeviceType::CPU: cpu::logsumexp(x, y); break;
     case DeviceType::CUDA: cuda::logsumexp(x, y); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&x})) {
     record("logsumexp", {x}, y, [x](const BackwardCtx& c) {
       // exp(x - y) <= 1: the softmax of x over the reduced dims, no overflow

@@ -57,6 +57,7 @@
 #include "core/index.h"
 #include "core/matmul.h"
 #include "core/segment.h"
+#include "core/trace.h"
 #include "core/views.h"
 #include "kernels/cpu/rnn_sequence.h"
 #include "kernels/cuda/rnn_sequence.h"
@@ -132,10 +133,12 @@ Tensor gru_gates(const Tensor& gi_in, const Tensor& gh_in, const Tensor& h_in) {
   const int64_t B = h.size(0), H = h.size(1);
   Tensor h_new = empty({B, H}, h.dtype(), h.device());
   Tensor saved = empty({B, 4 * H}, h.dtype(), h.device());
+  trace::KernelRun kernel_run("gru_gates", {&gi, &gh, &h}, {&h_new, &saved});
   switch (h.device().type) {
     case DeviceType::CPU: cpu::gru_gates_forward(gi, gh, h, h_new, saved); break;
     case DeviceType::CUDA: cuda::gru_gates_forward(gi, gh, h, h_new, saved); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&gi_in, &gh_in, &h_in})) {
     record("gru_gates", {gi_in, gh_in, h_in}, h_new, [gi, gh, h, saved](const BackwardCtx& c) {
       if (autograd::is_grad_enabled()) return gru_backward_ops(gi, gh, h, c.grad);
@@ -144,10 +147,12 @@ Tensor gru_gates(const Tensor& gi_in, const Tensor& gh_in, const Tensor& h_in) {
       Tensor grad_gi = c.needs(0) ? empty({B, 3 * H}, h.dtype(), h.device()) : Tensor();
       Tensor grad_gh = c.needs(1) ? empty({B, 3 * H}, h.dtype(), h.device()) : Tensor();
       Tensor grad_h = c.needs(2) ? empty({B, H}, h.dtype(), h.device()) : Tensor();
+      trace::KernelRun kernel_run("gru_gates_backward", {&g, &saved, &h}, {&grad_gi, &grad_gh, &grad_h});
       switch (h.device().type) {
         case DeviceType::CPU: cpu::gru_gates_backward(g, saved, h, grad_gi, grad_gh, grad_h); break;
         case DeviceType::CUDA: cuda::gru_gates_backward(g, saved, h, grad_gi, grad_gh, grad_h); break;
       }
+      kernel_run.finish();
       return Grads{grad_gi, grad_gh, grad_h};
     }, NodeOptions().row_local());
   }
@@ -160,10 +165,12 @@ std::pair<Tensor, Tensor> lstm_gates(const Tensor& gi_in, const Tensor& gh_in, c
   const int64_t B = c.size(0), H = c.size(1);
   Tensor out = empty({2, B, H}, c.dtype(), c.device());  // (h', c'): a node has one output
   Tensor saved = empty({B, 5 * H}, c.dtype(), c.device());
+  trace::KernelRun kernel_run("lstm_gates", {&gi, &gh, &c}, {&out, &saved});
   switch (c.device().type) {
     case DeviceType::CPU: cpu::lstm_gates_forward(gi, gh, c, out, saved); break;
     case DeviceType::CUDA: cuda::lstm_gates_forward(gi, gh, c, out, saved); break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&gi_in, &gh_in, &c_in})) {
     record("lstm_gates", {gi_in, gh_in, c_in}, out, [gi, gh, c, saved](const BackwardCtx& ctx) {
       if (autograd::is_grad_enabled()) return lstm_backward_ops(gi, gh, c, ctx.grad);
@@ -172,10 +179,12 @@ std::pair<Tensor, Tensor> lstm_gates(const Tensor& gi_in, const Tensor& gh_in, c
       const bool need_gates = ctx.needs(0) || ctx.needs(1);
       Tensor grad_gates = need_gates ? empty({B, 4 * H}, c.dtype(), c.device()) : Tensor();
       Tensor grad_c = ctx.needs(2) ? empty({B, H}, c.dtype(), c.device()) : Tensor();
+      trace::KernelRun kernel_run("lstm_gates_backward", {&g, &saved, &c}, {&grad_gates, &grad_c});
       switch (c.device().type) {
         case DeviceType::CPU: cpu::lstm_gates_backward(g, saved, c, grad_gates, grad_c); break;
         case DeviceType::CUDA: cuda::lstm_gates_backward(g, saved, c, grad_gates, grad_c); break;
       }
+      kernel_run.finish();
       // gates = gi + gh: both receive the same gradient (the engine only reads it)
       return Grads{grad_gates, grad_gates, grad_c};
     });
@@ -189,34 +198,42 @@ namespace {
 
 void gru_forward_on(const Tensor& gi, const Tensor& gh, const Tensor& h, const Tensor& h_new,
                     const Tensor& saved) {
+  trace::KernelRun kernel_run("gru_gates", {&gi, &gh, &h}, {&h_new, &saved});
   switch (h.device().type) {
     case DeviceType::CPU: cpu::gru_gates_forward(gi, gh, h, h_new, saved); break;
     case DeviceType::CUDA: cuda::gru_gates_forward(gi, gh, h, h_new, saved); break;
   }
+  kernel_run.finish();
 }
 
 void gru_backward_on(const Tensor& g, const Tensor& saved, const Tensor& h, const Tensor& grad_gi,
                      const Tensor& grad_gh, const Tensor& grad_h) {
+  trace::KernelRun kernel_run("gru_gates_backward", {&g, &saved, &h}, {&grad_gi, &grad_gh, &grad_h});
   switch (h.device().type) {
     case DeviceType::CPU: cpu::gru_gates_backward(g, saved, h, grad_gi, grad_gh, grad_h); break;
     case DeviceType::CUDA: cuda::gru_gates_backward(g, saved, h, grad_gi, grad_gh, grad_h); break;
   }
+  kernel_run.finish();
 }
 
 void lstm_forward_on(const Tensor& gi, const Tensor& gh, const Tensor& c, const Tensor& out,
                      const Tensor& saved) {
+  trace::KernelRun kernel_run("lstm_gates", {&gi, &gh, &c}, {&out, &saved});
   switch (c.device().type) {
     case DeviceType::CPU: cpu::lstm_gates_forward(gi, gh, c, out, saved); break;
     case DeviceType::CUDA: cuda::lstm_gates_forward(gi, gh, c, out, saved); break;
   }
+  kernel_run.finish();
 }
 
 void lstm_backward_on(const Tensor& g, const Tensor& saved, const Tensor& c, const Tensor& grad_gates,
                       const Tensor& grad_c) {
+  trace::KernelRun kernel_run("lstm_gates_backward", {&g, &saved, &c}, {&grad_gates, &grad_c});
   switch (c.device().type) {
     case DeviceType::CPU: cpu::lstm_gates_backward(g, saved, c, grad_gates, grad_c); break;
     case DeviceType::CUDA: cuda::lstm_gates_backward(g, saved, c, grad_gates, grad_c); break;
   }
+  kernel_run.finish();
 }
 
 /// Whether a recurrence runs as one whole-sequence kernel call

@@ -18,6 +18,7 @@
 #include "core/factory.h"
 #include "core/index.h"
 #include "core/matmul.h"
+#include "core/trace.h"
 #include "core/views.h"
 #include "kernels/segment.h"
 #include "kernels/matmul.h"
@@ -65,10 +66,12 @@ Tensor segment_sum(const Tensor& x, const std::vector<int64_t>& group_sizes) {
     // detach(): the kernel only reads the data; a copy must not join the graph
     Tensor xc = x.detach().contiguous().view({x.size(0), m});
     Tensor yc = y.view({k_segments, m});
+    trace::KernelRun kernel_run("segment_sum", {&xc}, {&yc});
     switch (x.device().type) {
       case DeviceType::CPU: cpu::segment_sum(xc, offsets, yc); break;
       case DeviceType::CUDA: cuda::segment_sum(xc, offsets, yc); break;
     }
+    kernel_run.finish();
   }
   if (autograd::any_requires_grad({&x}))
     record(op, {x}, y, [group_sizes](const BackwardCtx& c) {
@@ -104,6 +107,7 @@ Tensor segment_outer(const Tensor& a, const Tensor& b, const std::vector<int64_t
   {
     NoGradGuard no_grad;  // the copies and views are only for the kernels
     Tensor ac = a.detach().contiguous(), bc = b.detach().contiguous();
+    trace::KernelRun kernel_run("segment_outer", {&ac, &bc}, {&y}, nullptr, 2.0 * double(ac.numel()) * double(bc.dim() > 1 ? bc.size(1) : 1));
     switch (a.device().type) {
       case DeviceType::CPU: cpu::segment_outer(ac, bc, offsets, y); break;  // one parallel region
       case DeviceType::CUDA:
@@ -120,6 +124,7 @@ Tensor segment_outer(const Tensor& a, const Tensor& b, const std::vector<int64_t
         }
         break;
     }
+    kernel_run.finish();
   }
   if (autograd::any_requires_grad({&a, &b}))
     record(op, {a, b}, y, [a, b, group_sizes, offsets](const BackwardCtx& c) {

@@ -13,6 +13,7 @@
 #include "core/elementwise.h"
 #include "core/factory.h"
 #include "core/reduce.h"
+#include "core/trace.h"
 #include "core/views.h"
 #include "kernels/softmax.h"
 
@@ -35,6 +36,7 @@ Tensor softmax_op(const char* op, const Tensor& x, int64_t dim, bool take_log) {
   }
   const int d = normalize_dim(op, dim, x.dim());
   Tensor y = empty(x.shape(), x.dtype(), x.device());
+  trace::KernelRun kernel_run(op, {&x}, {&y});
   switch (x.device().type) {
     case DeviceType::CPU:
       take_log ? cpu::log_softmax_forward(x, d, y) : cpu::softmax_forward(x, d, y);
@@ -43,6 +45,7 @@ Tensor softmax_op(const char* op, const Tensor& x, int64_t dim, bool take_log) {
       take_log ? cuda::log_softmax_forward(x, d, y) : cuda::softmax_forward(x, d, y);
       break;
   }
+  kernel_run.finish();
   if (autograd::any_requires_grad({&x})) {
     record(op, {x}, y, [d, take_log](const BackwardCtx& c) {
       const Tensor& g = c.grad;

@@ -9,6 +9,7 @@
 #include "core/factory.h"
 #include "core/matmul.h"
 #include "core/reduce.h"
+#include "core/trace.h"
 #include "core/views.h"
 #include "kernels/elementwise.h"
 
@@ -140,10 +141,12 @@ void check_in_place(const char* op, const Tensor& t) {
 
 Tensor& Tensor::fill_(double value) {
   check_in_place("fill_", *this);
+  trace::KernelRun kernel_run("fill_", {}, {this});
   switch (device().type) {
     case DeviceType::CPU: cpu::fill(*this, value); break;
     case DeviceType::CUDA: cuda::fill(*this, value); break;
   }
+  kernel_run.finish();
   return *this;
 }
 
@@ -155,10 +158,12 @@ Tensor& Tensor::copy_(const Tensor& src) {
   Tensor s = src.device() == device() ? src : src.to(device());
   // a source that overlaps this tensor's memory would be read while written
   if (s.storage() == storage()) s = s.clone();
+  trace::KernelRun kernel_run("copy_", {&s}, {this});
   switch (device().type) {
     case DeviceType::CPU: cpu::copy(s, *this); break;
     case DeviceType::CUDA: cuda::copy(s, *this); break;
   }
+  kernel_run.finish();
   return *this;
 }
 
@@ -174,10 +179,12 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
   // still to be read. Otherwise add into a new tensor and copy it back.
   if (is_contiguous() && delta.dtype() == dtype() && delta.device() == device() &&
       delta.storage() != storage()) {
+    trace::KernelRun kernel_run("add_", {&delta}, {this});
     switch (device().type) {
       case DeviceType::CPU: cpu::binary(BinaryKind::Add, *this, delta, *this); break;
       case DeviceType::CUDA: cuda::binary(BinaryKind::Add, *this, delta, *this); break;
     }
+    kernel_run.finish();
     return *this;
   }
   return copy_(ops::add(*this, delta));

@@ -18,6 +18,7 @@
 
 #include "core/autograd.h"
 #include "core/factory.h"
+#include "core/trace.h"
 #include "kernels/elementwise.h"
 #include "kernels/cuda/runtime.h"
 
@@ -78,10 +79,12 @@ void record_reshape_like(const char* op, const Tensor& x, Tensor& y) {
 /// the caller in the call sites (both kernels report their own errors).
 Tensor copy_to_new(const char* /*op*/, const Tensor& x, DType dtype) {
   Tensor y = empty(x.shape(), dtype, x.device());
+  trace::KernelRun kernel_run("copy", {&x}, {&y});
   switch (x.device().type) {
     case DeviceType::CPU: cpu::copy(x, y); break;
     case DeviceType::CUDA: cuda::copy(x, y); break;
   }
+  kernel_run.finish();
   return y;
 }
 

@@ -54,6 +54,10 @@
 // parameters named, ops coloured by grad_split's view of them
 // (autograd::to_dot), and FILE.png beside it when Graphviz is installed.
 // Drawn on a batch of its own: the training's random stream is untouched.
+//
+// --profile FILE.json (one run): profile::Profiler over the training loop:
+// the per-op table (and the scopes "D step" and "G step") printed at the
+// end, the events written as Chrome trace-event JSON (Perfetto opens it).
 #include <omp.h>
 
 #include <array>
@@ -72,6 +76,7 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "core/profile.h"
 #include "datasets/gaussian_mixture.h"
 #include "datasets/mixture_metrics.h"
 #include "examples/cli.h"
@@ -120,6 +125,7 @@ struct Config {
   std::string checkpoint, resume;  // --checkpoint, --resume: paths, empty when off
   int64_t checkpoint_every = 0;    // 0: only at the end
   std::string graph;               // --graph: the DOT file, empty when off
+  std::string profile;             // --profile: the Chrome trace file, empty when off
 };
 
 class Run {
@@ -217,6 +223,8 @@ class Run {
                  cfg_.resume, first - 1, cfg_.steps);
       progress_.print("resumed from {} after step {}\n", cfg_.resume, first - 1);
     }
+    std::unique_ptr<profile::Profiler> profiler;
+    if (!cfg_.profile.empty()) profiler = std::make_unique<profile::Profiler>(kProfileEvents);
     for (int64_t step = first; step <= cfg_.steps; ++step) {
       const bool last = step == cfg_.steps;
       const bool logged = cfg_.csv && (step % cfg_.csv_every == 0 || last);
@@ -238,6 +246,13 @@ class Run {
       if (!cfg_.checkpoint.empty() && (last || (cfg_.checkpoint_every > 0 && step % cfg_.checkpoint_every == 0)))
         ckpt_.save(cfg_.checkpoint, step);
     }
+    if (profiler) {
+      profiler->stop();
+      profiler->write_chrome_trace(cfg_.profile);
+      progress_.clear();
+      fmt::print("{}Chrome trace of the training loop written to {} (open it in https://ui.perfetto.dev)\n",
+                 profiler->table(), cfg_.profile);
+    }
     MixtureRunResult r;
     r.method = method_name(weighting_);
     r.seed = seed_;
@@ -256,6 +271,7 @@ class Run {
 
  private:
   static constexpr int64_t kRealPerMode = 100;  // Figure 2.6: 100 real points per mode
+  static constexpr int64_t kProfileEvents = 200000;  // --profile: events kept for the trace (about 20 MB)
 
   static models::MixtureGanTrainingOptions training_options(const Config& cfg, Weighting weighting) {
     models::MixtureGanTrainingOptions o;
@@ -504,6 +520,10 @@ int run(int argc, char** argv) {
            "write the backward graph of one step's losses (D real, D fake, G) to this Graphviz DOT file, "
            "parameters named, ops coloured by grad_split's view of them with aw, and a PNG beside it when "
            "Graphviz's dot is installed (apt-get install graphviz); one run only");
+  cli.text("profile", cfg.profile,
+           "profile the training loop: print the per-op table (calls, self and total time, share, bytes, GB/s, "
+           "GFLOP/s) with the 'D step' and 'G step' scopes at the end, and write the events to this Chrome "
+           "trace-event JSON file (the first 200,000 kept); one run only");
   cli.integer("checkpoint-every", cfg.checkpoint_every, "steps between checkpoints; 0: only at the end", 0);
   cli.text("resume", cfg.resume,
            "continue from this checkpoint's step to --steps, bit for bit as if never stopped (same options, "
@@ -530,6 +550,8 @@ int run(int argc, char** argv) {
              "gan_8gaussians: --checkpoint and --resume hold one run; --compare trains 2 x --seeds runs "
              "(--figure two): checkpoint each method and seed as its own run (--weighting, --seed)");
   NOVA_CHECK(!several || cfg.graph.empty(), "gan_8gaussians: --graph draws one run's step; it does not go with "
+             "--compare or --figure");
+  NOVA_CHECK(!several || cfg.profile.empty(), "gan_8gaussians: --profile times one run; it does not go with "
              "--compare or --figure");
   if (several && cfg.weighting == Weighting::none) cfg.weighting = Weighting::aw1;
   cfg.keep_points = !figure.empty();
