@@ -60,6 +60,13 @@ using autograd::record;
 
 namespace {
 
+/// Floating-point operations of a convolution pass (the trace's GFLOP/s): each
+/// element of `big` (the output, or the output's gradient) takes one
+/// multiply-add per weight of one output channel.
+double conv_flops(const Tensor& big, const Tensor& weight) {
+  return 2.0 * double(big.numel()) * double(weight.numel() / std::max<int64_t>(weight.size(0), 1));
+}
+
 /// A workspace for `pass` on x's device and dtype, or an undefined tensor
 /// when the back end needs none.
 Tensor workspace_for(const Conv2dGeometry& g, ConvPass pass, const Tensor& like) {
@@ -101,10 +108,12 @@ Tensor forward_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeo
   {
     Tensor xc = for_kernel(x), wc = for_kernel(w), bc = for_kernel(b);
     if (x.is_cuda() && g.cudnn) {
+      trace::KernelRun kernel_run("conv2d", {&xc, &wc, &bc}, {&y}, "cuDNN", conv_flops(y, wc));
       cuda::conv2d_forward_cudnn(g, xc, wc, bc, y);
     } else {
       Tensor ws = workspace_for(g, ConvPass::kForward, x);
-      trace::KernelRun kernel_run("conv2d", {&xc, &wc, &bc}, {&y}, x.is_cuda() ? "nova implicit GEMM" : "im2col + GEMM", 2.0 * double(y.numel()) * double(wc.numel() / std::max<int64_t>(wc.size(0), 1)));
+      trace::KernelRun kernel_run("conv2d", {&xc, &wc, &bc}, {&y},
+                                  x.is_cuda() ? "nova implicit GEMM" : "im2col + GEMM", conv_flops(y, wc));
       switch (x.device().type) {
         case DeviceType::CPU: cpu::conv2d_forward(g, xc, wc, bc, y, ws, ConvEpilogue()); break;
         case DeviceType::CUDA: cuda::conv2d_forward(g, xc, wc, bc, y, ws, ConvEpilogue()); break;
@@ -146,11 +155,13 @@ Tensor fused_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeome
     Tensor xc = for_kernel(x), wc = for_kernel(w), bc = for_kernel(b);
     if (x.is_cuda() && g.cudnn) {
       // nova's cuDNN path has no fused epilogue: the activation as its own pass
+      trace::KernelRun kernel_run("conv2d", {&xc, &wc, &bc}, {&y}, "cuDNN", conv_flops(y, wc));
       cuda::conv2d_forward_cudnn(g, xc, wc, bc, y);
       y = e.activation == ConvEpilogue::Activation::relu ? relu(y) : leaky_relu(y, e.slope);
     } else {
       Tensor ws = workspace_for(g, ConvPass::kForward, x);
-      trace::KernelRun kernel_run("conv2d (fused epilogue)", {&xc, &wc, &bc}, {&y}, x.is_cuda() ? "nova implicit GEMM" : "im2col + GEMM", 2.0 * double(y.numel()) * double(wc.numel() / std::max<int64_t>(wc.size(0), 1)));
+      trace::KernelRun kernel_run("conv2d (fused epilogue)", {&xc, &wc, &bc}, {&y},
+                                  x.is_cuda() ? "nova implicit GEMM" : "im2col + GEMM", conv_flops(y, wc));
       switch (x.device().type) {
         case DeviceType::CPU: cpu::conv2d_forward(g, xc, wc, bc, y, ws, e); break;
         case DeviceType::CUDA: cuda::conv2d_forward(g, xc, wc, bc, y, ws, e); break;
@@ -193,10 +204,12 @@ Tensor data_node(const Tensor& gy, const Tensor& w, const Tensor& b, Conv2dGeome
     NoGradGuard no_grad;
     Tensor gyc = for_kernel(gy), wc = for_kernel(w);
     if (gy.is_cuda() && g.cudnn) {
+      trace::KernelRun kernel_run("conv2d_backward_data", {&gyc, &wc}, {&gx}, "cuDNN", conv_flops(gyc, wc));
       cuda::conv2d_backward_data_cudnn(g, gyc, wc, gx);
     } else {
       Tensor ws = workspace_for(g, ConvPass::kBackwardData, gy);
-      trace::KernelRun kernel_run("conv2d_backward_data", {&gyc, &wc}, {&gx}, gy.is_cuda() ? "nova implicit GEMM" : "GEMM + col2im", 2.0 * double(gyc.numel()) * double(wc.numel() / std::max<int64_t>(wc.size(0), 1)));
+      trace::KernelRun kernel_run("conv2d_backward_data", {&gyc, &wc}, {&gx},
+                                  gy.is_cuda() ? "nova implicit GEMM" : "GEMM + col2im", conv_flops(gyc, wc));
       switch (gy.device().type) {
         case DeviceType::CPU: cpu::conv2d_backward_data(g, gyc, wc, gx, ws); break;
         case DeviceType::CUDA: cuda::conv2d_backward_data(g, gyc, wc, gx, ws); break;
@@ -232,10 +245,12 @@ Tensor filter_node(const Tensor& x, const Tensor& gy, Conv2dGeometry g) {
   {
     Tensor xc = for_kernel(x), gyc = for_kernel(gy);
     if (x.is_cuda() && g.cudnn && g.has_full_output()) {
+      trace::KernelRun kernel_run("conv2d_backward_filter", {&xc, &gyc}, {&gw}, "cuDNN", conv_flops(gyc, gw));
       cuda::conv2d_backward_filter_cudnn(g, xc, gyc, gw);
     } else {
       Tensor ws = workspace_for(g, ConvPass::kBackwardFilter, x);
-      trace::KernelRun kernel_run("conv2d_backward_filter", {&xc, &gyc}, {&gw}, x.is_cuda() ? "nova implicit GEMM" : "im2col + GEMM", 2.0 * double(gyc.numel()) * double(gw.numel() / std::max<int64_t>(gw.size(0), 1)));
+      trace::KernelRun kernel_run("conv2d_backward_filter", {&xc, &gyc}, {&gw},
+                                  x.is_cuda() ? "nova implicit GEMM" : "im2col + GEMM", conv_flops(gyc, gw));
       switch (x.device().type) {
         case DeviceType::CPU: cpu::conv2d_backward_filter(g, xc, gyc, gw, ws); break;
         case DeviceType::CUDA: cuda::conv2d_backward_filter(g, xc, gyc, gw, ws); break;

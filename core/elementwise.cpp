@@ -86,7 +86,8 @@ Tensor activation_grad(ActivationGradKind kind, const Tensor& g, const Tensor& y
       g.device() != y.device() || !g.is_contiguous() || !y.is_contiguous())
     return composed();
   Tensor out = empty(y.shape(), y.dtype(), y.device());
-  trace::KernelRun kernel_run(kind == ActivationGradKind::Tanh ? "tanh_backward" : "sigmoid_backward", {&g, &y}, {&out});
+  trace::KernelRun kernel_run(kind == ActivationGradKind::Tanh ? "tanh_backward" : "sigmoid_backward", {&g, &y},
+                              {&out});
   switch (y.device().type) {
     case DeviceType::CPU: cpu::activation_grad(kind, g, y, out); break;
     case DeviceType::CUDA: cuda::activation_grad(kind, g, y, out); break;

@@ -102,8 +102,8 @@ Tensor ncgru_recurrence(const Tensor& proj_in, const Tensor& h0_in, const Tensor
       on_device("ncgru_forward_gates", dev, cpu::ncgru_forward_gates, cuda::ncgru_forward_gates, p, lin, h, ru_t, rh_t);
       const Tensor m = matmul(rh_t, U_c_t);
       const Tensor h_new = select(out, 0, t);
-      on_device("ncgru_forward_state", dev, cpu::ncgru_forward_state, cuda::ncgru_forward_state, p, m, b_c, ru_t, h, select(zs, 0, t),
-                select(cs, 0, t), h_new);
+      on_device("ncgru_forward_state", dev, cpu::ncgru_forward_state, cuda::ncgru_forward_state, p, m, b_c, ru_t, h,
+                select(zs, 0, t), select(cs, 0, t), h_new);
       h = h_new;
     }
   }
@@ -123,10 +123,12 @@ Tensor ncgru_recurrence(const Tensor& proj_in, const Tensor& h0_in, const Tensor
     for (int64_t t = T - 1; t >= 0; --t) {
       const Tensor h_prev = t > 0 ? select(hs, 0, t - 1) : h0;
       const Tensor dp = select(d_proj, 0, t), ru_t = select(ru, 0, t);
-      on_device("ncgru_backward_candidate", dev, cpu::ncgru_backward_candidate, cuda::ncgru_backward_candidate, select(grad, 0, t), dh, ru_t,
-                select(cs, 0, t), h_prev, select(zs, 0, t), b_c, g, du, select(d_bc, 0, t), dp);
+      on_device("ncgru_backward_candidate", dev, cpu::ncgru_backward_candidate, cuda::ncgru_backward_candidate,
+                select(grad, 0, t), dh, ru_t, select(cs, 0, t), h_prev, select(zs, 0, t), b_c, g, du,
+                select(d_bc, 0, t), dp);
       const Tensor d_rh = matmul(narrow(dp, 1, 2 * H, H), U_c);
-      on_device("ncgru_backward_gates", dev, cpu::ncgru_backward_gates, cuda::ncgru_backward_gates, g, du, d_rh, h_prev, ru_t, dp, dh_part);
+      on_device("ncgru_backward_gates", dev, cpu::ncgru_backward_gates, cuda::ncgru_backward_gates, g, du, d_rh, h_prev,
+                ru_t, dp, dh_part);
       dh = dh_part + matmul(narrow(dp, 1, 0, 2 * H), U_ru);
     }
     Grads grads(8);

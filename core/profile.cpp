@@ -65,7 +65,8 @@ Scope::Scope(const char* name) {
 }
 
 Scope::~Scope() {
-  if (start_ns_ >= 0 && detail::recording()) detail::record_scope(current_scope(), start_ns_, trace::now_ns() - start_ns_);
+  if (start_ns_ >= 0 && detail::recording())
+    detail::record_scope(current_scope(), start_ns_, trace::now_ns() - start_ns_);
   open_scopes.pop_back();
 }
 
@@ -161,25 +162,28 @@ std::string Profiler::table() const {
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.self_ns > b.second.self_ns; });
   std::string out = fmt::format("profile: {:.3f} ms of wall time, {} op calls in {} ops (sorted by self time)\n",
                                 wall_ms, data.kernel_calls, rows.size());
-  out += fmt::format("{:<24} {:>7} {:>10} {:>10} {:>9} {:>7} {:>10} {:>8} {:>8}\n", "op", "calls", "self ms", "total ms",
-                     "mean us", "share", "MB moved", "GB/s", "GFLOP/s");
+  out += fmt::format("{:<24} {:>7} {:>10} {:>10} {:>9} {:>7} {:>10} {:>8} {:>8}\n", "op", "calls", "self ms",
+                     "total ms", "mean us", "share", "MB moved", "GB/s", "GFLOP/s");
   double self_ms_all = 0;
   for (const auto& [name, t] : rows) {
     const double self_ms = double(t.self_ns) * 1e-6, ms = double(t.ns) * 1e-6, sec = double(t.ns) * 1e-9;
     self_ms_all += self_ms;
     out += fmt::format("{:<24} {:>7} {:>10.3f} {:>10.3f} {:>9.2f} {:>6.1f}% {:>10.2f} {:>8.2f} {:>8}\n", name, t.calls,
                        self_ms, ms, 1e3 * ms / double(std::max<int64_t>(t.calls, 1)),
-                       wall_ms > 0 ? 100 * self_ms / wall_ms : 0.0, t.bytes * 1e-6, sec > 0 ? t.bytes / sec * 1e-9 : 0.0,
+                       wall_ms > 0 ? 100 * self_ms / wall_ms : 0.0, t.bytes * 1e-6,
+                       sec > 0 ? t.bytes / sec * 1e-9 : 0.0,
                        t.flops > 0 && sec > 0 ? fmt::format("{:.2f}", t.flops / sec * 1e-9) : std::string("-"));
   }
   out += fmt::format("{:<24} {:>7} {:>10.3f} {:>10} {:>9} {:>6.1f}%  (the rest of the wall time: recording "
                      "autograd, views, the caller's own work)\n",
-                     "all ops", data.kernel_calls, self_ms_all, "", "", wall_ms > 0 ? 100 * self_ms_all / wall_ms : 0.0);
+                     "all ops", data.kernel_calls, self_ms_all, "", "",
+                     wall_ms > 0 ? 100 * self_ms_all / wall_ms : 0.0);
   if (!data.scopes.empty()) {
     out += fmt::format("{:<40} {:>8} {:>11} {:>7}\n", "scope", "calls", "total ms", "share");
     for (const auto& [path, t] : data.scopes) {
       const double ms = double(t.ns) * 1e-6;
-      out += fmt::format("{:<40} {:>8} {:>11.3f} {:>6.1f}%\n", path, t.calls, ms, wall_ms > 0 ? 100 * ms / wall_ms : 0.0);
+      out += fmt::format("{:<40} {:>8} {:>11.3f} {:>6.1f}%\n", path, t.calls, ms,
+                         wall_ms > 0 ? 100 * ms / wall_ms : 0.0);
     }
   }
   const cpu::MemoryStats m = cpu::memory_stats();
@@ -202,7 +206,8 @@ void Profiler::write_chrome_trace(const std::string& path) const {
     }
     return q + "\"";
   };
-  f << "{\"displayTimeUnit\": \"ms\", \"otherData\": {\"dropped_events\": " << data.dropped << "},\n\"traceEvents\": [\n";
+  f << "{\"displayTimeUnit\": \"ms\", \"otherData\": {\"dropped_events\": " << data.dropped
+    << "},\n\"traceEvents\": [\n";
   bool first = true;
   for (const Event& e : data.events) {
     if (!first) f << ",\n";

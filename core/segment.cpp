@@ -107,7 +107,8 @@ Tensor segment_outer(const Tensor& a, const Tensor& b, const std::vector<int64_t
   {
     NoGradGuard no_grad;  // the copies and views are only for the kernels
     Tensor ac = a.detach().contiguous(), bc = b.detach().contiguous();
-    trace::KernelRun kernel_run("segment_outer", {&ac, &bc}, {&y}, nullptr, 2.0 * double(ac.numel()) * double(bc.dim() > 1 ? bc.size(1) : 1));
+    trace::KernelRun kernel_run("segment_outer", {&ac, &bc}, {&y}, nullptr,
+                                2.0 * double(ac.numel()) * double(bc.dim() > 1 ? bc.size(1) : 1));
     switch (a.device().type) {
       case DeviceType::CPU: cpu::segment_outer(ac, bc, offsets, y); break;  // one parallel region
       case DeviceType::CUDA:

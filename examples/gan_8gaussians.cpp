@@ -197,8 +197,8 @@ class Run {
     const Tensor out = (*scores)(ops::cat({real, fake}, 0));
     const nn::DiscriminatorLoss d_loss =
         nn::discriminator_loss(cfg_.d_step.objective.d_loss, out.narrow(0, 0, n), out.narrow(0, n, n));
-    const Tensor g_loss =
-        nn::generator_loss(cfg_.d_step.objective.g_loss, (*scores)((*G_)(randn({n, z_dim}, kFloat32, cfg_.device, &gen))));
+    const Tensor z = randn({n, z_dim}, kFloat32, cfg_.device, &gen);
+    const Tensor g_loss = nn::generator_loss(cfg_.d_step.objective.g_loss, (*scores)((*G_)(z)));
     autograd::DotOptions options;
     for (const auto& [name, t] : g_params_) options.names.emplace_back("G." + name, t);
     for (const auto& [name, t] : d_params_) options.names.emplace_back("D." + name, t);

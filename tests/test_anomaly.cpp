@@ -76,9 +76,10 @@ TEST_CASE("anomaly mode stops at the forward op whose output is not finite", "[a
   Tensor z = zeros({3});
   {
     autograd::AnomalyGuard guard;
-    REQUIRE_THROWS_WITH(ops::log(w * z), Catch::Matchers::Contains("anomaly mode: the forward of 'log'") &&
-                                             Catch::Matchers::Contains("output of shape [3] with 0 NaN and 3 infinite") &&
-                                             Catch::Matchers::Contains("outside every profile::Scope"));
+    REQUIRE_THROWS_WITH(ops::log(w * z),
+                        Catch::Matchers::Contains("anomaly mode: the forward of 'log'") &&
+                            Catch::Matchers::Contains("output of shape [3] with 0 NaN and 3 infinite") &&
+                            Catch::Matchers::Contains("outside every profile::Scope"));
     autograd::AnomalyGuard off(false);
     REQUIRE_NOTHROW(ops::log(w * z));  // off inside on: nothing checked
   }

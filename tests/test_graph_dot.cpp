@@ -53,7 +53,8 @@ TEST_CASE("to_dot draws a small MLP's backward graph with named parameters and s
   REQUIRE(count(dot, "label=\"tanh\\n[3, 4]\\nsaves output\"") == 1);
   REQUIRE(count(dot, "label=\"sum\\n[1, 1]\"") == 1);
   REQUIRE(count(dot, "label=\"reshape\\n[]\"") == 1);
-  for (const auto& [name, p] : net->named_parameters()) REQUIRE(count(dot, "label=\"" + name + "\\n" + p.shape().str()) == 1);
+  for (const auto& [name, p] : net->named_parameters())
+    REQUIRE(count(dot, "label=\"" + name + "\\n" + p.shape().str()) == 1);
   REQUIRE(count(dot, "shape=ellipse") == 4);
   REQUIRE(count(dot, "label=\"loss\\n[]\"") == 1);
   REQUIRE(count(dot, "label=\"an MLP\"") == 1);

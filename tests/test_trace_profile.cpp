@@ -111,7 +111,8 @@ TEST_CASE("a profiler keeps at most its event cap and still counts every call", 
 
 TEST_CASE("NOVA_DEBUG prints each op with its shapes, and at 2 its time and kernel; --profile prints the table",
           "[profile][example]") {
-  const std::string base = std::string(NOVA_GAN_EXAMPLE_PATH) + " --threads 1 --batch 4 --eval-samples 10 --plot-every 0";
+  const std::string base =
+      std::string(NOVA_GAN_EXAMPLE_PATH) + " --threads 1 --batch 4 --eval-samples 10 --plot-every 0";
   const std::string run = base + " --steps 1";
   const CommandResult off = run_command(run);
   REQUIRE(off.status == 0);
@@ -124,8 +125,9 @@ TEST_CASE("NOVA_DEBUG prints each op with its shapes, and at 2 its time and kern
   // under it, the layer recording a node (D's weights want gradients)
   REQUIRE(std::regex_search(one.output, std::regex("\\[nova\\]   matmul +in: \\[8, 2\\] float32, \\[2, 128\\] float32  "
                                                    "out: \\[8, 128\\] float32  backward node: no\\n")));
-  REQUIRE(std::regex_search(one.output, std::regex("\\[nova\\] linear +in: \\[8, 2\\] float32, \\[128, 2\\] float32, "
-                                                   "\\[128\\] float32  out: \\[8, 128\\] float32  backward node: yes\\n")));
+  REQUIRE(std::regex_search(one.output, std::regex("\\[nova\\] linear +in: \\[8, 2\\] float32, \\[128, 2\\] "
+                                                   "float32, \\[128\\] float32  out: \\[8, 128\\] float32  "
+                                                   "backward node: yes\\n")));
   REQUIRE(one.output.find("tanh_backward") != std::string::npos);
   REQUIRE(one.output.find("adam_step") != std::string::npos);
 
