@@ -29,7 +29,11 @@
 // of steps/100 steps, mean over seeds; --replot redraws it from a --csv
 // file), and the table on stdout (markdown, beside the thesis's numbers
 // where it has them). A single run can
-// checkpoint and resume (--checkpoint / --resume).
+// checkpoint and resume (--checkpoint / --resume), draw one step's backward
+// graph (--graph FILE.dot, a PNG beside it when Graphviz is installed; drawn
+// on a batch of its own, so the run is unchanged) and profile its training
+// loop (--profile FILE.json: the per-op table with the scopes "forward",
+// "backward", "Adam" and "Cayley", and a Chrome trace).
 #include <omp.h>
 
 #include <algorithm>
@@ -45,7 +49,9 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "core/profile.h"
 #include "examples/cli.h"
+#include "examples/graph_picture.h"
 #include "examples/line_plot_png.h"
 #include "examples/parallel_runs.h"
 #include "examples/rnn_task_net.h"
@@ -69,6 +75,7 @@ struct Config {
   Device device = kCPU;
   std::string csv_path, checkpoint, resume;
   int64_t checkpoint_every = 500, log_every = 100;
+  std::string graph, profile;  // --graph, --profile: paths, empty when off
 };
 
 /// One training run: a model, a Neumann order (0: exact inverse) and a seed.
@@ -151,18 +158,42 @@ RunResult train_run(const Config& cfg, const RunSpec& spec, optim::Progress& pro
     progress.print("resumed from {} after step {} (the loss table covers the steps run now)\n", cfg.resume,
                    first - 1);
   }
+  if (!cfg.graph.empty()) {
+    Generator graph_gen(spec.seed * 2 + 3);  // a batch of its own: data_gen's stream stays the run's
+    const datasets::SequenceBatch b = examples::task_batch(cfg.task, cfg.T, batch, graph_gen, kFloat32, cfg.device);
+    autograd::DotOptions options;
+    options.names = net.named_parameters();
+    options.root_names = {"loss"};
+    options.title = fmt::format("rnn_tasks, one step: {} on {}, T {}, batch {}", spec.variant,
+                                examples::rnn_task_name(cfg.task), cfg.T, batch);
+    progress.print("{}\n", examples::write_graph_picture(
+                                cfg.graph, {examples::task_loss(cfg.task, net.forward(b.inputs), b)}, options));
+  }
+  std::unique_ptr<profile::Profiler> profiler;
+  if (!cfg.profile.empty()) profiler = std::make_unique<profile::Profiler>(200000);
   optim::FiniteCheck finite(optim::OnNonFinite::stop);
   const std::string label = fmt::format("{} seed {}", spec.variant, spec.seed);
   const auto start = std::chrono::steady_clock::now();
   std::string rows;
   for (int64_t step = first; step <= cfg.steps; ++step) {
     const datasets::SequenceBatch b = examples::task_batch(cfg.task, cfg.T, batch, data_gen, kFloat32, cfg.device);
-    Tensor loss = examples::task_loss(cfg.task, net.forward(b.inputs), b);
+    Tensor loss;
+    {
+      profile::Scope scope("forward");
+      loss = examples::task_loss(cfg.task, net.forward(b.inputs), b);
+    }
     adam.zero_grad();
     if (cayley) cayley->zero_grad();
-    loss.backward();
-    adam.step();
+    {
+      profile::Scope scope("backward");
+      loss.backward();
+    }
+    {
+      profile::Scope scope("Adam");
+      adam.step();
+    }
     if (cayley) {
+      profile::Scope scope("Cayley");
       const auto t0 = std::chrono::steady_clock::now();
       cayley->step();
       if (cfg.device.is_cuda()) cuda::synchronize(cfg.device.index);  // the update's own time
@@ -180,6 +211,13 @@ RunResult train_run(const Config& cfg, const RunSpec& spec, optim::Progress& pro
       ckpt.save(cfg.checkpoint, step);
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (profiler) {
+    profiler->stop();
+    profiler->write_chrome_trace(cfg.profile);
+    progress.clear();
+    fmt::print("{}Chrome trace of the training loop written to {} (open it in https://ui.perfetto.dev)\n",
+               profiler->table(), cfg.profile);
+  }
   NOVA_CHECK(!r.losses.empty(), "rnn_tasks: no steps were run (--steps {}, resumed after {})", cfg.steps, first - 1);
   const auto min_it = std::min_element(r.losses.begin(), r.losses.end());
   r.min_loss = *min_it;
@@ -365,6 +403,12 @@ int run(int argc, char** argv) {
   cli.text("device", device, "cpu or cuda[:N]", [](const std::string& s) { Device::parse(s); });
   cli.text("csv", cfg.csv_path, "write model,variant,seed,step,loss,seconds of every step to this file");
   cli.text("plot", plot, "write the loss curves (Figures 3.2-3.4 style) to this PNG");
+  cli.text("graph", cfg.graph,
+           "single run: write the backward graph of one training step's loss to this Graphviz DOT file "
+           "(parameters named), and a PNG beside it when Graphviz's dot is installed (apt-get install graphviz)");
+  cli.text("profile", cfg.profile,
+           "single run: profile the training loop, print the per-op table (with the scopes forward, backward, "
+           "Adam and Cayley) at the end and write the events to this Chrome trace-event JSON file");
   cli.text("checkpoint", cfg.checkpoint, "single run: save the training state here every --checkpoint-every steps");
   cli.integer("checkpoint-every", cfg.checkpoint_every, "steps between checkpoints; 0: only at the end", 0);
   cli.text("resume", cfg.resume, "single run: continue from this checkpoint (the same options)");
@@ -386,6 +430,8 @@ int run(int argc, char** argv) {
   NOVA_CHECK(!(compare && !study.empty()), "rnn_tasks: give --compare or --study, not both");
   NOVA_CHECK(!many || (cfg.checkpoint.empty() && cfg.resume.empty()),
              "rnn_tasks: --checkpoint and --resume are for a single run, not --compare or --study");
+  NOVA_CHECK(!many || (cfg.graph.empty() && cfg.profile.empty()),
+             "rnn_tasks: --graph and --profile are for a single run, not --compare or --study");
   if (jobs == 0) jobs = std::max<int64_t>(1, int64_t(std::thread::hardware_concurrency()));
   if (threads > 0) omp_set_num_threads(int(threads));
 

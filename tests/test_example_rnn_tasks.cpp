@@ -8,8 +8,9 @@
 // resumed run continues bit for bit, and bad options are refused.
 #include <algorithm>
 #include <cmath>
-#include <iterator>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -233,6 +234,34 @@ TEST_CASE("rnn_tasks: --study neumann, resume bit for bit, bad options", "[rnn_t
   const Run ck_compare = run("--compare --steps 2 --checkpoint " + ck);
   CHECK(ck_compare.status == 1);
   CHECK(ck_compare.output.find("single run") != std::string::npos);
+}
+
+TEST_CASE("rnn_tasks: --graph and --profile draw and time one run, and leave its losses as they were", "[rnn_tasks]") {
+  test::TempDir dir;
+  const std::string dot = (dir.path / "step.dot").string(), json = (dir.path / "p.json").string();
+  const std::string csv_with = (dir.path / "with.csv").string(), csv_without = (dir.path / "without.csv").string();
+  const std::string base = "--model ncgru-urc --T 12 --steps 5 --hidden 10 --negative-ones 3";
+  const Run with = run(base + " --graph " + dot + " --profile " + json + " --csv " + csv_with);
+  INFO(with.output);
+  REQUIRE(with.status == 0);
+  const auto dot_lines = test::read_lines(dot);
+  REQUIRE(!dot_lines.empty());
+  std::string text;
+  for (const auto& l : dot_lines) text += l + "\n";
+  CHECK(text.find("ncgru_recurrence") != std::string::npos);
+  CHECK(text.find("label=\"loss") != std::string::npos);
+  // the profile's table: the fused gate kernels, and the step's four scopes, 5 times each
+  CHECK(with.output.find("ncgru_forward_gates") != std::string::npos);
+  for (const char* scope : {"forward", "backward", "Adam", "Cayley"})
+    CHECK(std::regex_search(with.output, std::regex(std::string("\n") + scope + " +5 ")));
+  CHECK(std::filesystem::file_size(json) > 1000);
+  REQUIRE(run(base + " --csv " + csv_without).status == 0);
+  const auto a = test::read_lines(csv_with), b = test::read_lines(csv_without);
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 1; i < a.size(); ++i) CHECK(a[i].substr(0, a[i].rfind(',')) == b[i].substr(0, b[i].rfind(',')));
+  const Run many = run("--compare --models gru --seeds 1 --T 12 --steps 2 --graph " + dot);
+  CHECK(many.status == 1);
+  CHECK(many.output.find("--graph and --profile are for a single run") != std::string::npos);
 }
 
 #endif  // NOVA_RNN_TASKS_EXAMPLE_PATH
