@@ -83,6 +83,7 @@
 #include "examples/figure_png.h"
 #include "examples/gan_8gaussians_report.h"
 #include "examples/graph_picture.h"
+#include "examples/profile_report.h"
 #include "examples/parallel_runs.h"
 #include "examples/scatter_png.h"
 #include "models/gan_discriminator_step.h"
@@ -247,11 +248,9 @@ class Run {
         ckpt_.save(cfg_.checkpoint, step);
     }
     if (profiler) {
-      profiler->stop();
-      profiler->write_chrome_trace(cfg_.profile);
+      const std::string report = examples::finish_profile(*profiler, cfg_.profile);
       progress_.clear();
-      fmt::print("{}Chrome trace of the training loop written to {} (open it in https://ui.perfetto.dev)\n",
-                 profiler->table(), cfg_.profile);
+      fmt::print("{}", report);
     }
     MixtureRunResult r;
     r.method = method_name(weighting_);

@@ -53,6 +53,7 @@
 #include "examples/cli.h"
 #include "examples/graph_picture.h"
 #include "examples/line_plot_png.h"
+#include "examples/profile_report.h"
 #include "examples/parallel_runs.h"
 #include "examples/rnn_task_net.h"
 #include "kernels/cuda/runtime.h"
@@ -212,11 +213,9 @@ RunResult train_run(const Config& cfg, const RunSpec& spec, optim::Progress& pro
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (profiler) {
-    profiler->stop();
-    profiler->write_chrome_trace(cfg.profile);
+    const std::string report = examples::finish_profile(*profiler, cfg.profile);
     progress.clear();
-    fmt::print("{}Chrome trace of the training loop written to {} (open it in https://ui.perfetto.dev)\n",
-               profiler->table(), cfg.profile);
+    fmt::print("{}", report);
   }
   NOVA_CHECK(!r.losses.empty(), "rnn_tasks: no steps were run (--steps {}, resumed after {})", cfg.steps, first - 1);
   const auto min_it = std::min_element(r.losses.begin(), r.losses.end());
