@@ -67,6 +67,7 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "core/profile.h"
 #include "datasets/cifar.h"
 #include "datasets/idx.h"
 #include "datasets/image_metrics.h"
@@ -75,6 +76,7 @@
 #include "examples/gan_images_study.h"
 #include "examples/image_grid_png.h"
 #include "examples/labelled_net.h"
+#include "examples/profile_report.h"
 #include "models/autogan.h"
 #include "models/biggan.h"
 #include "models/dcgan.h"
@@ -276,6 +278,7 @@ struct Config {
   std::string csv, out_dir, classifier;
   std::string checkpoint, resume;
   int64_t checkpoint_every = 1000, stop_at = 0;
+  std::string profile;  // --profile: the Chrome trace file, empty when off
   optim::OnNonFinite on_nonfinite = optim::OnNonFinite::stop;
 };
 
@@ -421,6 +424,8 @@ class Trainer {
       eval_seconds_ += seconds_since(eval_start);
     }
     Scores scores;
+    std::unique_ptr<profile::Profiler> profiler;
+    if (!cfg_.profile.empty()) profiler = std::make_unique<profile::Profiler>(200000);
     for (int64_t step = first; step <= last_step; ++step) {
       const bool last = step == last_step;
       const bool fid_now = cfg_.fid_every > 0 && (step % cfg_.fid_every == 0 || last);
@@ -429,7 +434,11 @@ class Trainer {
       double g_loss = 0;
       const double lr_g = sched_g_->get_last_lr().front();
       try {
-        for (int64_t k = 0; k < cfg_.n_dis; ++k) log = d_step(logged && k + 1 == cfg_.n_dis);
+        {
+          profile::Scope scope("D steps");
+          for (int64_t k = 0; k < cfg_.n_dis; ++k) log = d_step(logged && k + 1 == cfg_.n_dis);
+        }
+        profile::Scope scope("G step");
         g_loss = g_step();
       } catch (const Error& e) {
         fail("step {}: {}", step, e.what());
@@ -454,6 +463,7 @@ class Trainer {
         ckpt_.save(cfg_.checkpoint, step);
     }
     progress_.clear();
+    if (profiler) fmt::print("{}", examples::finish_profile(*profiler, cfg_.profile));
     const double seconds = seconds_since(start);
     const int64_t done = last_step - first + 1;
     std::string line = fmt::format("final: method={} model={} seed={} steps={}", method_name(cfg_.weighting),
@@ -734,6 +744,10 @@ int run(int argc, char** argv) {
            "save the whole training state to this safetensors file every --checkpoint-every steps and at the end "
            "(atomically: a crash leaves the old or the new file)");
   cli.integer("checkpoint-every", cfg.checkpoint_every, "steps between checkpoints; 0: only at the end", 0);
+  cli.text("profile", cfg.profile,
+           "profile the training loop: print the per-op table (calls, self and total time, share, bytes, GB/s, "
+           "GFLOP/s) with the 'D steps' and 'G step' scopes at the end, and write the events to this Chrome "
+           "trace-event JSON file (the first 200,000 kept)");
   cli.text("resume", cfg.resume,
            "continue from this checkpoint to --steps, bit for bit as if never stopped (same options, CPU, same "
            "--threads); --csv is appended to");

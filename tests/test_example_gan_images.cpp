@@ -8,7 +8,9 @@
 // options refused. Compiled only when the examples are built.
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -132,6 +134,22 @@ TEST_CASE("gan_images trains SN-GAN (3 D steps per G step) at a tiny width", "[e
   REQUIRE(r.status == 0);
   REQUIRE_THAT(r.output, Contains("2 steps, 3 D step(s) each"));
   REQUIRE_THAT(r.output, Contains("final: method=aw1 model=sngan seed=0 steps=2 cases="));
+}
+
+// --profile: the per-op table with convolutions (their kernel and GFLOP/s)
+// and the two scopes, 2 steps each.
+TEST_CASE("gan_images --profile prints the per-op table and writes a Chrome trace", "[example][gan_images]") {
+  TinyData data;
+  nova::test::TempDir dir;
+  const std::string json = (dir.path / "p.json").string();
+  Run r = run(data.args() + kTiny + "--model sngan --steps 2 --profile " + json);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  REQUIRE_THAT(r.output, Contains("conv2d "));
+  REQUIRE_THAT(r.output, Contains("conv2d_backward_filter"));
+  REQUIRE(std::regex_search(r.output, std::regex("\\nD steps +2 ")));
+  REQUIRE(std::regex_search(r.output, std::regex("\\nG step +2 ")));
+  REQUIRE(std::filesystem::file_size(json) > 1000);
 }
 
 /// Writes CIFAR-10's six binary files (n records each: label byte + 3072
