@@ -42,7 +42,8 @@ int level();
 void set_level(int level);
 
 namespace detail {
-// bit 0: NOVA_DEBUG >= 1, bit 1: a profiler runs; -1: not initialised yet
+// bit 0: the trace is on (level >= 1), bit 1: a profiler runs, bit 2: the
+// trace is at level 2; -1: NOVA_DEBUG not read yet
 extern std::atomic<int> active_bits;
 int init_active_bits();
 }  // namespace detail
