@@ -50,6 +50,10 @@
 //   gan_images --train-classifier --data-dir D --classifier-out F.safetensors
 //   gan_images --data-dir D --classifier F.safetensors --fid-every 1000 ...
 //   gan_images --study angles|scores [--out-dir O] [--csv F]   (gan_images_study.h)
+//
+// Seeing inside (README, "Seeing inside"): --graph FILE.dot draws one step's
+// backward graph (G's and D's state put back after, so the run is
+// unchanged), --profile FILE.json times the training loop per op.
 #include <omp.h>
 
 #include <algorithm>
@@ -74,6 +78,7 @@
 #include "datasets/stl10.h"
 #include "examples/cli.h"
 #include "examples/gan_images_study.h"
+#include "examples/graph_picture.h"
 #include "examples/image_grid_png.h"
 #include "examples/labelled_net.h"
 #include "examples/profile_report.h"
@@ -279,6 +284,7 @@ struct Config {
   std::string checkpoint, resume;
   int64_t checkpoint_every = 1000, stop_at = 0;
   std::string profile;  // --profile: the Chrome trace file, empty when off
+  std::string graph;    // --graph: the DOT file, empty when off
   optim::OnNonFinite on_nonfinite = optim::OnNonFinite::stop;
 };
 
@@ -408,8 +414,61 @@ class Trainer {
         .setting("lr_decay", cfg.lr_decay ? "linear" : "none");
   }
 
+  /// --graph: one step's losses as the steps build them (D's loss in its
+  /// real and fake parts on D(cat(real, G(z))), G under no-grad; G's loss on
+  /// D(G(z'))), on a batch drawn from a generator of its own. Those forward
+  /// passes move BatchNorm's running statistics and spectral norm's u, so
+  /// G's and D's state is copied first and put back after: the run goes on
+  /// as if nothing had been drawn. Returns the line to print.
+  std::string write_graph(const std::string& path) {
+    auto copy_of = [](const nn::Module& m) {
+      StateDict copy;
+      for (const auto& [key, t] : m.state_dict()) copy.insert(key, t.clone());
+      return copy;
+    };
+    const StateDict g_state = copy_of(*G_), d_state = copy_of(*D_);
+    Generator gen(cfg_.seed ^ 0x5DEECE66DULL);
+    const int64_t n = cfg_.batch_d;
+    const Tensor index = randint(0, train_.images.size(0), {n}, kInt64, kCPU, &gen);
+    const Tensor real = rows_of(train_.images, index, cfg_.device);
+    const Tensor z = randn({n, cfg_.z_dim}, kFloat32, cfg_.device, &gen);
+    if (g_labelled_) {
+      const Tensor fake_labels = random_labels(n, gen);
+      g_labelled_->set_labels(fake_labels);
+      d_labelled_->set_labels(ops::cat({rows_of(train_.labels, index, cfg_.device), fake_labels}, 0));
+    }
+    Tensor fake;
+    {
+      NoGradGuard no_grad;
+      fake = (*G_)(z);
+    }
+    const std::shared_ptr<nn::Module>& scores = d_step_->discriminator();
+    const Tensor out = (*scores)(ops::cat({real, fake}, 0));
+    const nn::DiscriminatorLoss d_loss =
+        nn::discriminator_loss(cfg_.d_step.objective.d_loss, out.narrow(0, 0, n), out.narrow(0, n, n));
+    const Tensor z_g = randn({cfg_.batch_g, cfg_.z_dim}, kFloat32, cfg_.device, &gen);
+    if (g_labelled_) {
+      const Tensor labels = random_labels(cfg_.batch_g, gen);
+      g_labelled_->set_labels(labels);
+      d_labelled_->set_labels(labels);
+    }
+    const Tensor g_loss = nn::generator_loss(cfg_.d_step.objective.g_loss, (*scores)((*G_)(z_g)));
+    autograd::DotOptions options;
+    for (const auto& [name, t] : g_params_) options.names.emplace_back("G." + name, t);
+    for (const auto& [name, t] : d_params_) options.names.emplace_back("D." + name, t);
+    options.root_names = {"D loss, real rows", "D loss, fake rows", "G loss"};
+    options.grad_split_colours = cfg_.weighting != Weighting::none;
+    options.title = fmt::format("gan_images, one step: {} {}, D batch {}, G batch {}", cfg_.model,
+                                method_name(cfg_.weighting), n, cfg_.batch_g);
+    const std::string line = examples::write_graph_picture(path, {d_loss.real, d_loss.fake, g_loss}, options);
+    G_->load_state_dict(g_state);
+    D_->load_state_dict(d_state);
+    return line;
+  }
+
   int run() {
     const auto start = Clock::now();
+    if (!cfg_.graph.empty()) progress_.print("{}\n", write_graph(cfg_.graph));
     int64_t first = 1;
     if (!cfg_.resume.empty()) {
       first = ckpt_.load(cfg_.resume) + 1;
@@ -748,6 +807,10 @@ int run(int argc, char** argv) {
            "profile the training loop: print the per-op table (calls, self and total time, share, bytes, GB/s, "
            "GFLOP/s) with the 'D steps' and 'G step' scopes at the end, and write the events to this Chrome "
            "trace-event JSON file (the first 200,000 kept)");
+  cli.text("graph", cfg.graph,
+           "write the backward graph of one step's losses (D real, D fake, G) to this Graphviz DOT file, "
+           "parameters named, ops coloured by grad_split's view of them with aw, and a PNG beside it when "
+           "Graphviz's dot is installed (apt-get install graphviz); the run itself is unchanged");
   cli.text("resume", cfg.resume,
            "continue from this checkpoint to --steps, bit for bit as if never stopped (same options, CPU, same "
            "--threads); --csv is appended to");
@@ -826,6 +889,8 @@ int run(int argc, char** argv) {
     NOVA_CHECK(study == "none", "gan_images: --study runs unconditional models only");
   }
   if (study != "none") {
+    NOVA_CHECK(cfg.graph.empty() && cfg.profile.empty(),
+               "gan_images: --graph and --profile are for a training run, not --study");
     examples::StudySetup setup;
     setup.make_networks = [&] { return make_models(cfg, train); };
     setup.train_images = train.images;

@@ -152,6 +152,38 @@ TEST_CASE("gan_images --profile prints the per-op table and writes a Chrome trac
   REQUIRE(std::filesystem::file_size(json) > 1000);
 }
 
+// --graph: one step's three losses in DOT (a PNG when Graphviz is there),
+// with BatchNorm and spectral norm's state put back: the run's CSV is the
+// same as without it.
+TEST_CASE("gan_images --graph draws one step and leaves the run as it was", "[example][gan_images]") {
+  TinyData data;
+  nova::test::TempDir dir;
+  const std::string dot = (dir.path / "g.dot").string();
+  const std::string with_csv = (dir.path / "with.csv").string(), without_csv = (dir.path / "without.csv").string();
+  for (const char* model : {"dcgan", "sngan"}) {
+    INFO(model);
+    const std::string args = data.args() + kTiny + "--model " + model + " --steps 3 --weighting aw1 --csv-every 1 ";
+    Run with = run(args + "--graph " + dot + " --csv " + with_csv);
+    INFO(with.output);
+    REQUIRE(with.status == 0);
+    const auto lines = nova::test::read_lines(dot);
+    REQUIRE(!lines.empty());
+    std::string text;
+    for (const auto& l : lines) text += l + "\n";
+    REQUIRE(text.find("G loss") != std::string::npos);
+    REQUIRE(text.find("conv2d") != std::string::npos);
+    REQUIRE(text.find("label=\"D.") != std::string::npos);
+    REQUIRE(run(args + "--csv " + without_csv).status == 0);
+    const auto a = nova::test::read_lines(with_csv), b = nova::test::read_lines(without_csv);
+    REQUIRE(a.size() == b.size());
+    REQUIRE(a.size() >= 4);
+    for (size_t i = 1; i < a.size(); ++i) REQUIRE(a[i].substr(0, a[i].rfind(',')) == b[i].substr(0, b[i].rfind(',')));
+  }
+  Run study = run(data.args() + "--study angles --graph " + dot);
+  REQUIRE(study.status != 0);
+  REQUIRE_THAT(study.output, Contains("--graph and --profile are for a training run"));
+}
+
 /// Writes CIFAR-10's six binary files (n records each: label byte + 3072
 /// pixel bytes) into dir.
 void write_cifar10(const std::string& dir, int n) {
