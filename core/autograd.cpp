@@ -385,6 +385,7 @@ void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, Ba
   }
   node->fn = std::move(fn);
   node->grouping = std::move(options.grouping);
+  node->saved_names = options.saved_names;
   if (options.saves_output) {
     node->saved_out = std::make_shared<TensorImpl>(*out.impl());
     node->saved_out->grad_fn.reset();

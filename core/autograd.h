@@ -99,6 +99,7 @@ struct Node {
   bool is_accumulator = false;
   bool released = false;  // fn freed by a backward without retain_graph
   Grouping grouping;  // for grad_split's hook only
+  const char* saved_names = nullptr;  // what fn keeps besides the output (NodeOptions::saves), for to_dot
   // anomaly mode only (AnomalyGuard): the op's number among the ops recorded
   // since anomaly mode came on and the user scope it ran in
   // (profile::Scope), for the error that names it
@@ -123,6 +124,12 @@ struct NodeOptions {
     grouping.hint = hint;
     return *this;
   }
+  /// Names what the backward function keeps besides the output ("x,
+  /// weight"), for the graph pictures (core/graph_dot.h); a static string.
+  NodeOptions& saves(const char* names) {
+    saved_names = names;
+    return *this;
+  }
   /// Attaches the op's grouped rule (GroupedFn) for the listed inputs.
   NodeOptions& grouped(std::initializer_list<int> inputs, GroupedFn rule) {
     for (int i : inputs) grouping.inputs |= uint64_t(1) << i;
@@ -130,6 +137,7 @@ struct NodeOptions {
     return *this;
   }
   bool saves_output = false;
+  const char* saved_names = nullptr;
   Grouping grouping;
 };
 

@@ -135,7 +135,7 @@ Tensor forward_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeo
       });
     };
     record("conv2d", {x, w, b}, y, std::move(backward),
-           NodeOptions().row_local().grouped({1, 2}, std::move(grouped)));
+           NodeOptions().row_local().grouped({1, 2}, std::move(grouped)).saves("x, w"));
   }
   return y;
 }

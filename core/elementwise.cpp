@@ -70,7 +70,7 @@ Tensor unary_float(UnaryKind kind, const Tensor& x, double alpha, double beta, b
   if (autograd::any_requires_grad({&x}))
     record(unary_name(kind), {x}, y, [x, backward](const BackwardCtx& c) {
       return Grads{backward(c.grad, x, c.out)};
-    }, NodeOptions().save_output(save_out).row_local());
+    }, NodeOptions().save_output(save_out).row_local().saves("input"));
   return y;
 }
 
@@ -168,7 +168,8 @@ Tensor square(const Tensor& x) {
   check_defined("square", x);
   Tensor y = unary_kernel(UnaryKind::Square, x);
   if (autograd::any_requires_grad({&x}))
-    record("square", {x}, y, [x](const BackwardCtx& c) { return Grads{c.grad * x * 2.0}; }, NodeOptions().row_local());
+    record("square", {x}, y, [x](const BackwardCtx& c) { return Grads{c.grad * x * 2.0}; },
+           NodeOptions().row_local().saves("input"));
   return y;
 }
 
@@ -270,7 +271,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   if (autograd::any_requires_grad({&a, &b}))
     record("mul", {a, b}, y, [a, b](const BackwardCtx& c) {
       return Grads{c.needs(0) ? c.grad * b : Tensor(), c.needs(1) ? c.grad * a : Tensor()};
-    }, NodeOptions().row_local());
+    }, NodeOptions().row_local().saves("a, b"));
   return y;
 }
 
@@ -281,7 +282,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
     record("div", {a, b}, y, [a, b](const BackwardCtx& c) {
       return Grads{c.needs(0) ? c.grad / b : Tensor(),
                    c.needs(1) ? -(c.grad * a / (b * b)) : Tensor()};
-    }, NodeOptions().row_local());
+    }, NodeOptions().row_local().saves("a, b"));
   return y;
 }
 

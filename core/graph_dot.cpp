@@ -64,7 +64,11 @@ struct Writer {
     std::string label = escape(n->name) + "\\n";  // "\n": a line break in a DOT label
     auto shape = out_shapes.find(n);
     if (shape != out_shapes.end()) label += shape->second.str();
-    if (n->saved_out) label += "\\nsaves output";
+    if (!n->released && (n->saved_names || n->saved_out)) {
+      std::string saved = n->saved_names ? n->saved_names : "";
+      if (n->saved_out) saved += saved.empty() ? "output" : ", output";
+      label += "\\nsaves " + escape(saved);
+    }
     if (n->released) label += "\\n(freed)";
     std::string style = "shape=box, style=\"rounded,filled\"";
     std::string fill = "#f2f2f2", tooltip;

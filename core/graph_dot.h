@@ -6,9 +6,12 @@
 // What the picture shows (read it bottom-up as the forward ran, top-down as
 // the backward runs):
 //   - one box per recorded op (its Node): the op's name, the shape of its
-//     output, and "saves output" when the backward reads the op's own result
-//     (tanh, sigmoid, exp, softmax ...); what else a backward function keeps
-//     is inside its closure, which the engine cannot see;
+//     output, and what its backward keeps alive until it runs: "output" when
+//     it reads the op's own result (tanh, sigmoid, softmax ...), and the
+//     tensors the op names when it records (NodeOptions::saves: "input" for
+//     the unary ops, "a, b" for mul and matmul, "x, weight" for linear, "x,
+//     w" for conv2d); an op that names nothing may still keep something in
+//     its closure, which the engine cannot see;
 //   - one ellipse per leaf that receives a gradient (an AccumulateGrad
 //     node): its name when the caller gives one (Module::named_parameters),
 //     and its shape;

@@ -79,7 +79,7 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b, bool row_local = false) {
     record("matmul", {a, b}, y, [a, b](const BackwardCtx& c) {
       return Grads{c.needs(0) ? matmul_nd(c.grad, transpose(b, -1, -2)) : Tensor(),
                    c.needs(1) ? matmul_nd(transpose(a, -1, -2), c.grad) : Tensor()};
-    }, NodeOptions().row_local(row_local));
+    }, NodeOptions().row_local(row_local).saves("a, b"));
   return y;
 }
 
@@ -164,7 +164,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       return grads;
     };
     record("linear", {x, weight, bias}, y, std::move(backward),
-           NodeOptions().row_local(x.dim() >= 2).grouped({1, 2}, std::move(grouped)));
+           NodeOptions().row_local(x.dim() >= 2).grouped({1, 2}, std::move(grouped)).saves("x, weight"));
   }
   return y;
 }

@@ -1,6 +1,6 @@
 // tests/test_graph_dot.cpp: autograd::to_dot (core/graph_dot.h): the nodes
 // and edges of a small MLP's backward graph with its parameters' names, the
-// output shapes, "saves output", grad_split colours (row-local, grouped
+// output shapes, what each backward keeps ("saves x, weight"), grad_split colours (row-local, grouped
 // rule, refused), a freed graph after backward, a create_graph gradient's
 // double-backward graph, and write_dot's file and error.
 #include <algorithm>
@@ -48,10 +48,11 @@ TEST_CASE("to_dot draws a small MLP's backward graph with named parameters and s
   // to []), one box each; the four parameters (x needs no gradient, so it
   // is not drawn); the root
   REQUIRE(count(dot, "shape=box") == 6);
-  REQUIRE(count(dot, "label=\"linear\\n[3, 4]\"") == 1);
-  REQUIRE(count(dot, "label=\"linear\\n[3, 1]\"") == 1);
-  REQUIRE(count(dot, "label=\"tanh\\n[3, 4]\\nsaves output\"") == 1);
-  REQUIRE(count(dot, "label=\"sum\\n[1, 1]\"") == 1);
+  REQUIRE(count(dot, "label=\"linear\\n[3, 4]\\nsaves x, weight\"") == 1);
+  REQUIRE(count(dot, "label=\"linear\\n[3, 1]\\nsaves x, weight\"") == 1);
+  REQUIRE(count(dot, "label=\"tanh\\n[3, 4]\\nsaves input, output\"") == 1);
+  REQUIRE(count(dot, "label=\"square\\n[3, 1]\\nsaves input\"") == 1);
+  REQUIRE(count(dot, "label=\"sum\\n[1, 1]\"") == 1);  // sum keeps nothing: its backward only expands
   REQUIRE(count(dot, "label=\"reshape\\n[]\"") == 1);
   for (const auto& [name, p] : net->named_parameters())
     REQUIRE(count(dot, "label=\"" + name + "\\n" + p.shape().str()) == 1);
@@ -68,7 +69,7 @@ TEST_CASE("to_dot draws a small MLP's backward graph with named parameters and s
   loss.backward();
   const std::string after = autograd::to_dot({loss}, options);
   REQUIRE(count(after, "(freed)") == 6);
-  REQUIRE(count(after, "saves output") == 0);
+  REQUIRE(count(after, "saves ") == 0);
   REQUIRE(count(after, " -> ") == 10);
 }
 
