@@ -515,14 +515,8 @@ int run(int argc, char** argv) {
            "save the whole training state (G, D, optimizers, aw, random generator, step) to this safetensors "
            "file every --checkpoint-every steps and at the end");
   cfg.checkpoint_every = 1000;
-  cli.text("graph", cfg.graph,
-           "write the backward graph of one step's losses (D real, D fake, G) to this Graphviz DOT file, "
-           "parameters named, ops coloured by grad_split's view of them with aw, and a PNG beside it when "
-           "Graphviz's dot is installed (apt-get install graphviz); one run only");
-  cli.text("profile", cfg.profile,
-           "profile the training loop: print the per-op table (calls, self and total time, share, bytes, GB/s, "
-           "GFLOP/s) with the 'D step' and 'G step' scopes at the end, and write the events to this Chrome "
-           "trace-event JSON file (the first 200,000 kept); one run only");
+  cli.text("graph", cfg.graph, std::string(examples::kGanGraphOptionHelp) + "; one run only");
+  cli.text("profile", cfg.profile, examples::profile_option_help("'D step' and 'G step'") + "; one run only");
   cli.integer("checkpoint-every", cfg.checkpoint_every, "steps between checkpoints; 0: only at the end", 0);
   cli.text("resume", cfg.resume,
            "continue from this checkpoint's step to --steps, bit for bit as if never stopped (same options, "

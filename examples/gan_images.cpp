@@ -803,14 +803,8 @@ int run(int argc, char** argv) {
            "save the whole training state to this safetensors file every --checkpoint-every steps and at the end "
            "(atomically: a crash leaves the old or the new file)");
   cli.integer("checkpoint-every", cfg.checkpoint_every, "steps between checkpoints; 0: only at the end", 0);
-  cli.text("profile", cfg.profile,
-           "profile the training loop: print the per-op table (calls, self and total time, share, bytes, GB/s, "
-           "GFLOP/s) with the 'D steps' and 'G step' scopes at the end, and write the events to this Chrome "
-           "trace-event JSON file (the first 200,000 kept)");
-  cli.text("graph", cfg.graph,
-           "write the backward graph of one step's losses (D real, D fake, G) to this Graphviz DOT file, "
-           "parameters named, ops coloured by grad_split's view of them with aw, and a PNG beside it when "
-           "Graphviz's dot is installed (apt-get install graphviz); the run itself is unchanged");
+  cli.text("profile", cfg.profile, examples::profile_option_help("'D steps' and 'G step'"));
+  cli.text("graph", cfg.graph, examples::kGanGraphOptionHelp);
   cli.text("resume", cfg.resume,
            "continue from this checkpoint to --steps, bit for bit as if never stopped (same options, CPU, same "
            "--threads); --csv is appended to");

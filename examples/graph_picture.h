@@ -12,6 +12,12 @@
 
 namespace nova::examples {
 
+/// The GAN trainers' --graph option's help.
+inline constexpr const char* kGanGraphOptionHelp =
+    "write the backward graph of one step's losses (D real, D fake, G) to this Graphviz DOT file, parameters "
+    "named, ops coloured by grad_split's view of them with aw, and a PNG beside it when Graphviz's dot is "
+    "installed (apt-get install graphviz); the run itself is unchanged";
+
 /// `path` with its extension replaced by .png ("step.dot" -> "step.png").
 std::string png_path_for(const std::string& dot_path);
 

@@ -11,6 +11,14 @@
 
 namespace nova::examples {
 
+/// The --profile option's help, naming the scopes the trainer opens
+/// (`scopes`, e.g. "'D step' and 'G step'").
+inline std::string profile_option_help(const std::string& scopes) {
+  return "profile the training loop: print the per-op table (calls, self and total time, share, bytes, GB/s, "
+         "GFLOP/s) with the " + scopes + " scopes at the end, and write the events to this Chrome trace-event "
+         "JSON file (the first 200,000 kept)";
+}
+
 /// Stops `profiler`, writes its Chrome trace to `path` (throws nova::Error
 /// naming the path when it cannot) and returns the table to print.
 inline std::string finish_profile(profile::Profiler& profiler, const std::string& path) {

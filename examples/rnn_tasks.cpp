@@ -406,8 +406,7 @@ int run(int argc, char** argv) {
            "single run: write the backward graph of one training step's loss to this Graphviz DOT file "
            "(parameters named), and a PNG beside it when Graphviz's dot is installed (apt-get install graphviz)");
   cli.text("profile", cfg.profile,
-           "single run: profile the training loop, print the per-op table (with the scopes forward, backward, "
-           "Adam and Cayley) at the end and write the events to this Chrome trace-event JSON file");
+           "single run: " + examples::profile_option_help("'forward', 'backward', 'Adam' and 'Cayley'"));
   cli.text("checkpoint", cfg.checkpoint, "single run: save the training state here every --checkpoint-every steps");
   cli.integer("checkpoint-every", cfg.checkpoint_every, "steps between checkpoints; 0: only at the end", 0);
   cli.text("resume", cfg.resume, "single run: continue from this checkpoint (the same options)");
