@@ -50,7 +50,7 @@ void check_args(const Tensor& proj, const Tensor& h0, const Tensor& U_r, const T
 /// for the op trace and the profiler).
 template <typename CpuFn, typename CudaFn, typename... Args>
 void on_device(const char* name, const Device& dev, CpuFn cpu_fn, CudaFn cuda_fn, const Args&... args) {
-  trace::KernelRun kernel_run(name, {}, {});
+  trace::KernelRun kernel_run(name, {}, {}, dev.is_cuda() ? "CUDA kernel" : "CPU loop");
   switch (dev.type) {
     case DeviceType::CPU: cpu_fn(args...); break;
     case DeviceType::CUDA: cuda_fn(args...); break;

@@ -200,14 +200,9 @@ class Run {
         nn::discriminator_loss(cfg_.d_step.objective.d_loss, out.narrow(0, 0, n), out.narrow(0, n, n));
     const Tensor z = randn({n, z_dim}, kFloat32, cfg_.device, &gen);
     const Tensor g_loss = nn::generator_loss(cfg_.d_step.objective.g_loss, (*scores)((*G_)(z)));
-    autograd::DotOptions options;
-    for (const auto& [name, t] : g_params_) options.names.emplace_back("G." + name, t);
-    for (const auto& [name, t] : d_params_) options.names.emplace_back("D." + name, t);
-    options.root_names = {"D loss, real rows", "D loss, fake rows", "G loss"};
-    options.grad_split_colours = weighting_ != Weighting::none;
-    options.title = fmt::format("gan_8gaussians, one step: {} {}, batch {}", method_name(weighting_),
-                                cfg_.objective_text, n);
-    return examples::write_graph_picture(path, {d_loss.real, d_loss.fake, g_loss}, options);
+    return examples::write_gan_step_graph(
+        path, d_loss.real, d_loss.fake, g_loss, g_params_, d_params_, weighting_ != Weighting::none,
+        fmt::format("gan_8gaussians, one step: {} {}, batch {}", method_name(weighting_), cfg_.objective_text, n));
   }
 
   MixtureRunResult train() {
@@ -225,7 +220,7 @@ class Run {
       progress_.print("resumed from {} after step {}\n", cfg_.resume, first - 1);
     }
     std::unique_ptr<profile::Profiler> profiler;
-    if (!cfg_.profile.empty()) profiler = std::make_unique<profile::Profiler>(kProfileEvents);
+    if (!cfg_.profile.empty()) profiler = std::make_unique<profile::Profiler>(examples::kProfileEvents);
     for (int64_t step = first; step <= cfg_.steps; ++step) {
       const bool last = step == cfg_.steps;
       const bool logged = cfg_.csv && (step % cfg_.csv_every == 0 || last);
@@ -270,7 +265,6 @@ class Run {
 
  private:
   static constexpr int64_t kRealPerMode = 100;  // Figure 2.6: 100 real points per mode
-  static constexpr int64_t kProfileEvents = 200000;  // --profile: events kept for the trace (about 20 MB)
 
   static models::MixtureGanTrainingOptions training_options(const Config& cfg, Weighting weighting) {
     models::MixtureGanTrainingOptions o;

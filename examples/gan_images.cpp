@@ -453,14 +453,10 @@ class Trainer {
       d_labelled_->set_labels(labels);
     }
     const Tensor g_loss = nn::generator_loss(cfg_.d_step.objective.g_loss, (*scores)((*G_)(z_g)));
-    autograd::DotOptions options;
-    for (const auto& [name, t] : g_params_) options.names.emplace_back("G." + name, t);
-    for (const auto& [name, t] : d_params_) options.names.emplace_back("D." + name, t);
-    options.root_names = {"D loss, real rows", "D loss, fake rows", "G loss"};
-    options.grad_split_colours = cfg_.weighting != Weighting::none;
-    options.title = fmt::format("gan_images, one step: {} {}, D batch {}, G batch {}", cfg_.model,
-                                method_name(cfg_.weighting), n, cfg_.batch_g);
-    const std::string line = examples::write_graph_picture(path, {d_loss.real, d_loss.fake, g_loss}, options);
+    const std::string line = examples::write_gan_step_graph(
+        path, d_loss.real, d_loss.fake, g_loss, g_params_, d_params_, cfg_.weighting != Weighting::none,
+        fmt::format("gan_images, one step: {} {}, D batch {}, G batch {}", cfg_.model, method_name(cfg_.weighting), n,
+                    cfg_.batch_g));
     G_->load_state_dict(g_state);
     D_->load_state_dict(d_state);
     return line;
@@ -484,7 +480,7 @@ class Trainer {
     }
     Scores scores;
     std::unique_ptr<profile::Profiler> profiler;
-    if (!cfg_.profile.empty()) profiler = std::make_unique<profile::Profiler>(200000);
+    if (!cfg_.profile.empty()) profiler = std::make_unique<profile::Profiler>(examples::kProfileEvents);
     for (int64_t step = first; step <= last_step; ++step) {
       const bool last = step == last_step;
       const bool fid_now = cfg_.fid_every > 0 && (step % cfg_.fid_every == 0 || last);

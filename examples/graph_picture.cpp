@@ -37,4 +37,16 @@ std::string write_graph_picture(const std::string& dot_path, const std::vector<T
   return fmt::format("wrote {} and {}", dot_path, png);
 }
 
+std::string write_gan_step_graph(const std::string& dot_path, const Tensor& d_loss_real, const Tensor& d_loss_fake,
+                                 const Tensor& g_loss, const NamedTensors& g_params, const NamedTensors& d_params,
+                                 bool aw, const std::string& title) {
+  autograd::DotOptions options;
+  for (const auto& [name, t] : g_params) options.names.emplace_back("G." + name, t);
+  for (const auto& [name, t] : d_params) options.names.emplace_back("D." + name, t);
+  options.root_names = {"D loss, real rows", "D loss, fake rows", "G loss"};
+  options.grad_split_colours = aw;
+  options.title = title;
+  return write_graph_picture(dot_path, {d_loss_real, d_loss_fake, g_loss}, options);
+}
+
 }  // namespace nova::examples

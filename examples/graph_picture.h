@@ -18,6 +18,15 @@ inline constexpr const char* kGanGraphOptionHelp =
     "named, ops coloured by grad_split's view of them with aw, and a PNG beside it when Graphviz's dot is "
     "installed (apt-get install graphviz); the run itself is unchanged";
 
+/// A GAN trainer's --graph: the graph of one step's three losses (D's loss
+/// on the real rows and on the fake rows, G's loss), G's and D's parameters
+/// named "G." and "D." + their names, ops coloured by grad_split's view of
+/// them when `aw` (the weighting splits the D loss), titled `title`; then
+/// as write_graph_picture.
+std::string write_gan_step_graph(const std::string& dot_path, const Tensor& d_loss_real, const Tensor& d_loss_fake,
+                                 const Tensor& g_loss, const NamedTensors& g_params, const NamedTensors& d_params,
+                                 bool aw, const std::string& title);
+
 /// `path` with its extension replaced by .png ("step.dot" -> "step.png").
 std::string png_path_for(const std::string& dot_path);
 

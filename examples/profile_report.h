@@ -3,6 +3,7 @@
 // table (core/profile.h) with a line saying where the trace went.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <fmt/format.h>
@@ -10,6 +11,10 @@
 #include "core/profile.h"
 
 namespace nova::examples {
+
+/// Events a trainer's --profile keeps for its Chrome trace (about 20 MB);
+/// the table counts every call beyond them too.
+inline constexpr int64_t kProfileEvents = 200000;
 
 /// The --profile option's help, naming the scopes the trainer opens
 /// (`scopes`, e.g. "'D step' and 'G step'").

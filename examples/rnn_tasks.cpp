@@ -171,7 +171,7 @@ RunResult train_run(const Config& cfg, const RunSpec& spec, optim::Progress& pro
                                 cfg.graph, {examples::task_loss(cfg.task, net.forward(b.inputs), b)}, options));
   }
   std::unique_ptr<profile::Profiler> profiler;
-  if (!cfg.profile.empty()) profiler = std::make_unique<profile::Profiler>(200000);
+  if (!cfg.profile.empty()) profiler = std::make_unique<profile::Profiler>(examples::kProfileEvents);
   optim::FiniteCheck finite(optim::OnNonFinite::stop);
   const std::string label = fmt::format("{} seed {}", spec.variant, spec.seed);
   const auto start = std::chrono::steady_clock::now();
