@@ -17,4 +17,5 @@
 #include "core/rnn_gates.h"
 #include "core/segment.h"
 #include "core/softmax.h"
+#include "core/symconv.h"
 #include "core/views.h"

@@ -17,3 +17,4 @@
 #include "nn/rnn.h"
 #include "nn/sequential.h"
 #include "nn/spectral_norm.h"
+#include "nn/symconv.h"

@@ -26,6 +26,7 @@
 #include <algorithm>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/image_chunks.h"
 
 namespace nova::cpu {
 
@@ -60,26 +61,6 @@ int64_t column_elements(const Conv2dGeometry& g) {
 int64_t chunk_elements(const Conv2dGeometry& g) {
   const int64_t nb = chunk_images(g);
   return nb == 1 ? 0 : g.group_filters() * nb * g.P * g.Q;
-}
-
-/// body(thread, n, nb) for every chunk of nb <= chunk images starting at n,
-/// the batch cut into `threads` contiguous ranges; thread t owns range t
-/// whatever the team OpenMP actually gives.
-template <typename Body>
-void for_each_chunk(int64_t N, int64_t threads, int64_t chunk, Body&& body) {
-  auto range = [&](int64_t t) {
-    const int64_t begin = N * t / threads, end = N * (t + 1) / threads;
-    for (int64_t n = begin; n < end; n += chunk) body(t, n, std::min(chunk, end - n));
-  };
-  if (threads <= 1) {
-    range(0);
-    return;
-  }
-#pragma omp parallel num_threads(int(threads))
-  {
-    const int64_t team = omp_get_num_threads();
-    for (int64_t t = omp_get_thread_num(); t < threads; t += team) range(t);
-  }
 }
 
 /// The outputs o in [0, out) whose tap o * stride + offset lands inside
@@ -173,18 +154,6 @@ void col2im_add(const Conv2dGeometry& g, const T* columns, int64_t ld, T* x) {
   }
 }
 
-/// dst [Kg, nb*PQ] (image i at column i*PQ) = src[n + i, group] for the nb
-/// images of a chunk; src has K*PQ elements per image.
-template <typename T>
-void gather_chunk(const Conv2dGeometry& g, const T* src, int64_t nb, T* dst) {
-  const int64_t Kg = g.group_filters(), PQ = g.P * g.Q, L = nb * PQ;
-  for (int64_t i = 0; i < nb; ++i)
-    for (int64_t k = 0; k < Kg; ++k) {
-      const T* from = src + (i * g.K + k) * PQ;
-      std::copy(from, from + PQ, dst + k * L + i * PQ);
-    }
-}
-
 template <typename T>
 void forward_typed(const Conv2dGeometry& g, const View& x, const View& w, const View& bias, const View& y,
                    const View& workspace, const ConvEpilogue& epilogue) {
@@ -250,7 +219,7 @@ void backward_data_typed(const Conv2dGeometry& g, const View& grad_y, const View
       const T* wg = pw + grp * Kg * CRS;
       T* gx = px + (n * g.C + grp * Cg) * HW;
       if (nb > 1) {
-        gather_chunk(g, gy, nb, gathered);
+        gather_chunk(gy, nb, Kg, PQ, g.K * PQ, gathered);
         gy = gathered;
       }
       // w_g^T [CRS, Kg] read in place through its strides (1, CRS)
@@ -303,7 +272,7 @@ void backward_filter_typed(const Conv2dGeometry& g, const View& x, const View& g
         b = columns;
       }
       if (nb > 1) {
-        gather_chunk(g, gy, nb, gathered);
+        gather_chunk(gy, nb, Kg, PQ, g.K * PQ, gathered);
         gy = gathered;
       }
       // grad_y [Kg, L] @ columns^T [L, CRS] (strides (1, L): in place)

@@ -1,0 +1,377 @@
+// kernels/cpu/symconv.cpp: SCNN's symmetric convolutions on the CPU (see
+// kernels/symconv.h for the formulas and the packed layout).
+//
+// Symmetry-preserving: folded columns + GEMM, per chunk of nb images (K =
+// P*m rows, row l*m + k, matching r [P, m, F] read as [K, F]; ncols = nb*T',
+// image i at column i*T'):
+//   columns [K, ncols]   col_{l,k}(p, q) for the lower-triangle outputs only,
+//                        the two taps of pair l already added
+//   forward         out [F, ncols] = r^T @ columns, scattered to y (+ bias)
+//   backward_data   columns = r @ gathered grad_y, each value added back to
+//                   the packed entries its taps read (col2tri_add)
+//   backward_filter grad_r [K, F] += columns @ gathered grad_y^T
+// so the filter gradient comes out in R's layout, each pair's two taps
+// summed, which is (4.11), without a full kernel's gradient in between.
+//
+// Symmetry-generating: h_l = x [N*L, n] @ s_l [n, F] for each pair l (one
+// GEMM each over the whole batch), then each output adds its taps' row and
+// column terms; the backward runs the same two steps in reverse (the taps'
+// terms summed into grad_h, then GEMMs for grad_x and grad_s).
+//
+// Threads: images split into one contiguous range per thread, each with its
+// own buffers and, for backward_filter, its own partial grad_r summed in
+// thread order (deterministic for a thread count); only above kParallelWork
+// multiply-adds. Chunks reach kChunkColumns columns (kernels/cpu/conv.cpp's
+// choice, measured there).
+#include "kernels/symconv.h"
+
+#include <omp.h>
+
+#include <algorithm>
+
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/image_chunks.h"
+#include "kernels/cpu/loops.h"
+
+namespace nova::cpu {
+
+namespace {
+
+constexpr int64_t kParallelWork = int64_t(1) << 20;
+constexpr int64_t kChunkColumns = 256;
+
+// ---- symmetry-preserving ----
+
+int64_t preserving_threads(const SymConvGeometry& g) {
+  const int64_t work = g.N * g.F * g.pairs() * g.Cin * g.out_entries();
+  if (g.N < 2 || work < kParallelWork) return 1;
+  return std::min<int64_t>(omp_get_max_threads(), g.N);
+}
+
+int64_t preserving_chunk(const SymConvGeometry& g) {
+  const int64_t per_image = std::max<int64_t>(g.out_entries(), 1);
+  const int64_t threads = preserving_threads(g);
+  const int64_t share = (g.N + threads - 1) / threads;
+  return std::max<int64_t>(1, std::min((kChunkColumns + per_image - 1) / per_image, share));
+}
+
+/// One thread's buffers: columns [K, ncols] and an [F, ncols] block.
+int64_t preserving_thread_elements(const SymConvGeometry& g) {
+  const int64_t ncols = preserving_chunk(g) * g.out_entries();
+  return (g.pairs() * g.Cin + g.F) * ncols;
+}
+
+/// columns[l*m + k, i*T' + tri(p, q)] = col_{l,k}(p, q) of image i of the
+/// chunk at x (nb images of [m, T]).
+template <typename T>
+void tri2col(const SymConvGeometry& g, const T* x, int64_t nb, T* columns) {
+  const int64_t m = g.Cin, T_in = g.in_entries(), T_out = g.out_entries(), ncols = nb * T_out;
+  for (int64_t l = 0; l < g.pairs(); ++l) {
+    int64_t a, b;
+    sym_pair_taps(l, &a, &b);
+    for (int64_t p = 0; p < g.Lout; ++p)
+      for (int64_t q = 0; q <= p; ++q) {
+        const int64_t t = sym_tri(p, q);
+        const int64_t e1 = g.entry_or_pad(p + a - g.pad, q + b - g.pad);
+        const int64_t e2 = a == b ? -1 : g.entry_or_pad(p + b - g.pad, q + a - g.pad);
+        for (int64_t k = 0; k < m; ++k) {
+          T* row = columns + (l * m + k) * ncols + t;
+          const T* xk = x + k * T_in;
+          for (int64_t i = 0; i < nb; ++i) {
+            const T* xi = xk + i * m * T_in;
+            row[i * T_out] = (e1 >= 0 ? xi[e1] : T(0)) + (e2 >= 0 ? xi[e2] : T(0));
+          }
+        }
+      }
+  }
+}
+
+/// The adjoint of tri2col: each column value added to the packed entries
+/// its taps read. x (nb images of [m, T]) must be zeroed first.
+template <typename T>
+void col2tri_add(const SymConvGeometry& g, const T* columns, int64_t nb, T* x) {
+  const int64_t m = g.Cin, T_in = g.in_entries(), T_out = g.out_entries(), ncols = nb * T_out;
+  for (int64_t l = 0; l < g.pairs(); ++l) {
+    int64_t a, b;
+    sym_pair_taps(l, &a, &b);
+    for (int64_t p = 0; p < g.Lout; ++p)
+      for (int64_t q = 0; q <= p; ++q) {
+        const int64_t t = sym_tri(p, q);
+        const int64_t e1 = g.entry_or_pad(p + a - g.pad, q + b - g.pad);
+        const int64_t e2 = a == b ? -1 : g.entry_or_pad(p + b - g.pad, q + a - g.pad);
+        for (int64_t k = 0; k < m; ++k) {
+          const T* row = columns + (l * m + k) * ncols + t;
+          T* xk = x + k * T_in;
+          for (int64_t i = 0; i < nb; ++i) {
+            T* xi = xk + i * m * T_in;
+            const T v = row[i * T_out];
+            if (e1 >= 0) xi[e1] += v;
+            if (e2 >= 0) xi[e2] += v;
+          }
+        }
+      }
+  }
+}
+
+template <typename T>
+void preserving_forward(const SymConvGeometry& g, const View& x, const View& r, const View& bias, const View& y,
+                        const View& workspace) {
+  const int64_t K = g.pairs() * g.Cin, T_in = g.in_entries(), T_out = g.out_entries();
+  const T* px = x.data<T>();
+  const T* pr = r.data<T>();
+  const T* pb = bias.data_or_null<T>();
+  T* py = y.data<T>();
+  if (y.numel() == 0) return;
+  T* ws = workspace.data<T>();
+  const int64_t per_thread = preserving_thread_elements(g);
+  for_each_chunk(g.N, preserving_threads(g), preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
+    T* columns = ws + t * per_thread;
+    const int64_t ncols = nb * T_out;
+    T* out = columns + K * ncols;
+    tri2col(g, px + n * g.Cin * T_in, nb, columns);
+    // r^T [F, K] read in place through its strides (1, F)
+    gemm<T>(g.F, ncols, K, pr, 1, g.F, columns, ncols, 1, out, ncols);
+    for (int64_t i = 0; i < nb; ++i)
+      for (int64_t f = 0; f < g.F; ++f) {
+        const T bf = pb ? pb[f] : T(0);
+        const T* from = out + f * ncols + i * T_out;
+        T* to = py + ((n + i) * g.F + f) * T_out;
+        for (int64_t j = 0; j < T_out; ++j) to[j] = from[j] + bf;
+      }
+  });
+}
+
+template <typename T>
+void preserving_backward_data(const SymConvGeometry& g, const View& grad_y, const View& r, const View& grad_x,
+                              const View& workspace) {
+  const int64_t K = g.pairs() * g.Cin, T_in = g.in_entries(), T_out = g.out_entries();
+  const T* pg = grad_y.data<T>();
+  const T* pr = r.data<T>();
+  T* px = grad_x.data<T>();
+  if (grad_x.numel() == 0) return;
+  if (grad_y.numel() == 0) {
+    std::fill(px, px + grad_x.numel(), T(0));
+    return;
+  }
+  T* ws = workspace.data<T>();
+  const int64_t per_thread = preserving_thread_elements(g);
+  for_each_chunk(g.N, preserving_threads(g), preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
+    T* columns = ws + t * per_thread;
+    const int64_t ncols = nb * T_out;
+    T* gathered = columns + K * ncols;
+    gather_chunk(pg + n * g.F * T_out, nb, g.F, T_out, g.F * T_out, gathered);
+    gemm<T>(K, ncols, g.F, pr, g.F, 1, gathered, ncols, 1, columns, ncols);
+    T* gx = px + n * g.Cin * T_in;
+    std::fill(gx, gx + nb * g.Cin * T_in, T(0));
+    col2tri_add(g, columns, nb, gx);
+  });
+}
+
+template <typename T>
+void preserving_backward_filter(const SymConvGeometry& g, const View& x, const View& grad_y, const View& grad_r,
+                                const View& workspace) {
+  const int64_t K = g.pairs() * g.Cin, T_in = g.in_entries(), T_out = g.out_entries();
+  const int64_t r_elems = K * g.F;
+  const T* px = x.data<T>();
+  const T* pg = grad_y.data<T>();
+  T* pr = grad_r.data<T>();
+  if (r_elems == 0) return;
+  if (grad_y.numel() == 0) {
+    std::fill(pr, pr + r_elems, T(0));
+    return;
+  }
+  T* ws = workspace.data<T>();
+  const int64_t threads = preserving_threads(g);
+  // per thread: columns, gathered grad_y, one chunk's product [K, F], the partial grad_r [K, F]
+  const int64_t per_thread = preserving_thread_elements(g) + 2 * r_elems;
+  const int64_t partial_at = preserving_thread_elements(g) + r_elems;
+  for (int64_t t = 0; t < threads; ++t) {
+    T* partial = ws + t * per_thread + partial_at;
+    std::fill(partial, partial + r_elems, T(0));
+  }
+  for_each_chunk(g.N, threads, preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
+    T* columns = ws + t * per_thread;
+    const int64_t ncols = nb * T_out;
+    T* gathered = columns + K * ncols;
+    T* product = ws + t * per_thread + preserving_thread_elements(g);
+    T* partial = product + r_elems;
+    tri2col(g, px + n * g.Cin * T_in, nb, columns);
+    gather_chunk(pg + n * g.F * T_out, nb, g.F, T_out, g.F * T_out, gathered);
+    // columns [K, ncols] @ grad_y^T [ncols, F] (strides (1, ncols): in place)
+    gemm<T>(K, g.F, ncols, columns, ncols, 1, gathered, 1, ncols, product, g.F);
+    for (int64_t i = 0; i < r_elems; ++i) partial[i] += product[i];
+  });
+  const T* first = ws + partial_at;
+  std::copy(first, first + r_elems, pr);
+  for (int64_t t = 1; t < threads; ++t) {
+    const T* partial = ws + t * per_thread + partial_at;
+    for (int64_t i = 0; i < r_elems; ++i) pr[i] += partial[i];
+  }
+}
+
+// ---- symmetry-generating ----
+
+/// The row and column positions of tap (a, b) for output (p, q), or false
+/// when the tap lands in the padding.
+bool tap_rows(const SymConvGeometry& g, int64_t p, int64_t q, int64_t a, int64_t b, int64_t* i, int64_t* j) {
+  *i = p + a - g.pad;
+  *j = q + b - g.pad;
+  return *i >= 0 && *j >= 0 && *i < g.L && *j < g.L;
+}
+
+/// Whether the lower-triangle passes over outputs are worth OpenMP.
+bool generating_parallel(const SymConvGeometry& g) {
+  return g.N > 1 && g.N * g.F * g.out_entries() * g.C * g.C >= kParallelGrain;
+}
+
+/// h [P, N*L, F]: the workspace's projections; grad_h has the same layout.
+int64_t generating_h_elements(const SymConvGeometry& g) { return g.pairs() * g.N * g.L * g.F; }
+
+template <typename T>
+void generating_forward(const SymConvGeometry& g, const View& x, const View& s, const View& bias, const View& y,
+                        const View& workspace) {
+  const int64_t rows = g.N * g.L, T_out = g.out_entries(), F = g.F;
+  const T* px = x.data<T>();
+  const T* ps = s.data<T>();
+  const T* pb = bias.data_or_null<T>();
+  T* py = y.data<T>();
+  if (y.numel() == 0) return;
+  T* h = workspace.data<T>();
+  for (int64_t l = 0; l < g.pairs(); ++l)
+    gemm<T>(rows, F, g.Cin, px, g.Cin, 1, ps + l * g.Cin * F, F, 1, h + l * rows * F, F);
+  parallel_for(g.N, generating_parallel(g), [&](int64_t n) {
+    T* yn = py + n * F * T_out;
+    for (int64_t f = 0; f < F; ++f) std::fill(yn + f * T_out, yn + (f + 1) * T_out, pb ? pb[f] : T(0));
+    for (int64_t p = 0; p < g.Lout; ++p)
+      for (int64_t q = 0; q <= p; ++q) {
+        const int64_t t = sym_tri(p, q);
+        for (int64_t a = 0; a < g.C; ++a)
+          for (int64_t b = 0; b < g.C; ++b) {
+            int64_t i, j;
+            if (!tap_rows(g, p, q, a, b, &i, &j)) continue;
+            const T* hl = h + sym_tri(a, b) * rows * F;
+            const T *hi = hl + (n * g.L + i) * F, *hj = hl + (n * g.L + j) * F;
+            for (int64_t f = 0; f < F; ++f) yn[f * T_out + t] += hi[f] + hj[f];
+          }
+      }
+  });
+}
+
+/// grad_h [P, N*L, F] (zeroed here) from grad_y: the adjoint of the taps' sums.
+template <typename T>
+void generating_grad_h(const SymConvGeometry& g, const T* pg, T* gh) {
+  const int64_t rows = g.N * g.L, T_out = g.out_entries(), F = g.F;
+  std::fill(gh, gh + generating_h_elements(g), T(0));
+  // image n writes only its own rows of grad_h: images are independent
+  parallel_for(g.N, generating_parallel(g), [&](int64_t n) {
+    const T* gn = pg + n * F * T_out;
+    for (int64_t p = 0; p < g.Lout; ++p)
+      for (int64_t q = 0; q <= p; ++q) {
+        const int64_t t = sym_tri(p, q);
+        for (int64_t a = 0; a < g.C; ++a)
+          for (int64_t b = 0; b < g.C; ++b) {
+            int64_t i, j;
+            if (!tap_rows(g, p, q, a, b, &i, &j)) continue;
+            T* hl = gh + sym_tri(a, b) * rows * F;
+            T *hi = hl + (n * g.L + i) * F, *hj = hl + (n * g.L + j) * F;
+            for (int64_t f = 0; f < F; ++f) {
+              const T v = gn[f * T_out + t];
+              hi[f] += v;
+              hj[f] += v;
+            }
+          }
+      }
+  });
+}
+
+template <typename T>
+void generating_backward_data(const SymConvGeometry& g, const View& grad_y, const View& s, const View& grad_x,
+                              const View& workspace) {
+  const int64_t rows = g.N * g.L, F = g.F, n_in = g.Cin;
+  const T* pg = grad_y.data<T>();
+  const T* ps = s.data<T>();
+  T* px = grad_x.data<T>();
+  if (grad_x.numel() == 0) return;
+  T* gh = workspace.data<T>();
+  T* product = gh + generating_h_elements(g);  // [N*L, n]
+  generating_grad_h(g, pg, gh);
+  // grad_x = sum_l grad_h_l [N*L, F] @ s_l^T [F, n] (s_l^T read in place: strides (1, F))
+  for (int64_t l = 0; l < g.pairs(); ++l) {
+    T* out = l == 0 ? px : product;
+    gemm<T>(rows, n_in, F, gh + l * rows * F, F, 1, ps + l * n_in * F, 1, F, out, n_in);
+    if (l > 0)
+      for (int64_t e = 0; e < rows * n_in; ++e) px[e] += product[e];
+  }
+}
+
+template <typename T>
+void generating_backward_filter(const SymConvGeometry& g, const View& x, const View& grad_y, const View& grad_s,
+                                const View& workspace) {
+  const int64_t rows = g.N * g.L, F = g.F, n_in = g.Cin;
+  const T* px = x.data<T>();
+  const T* pg = grad_y.data<T>();
+  T* ps = grad_s.data<T>();
+  if (grad_s.numel() == 0) return;
+  T* gh = workspace.data_or_null<T>();  // none for an empty batch
+  generating_grad_h(g, pg, gh);
+  // grad_s_l = x^T [n, N*L] @ grad_h_l [N*L, F] (x^T in place: strides (1, n))
+  for (int64_t l = 0; l < g.pairs(); ++l)
+    gemm<T>(n_in, F, rows, px, 1, n_in, gh + l * rows * F, F, 1, ps + l * n_in * F, F);
+}
+
+}  // namespace
+
+int64_t sym_preserving_conv2d_workspace(const SymConvGeometry& g, SymConvPass pass) {
+  const int64_t threads = preserving_threads(g), per_thread = preserving_thread_elements(g);
+  const int64_t r_elems = g.pairs() * g.Cin * g.F;
+  return pass == SymConvPass::kBackwardFilter ? threads * (per_thread + 2 * r_elems) : threads * per_thread;
+}
+
+void sym_preserving_conv2d_forward(const SymConvGeometry& g, const View& x, const View& r, const View& bias,
+                                   const View& y, const View& workspace) {
+  dispatch_floating("sym_preserving_conv2d", x.dtype(), [&](auto tag) {
+    preserving_forward<decltype(tag)>(g, x, r, bias, y, workspace);
+  });
+}
+
+void sym_preserving_conv2d_backward_data(const SymConvGeometry& g, const View& grad_y, const View& r,
+                                         const View& grad_x, const View& workspace) {
+  dispatch_floating("sym_preserving_conv2d_backward_data", grad_y.dtype(), [&](auto tag) {
+    preserving_backward_data<decltype(tag)>(g, grad_y, r, grad_x, workspace);
+  });
+}
+
+void sym_preserving_conv2d_backward_filter(const SymConvGeometry& g, const View& x, const View& grad_y,
+                                           const View& grad_r, const View& workspace) {
+  dispatch_floating("sym_preserving_conv2d_backward_filter", x.dtype(), [&](auto tag) {
+    preserving_backward_filter<decltype(tag)>(g, x, grad_y, grad_r, workspace);
+  });
+}
+
+int64_t sym_generating_conv2d_workspace(const SymConvGeometry& g, SymConvPass pass) {
+  // h or grad_h, and for backward_data one [N*L, n] product per pair past the first
+  return generating_h_elements(g) + (pass == SymConvPass::kBackwardData ? g.N * g.L * g.Cin : 0);
+}
+
+void sym_generating_conv2d_forward(const SymConvGeometry& g, const View& x, const View& s, const View& bias,
+                                   const View& y, const View& workspace) {
+  dispatch_floating("sym_generating_conv2d", x.dtype(), [&](auto tag) {
+    generating_forward<decltype(tag)>(g, x, s, bias, y, workspace);
+  });
+}
+
+void sym_generating_conv2d_backward_data(const SymConvGeometry& g, const View& grad_y, const View& s,
+                                         const View& grad_x, const View& workspace) {
+  dispatch_floating("sym_generating_conv2d_backward_data", grad_y.dtype(), [&](auto tag) {
+    generating_backward_data<decltype(tag)>(g, grad_y, s, grad_x, workspace);
+  });
+}
+
+void sym_generating_conv2d_backward_filter(const SymConvGeometry& g, const View& x, const View& grad_y,
+                                           const View& grad_s, const View& workspace) {
+  dispatch_floating("sym_generating_conv2d_backward_filter", x.dtype(), [&](auto tag) {
+    generating_backward_filter<decltype(tag)>(g, x, grad_y, grad_s, workspace);
+  });
+}
+
+}  // namespace nova::cpu
