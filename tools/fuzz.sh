@@ -26,7 +26,7 @@ case $1 in
 esac
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${2:-$src/build-fuzz}
-harnesses=(safetensors checkpoint idx cifar stl10)  # tests/fuzz/fuzz_<name>.cpp, corpus/<name>/
+harnesses=(safetensors checkpoint idx cifar stl10 interactions)  # tests/fuzz/fuzz_<name>.cpp, corpus/<name>/
 # the largest input libFuzzer makes for a harness
 max_len() { case $1 in stl10) echo 65536 ;; *) echo 8192 ;; esac; }
 cap_mb=64

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 # tests/fuzz/make_corpus.py: writes the seed corpora of the libFuzzer harnesses
 # (corpus/safetensors/, corpus/checkpoint/, corpus/idx/, corpus/cifar/,
-# corpus/stl10/), small safetensors, IDX, CIFAR and STL-10 files, valid and
-# slightly broken, so that libFuzzer starts from the format's shape instead
-# of guessing that a file opens with a little-endian length and JSON, or with
-# 00 00 <type> <dims> (or gzip's 1f 8b), or is made of 3073-byte records.
+# corpus/stl10/, corpus/interactions/), small safetensors, IDX, CIFAR, STL-10,
+# MovieLens and Gowalla files, valid and slightly broken, so that libFuzzer
+# starts from the format's shape instead of guessing that a file opens with a
+# little-endian length and JSON, or with 00 00 <type> <dims> (or gzip's
+# 1f 8b), or is made of 3073-byte records, or of lines like 1::1193::5::978300760.
 # Names say what the reader must answer: ok-* loads, bad-* is refused with
 # nova::Error naming the file (tests/test_safetensors.cpp,
-# test_checkpoint.cpp, test_idx.cpp, test_cifar.cpp and test_stl10.cpp hold
-# every file to that, in the ordinary build).
+# test_checkpoint.cpp, test_idx.cpp, test_cifar.cpp, test_stl10.cpp and
+# test_interaction_files.cpp hold every file to that, in the ordinary build).
 # Standard library only; rerun after changing it and commit the files:
 #   python3 tests/fuzz/make_corpus.py
 import gzip
@@ -245,4 +246,34 @@ write("stl10", {
     "bad-empty_y.bin": b"",
     "bad-train_y-zero.bin": bytes([1, 2, 0, 4]),
     "bad-train_y-eleven.bin": bytes([11]),
+}, ext="")
+
+
+# ---- the interaction readers (datasets/interaction_files.h) ----
+# One harness for both formats: byte 0 picks the reader ('G' Gowalla,
+# anything else MovieLens; these files use 'M'), the rest is the file.
+ml = b"1::1193::5::978300760\n1::661::3::978302109\n6040::1097::4::956715569\n"
+gw = (b"0\t2010-10-19T23:55:27Z\t30.2359091167\t-97.7951395833\t22847\n"
+      b"0\t2010-10-18T22:17:43Z\t30.2691029532\t-97.7493953705\t420315\n")
+gw_line = gw.split(b"\n")[0]
+write("interactions", {
+    "ok-movielens-three.dat": b"M" + ml,
+    "ok-movielens-crlf.dat": b"M" + ml.replace(b"\n", b"\r\n"),
+    "ok-movielens-no-final-newline.dat": b"M" + ml[:-1],
+    "bad-movielens-three-fields.dat": b"M" + ml + b"1::661::3\n",
+    "bad-movielens-rating-6.dat": b"M" + ml.replace(b"::4::", b"::6::"),
+    "bad-movielens-letter.dat": b"M" + ml.replace(b"1193", b"11x3"),
+    "bad-movielens-overflow.dat": b"M1::2::3::99999999999999999999\n",
+    "bad-movielens-empty-line.dat": b"M" + ml + b"\n" + ml,
+    "bad-movielens-empty.dat": b"M",
+    "bad-movielens-a-gowalla-file.dat": b"M" + gw,
+    "ok-gowalla-two.txt": b"G" + gw,
+    "ok-gowalla-leap-day.txt": b"G7\t2012-02-29T00:00:00Z\t0\t-0.5\t9",
+    "bad-gowalla-month-13.txt": b"G" + gw.replace(b"2010-10-19", b"2010-13-19"),
+    "bad-gowalla-february-30.txt": b"G" + gw.replace(b"2010-10-19", b"2010-02-30"),
+    "bad-gowalla-four-fields.txt": b"G" + gw_line.rsplit(b"\t", 1)[0] + b"\n",
+    "bad-gowalla-latitude.txt": b"G" + gw.replace(b"30.2359091167", b"30.23.5"),
+    "bad-gowalla-truncated.txt": b"G" + gw[:len(gw_line) + 15],
+    "bad-gowalla-empty.txt": b"G",
+    "bad-gowalla-a-movielens-file.txt": b"G" + ml,
 }, ext="")
