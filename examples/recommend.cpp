@@ -28,6 +28,7 @@
 
 #include "examples/cli.h"
 #include "examples/parallel_runs.h"
+#include "examples/profile_report.h"
 #include "examples/recommend_run.h"
 
 using namespace nova;
@@ -152,10 +153,15 @@ int run(int argc, char** argv) {
   cli.integer("checkpoint-every", cfg.checkpoint_every, "epochs between checkpoints (0: only at the end)", 0);
   cli.text("resume", cfg.resume, "continue from this checkpoint (the same options) to --epochs");
   cli.text("save", cfg.save, "write the trained model to this .safetensors file");
+  cli.text("graph", cfg.graph,
+           "write one training step's backward graph to this Graphviz .dot file (and a PNG beside it when "
+           "Graphviz's dot is installed)");
+  cli.text("profile", cfg.profile, examples::profile_option_help("'forward', 'backward', 'Adam' and 'evaluate'"));
   if (std::optional<int> status = cli.parse(argc, argv)) return *status;
   cfg.device = Device::parse(device);
-  NOVA_CHECK(!(compare && (!cfg.checkpoint.empty() || !cfg.resume.empty() || !cfg.save.empty())),
-             "recommend: --checkpoint, --resume and --save are for a single run, not --compare");
+  NOVA_CHECK(!(compare && (!cfg.checkpoint.empty() || !cfg.resume.empty() || !cfg.save.empty() ||
+                           !cfg.graph.empty() || !cfg.profile.empty())),
+             "recommend: --checkpoint, --resume, --save, --graph and --profile are for a single run, not --compare");
   if (threads > 0) omp_set_num_threads(int(threads));
   if (jobs == 0) jobs = std::max<int64_t>(1, int64_t(std::thread::hardware_concurrency()));
 

@@ -10,13 +10,18 @@
 #include <fmt/format.h>
 
 #include "core/autograd.h"
+#include "core/graph_dot.h"
 #include "core/ops.h"
+#include "core/profile.h"
 #include "core/random.h"
 #include "datasets/interaction_files.h"
 #include "datasets/synthetic_interactions.h"
+#include "examples/graph_picture.h"
+#include "examples/profile_report.h"
 #include "models/cosrec.h"
 #include "models/train_checkpoint.h"
 #include "nn/checkpoint.h"
+#include "optim/check_finite.h"
 #include "optim/lr_scheduler.h"
 #include "optim/optimizer.h"
 
@@ -70,6 +75,14 @@ datasets::RankingMetrics evaluate(models::CosRec& model, const RecommendData& da
   }
   model.train();
   return evaluator.result();
+}
+
+/// CosRec's loss on one batch: -mean log sigmoid(targets) - mean log(1 - sigmoid(negatives)).
+Tensor batch_loss(models::CosRec& model, const datasets::RecommendationBatch& batch, int64_t T, int64_t negatives,
+                  Device device) {
+  Tensor items = ops::cat({batch.targets, batch.negatives}, 1).to(device);
+  Tensor scores = model.forward(batch.sequences.to(device), batch.users.to(device), items);
+  return ops::mean(ops::softplus(-scores.narrow(1, 0, T))) + ops::mean(ops::softplus(scores.narrow(1, T, negatives)));
 }
 
 std::string metrics_csv(const datasets::RankingMetrics& m) {
@@ -159,6 +172,23 @@ RecommendResult train_recommender(const RecommendConfig& cfg, const RecommendDat
   // at the 1x1 map (PyTorch refuses it too): the batch before takes it
   if (batches > 1 && windows % cfg.batch == 1) --batches;
   const std::string label = fmt::format("{} seed {}", result.model, cfg.seed);
+  if (!cfg.graph.empty()) {
+    std::mt19937_64 graph_rng(epoch_seed(cfg.seed, 0));  // a batch of its own: the run's streams stay as they are
+    const std::vector<int64_t> order = datasets::shuffled_order(windows, graph_rng);
+    const datasets::RecommendationBatch batch = datasets::make_batch(
+        data.windows, order, 0, std::min(windows, cfg.batch), *data.sampler, cfg.negatives, graph_rng);
+    autograd::DotOptions options;
+    options.names = model.named_parameters();
+    options.root_names = {"loss"};
+    options.title = fmt::format("recommend, one step: {}, batch {}, L {}, T {}, {} negatives", result.model,
+                                std::min(windows, cfg.batch), cfg.L, cfg.T, cfg.negatives);
+    progress.print("{}\n", write_graph_picture(cfg.graph, {batch_loss(model, batch, cfg.T, cfg.negatives, cfg.device)},
+                                               options));
+  }
+  std::unique_ptr<profile::Profiler> profiler;
+  if (!cfg.profile.empty()) profiler = std::make_unique<profile::Profiler>(kProfileEvents);
+  optim::FiniteCheck finite(optim::OnNonFinite::stop);
+  int64_t step = (first_epoch - 1) * batches + 1;  // the run's batch count, for the non-finite check's message
   for (int64_t epoch = first_epoch; epoch <= cfg.epochs; ++epoch) {
     const uint64_t seed = epoch_seed(cfg.seed, epoch);
     manual_seed(seed);  // dropout's masks
@@ -169,14 +199,24 @@ RecommendResult train_recommender(const RecommendConfig& cfg, const RecommendDat
       const int64_t begin = b * cfg.batch, end = b == batches - 1 ? windows : begin + cfg.batch;
       const datasets::RecommendationBatch batch =
           datasets::make_batch(data.windows, order, begin, end, *data.sampler, cfg.negatives, rng);
-      Tensor items = ops::cat({batch.targets, batch.negatives}, 1).to(cfg.device);
-      Tensor scores = model.forward(batch.sequences.to(cfg.device), batch.users.to(cfg.device), items);
-      Tensor loss = ops::mean(ops::softplus(-scores.narrow(1, 0, cfg.T))) +
-                    ops::mean(ops::softplus(scores.narrow(1, cfg.T, cfg.negatives)));
+      Tensor loss;
+      {
+        profile::Scope scope("forward");
+        loss = batch_loss(model, batch, cfg.T, cfg.negatives, cfg.device);
+      }
+      const double value = loss.item();
+      finite.value(step, "loss", value);
       adam.zero_grad();
-      loss.backward();
-      adam.step();
-      loss_sum += loss.item();
+      {
+        profile::Scope scope("backward");
+        loss.backward();
+      }
+      {
+        profile::Scope scope("Adam");
+        adam.step();
+      }
+      loss_sum += value;
+      ++step;
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       progress.update(fmt::format("{} epoch {}/{}", label, epoch, cfg.epochs), b + 1, batches,
                       fmt::format("loss {:.4f}", loss_sum / double(b + 1)), elapsed);
@@ -185,7 +225,10 @@ RecommendResult train_recommender(const RecommendConfig& cfg, const RecommendDat
     const double lr = adam.param_groups()[0].lr;
     std::string metrics_cells = ",,,,,,";
     if (epoch % cfg.eval_every == 0 || epoch == cfg.epochs) {
-      result.last = evaluate(model, data, cfg.L, cfg.device);
+      {
+        profile::Scope scope("evaluate");
+        result.last = evaluate(model, data, cfg.L, cfg.device);
+      }
       if (result.best_epoch == 0 || result.last.map > result.best.map) {
         result.best = result.last;
         result.best_epoch = epoch;
@@ -205,6 +248,7 @@ RecommendResult train_recommender(const RecommendConfig& cfg, const RecommendDat
       checkpoint.save(cfg.checkpoint, epoch);
   }
   progress.clear();
+  if (profiler) fmt::print("{}", finish_profile(*profiler, cfg.profile));
   if (!cfg.save.empty()) nn::save(model, cfg.save);
   return result;
 }

@@ -19,6 +19,10 @@
 //     evaluations), as the thesis's "decay on plateau ... with respect to
 //     the MAP metric". Like CosRec's code, the evaluation is on the test
 //     split and the run reports both the last evaluation and the best one.
+// A NaN or infinite loss stops the run with an error naming the epoch and
+// the batch. --graph draws one training step's backward graph (on a batch
+// of its own, so the run is unchanged); --profile times the training loop
+// per op with the scopes "forward", "backward", "Adam" and "evaluate".
 // Randomness: the model's initialisation from --seed; epoch e's shuffle,
 // negatives and dropout masks from a generator seeded with (seed, e), so a
 // run resumed from an epoch's checkpoint continues bit for bit as if never
@@ -52,6 +56,7 @@ struct RecommendConfig {
   uint64_t seed = 0;
   Device device = kCPU;
   std::string checkpoint, resume, save;  // paths, empty when off
+  std::string graph, profile;            // --graph FILE.dot, --profile FILE.json: empty when off
   int64_t checkpoint_every = 1;          // epochs
 
   int64_t embedding_size() const;
