@@ -182,8 +182,12 @@ RecommendResult train_recommender(const RecommendConfig& cfg, const RecommendDat
     options.root_names = {"loss"};
     options.title = fmt::format("recommend, one step: {}, batch {}, L {}, T {}, {} negatives", result.model,
                                 std::min(windows, cfg.batch), cfg.L, cfg.T, cfg.negatives);
+    // the training-mode forward moves batch norm's running statistics: put them back
+    StateDict before;
+    for (const auto& [key, t] : model.state_dict()) before.insert(key, t.clone());
     progress.print("{}\n", write_graph_picture(cfg.graph, {batch_loss(model, batch, cfg.T, cfg.negatives, cfg.device)},
                                                options));
+    model.load_state_dict(before);
   }
   std::unique_ptr<profile::Profiler> profiler;
   if (!cfg.profile.empty()) profiler = std::make_unique<profile::Profiler>(kProfileEvents);

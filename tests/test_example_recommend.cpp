@@ -3,8 +3,11 @@
 // synthetic data: the table and CSV are written and the loss falls; a
 // resumed run continues bit for bit; --compare trains both models; a
 // MovieLens-1M file in the real format (written here) goes through Caser's
-// preprocessing and gets Table 4.1's columns; bad options are refused.
+// preprocessing and gets Table 4.1's columns; --profile and --graph work
+// and leave the run unchanged; bad options are refused.
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -105,6 +108,26 @@ TEST_CASE("recommend reads a MovieLens-1M ratings.dat and prints Table 4.1 besid
   const Run broken = run(" --data ml1m --path " + path + " --epochs 1");
   CHECK(broken.status == 1);
   CHECK(broken.output.find("line 481") != std::string::npos);
+}
+
+TEST_CASE("recommend --profile times its loop and --graph draws one step, leaving the run as it was",
+          "[recommend]") {
+  test::TempDir dir;
+  const std::string plain = (dir.path / "plain.csv").string(), seen = (dir.path / "seen.csv").string();
+  const std::string dot = (dir.path / "step.dot").string(), trace = (dir.path / "trace.json").string();
+  REQUIRE(run(kSmall + "--epochs 1 --csv " + plain).status == 0);
+  const Run r = run(kSmall + "--epochs 1 --csv " + seen + " --graph " + dot + " --profile " + trace);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("sym_preserving_conv2d") != std::string::npos);  // a row of the op table
+  CHECK(r.output.find("evaluate") != std::string::npos);               // a scope
+  CHECK(std::filesystem::exists(trace));
+  const auto dot_lines = test::read_lines(dot);
+  REQUIRE(!dot_lines.empty());
+  CHECK(dot_lines[0].find("digraph") != std::string::npos);
+  auto a = fields(test::read_lines(plain)[1]), b = fields(test::read_lines(seen)[1]);
+  a.erase(a.begin() + 5), b.erase(b.begin() + 5);
+  CHECK(a == b);
 }
 
 TEST_CASE("recommend refuses bad options", "[recommend]") {
