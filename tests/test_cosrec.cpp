@@ -6,7 +6,8 @@
 //   - SCosRec equals CosRec on the full maps when CosRec's kernels are
 //     W(S) and Q(R): scores, gradients and batch-norm running statistics,
 //     in training mode, float64;
-//   - SymmetricBatchNorm is BatchNorm2d of the unpacked map;
+//   - SymmetricBatchNorm is BatchNorm2d of the unpacked map; the layers'
+//     half-Glorot initialisation;
 //   - a few Adam steps lower both models' loss.
 #include <cmath>
 #include <string>
@@ -53,6 +54,20 @@ TEST_CASE("symmetric layers have C(C+1)nF/2 and C(C+1)mF/2 weights", "[cosrec][s
   REQUIRE(count(pres) == 3 * 4 * 128 * 256 / 2 + 256);
   REQUIRE(gen.full_weight().shape() == Shape{128, 100, 3, 3});
   REQUIRE(pres.full_weight().shape() == Shape{256, 128, 3, 3});
+}
+
+TEST_CASE("symmetric layers start half-Glorot: std 1 / sqrt(2 (C_in + C_out)) of the full kernel's channels",
+          "[cosrec][symconv]") {
+  auto std_of = [](const Tensor& t) {
+    const double mean = ops::mean(t).item<double>();
+    return std::sqrt(ops::mean(ops::square(t - mean)).item<double>());
+  };
+  manual_seed(5);
+  nn::SymmetryPreservingConv2d pres(128, 256, 3);
+  REQUIRE(std::abs(std_of(pres.weight) / (1.0 / std::sqrt(2.0 * (128 + 256))) - 1.0) < 0.01);
+  nn::SymmetryGeneratingConv2d gen(50, 128, 1);  // its full kernel reads 2 x 50 channels
+  REQUIRE(std::abs(std_of(gen.weight) / (1.0 / std::sqrt(2.0 * (100 + 128))) - 1.0) < 0.03);
+  REQUIRE(ops::max(ops::abs(pres.bias)).item<double>() <= 1.0 / std::sqrt(128.0 * 9));
 }
 
 TEST_CASE("CosRec and SCosRec have Table 4.1's parameter counts", "[cosrec]") {
