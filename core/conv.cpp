@@ -135,7 +135,7 @@ Tensor forward_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeo
       });
     };
     record("conv2d", {x, w, b}, y, std::move(backward),
-           NodeOptions().row_local().grouped({1, 2}, std::move(grouped)).saves("x, w"));
+           NodeOptions().row_local().grouped({1, 2}, std::move(grouped)).saves("x, weight"));
   }
   return y;
 }
@@ -191,7 +191,7 @@ Tensor fused_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeome
       });
     };
     record("conv2d_fused", {x, w, b}, y, std::move(backward),
-           NodeOptions().save_output().row_local().grouped({1, 2}, std::move(grouped)));
+           NodeOptions().save_output().row_local().grouped({1, 2}, std::move(grouped)).saves("x, weight"));
   }
   return y;
 }
@@ -232,7 +232,7 @@ Tensor data_node(const Tensor& gy, const Tensor& w, const Tensor& b, Conv2dGeome
       });
     };
     record("conv_transpose2d", {gy, w, b}, gx, std::move(backward),
-           NodeOptions().row_local().grouped({1, 2}, std::move(grouped)));
+           NodeOptions().row_local().grouped({1, 2}, std::move(grouped)).saves("x, weight"));
   }
   return gx;
 }
@@ -264,7 +264,7 @@ Tensor filter_node(const Tensor& x, const Tensor& gy, Conv2dGeometry g) {
       if (c.needs(0)) grads[0] = data_node(gy, c.grad, {}, g);    // D(gy, h)
       if (c.needs(1)) grads[1] = forward_node(x, c.grad, {}, g);  // F(x, h)
       return grads;
-    });
+    }, NodeOptions().saves("x, grad_y"));
   }
   return gw;
 }

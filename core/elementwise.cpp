@@ -18,6 +18,10 @@
 //            evenly, as PyTorch); minimum likewise
 //   where    where(c, g, 0), where(c, 0, g)
 // Broadcast inputs get the broadcast gradient; the engine sums it back.
+// Saved (NodeOptions::saves, drawn by to_dot): what the formula reads and no
+// more: y alone for exp, sqrt, rsqrt, sigmoid, tanh; x for the other unary
+// ops and clamp; a, b for mul, div, maximum, minimum (a, b and y for pow);
+// cond for where; nothing for neg, sign, add, sub and the scalar forms.
 // Every op here is recorded row-local (grad_split, NodeOptions in
 // core/autograd.h): output row i reads row i of each input that has the
 // output's rows, and inputs broadcast along dim 0 are shared by all rows
@@ -60,17 +64,22 @@ Tensor binary_kernel(BinaryKind kind, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-/// Unary op on a floating tensor with a backward written in ops.
+/// Unary op on a floating tensor with a backward written in ops,
+/// backward(g, x, y). Its node keeps what the formula reads, one of the two:
+/// the output y when `save_out` (exp, sqrt, rsqrt, sigmoid, tanh: their
+/// backward gets an undefined x), else the input x (and an undefined y).
 template <typename Backward>
 Tensor unary_float(UnaryKind kind, const Tensor& x, double alpha, double beta, bool save_out,
                    Backward backward) {
   check_defined(unary_name(kind), x);
   check_floating(unary_name(kind), x);
   Tensor y = unary_kernel(kind, x, alpha, beta);
-  if (autograd::any_requires_grad({&x}))
-    record(unary_name(kind), {x}, y, [x, backward](const BackwardCtx& c) {
-      return Grads{backward(c.grad, x, c.out)};
-    }, NodeOptions().save_output(save_out).row_local().saves("input"));
+  if (autograd::any_requires_grad({&x})) {
+    const Tensor kept_x = save_out ? Tensor() : x;
+    record(unary_name(kind), {x}, y, [kept_x, backward](const BackwardCtx& c) {
+      return Grads{backward(c.grad, kept_x, c.out)};
+    }, NodeOptions().save_output(save_out).row_local().saves(save_out ? nullptr : "x"));
+  }
   return y;
 }
 
@@ -123,7 +132,8 @@ Tensor abs(const Tensor& x) {
   check_defined("abs", x);
   Tensor y = unary_kernel(UnaryKind::Abs, x);
   if (autograd::any_requires_grad({&x}))
-    record("abs", {x}, y, [x](const BackwardCtx& c) { return Grads{c.grad * sign(x)}; }, NodeOptions().row_local());
+    record("abs", {x}, y, [x](const BackwardCtx& c) { return Grads{c.grad * sign(x)}; },
+           NodeOptions().row_local().saves("x"));
   return y;
 }
 
@@ -169,7 +179,7 @@ Tensor square(const Tensor& x) {
   Tensor y = unary_kernel(UnaryKind::Square, x);
   if (autograd::any_requires_grad({&x}))
     record("square", {x}, y, [x](const BackwardCtx& c) { return Grads{c.grad * x * 2.0}; },
-           NodeOptions().row_local().saves("input"));
+           NodeOptions().row_local().saves("x"));
   return y;
 }
 
@@ -294,7 +304,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
       // d/db a^b = a^b log a: only formed when b needs it (log a is NaN for a < 0)
       return Grads{c.needs(0) ? c.grad * b * pow(a, b - 1.0) : Tensor(),
                    c.needs(1) ? c.grad * c.out * log(a) : Tensor()};
-    }, NodeOptions().save_output().row_local());
+    }, NodeOptions().save_output().row_local().saves("a, b"));
   return y;
 }
 
@@ -311,7 +321,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
     record("maximum", {a, b}, y, [a, b](const BackwardCtx& c) {
       return Grads{c.needs(0) ? c.grad * tie_split_mask(gt(a, b), a, b) : Tensor(),
                    c.needs(1) ? c.grad * tie_split_mask(gt(b, a), b, a) : Tensor()};
-    }, NodeOptions().row_local());
+    }, NodeOptions().row_local().saves("a, b"));
   return y;
 }
 
@@ -321,7 +331,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
     record("minimum", {a, b}, y, [a, b](const BackwardCtx& c) {
       return Grads{c.needs(0) ? c.grad * tie_split_mask(lt(a, b), a, b) : Tensor(),
                    c.needs(1) ? c.grad * tie_split_mask(lt(b, a), b, a) : Tensor()};
-    }, NodeOptions().row_local());
+    }, NodeOptions().row_local().saves("a, b"));
   return y;
 }
 
@@ -378,7 +388,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
       Tensor zero = scalar_like(0.0, c.grad);
       return Grads{c.needs(0) ? where(cond, c.grad, zero) : Tensor(),
                    c.needs(1) ? where(cond, zero, c.grad) : Tensor()};
-    }, NodeOptions().row_local());
+    }, NodeOptions().row_local().saves("cond"));
   return y;
 }
 
@@ -392,7 +402,7 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
   if (autograd::any_requires_grad({&x}))
     record("clamp", {x}, y, [x, lo, hi](const BackwardCtx& c) {
       return Grads{c.grad * mask_of(ge(x, lo), x) * mask_of(le(x, hi), x)};
-    }, NodeOptions().row_local());
+    }, NodeOptions().row_local().saves("x"));
   return y;
 }
 

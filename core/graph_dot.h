@@ -8,10 +8,14 @@
 //   - one box per recorded op (its Node): the op's name, the shape of its
 //     output, and what its backward keeps alive until it runs: "output" when
 //     it reads the op's own result (tanh, sigmoid, softmax ...), and the
-//     tensors the op names when it records (NodeOptions::saves: "input" for
-//     the unary ops, "a, b" for mul and matmul, "x, weight" for linear, "x,
-//     w" for conv2d); an op that names nothing may still keep something in
-//     its closure, which the engine cannot see;
+//     tensors the op names when it records (NodeOptions::saves), in the op's
+//     own parameter names: "x" for log, relu and the other unary ops whose
+//     derivative reads the input, "a, b" for mul and matmul, "x, weight" for
+//     linear and conv2d, "index" for gather, "x, weight, mean, rstd" for the
+//     norms. Every op in nova names all it keeps, so a box with no "saves"
+//     line (add, reshape, sum) keeps no tensor; an op written elsewhere that
+//     names nothing may still keep something in its closure, which the
+//     engine cannot see;
 //   - one ellipse per leaf that receives a gradient (an AccumulateGrad
 //     node): its name when the caller gives one (Module::named_parameters),
 //     and its shape;

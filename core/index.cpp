@@ -228,7 +228,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
     record("index_select", {x}, out, [d, index, shape = x.shape()](const BackwardCtx& c) {
       // every picked row sends its gradient back to where it came from
       return Grads{index_add(zeros(shape, c.grad.dtype(), c.grad.device()), d, index, c.grad)};
-    }, NodeOptions().row_local(d != 0));  // picking features within each row
+    }, NodeOptions().row_local(d != 0).saves("index"));  // picking features within each row
   return out;
 }
 
@@ -258,7 +258,7 @@ Tensor index_add(const Tensor& base, int64_t dim, const Tensor& index, const Ten
     record("index_add", {base, src}, out, [d, index](const BackwardCtx& c) {
       return Grads{c.needs(0) ? c.grad : Tensor(),
                    c.needs(1) ? index_select(c.grad, d, index) : Tensor()};
-    });
+    }, NodeOptions().saves("index"));
   return out;
 }
 
@@ -288,7 +288,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
     record("gather", {x}, out, [d, index, shape = x.shape()](const BackwardCtx& c) {
       // g [index.shape] flows back to the positions it was read from
       return Grads{scatter_add(zeros(shape, c.grad.dtype(), c.grad.device()), d, index, c.grad)};
-    });
+    }, NodeOptions().saves("index"));
   return out;
 }
 
@@ -335,7 +335,8 @@ Tensor scatter_add(const Tensor& base, int64_t dim, const Tensor& index, const T
                }
              }
              return Grads{c.needs(0) ? c.grad : Tensor(), grad_src};
-           });
+           },
+           NodeOptions().saves("index"));
   return out;
 }
 
@@ -382,7 +383,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
     };
     record("embedding", {weight}, out,
            [weight_grad, n = flat.numel()](const BackwardCtx& c) { return Grads{weight_grad(c.grad, 0, n)}; },
-           NodeOptions().row_local(indices.dim() >= 1).grouped({0}, std::move(grouped)));
+           NodeOptions().row_local(indices.dim() >= 1).grouped({0}, std::move(grouped)).saves("indices"));
   }
   return out;
 }

@@ -72,7 +72,7 @@ Tensor solve_matrix(const Tensor& a, const Tensor& b) {
       Tensor grad_b = solve_matrix(mT(a), c.grad);  // needed by both gradients
       Tensor grad_a = c.needs(0) ? -matmul(grad_b, mT(c.out)) : Tensor();
       return Grads{grad_a, c.needs(1) ? grad_b : Tensor()};
-    }, NodeOptions().save_output());  // not row-local: grad_split refuses it
+    }, NodeOptions().save_output().saves("a"));  // not row-local: grad_split refuses it
   return x;
 }
 

@@ -152,7 +152,8 @@ Tensor ncgru_recurrence(const Tensor& proj_in, const Tensor& h0_in, const Tensor
     }
     if (c.needs(7)) grads[7] = sum(reshape(d_bc, {rows, H}), {0});
     return grads;
-  }, NodeOptions().save_output());
+  }, NodeOptions().save_output().saves(
+         "proj, h0, U_r, U_u, U_c, b_r, b_u, b_c, [U_r; U_u], per-step r, u, r h, z, c"));
   return out;
 }
 

@@ -13,9 +13,10 @@
 //         dx = dxhat * rstd     (batch_norm in eval: mu, var are constants)
 //   w     dw = sum_P(g * xhat)  -> normalized_shape / [C]
 //   b     db = sum_P(g)         -> normalized_shape / [C]
-// Saved: x, weight, mu and rstd (shaped to broadcast against x). When the
-// backward itself is recorded (create_graph), mu and rstd are recomputed from
-// x with ops, so that second derivatives see their dependence on x.
+// Saved: x, weight, mu and rstd (shaped to broadcast against x), drawn by
+// to_dot as "x, weight, mean, rstd". When the backward itself is recorded
+// (create_graph), mu and rstd are recomputed from x with ops, so that second
+// derivatives see their dependence on x.
 //
 // Per-group batch_norm (forward under RowGroupsGuard, core/grad_split.h): the
 // rows of x are K contiguous groups and each group gets its own mu and var,
@@ -24,7 +25,7 @@
 // segment_repeat, so the backward stays made of ops.
 //
 // grad_split (core/grad_split.h), declared where each op records its node
-// (grad_split_options): the grouped rule sums dw and db per group of rows,
+// (node_options): the grouped rule sums dw and db per group of rows,
 // dw_k = sum_P over group k's rows of g * xhat, [K, *param shape], and db_k
 // likewise; dx is the ordinary one, formed in the same pass (it shares
 // xhat). Row-locality: layer_norm is row-local when dim 0 is not
@@ -145,14 +146,23 @@ Grads normalize_grouped(const BackwardCtx& c, const NormStats& s, const std::vec
   return normalize_backward(c, s, per_group);
 }
 
-/// What layer_norm and batch_norm declare for grad_split when they record
-/// their node: row-locality (with a hint for when it fails) and the grouped
-/// rule for weight and bias.
-NodeOptions grad_split_options(const NormStats& s, bool row_local, const char* hint = nullptr) {
+/// What the node keeps (NodeOptions::saves, for the graph pictures): x, the
+/// weight when there is one, the statistics, and per-group batch_norm's
+/// element counts.
+const char* saved_names(const NormStats& s) {
+  if (s.counts.defined())
+    return s.weight_b.defined() ? "x, weight, mean, rstd, group counts" : "x, mean, rstd, group counts";
+  return s.weight_b.defined() ? "x, weight, mean, rstd" : "x, mean, rstd";
+}
+
+/// What layer_norm and batch_norm declare when they record their node: what
+/// it saves, and for grad_split row-locality (with a hint for when it
+/// fails) and the grouped rule for weight and bias.
+NodeOptions node_options(const NormStats& s, bool row_local, const char* hint = nullptr) {
   auto rule = [s](const BackwardCtx& c, const std::vector<int64_t>& groups) {
     return normalize_grouped(c, s, groups);
   };
-  return NodeOptions().row_local(row_local, hint).grouped({1, 2}, std::move(rule));
+  return NodeOptions().row_local(row_local, hint).grouped({1, 2}, std::move(rule)).saves(saved_names(s));
 }
 
 /// Checks an optional per-feature parameter (weight, bias, running stat).
@@ -216,7 +226,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
     s.param_shape = normalized_shape;
     s.eps = eps;
     record(op, {x, weight, bias}, y, [s](const BackwardCtx& c) { return normalize_backward(c, s, sum_params); },
-           grad_split_options(s, lead >= 1));
+           node_options(s, lead >= 1));
   }
   return y;
 }
@@ -335,9 +345,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     // running statistics: affine per row; per-group statistics: rows meet only
     // inside their group, which is what grad_split needs (see the top)
     record(op, {x, weight, bias}, y, [s](const BackwardCtx& c) { return normalize_backward(c, s, sum_params); },
-           grad_split_options(s, !use_batch_stats || !s.groups.empty(),
-                              "batch_norm with batch statistics mixes rows: run the forward under "
-                              "RowGroupsGuard for per-group statistics"));
+           node_options(s, !use_batch_stats || !s.groups.empty(),
+                        "batch_norm with batch statistics mixes rows: run the forward under "
+                        "RowGroupsGuard for per-group statistics"));
   }
   return y;
 }

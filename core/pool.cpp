@@ -173,7 +173,7 @@ Tensor max_pool2d_backward(const Tensor& g, const Tensor& indices, const PoolWin
       const int64_t P = indices.numel() / (OH * OW);
       Tensor picked = gather(c.grad.reshape({P, H * W}), 1, indices.reshape({P, OH * OW}));
       return Grads{picked.reshape(indices.shape())};
-    }, NodeOptions().row_local());
+    }, NodeOptions().row_local().saves("indices"));
   }
   return grad_x;
 }
@@ -198,7 +198,7 @@ MaxPool2dResult max_pool2d_with_indices(const Tensor& x, Pair2d kernel, Pair2d s
            [indices, window = plan.window, x_shape = x.shape()](const BackwardCtx& c) {
              return Grads{max_pool2d_backward(c.grad, indices, window, x_shape)};
            },
-           NodeOptions().row_local());
+           NodeOptions().row_local().saves("indices"));
   }
   return {y, indices};
 }

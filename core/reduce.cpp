@@ -192,7 +192,7 @@ Tensor extreme_values(const char* op, const Tensor& x, const std::vector<int64_t
   if (autograd::any_requires_grad({&x})) {
     record(op, {x}, y, [x, reduced](const BackwardCtx& c) {
       return Grads{share_evenly(c.grad, eq(x, c.out).to(x.dtype()), reduced)};
-    }, NodeOptions().save_output().row_local(keeps_rows(x, reduced)));
+    }, NodeOptions().save_output().row_local(keeps_rows(x, reduced)).saves("x"));
   }
   return finish(y, reduced, keepdim);
 }
@@ -217,7 +217,7 @@ MaxMin extreme_along(const char* op, const Tensor& x, int64_t dim, bool keepdim,
       // [S] mask of the selected elements; g [K] broadcasts over dim
       Tensor selected = eq(positions_along(d, shape, indices.device()), indices);
       return Grads{where(selected, c.grad, 0.0)};
-    }, NodeOptions().row_local(keeps_rows(x, reduced)));
+    }, NodeOptions().row_local(keeps_rows(x, reduced)).saves("indices"));
   }
   return {finish(values, reduced, keepdim), finish(indices, reduced, keepdim)};
 }
@@ -262,7 +262,7 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims, bool unbiased, boo
       // [K] g * [S] (x - [K] mean): mean is an op, so this differentiates again
       Tensor centered = x - mean(x, dims_of(reduced), true);
       return Grads{c.grad * centered * scale};
-    }, NodeOptions().row_local(keeps_rows(x, reduced)));
+    }, NodeOptions().row_local(keeps_rows(x, reduced)).saves("x"));
   }
   return finish(y, reduced, keepdim);
 }
@@ -316,7 +316,7 @@ Tensor norm(const Tensor& x, double p, const std::vector<int64_t>& dims, bool ke
       if (p == 2) return Grads{where(zero, 0.0, g * x / safe_y)};
       // [K] g * [S] sign(x) |x|^(p-1) / [K] y^(p-1)
       return Grads{where(zero, 0.0, g * sign(x) * pow(abs(x), p - 1) / pow(safe_y, p - 1))};
-    }, NodeOptions().save_output().row_local(keeps_rows(x, reduced)));
+    }, NodeOptions().save_output().row_local(keeps_rows(x, reduced)).saves("x"));
   }
   return finish(y, reduced, keepdim);
 }
@@ -339,7 +339,7 @@ Tensor logsumexp(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim
     record("logsumexp", {x}, y, [x](const BackwardCtx& c) {
       // exp(x - y) <= 1: the softmax of x over the reduced dims, no overflow
       return Grads{c.grad * exp(x - c.out)};
-    }, NodeOptions().save_output().row_local(keeps_rows(x, reduced)));
+    }, NodeOptions().save_output().row_local(keeps_rows(x, reduced)).saves("x"));
   }
   return finish(y, reduced, keepdim);
 }

@@ -154,7 +154,7 @@ Tensor gru_gates(const Tensor& gi_in, const Tensor& gh_in, const Tensor& h_in) {
       }
       kernel_run.finish();
       return Grads{grad_gi, grad_gh, grad_h};
-    }, NodeOptions().row_local());
+    }, NodeOptions().row_local().saves("gi, gh, h, gates"));
   }
   return h_new;
 }
@@ -187,7 +187,7 @@ std::pair<Tensor, Tensor> lstm_gates(const Tensor& gi_in, const Tensor& gh_in, c
       kernel_run.finish();
       // gates = gi + gh: both receive the same gradient (the engine only reads it)
       return Grads{grad_gates, grad_gates, grad_c};
-    });
+    }, NodeOptions().saves("gi, gh, c, gates"));
   }
   return {select(out, 0, 0), select(out, 0, 1)};
 }
@@ -370,7 +370,8 @@ Tensor gru_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& w_
       if (c.needs(2) || c.needs(3))
         weight_grads(dgh, cat({unsqueeze(h0, 0), narrow(out, 0, 0, T - 1)}, 0), c, grads, 2);
       return grads;
-    }, NodeOptions().save_output());
+    }, NodeOptions().save_output().saves(b_hh.defined() ? "gi, h0, w_hh, b_hh, per-step gates"
+                                                         : "gi, h0, w_hh, per-step gates"));
   }
   return out;
 }
@@ -442,7 +443,8 @@ Tensor lstm_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& c
       if (ctx.needs(3) || ctx.needs(4))
         weight_grads(dgates, cat({unsqueeze(h0, 0), select(narrow(hc, 0, 0, T - 1), 1, 0)}, 0), ctx, grads, 3);
       return grads;
-    }, NodeOptions().save_output());
+    }, NodeOptions().save_output().saves(b_hh.defined() ? "gi, h0, c0, w_hh, b_hh, per-step gates"
+                                                         : "gi, h0, c0, w_hh, per-step gates"));
   }
   return hc;
 }

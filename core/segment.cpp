@@ -27,6 +27,7 @@ namespace nova::ops {
 
 using autograd::BackwardCtx;
 using autograd::Grads;
+using autograd::NodeOptions;
 using autograd::record;
 
 std::vector<int64_t> segment_offsets(const char* op, const std::vector<int64_t>& group_sizes) {
@@ -136,7 +137,7 @@ Tensor segment_outer(const Tensor& a, const Tensor& b, const std::vector<int64_t
         if (c.needs(1)) db.push_back(matmul(narrow(a, 0, offsets[k], group_sizes[k]), gk));
       }
       return Grads{c.needs(0) ? cat(da, 0) : Tensor(), c.needs(1) ? cat(db, 0) : Tensor()};
-    });
+    }, NodeOptions().saves("a, b"));
   return y;
 }
 

@@ -98,7 +98,7 @@ Tensor OrthogonalCell::run_steps(const Tensor& projected, const Tensor& h0) {
     grads[0] = ops::stack(d_projected, 0);
     grads[1] = dh;
     return grads;
-  });
+  }, autograd::NodeOptions().saves("projected, h0, parameters, per-step states"));
   return out;
 }
 

@@ -2,11 +2,15 @@
 // and edges of a small MLP's backward graph with its parameters' names, the
 // output shapes, what each backward keeps ("saves x, weight"), grad_split colours (row-local, grouped
 // rule, refused), a freed graph after backward, a create_graph gradient's
-// double-backward graph, and write_dot's file and error.
+// double-backward graph, write_dot's file and error, and, op by op, the
+// "saves ..." line of every kind of node that keeps tensors (and none on the
+// nodes that keep nothing).
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <regex>
 
+#include "core/grad_split.h"
 #include "core/graph_dot.h"
 #include "core/ops.h"
 #include "nn/activation.h"
@@ -30,6 +34,29 @@ std::shared_ptr<nn::Sequential> mlp() {
       std::make_shared<nn::Linear>(2, 4), std::make_shared<nn::Tanh>(), std::make_shared<nn::Linear>(4, 1)});
 }
 
+/// The labels of the op boxes named `op` in `dot`: the text between the
+/// quotes, its lines (name, shape, "saves ...") joined by DOT's two
+/// characters backslash-n.
+std::vector<std::string> op_labels(const std::string& dot, const std::string& op) {
+  const std::string start = "[label=\"" + op + "\\n";
+  std::vector<std::string> labels;
+  for (size_t at = dot.find(start); at != std::string::npos; at = dot.find(start, at + 1)) {
+    const size_t begin = at + 8;  // past [label="
+    labels.push_back(dot.substr(begin, dot.find('"', begin) - begin));
+  }
+  return labels;
+}
+
+/// What a label says its node keeps: the text after "saves ", or "" when it
+/// has no such line.
+std::string saves_of(const std::string& label) {
+  const std::string mark = "\\nsaves ";
+  const size_t at = label.find(mark);
+  return at == std::string::npos ? "" : label.substr(at + mark.size());
+}
+
+Tensor int64s(const std::vector<int64_t>& values, const Shape& shape) { return from_vector(values, shape); }
+
 }  // namespace
 
 TEST_CASE("to_dot draws a small MLP's backward graph with named parameters and shapes", "[graph_dot]") {
@@ -50,8 +77,8 @@ TEST_CASE("to_dot draws a small MLP's backward graph with named parameters and s
   REQUIRE(count(dot, "shape=box") == 6);
   REQUIRE(count(dot, "label=\"linear\\n[3, 4]\\nsaves x, weight\"") == 1);
   REQUIRE(count(dot, "label=\"linear\\n[3, 1]\\nsaves x, weight\"") == 1);
-  REQUIRE(count(dot, "label=\"tanh\\n[3, 4]\\nsaves input, output\"") == 1);
-  REQUIRE(count(dot, "label=\"square\\n[3, 1]\\nsaves input\"") == 1);
+  REQUIRE(count(dot, "label=\"tanh\\n[3, 4]\\nsaves output\"") == 1);  // 1 - y^2 needs no x
+  REQUIRE(count(dot, "label=\"square\\n[3, 1]\\nsaves x\"") == 1);
   REQUIRE(count(dot, "label=\"sum\\n[1, 1]\"") == 1);  // sum keeps nothing: its backward only expands
   REQUIRE(count(dot, "label=\"reshape\\n[]\"") == 1);
   for (const auto& [name, p] : net->named_parameters())
@@ -129,4 +156,98 @@ TEST_CASE("write_dot writes the file and names a path it cannot write", "[graph_
   std::remove(path.c_str());
   REQUIRE_THROWS_WITH(autograd::write_dot("/nonexistent-dir/g.dot", {y}),
                       Catch::Matchers::Contains("/nonexistent-dir/g.dot"));
+}
+
+TEST_CASE("to_dot names what each node keeps, op by op, and no saves line where it keeps nothing", "[graph_dot]") {
+  // one row per node kind: a small graph holding exactly one node of that
+  // name, and what its backward keeps besides the output ("output" when it
+  // reads the output too), in the op's own parameter names
+  struct Case {
+    const char* op;
+    std::function<Tensor()> build;
+    const char* saves;  // "" : no saves line
+  };
+  auto x23 = [] { return leaf({2, 3}); };
+  auto positive = [] { return leaf({2, 3}, 0.5, 2.0); };
+  auto image = [] { return leaf({1, 2, 5, 5}); };
+  auto filter = [] { return leaf({3, 2, 3, 3}); };
+  auto ce = [] { return ops::cross_entropy(leaf({3, 4}), int64s({0, 3, 1}, {3})); };
+  const std::vector<Case> cases = {
+      {"matmul", [] { return ops::matmul(leaf({2, 3}), leaf({3, 4})); }, "a, b"},
+      {"linear", [] { return ops::linear(leaf({2, 3}), leaf({4, 3}), leaf({4})); }, "x, weight"},
+      {"conv2d", [&] { return ops::conv2d(image(), filter()); }, "x, weight"},
+      {"conv2d_fused",
+       [&] { return ops::conv2d(image(), filter(), Conv2dArgs().activation(ConvActivation::relu)); },
+       "x, weight, output"},
+      {"conv_transpose2d", [] { return ops::conv_transpose2d(leaf({1, 3, 3, 3}), leaf({3, 2, 3, 3})); },
+       "x, weight"},
+      {"conv2d_backward_filter", [&] { return ops::conv2d_backward_filter(image(), leaf({1, 3, 3, 3}), {3, 2, 3, 3}); },
+       "x, grad_y"},
+      {"mul", [&] { return x23() * x23(); }, "a, b"},
+      {"mul", [] { return ops::dropout(leaf({4, 4}), 0.5, true); }, "a, b"},  // x * mask: b is the dropout mask
+      {"div", [&] { return x23() / positive(); }, "a, b"},
+      {"pow", [&] { return ops::pow(positive(), x23()); }, "a, b, output"},
+      {"maximum", [&] { return ops::maximum(x23(), x23()); }, "a, b"},
+      {"where", [&] { return ops::where(ops::gt(uniform({2, 3}, -1, 1), 0.0), x23(), x23()); }, "cond"},
+      // unary: the output alone where the derivative is written from it
+      {"exp", [&] { return ops::exp(x23()); }, "output"},
+      {"tanh", [&] { return ops::tanh(x23()); }, "output"},
+      {"sigmoid", [&] { return ops::sigmoid(x23()); }, "output"},
+      {"sqrt", [&] { return ops::sqrt(positive()); }, "output"},
+      {"log", [&] { return ops::log(positive()); }, "x"},
+      {"relu", [&] { return ops::relu(x23()); }, "x"},
+      {"pow", [&] { return ops::pow(x23(), 3.0); }, "x"},
+      {"square", [&] { return ops::square(x23()); }, "x"},
+      {"abs", [&] { return ops::abs(x23()); }, "x"},
+      {"clamp", [&] { return ops::clamp(x23(), -0.5, 0.5); }, "x"},
+      {"softmax", [&] { return ops::softmax(x23(), 1); }, "output"},
+      {"log_softmax", [&] { return ops::log_softmax(x23(), 1); }, "output"},
+      {"log_softmax", ce, "output"},
+      {"gather", ce, "index"},
+      {"gather", [] { return ops::gather(leaf({2, 4}), 1, int64s({3, 0, 1, 1}, {2, 2})); }, "index"},
+      {"index_select", [] { return ops::index_select(leaf({4, 3}), 0, int64s({2, 0}, {2})); }, "index"},
+      {"index_add", [] { return ops::index_add(leaf({4, 3}), 0, int64s({2, 0}, {2}), leaf({2, 3})); }, "index"},
+      {"scatter_add",
+       [] { return ops::scatter_add(leaf({2, 4}), 1, int64s({3, 0, 1, 1}, {2, 2}), leaf({2, 2})); }, "index"},
+      {"embedding", [] { return ops::embedding(leaf({6, 3}), int64s({1, 4, 4}, {3})); }, "indices"},
+      {"layer_norm", [] { return ops::layer_norm(leaf({2, 5}), {5}, leaf({5}), leaf({5})); },
+       "x, weight, mean, rstd"},
+      {"batch_norm", [] { return ops::batch_norm(leaf({4, 3}), {}, {}, leaf({3}), leaf({3}), true); },
+       "x, weight, mean, rstd"},
+      {"batch_norm", [] { return ops::batch_norm(leaf({4, 3}), {}, {}, {}, {}, true); }, "x, mean, rstd"},
+      {"batch_norm",
+       [] {
+         autograd::RowGroupsGuard groups({2, 2});
+         return ops::batch_norm(leaf({4, 3}), {}, {}, leaf({3}), leaf({3}), true);
+       },
+       "x, weight, mean, rstd, group counts"},
+      {"max", [&] { return ops::max(x23()); }, "x, output"},
+      {"max", [&] { return ops::max(x23(), 1).values; }, "indices"},
+      {"var", [&] { return ops::var(x23()); }, "x"},
+      {"norm", [&] { return ops::norm(x23()); }, "x, output"},
+      {"logsumexp", [&] { return ops::logsumexp(x23()); }, "x, output"},
+      {"max_pool2d", [] { return ops::max_pool2d(leaf({1, 1, 4, 4}), 2); }, "indices"},
+      {"solve", [] { return ops::solve(leaf({3, 3}) + eye(3, -1, kFloat64) * 4.0, leaf({3, 2})); }, "a, output"},
+      {"inverse", [] { return ops::inverse(leaf({3, 3}) + eye(3, -1, kFloat64) * 4.0); }, "output"},
+      {"segment_outer", [] { return ops::segment_outer(leaf({4, 2}), leaf({4, 3}), {1, 3}); }, "a, b"},
+      {"gru_gates", [] { return ops::gru_gates(leaf({2, 9}), leaf({2, 9}), leaf({2, 3})); }, "gi, gh, h, gates"},
+      {"lstm_gates", [] { return ops::lstm_gates(leaf({2, 12}), leaf({2, 12}), leaf({2, 3})).first; },
+       "gi, gh, c, gates"},
+      {"gru_recurrence", [] { return ops::gru_recurrence(leaf({2, 2, 9}), leaf({2, 3}), leaf({9, 3}), leaf({9})); },
+       "gi, h0, w_hh, b_hh, per-step gates, output"},
+      // nodes that keep no tensor: shapes, dims and scalars only
+      {"add", [&] { return x23() + x23(); }, ""},
+      {"add", [&] { return x23() + 1.0; }, ""},
+      {"neg", [&] { return -x23(); }, ""},
+      {"reshape", [&] { return ops::reshape(x23(), {6}); }, ""},
+      {"sum", [&] { return ops::sum(x23(), {1}); }, ""},
+      {"cat", [&] { return ops::cat({x23(), x23()}, 0); }, ""},
+  };
+  for (const Case& c : cases) {
+    const std::string dot = autograd::to_dot({c.build()});
+    INFO(c.op << " should save \"" << c.saves << "\"\n" << dot);
+    const std::vector<std::string> labels = op_labels(dot, c.op);
+    REQUIRE(labels.size() == 1);
+    CHECK(saves_of(labels[0]) == c.saves);
+  }
 }

@@ -63,10 +63,11 @@ Tensor swish(const Tensor& x) {
   }
 
   // 3. the backward, in ops: g * (s + x s (1 - s))
+  // (saves: what the backward keeps alive, for autograd::to_dot's picture)
   autograd::record("swish", {x}, y, [x](const autograd::BackwardCtx& c) {
     const Tensor s = ops::sigmoid(x);
     return autograd::Grads{c.grad * (s + x * s * (1.0 - s))};
-  });
+  }, autograd::NodeOptions().saves("x"));
   return y;
 }
 
