@@ -15,6 +15,7 @@
 #include "core/profile_events.h"
 #include "core/trace.h"
 #include "kernels/cpu/allocator.h"
+#include "kernels/cuda/runtime.h"
 
 namespace nova::profile {
 
@@ -48,9 +49,19 @@ struct Profiler::Data {
   struct OpTotal {
     int64_t calls = 0, ns = 0, self_ns = 0;
     double bytes = 0, flops = 0;
+    double cuda_ms = 0;  // GPU time between the op's marks (CUDA ops)
   };
   std::map<std::string, OpTotal> ops;
   std::map<std::string, OpTotal> scopes;  // calls and ns per scope path
+  // CUDA ops' marks, read when the profiler stops (or its table is made)
+  struct CudaSpan {
+    std::string op;
+    void* start;
+    void* end;
+  };
+  std::vector<CudaSpan> cuda_spans;
+  std::map<int, std::vector<void*>> free_events;  // per device, for reuse
+  std::map<void*, int> event_device;              // every event made, and its device
 };
 
 namespace {
@@ -102,6 +113,30 @@ void record_kernel(const char* op, const char* kernel, int64_t start_ns, int64_t
     ++data.dropped;
 }
 
+void* cuda_mark(int device) {
+  void* event = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(data.mutex);
+    auto& free = data.free_events[device];
+    if (!free.empty()) {
+      event = free.back();
+      free.pop_back();
+    }
+  }
+  if (!event) {
+    event = cuda::event_create(device);
+    std::lock_guard<std::mutex> lock(data.mutex);
+    data.event_device[event] = device;
+  }
+  cuda::event_record(event, device);
+  return event;
+}
+
+void record_cuda_span(const char* op, void* start, void* end) {
+  std::lock_guard<std::mutex> lock(data.mutex);
+  data.cuda_spans.push_back({op, start, end});
+}
+
 void record_scope(const std::string& path, int64_t start_ns, int64_t duration_ns) {
   std::lock_guard<std::mutex> lock(data.mutex);
   auto& total = data.scopes[path];
@@ -117,12 +152,27 @@ void record_scope(const std::string& path, int64_t start_ns, int64_t duration_ns
 
 // ---- the Profiler ----
 
+namespace {
+
+/// Waits for the CUDA spans recorded so far, adds their GPU times to their
+/// ops and puts their events back in the pool. Caller holds data.mutex.
+void resolve_cuda_spans() {
+  for (const Profiler::Data::CudaSpan& span : data.cuda_spans) {
+    data.ops[span.op].cuda_ms += double(cuda::event_elapsed_ms(span.start, span.end));
+    for (void* e : {span.start, span.end}) data.free_events[data.event_device[e]].push_back(e);
+  }
+  data.cuda_spans.clear();
+}
+
+}  // namespace
+
 Profiler::Profiler(int64_t max_events) {
   trace::active();  // NOVA_DEBUG read first
   int bits = trace::detail::active_bits.load();
   NOVA_CHECK(!(bits & 0x2), "profile::Profiler: another profiler is running; stop it first");
   {
     std::lock_guard<std::mutex> lock(data.mutex);
+    resolve_cuda_spans();  // a previous profile's marks, so their events return to the pool
     data.events.clear();
     data.ops.clear();
     data.scopes.clear();
@@ -147,6 +197,7 @@ void Profiler::stop() {
   }
   std::lock_guard<std::mutex> lock(data.mutex);
   data.stop_ns = trace::now_ns();
+  resolve_cuda_spans();
 }
 
 int64_t Profiler::kernel_calls() const {
@@ -156,23 +207,28 @@ int64_t Profiler::kernel_calls() const {
 
 std::string Profiler::table() const {
   std::lock_guard<std::mutex> lock(data.mutex);
+  resolve_cuda_spans();
   const int64_t end = data.stop_ns ? data.stop_ns : trace::now_ns();
   const double wall_ms = double(end - data.start_ns) * 1e-6;
   std::vector<std::pair<std::string, Data::OpTotal>> rows(data.ops.begin(), data.ops.end());
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.self_ns > b.second.self_ns; });
+  bool cuda = false;
+  for (const auto& [name, t] : rows) cuda = cuda || t.cuda_ms > 0;
   std::string out = fmt::format("profile: {:.3f} ms of wall time, {} op calls in {} ops (sorted by self time)\n",
                                 wall_ms, data.kernel_calls, rows.size());
-  out += fmt::format("{:<24} {:>7} {:>10} {:>10} {:>9} {:>7} {:>10} {:>8} {:>8}\n", "op", "calls", "self ms",
-                     "total ms", "mean us", "share", "MB moved", "GB/s", "GFLOP/s");
+  out += fmt::format("{:<24} {:>7} {:>10} {:>10} {:>9} {:>7} {:>10} {:>8} {:>8}{}\n", "op", "calls", "self ms",
+                     "total ms", "mean us", "share", "MB moved", "GB/s", "GFLOP/s",
+                     cuda ? fmt::format(" {:>10}", "CUDA ms") : std::string());
   double self_ms_all = 0;
   for (const auto& [name, t] : rows) {
     const double self_ms = double(t.self_ns) * 1e-6, ms = double(t.ns) * 1e-6, sec = double(t.ns) * 1e-9;
     self_ms_all += self_ms;
-    out += fmt::format("{:<24} {:>7} {:>10.3f} {:>10.3f} {:>9.2f} {:>6.1f}% {:>10.2f} {:>8.2f} {:>8}\n", name, t.calls,
-                       self_ms, ms, 1e3 * ms / double(std::max<int64_t>(t.calls, 1)),
+    out += fmt::format("{:<24} {:>7} {:>10.3f} {:>10.3f} {:>9.2f} {:>6.1f}% {:>10.2f} {:>8.2f} {:>8}{}\n", name,
+                       t.calls, self_ms, ms, 1e3 * ms / double(std::max<int64_t>(t.calls, 1)),
                        wall_ms > 0 ? 100 * self_ms / wall_ms : 0.0, t.bytes * 1e-6,
                        sec > 0 ? t.bytes / sec * 1e-9 : 0.0,
-                       t.flops > 0 && sec > 0 ? fmt::format("{:.2f}", t.flops / sec * 1e-9) : std::string("-"));
+                       t.flops > 0 && sec > 0 ? fmt::format("{:.2f}", t.flops / sec * 1e-9) : std::string("-"),
+                       cuda ? fmt::format(" {:>10.3f}", t.cuda_ms) : std::string());
   }
   out += fmt::format("{:<24} {:>7} {:>10.3f} {:>10} {:>9} {:>6.1f}%  (the rest of the wall time: recording "
                      "autograd, views, the caller's own work)\n",

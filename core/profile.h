@@ -13,8 +13,11 @@
 // times under it and the CPU allocator's counters, and
 // write_chrome_trace() the events as Chrome trace-event JSON (open it in
 // https://ui.perfetto.dev or chrome://tracing). Times are host wall-clock
-// times; a CUDA kernel's is its launch unless NOVA_DEBUG=2 makes each op
-// wait for its kernel.
+// times, for a CUDA op its launch (unless NOVA_DEBUG=2 makes each op wait
+// for its kernels); a CUDA op's GPU time is measured too, with CUDA events
+// queued on the stream before and after its kernels (no waiting while the
+// profiler runs), read when it stops: the table's "CUDA ms" column, shown
+// when any op ran on a GPU. The Chrome trace holds host times only.
 //
 //   {
 //     nova::profile::Scope scope("D step");

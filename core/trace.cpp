@@ -86,6 +86,8 @@ void KernelRun::start(const char* op, const std::vector<const Tensor*>& inputs,
   innermost = this;
   ++depth;
   if (cuda_ && level() >= 2) cuda::synchronize(device_);  // time this kernel, not the queue before it
+  // the profiler times a CUDA op's kernels with events on the stream: no wait
+  if (cuda_ && profile::detail::recording()) gpu_start_ = profile::detail::cuda_mark(device_);
   start_ns_ = now_ns();
 }
 
@@ -106,8 +108,10 @@ void KernelRun::stop() {
   const std::string indent(size_t(2 * depth), ' ');
   if (lvl == 1) fmt::print(stderr, "[nova] {}{}\n", indent, line_);
   if (lvl >= 2) fmt::print(stderr, "[nova] {}{}  {:.3f} ms  {}\n", indent, line_, double(total) * 1e-6, kernel_);
-  if (profile::detail::recording())
+  if (profile::detail::recording()) {
     profile::detail::record_kernel(op_, kernel_, start_ns_, total, total - inner_ns_, bytes_, flops_);
+    if (gpu_start_) profile::detail::record_cuda_span(op_, gpu_start_, profile::detail::cuda_mark(device_));
+  }
 }
 
 }  // namespace nova::trace

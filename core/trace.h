@@ -105,6 +105,7 @@ class KernelRun {
   int device_ = 0;
   int64_t start_ns_ = 0;
   int64_t inner_ns_ = 0;      // time of the runs nested inside this one
+  void* gpu_start_ = nullptr;  // CUDA op under a profiler: the mark before its kernels
   KernelRun* outer_ = nullptr;  // the run this one is nested in (this thread)
   std::string line_;  // the trace line's text up to the outputs
   std::vector<const Tensor*> outputs_;  // alive until finish(): the op's own locals

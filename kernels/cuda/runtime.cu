@@ -86,6 +86,31 @@ void* stream(int device) {
   return g_streams[device];
 }
 
+void* event_create(int device) {
+  check_device("event_create", device);
+  DeviceGuard guard(device);
+  cudaEvent_t e = nullptr;
+  NOVA_CUDA_CHECK("event_create", cudaEventCreate(&e));
+  return e;
+}
+
+void event_record(void* event, int device) {
+  NOVA_CUDA_CHECK("event_record", cudaEventRecord(static_cast<cudaEvent_t>(event),
+                                                  static_cast<cudaStream_t>(stream(device))));
+}
+
+float event_elapsed_ms(void* start, void* end) {
+  NOVA_CUDA_CHECK("event_elapsed_ms", cudaEventSynchronize(static_cast<cudaEvent_t>(end)));
+  float ms = 0;
+  NOVA_CUDA_CHECK("event_elapsed_ms",
+                  cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(start), static_cast<cudaEvent_t>(end)));
+  return ms;
+}
+
+void event_destroy(void* event) {
+  if (event) NOVA_CUDA_CHECK("event_destroy", cudaEventDestroy(static_cast<cudaEvent_t>(event)));
+}
+
 void synchronize(int device) {
   if (device < 0) {
     for (int d = 0; d < device_count(); ++d) synchronize(d);

@@ -31,6 +31,20 @@ void* stream(int device);
 /// Waits until all work queued on `device` (all devices when -1) is done.
 void synchronize(int device = -1);
 
+// ---- timing: CUDA events on nova's stream ----
+// What the profiler (core/profile.h) times a CUDA op's kernels with, without
+// waiting for them: a mark before the launch and one after, both queued on
+// the device's stream, read once the profiler stops.
+
+/// A new timing event on `device` (a cudaEvent_t, as void*).
+void* event_create(int device);
+/// Queues `event` on `device`'s stream: it completes when the work queued
+/// before it has.
+void event_record(void* event, int device);
+/// The GPU time in milliseconds between two recorded events; waits for `end`.
+float event_elapsed_ms(void* start, void* end);
+void event_destroy(void* event);
+
 // ---- memory: the caching allocator ----
 
 /// Device memory of at least nbytes from the caching allocator: a freed

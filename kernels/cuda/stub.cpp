@@ -24,6 +24,10 @@ int current_device() { built_without_cuda("current_device"); }
 void set_device(int) { built_without_cuda("set_device"); }
 void* stream(int) { built_without_cuda("stream"); }
 void synchronize(int) { built_without_cuda("synchronize"); }
+void* event_create(int) { built_without_cuda("event_create"); }
+void event_record(void*, int) { built_without_cuda("event_record"); }
+float event_elapsed_ms(void*, void*) { built_without_cuda("event_elapsed_ms"); }
+void event_destroy(void*) { built_without_cuda("event_destroy"); }
 
 void* allocate(size_t, int) { built_without_cuda("allocate"); }
 void deallocate(void*, int) { built_without_cuda("deallocate"); }
