@@ -182,6 +182,7 @@ Profiler::Profiler(int64_t max_events) {
     data.stop_ns = 0;
   }
   cpu::reset_peak_memory_stats();
+  for (int d = 0; d < cuda::device_count(); ++d) cuda::reset_peak_memory_stats(d);  // none in a CPU build
   while (!trace::detail::active_bits.compare_exchange_weak(bits, bits | 0x2)) {
   }
   running_ = true;
@@ -247,6 +248,19 @@ std::string Profiler::table() const {
                      "started, {} blocks from the system, {} cache hits\n",
                      double(m.allocated) * 1e-6, double(m.cached) * 1e-6, double(m.peak_allocated) * 1e-6,
                      m.system_allocs, m.cache_hits);
+  if (cuda) {
+    std::vector<int> devices;
+    for (const auto& [event, device] : data.event_device)
+      if (std::find(devices.begin(), devices.end(), device) == devices.end()) devices.push_back(device);
+    std::sort(devices.begin(), devices.end());
+    for (int d : devices) {
+      const cuda::MemoryStats g = cuda::memory_stats(d);
+      out += fmt::format("CUDA allocator, device {}: {:.2f} MB allocated now, {:.2f} MB reserved, peak {:.2f} MB "
+                         "since the profiler started, {} cudaMalloc calls in all\n",
+                         d, double(g.allocated) * 1e-6, double(g.reserved) * 1e-6, double(g.peak_allocated) * 1e-6,
+                         g.num_mallocs);
+    }
+  }
   return out;
 }
 

@@ -17,7 +17,8 @@
 // for its kernels); a CUDA op's GPU time is measured too, with CUDA events
 // queued on the stream before and after its kernels (no waiting while the
 // profiler runs), read when it stops: the table's "CUDA ms" column, shown
-// when any op ran on a GPU. The Chrome trace holds host times only.
+// when any op ran on a GPU, with the CUDA caching allocator's counters
+// under the CPU's. The Chrome trace holds host times only.
 //
 //   {
 //     nova::profile::Scope scope("D step");

@@ -3,8 +3,9 @@
 // around its kernels (kernels/cuda/runtime.h: event_create, event_record,
 // event_elapsed_ms), read when the profiler stops: the table gets a "CUDA
 // ms" column, a matmul's GPU time is positive and at most the wall time of
-// the run, the events return to a pool that a second profiler reuses, and
-// a CPU-only profile has no such column.
+// the run, the CUDA allocator's counters follow the CPU's, the events return
+// to a pool that a second profiler reuses, and a CPU-only profile has
+// neither.
 #include <chrono>
 #include <regex>
 #include <string>
@@ -56,6 +57,7 @@ TEST_CASE("the profiler reports each CUDA op's GPU time from events", "[cuda][pr
     const std::string table = profiler.table();
     INFO(table);
     CHECK(table.find("CUDA ms") != std::string::npos);
+    CHECK(table.find("CUDA allocator, device 0: ") != std::string::npos);
     const double gpu_ms = cuda_ms_of(table, "matmul");
     CHECK(gpu_ms > 0.0);
     CHECK(gpu_ms <= wall_ms);  // stop() waited for the marks, so they fell inside the run
@@ -64,4 +66,5 @@ TEST_CASE("the profiler reports each CUDA op's GPU time from events", "[cuda][pr
   ops::matmul(randn({8, 8}), randn({8, 8}));
   cpu_only.stop();
   CHECK(cpu_only.table().find("CUDA ms") == std::string::npos);
+  CHECK(cpu_only.table().find("CUDA allocator") == std::string::npos);
 }
