@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <random>
 
 #include <fmt/format.h>
@@ -30,6 +31,9 @@ namespace nova::examples {
 namespace {
 
 bool is_gowalla(const RecommendConfig& cfg) { return cfg.data == "gowalla"; }
+
+/// Held while a run seeds the default generator and draws its initial weights.
+std::mutex init_mutex;
 
 /// Users evaluated per score_all call.
 constexpr int64_t kEvalBatch = 512;
@@ -141,8 +145,16 @@ RecommendResult train_recommender(const RecommendConfig& cfg, const RecommendDat
   const bool symmetric = cfg.model == "scosrec";
   models::CosRecOptions options = models::CosRecOptions::ml1m(data.split.num_users, data.split.num_items, symmetric);
   options.L = cfg.L, options.d = cfg.embedding_size(), options.fc_dim = cfg.fc_size(), options.dropout = cfg.dropout;
+  // The initial weights come from the default generator, seeded here; runs
+  // side by side (--compare) build their models one at a time, so that each
+  // gets exactly what a single run with its seed gets. Dropout draws from
+  // the run's own generator, reseeded every epoch.
+  Generator dropout_gen(cfg.seed);
+  options.dropout_generator = &dropout_gen;
+  std::unique_lock<std::mutex> init_lock(init_mutex);
   manual_seed(cfg.seed);
   models::CosRec model(options);
+  init_lock.unlock();
   model.to(cfg.device);
   optim::AdamOptions adam_options;
   adam_options.lr = cfg.lr, adam_options.weight_decay = cfg.weight_decay();
@@ -195,7 +207,7 @@ RecommendResult train_recommender(const RecommendConfig& cfg, const RecommendDat
   int64_t step = (first_epoch - 1) * batches + 1;  // the run's batch count, for the non-finite check's message
   for (int64_t epoch = first_epoch; epoch <= cfg.epochs; ++epoch) {
     const uint64_t seed = epoch_seed(cfg.seed, epoch);
-    manual_seed(seed);  // dropout's masks
+    dropout_gen.manual_seed(seed);
     std::mt19937_64 rng(seed);
     const std::vector<int64_t> order = datasets::shuffled_order(windows, rng);
     double loss_sum = 0;

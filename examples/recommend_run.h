@@ -24,9 +24,10 @@
 // of its own, so the run is unchanged); --profile times the training loop
 // per op with the scopes "forward", "backward", "Adam" and "evaluate".
 // Randomness: the model's initialisation from --seed; epoch e's shuffle,
-// negatives and dropout masks from a generator seeded with (seed, e), so a
-// run resumed from an epoch's checkpoint continues bit for bit as if never
-// stopped.
+// negatives and dropout masks from the run's own generators seeded with
+// (seed, e), so a run resumed from an epoch's checkpoint continues bit for
+// bit as if never stopped, and a run of --compare gets what a single run
+// with its seed gets, whatever runs beside it.
 #pragma once
 
 #include <cstdint>

@@ -72,7 +72,7 @@ CosRec::CosRec(const CosRecOptions& o) : Module(o.symmetric ? "SCosRec" : "CosRe
     in = o.block_dims[b];
   }
   fc1 = register_module("fc1", std::make_shared<nn::Linear>(in, o.fc_dim));
-  dropout = register_module("dropout", std::make_shared<nn::Dropout>(o.dropout));
+  dropout = register_module("dropout", std::make_shared<nn::Dropout>(o.dropout, o.dropout_generator));
 }
 
 Tensor CosRec::pairwise_encoding(const Tensor& e) {

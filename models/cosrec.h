@@ -30,6 +30,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/random.h"
 #include "nn/dropout.h"
 #include "nn/embedding.h"
 #include "nn/linear.h"
@@ -45,6 +46,9 @@ struct CosRecOptions {
   std::vector<int64_t> block_dims = {128, 256};
   int64_t fc_dim = 150;   // 150 ML-1M, 50 Gowalla
   double dropout = 0.5;
+  /// Where dropout's masks are drawn from (the default generator when
+  /// null); it must outlive the model. Runs side by side each need their own.
+  Generator* dropout_generator = nullptr;
   bool symmetric = false;  // SCosRec
 
   /// Section 4.1.4.1's settings for each data set.

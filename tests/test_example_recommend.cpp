@@ -79,13 +79,30 @@ TEST_CASE("recommend: a resumed run continues bit for bit", "[recommend]") {
   CHECK(other.output.find("model") != std::string::npos);
 }
 
-TEST_CASE("recommend --compare trains CosRec and SCosRec and tables both", "[recommend]") {
-  const Run r = run(kSmall + "--epochs 1 --compare --seeds 1 --jobs 2");
+TEST_CASE("recommend --compare trains CosRec and SCosRec side by side, each as a single run would",
+          "[recommend]") {
+  test::TempDir dir;
+  const std::string both = (dir.path / "both.csv").string(), one = (dir.path / "one.csv").string();
+  const Run r = run(kSmall + "--epochs 2 --compare --seeds 2 --jobs 2 --csv " + both);
   INFO(r.output);
   REQUIRE(r.status == 0);
   CHECK(r.output.find("CosRec (nova)") != std::string::npos);
   CHECK(r.output.find("SCosRec (nova)") != std::string::npos);
   CHECK(r.output.find("parameters") != std::string::npos);
+  // SCosRec seed 1 ran beside the others: its rows are a single run's
+  REQUIRE(run(kSmall + "--epochs 2 --model scosrec --seed 1 --csv " + one).status == 0);
+  const auto single = test::read_lines(one);
+  REQUIRE(single.size() == 3);
+  int found = 0;
+  for (const std::string& line : test::read_lines(both))
+    for (size_t i = 1; i < single.size(); ++i) {
+      auto a = fields(line), b = fields(single[i]);
+      if (a.size() != b.size() || a[0] != b[0] || a[1] != b[1] || a[2] != b[2]) continue;
+      a.erase(a.begin() + 5), b.erase(b.begin() + 5);
+      CHECK(a == b);
+      ++found;
+    }
+  CHECK(found == 2);
 }
 
 TEST_CASE("recommend reads a MovieLens-1M ratings.dat and prints Table 4.1 beside its results", "[recommend]") {
