@@ -51,13 +51,7 @@
 #include <cstdint>
 
 #include "core/base/view.h"
-
-// plain C++ that nvcc also compiles (kernels/cuda/symconv.cu runs the same index math)
-#if defined(__CUDACC__)
-#define NOVA_HD __host__ __device__ __forceinline__
-#else
-#define NOVA_HD inline
-#endif
+#include "kernels/elementwise_math.h"  // NOVA_HD: the index math below runs in kernels/cuda/symconv.cu too
 
 namespace nova {
 
