@@ -21,7 +21,7 @@ namespace {
 
 using Run = test::CommandResult;
 
-const std::string kSmall = " --users 200 --items 80 --batch 128 --eval-every 1 ";
+const std::string kSmall = " --users 100 --items 60 --batch 128 --eval-every 1 ";
 
 Run run(const std::string& args) {
   return test::run_command(std::string(NOVA_RECOMMEND_EXAMPLE_PATH) + " --threads 1" + args);
