@@ -16,6 +16,7 @@
 // an unbroken one does), --save (the model).
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
