@@ -90,21 +90,15 @@ Tensor forward_node(const Tensor& x, const Tensor& w, const Tensor& b, SymConv o
 Tensor data_node(const Tensor& gy, const Tensor& w, SymConv op);
 Tensor filter_node(const Tensor& x, const Tensor& gy, SymConv op);
 
-/// Gradients of w (input 1) and b (input 2) per group of images.
-Grads grouped_weight_and_bias(const BackwardCtx& c, const std::vector<int64_t>& groups, const Tensor& x,
-                              const SymConv& op) {
-  Grads grads(3);
-  if (c.needs(1)) {
-    std::vector<Tensor> per_group;
-    int64_t start = 0;
-    for (int64_t rows : groups) {
-      per_group.push_back(filter_node(narrow(x, 0, start, rows), narrow(c.grad, 0, start, rows), op));
-      start += rows;
-    }
-    grads[1] = stack(per_group, 0);
+/// Fl(x_k, gy_k) for each group k of images, stacked: [K, P, Cin, F].
+Tensor filter_per_group(const Tensor& x, const Tensor& gy, const std::vector<int64_t>& groups, const SymConv& op) {
+  std::vector<Tensor> per_group;
+  int64_t start = 0;
+  for (int64_t rows : groups) {
+    per_group.push_back(filter_node(narrow(x, 0, start, rows), narrow(gy, 0, start, rows), op));
+    start += rows;
   }
-  if (c.needs(2)) grads[2] = sum(segment_sum(c.grad, groups), {2});  // [K, F]
-  return grads;
+  return stack(per_group, 0);
 }
 
 /// F(x, w) + b.
@@ -140,7 +134,10 @@ Tensor forward_node(const Tensor& x, const Tensor& w, const Tensor& b, SymConv o
       return grads;
     };
     auto grouped = [x, op](const BackwardCtx& c, const std::vector<int64_t>& groups) {
-      return grouped_weight_and_bias(c, groups, x, op);
+      Grads grads(3);
+      if (c.needs(1)) grads[1] = filter_per_group(x, c.grad, groups, op);
+      if (c.needs(2)) grads[2] = sum(segment_sum(c.grad, groups), {2});  // [K, F]
+      return grads;
     };
     record(op.name(), {x, w, b}, y, std::move(backward),
            NodeOptions().row_local().grouped({1, 2}, std::move(grouped)).saves("x, weight"));
@@ -182,15 +179,7 @@ Tensor data_node(const Tensor& gy, const Tensor& w, SymConv op) {
     };
     auto grouped = [gy, op](const BackwardCtx& c, const std::vector<int64_t>& groups) {
       Grads grads(2);
-      if (c.needs(1)) {
-        std::vector<Tensor> per_group;
-        int64_t start = 0;
-        for (int64_t rows : groups) {
-          per_group.push_back(filter_node(narrow(c.grad, 0, start, rows), narrow(gy, 0, start, rows), op));
-          start += rows;
-        }
-        grads[1] = stack(per_group, 0);
-      }
+      if (c.needs(1)) grads[1] = filter_per_group(c.grad, gy, groups, op);  // Fl(h_k, gy_k)
       return grads;
     };
     record(op.kind == SymKind::generating ? "sym_generating_conv2d_backward_data"
