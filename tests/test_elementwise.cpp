@@ -219,6 +219,47 @@ TEST_CASE("where selects and routes gradients to the chosen side", "[elementwise
   REQUIRE_THROWS_NOVA(ops::where(a, a, b), "where: condition must be bool");
 }
 
+// where's dense rows select through a bit mask (kernels/cpu/elementwise.cpp,
+// select_row); broadcast and strided operands take the other branches. Each
+// must give exactly the picked element's bits, -0.0 and NaN included.
+TEST_CASE("where: dense, scalar-broadcast and strided rows pick the exact bits", "[elementwise]") {
+  const int64_t n = 1037;  // not a multiple of any vector width
+  Tensor cond = ops::gt(uniform({2, n}, -1.0, 1.0), 0.0);
+  auto bits_equal = [](double got, double want) { return std::memcmp(&got, &want, sizeof(double)) == 0; };
+  for (DType dt : {kFloat32, kFloat64, kInt64}) {
+    INFO(dtype_name(dt));
+    Tensor a = uniform({2, n}, -5.0, 5.0).to(dt), b = uniform({2, n}, -5.0, 5.0).to(dt);
+    if (is_floating(dt)) {
+      a.narrow(1, 0, 1).fill_(-0.0);
+      b.narrow(1, 1, 1).fill_(std::nan(""));
+    }
+    Tensor a_scalar = full({1}, -0.0, dt), b_scalar = full({1}, 3.0, dt);
+    Tensor a_strided = a.t().contiguous().t();  // same values, column-major
+    const auto c = cond.to_vector<bool>();
+    struct Case {
+      const char* name;
+      Tensor x, y;
+    };
+    for (const Case& k : {Case{"dense", a, b}, Case{"scalar second", a, b_scalar}, Case{"scalar first", a_scalar, b},
+                          Case{"both scalar", a_scalar, b_scalar}, Case{"strided", a_strided, b}}) {
+      INFO(k.name);
+      const auto got = ops::where(cond, k.x, k.y).to(kFloat64).to_vector<double>();
+      const auto xv = k.x.expand({2, n}).contiguous().to(kFloat64).to_vector<double>();
+      const auto yv = k.y.expand({2, n}).contiguous().to(kFloat64).to_vector<double>();
+      REQUIRE(got.size() == c.size());
+      for (size_t i = 0; i < c.size(); ++i) {
+        INFO("element " << i);
+        REQUIRE(bits_equal(got[i], c[i] ? xv[i] : yv[i]));
+      }
+    }
+  }
+  // bool elements (one byte each) through the same select
+  Tensor pick = from_vector<bool>({true, false, true, false, false});
+  Tensor flags = from_vector<bool>({true, true, false, false, true});
+  REQUIRE(ops::where(pick, flags, from_vector<bool>({false, false, true, true, false})).to_vector<bool>() ==
+          std::vector<bool>{true, false, false, true, false});
+}
+
 TEST_CASE("modrelu is sign(x) * relu(|x| + b)", "[elementwise][modrelu]") {
   Tensor x = from_vector<double>({-2.0, -0.3, 0.4, 1.5, -1.0, 2.0}, {2, 3});
   Tensor b = from_vector<double>({0.5, -0.5, -0.2});
