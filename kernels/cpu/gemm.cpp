@@ -3,6 +3,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #ifdef NOVA_HAVE_OPENBLAS
@@ -112,9 +113,18 @@ template void gemm<double>(int64_t, int64_t, int64_t, const double*, int64_t, in
 
 const char* gemm_backend() {
 #ifdef NOVA_HAVE_OPENBLAS
+  // "OpenBLAS 0.3.21 (SkylakeX kernels)": which kernels OpenBLAS picked
+  // matters as much as its version. OPENBLAS_CORETYPE in the environment
+  // overrides its detection, and on a CPU with AVX-512 the Haswell (AVX2)
+  // kernels run its float GEMMs at about half the speed (bench/RESULTS.md,
+  // 2026-12-07), so a benchmark must say when that happened.
   static const std::string name = [] {
     std::string cfg = openblas_get_config();  // "OpenBLAS 0.3.21 ..."
-    return cfg.substr(0, cfg.find(' ', cfg.find(' ') + 1));
+    std::string label = cfg.substr(0, cfg.find(' ', cfg.find(' ') + 1));
+    label += std::string(" (") + openblas_get_corename() + " kernels";
+    if (const char* forced = std::getenv("OPENBLAS_CORETYPE"); forced != nullptr && *forced != '\0')
+      label += std::string(", OPENBLAS_CORETYPE=") + forced;
+    return label + ")";
   }();
   return name.c_str();
 #else
