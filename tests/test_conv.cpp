@@ -142,6 +142,11 @@ std::vector<ConvCase> forward_cases() {
       cases.push_back({N, 2, 9, 7, 3, 2, 3, Conv2dArgs().stride(2, 1).padding(0, 1).dilation(1, 2), bias});
       cases.push_back({N, 2, 5, 11, 3, 3, 5, Conv2dArgs().stride(1, 2).padding(2, 0).dilation(2, 1), bias});
       cases.push_back({N, 3, 4, 4, 2, 4, 4, Conv2dArgs(), bias});  // kernel as large as the input
+      // three column phases in the CPU kernels' padded copy, odd width
+      cases.push_back({N, 2, 10, 11, 3, 3, 3, Conv2dArgs().stride(3).padding(1), bias});
+      // output rows of 32 and 16: the CPU's fixed-length tap rows
+      cases.push_back({1, 2, 32, 32, 2, 3, 3, Conv2dArgs().padding(1), bias});
+      cases.push_back({1, 2, 32, 32, 2, 4, 4, Conv2dArgs().stride(2).padding(1), bias});
     }
   return cases;
 }
