@@ -87,6 +87,34 @@ TEST_CASE("sum and mean read transposed inputs by their logical layout", "[reduc
   REQUIRE(ops::mean(xt, {1}, true).shape() == Shape{3, 1});
 }
 
+// The CPU sum folds eight outputs side by side (reduce_output_lanes): each
+// output must still be the double sum of its elements in row-major order,
+// rounded once, whether its group of eight is full or the last partial one.
+TEST_CASE("float32 sums are the in-order double sum per output, eight outputs at a time", "[reduce]") {
+  Tensor x = uniform({3, 13, 4, 7}, -1.0, 1.0);  // 13 channels: a full group of 8 and one of 5
+  const auto v = x.to_vector<float>();
+  auto at = [&](int64_t n, int64_t c, int64_t h, int64_t w) { return v[((n * 13 + c) * 4 + h) * 7 + w]; };
+  const auto bias_grad = ops::sum(x, {0, 2, 3}).to_vector<float>();
+  REQUIRE(bias_grad.size() == 13);
+  for (int64_t c = 0; c < 13; ++c) {
+    double acc = 0;
+    for (int64_t n = 0; n < 3; ++n)
+      for (int64_t h = 0; h < 4; ++h)
+        for (int64_t w = 0; w < 7; ++w) acc += at(n, c, h, w);
+    INFO("channel " << c);
+    REQUIRE(bias_grad[c] == float(acc));  // exact: the same additions in the same order
+  }
+  // a column sum: outputs adjacent in memory, each folded down its column
+  Tensor m = uniform({37, 19}, -1.0, 1.0);
+  const auto mv = m.to_vector<float>();
+  const auto cols = ops::sum(m, {0}).to_vector<float>();
+  for (int64_t j = 0; j < 19; ++j) {
+    double acc = 0;
+    for (int64_t i = 0; i < 37; ++i) acc += mv[i * 19 + j];
+    REQUIRE(cols[j] == float(acc));
+  }
+}
+
 TEST_CASE("sum of an empty reduction is 0 and integer sums stay integers", "[reduce]") {
   REQUIRE(ops::sum(zeros({0})).item() == 0);
   Tensor s = ops::sum(zeros({0, 3}, kFloat64), {0});

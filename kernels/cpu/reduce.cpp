@@ -12,27 +12,44 @@ namespace nova::cpu {
 
 namespace {
 
+/// acc[l] += every element of the block at px + bases[l], for l < L, in the
+/// block's row-major order, the L blocks walked side by side (L independent
+/// chains of adds, see reduce_output_lanes).
+template <int64_t L, typename T>
+void sum_lanes(const T* px, const int64_t* bases, const Shape& inner, const Shape& st, acc_t<T>* acc) {
+  for_each_row<1>(inner, {st}, [&](int64_t n, std::array<int64_t, 1> off, std::array<int64_t, 1> step) {
+    const T* p = px + off[0];
+    const int64_t sp = step[0];
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t l = 0; l < L; ++l) acc[l] += p[bases[l] + j * sp];
+  }, false);
+}
+
 template <typename T>
 void sum_typed(const View& x, const View& out, bool take_mean) {
   const T* px = x.data<T>();
   T* po = out.data<T>();  // contiguous: allocated by the caller
   const int64_t count = out.numel() == 0 ? 0 : x.numel() / std::max<int64_t>(out.numel(), 1);
-  reduce_each_output(x, out.shape(), [&](int64_t o, int64_t base, const Shape& inner, const Shape& st) {
-    acc_t<T> acc = 0;
-    for_each_row<1>(inner, {st}, [&](int64_t n, std::array<int64_t, 1> off, std::array<int64_t, 1> step) {
-      const T* p = px + base + off[0];
-      if (step[0] == 1) {
-        for (int64_t j = 0; j < n; ++j) acc += p[j];
-      } else {
-        for (int64_t j = 0; j < n; ++j) acc += p[j * step[0]];
-      }
-    }, false);
-    if (take_mean) {
-      po[o] = count ? T(double(acc) / double(count)) : T(NAN);
-    } else {
-      po[o] = T(acc);
-    }
-  });
+  // eight outputs at a time: a bias gradient's sum over [N, C, H, W]'s dims
+  // 0, 2, 3 ran one add chain at a time and took 4.5% of a DCGAN step
+  constexpr int64_t kLanes = 8;
+  reduce_output_lanes<kLanes>(x, out.shape(),
+                              [&](int64_t o0, int64_t lanes, const int64_t* bases, const Shape& inner,
+                                  const Shape& st) {
+                                acc_t<T> acc[kLanes] = {};
+                                if (lanes == kLanes) {
+                                  sum_lanes<kLanes>(px, bases, inner, st, acc);
+                                } else {
+                                  for (int64_t l = 0; l < lanes; ++l) sum_lanes<1>(px, bases + l, inner, st, acc + l);
+                                }
+                                for (int64_t l = 0; l < lanes; ++l) {
+                                  if (take_mean) {
+                                    po[o0 + l] = count ? T(double(acc[l]) / double(count)) : T(NAN);
+                                  } else {
+                                    po[o0 + l] = T(acc[l]);
+                                  }
+                                }
+                              });
 }
 
 template <typename T>

@@ -8,6 +8,8 @@
 // Output elements are shared across OpenMP threads when there is enough work.
 #pragma once
 
+#include <algorithm>
+
 #include "core/base/view.h"
 #include "kernels/cpu/loops.h"
 
@@ -35,6 +37,44 @@ void reduce_each_output(const View& x, const Shape& out_shape, Fn&& fn) {
       base += i * outer_strides[d];
     }
     fn(o, base, inner, x.strides());
+  });
+}
+
+/// reduce_each_output for kLanes consecutive outputs at a time:
+/// fn(o0, lanes, bases, inner_shape, inner_strides) folds outputs o0 ..
+/// o0 + lanes - 1 (lanes <= kLanes; fewer only in the last group), bases[l]
+/// being output o0 + l's base. Every output's block has the same inner shape
+/// and strides, so a fold can walk several blocks side by side: that gives
+/// the core independent accumulator chains to overlap, where a single chain
+/// waits on each add's latency, while each output still folds its own
+/// elements in the same order (the same bits as one output at a time).
+template <int64_t kLanes, typename Fn>
+void reduce_output_lanes(const View& x, const Shape& out_shape, Fn&& fn) {
+  const int nd = x.dim();
+  Shape inner = x.shape();
+  Shape outer_strides = x.strides();
+  for (int d = 0; d < nd; ++d) {
+    if (out_shape[d] == 1) {
+      outer_strides[d] = 0;
+    } else {
+      inner[d] = 1;
+    }
+  }
+  const int64_t n_out = out_shape.numel();
+  const int64_t groups = (n_out + kLanes - 1) / kLanes;
+  const bool parallel = groups > 1 && x.numel() >= kParallelGrain;
+  parallel_for(groups, parallel, [&](int64_t grp) {
+    const int64_t o0 = grp * kLanes, lanes = std::min(kLanes, n_out - o0);
+    int64_t bases[kLanes];
+    for (int64_t l = 0; l < lanes; ++l) {
+      int64_t rem = o0 + l, base = 0;
+      for (int d = nd - 1; d >= 0; --d) {
+        base += (rem % out_shape[d]) * outer_strides[d];
+        rem /= out_shape[d];
+      }
+      bases[l] = base;
+    }
+    fn(o0, lanes, static_cast<const int64_t*>(bases), inner, x.strides());
   });
 }
 
