@@ -172,8 +172,7 @@ Tensor fused_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeome
   if (autograd::any_requires_grad({&x, &w, &b})) {
     // h' from h and the output (BackwardCtx::out)
     auto pre_activation = [e](const BackwardCtx& c) {
-      if (e.activation == ConvEpilogue::Activation::relu) return c.grad * gt(c.out, 0.0).to(c.grad.dtype());
-      return where(gt(c.out, 0.0), c.grad, c.grad * e.slope);
+      return relu_backward(c.grad, c.out, e.activation == ConvEpilogue::Activation::relu ? 0.0 : e.slope);
     };
     auto backward = [x, w, g, pre_activation](const BackwardCtx& c) {
       const Tensor h = pre_activation(c);

@@ -205,18 +205,34 @@ Tensor cos(const Tensor& x) {
 
 Tensor relu(const Tensor& x) {
   return unary_float(UnaryKind::Relu, x, 0, 0, false,
-                     [](const Tensor& g, const Tensor& x, const Tensor&) {
-                       return g * mask_of(gt(x, 0.0), x);
-                     });
+                     [](const Tensor& g, const Tensor& x, const Tensor&) { return relu_backward(g, x, 0.0); });
 }
 
 Tensor leaky_relu(const Tensor& x, double slope) {
   return unary_float(UnaryKind::LeakyRelu, x, slope, 0, false,
-                     [slope](const Tensor& g, const Tensor& x, const Tensor&) {
-                       // three passes (the mask, g * slope, the pick) where
-                       // g * (mask * (1 - slope) + slope) took five
-                       return where(gt(x, 0.0), g, g * slope);
-                     });
+                     [slope](const Tensor& g, const Tensor& x, const Tensor&) { return relu_backward(g, x, slope); });
+}
+
+Tensor relu_backward(const Tensor& grad, const Tensor& ref, double slope) {
+  check_defined("relu_backward", grad, "gradient");
+  check_defined("relu_backward", ref, "reference");
+  if (autograd::is_grad_enabled() || grad.shape() != ref.shape() || grad.dtype() != ref.dtype() ||
+      !is_floating(grad.dtype()) || grad.device() != ref.device() || !grad.is_contiguous() ||
+      !ref.is_contiguous()) {
+    // the differentiable formula (create_graph), also for what the kernel
+    // does not take: leaky_relu's three passes (the mask, g * slope, the
+    // pick) where g * (mask * (1 - slope) + slope) took five
+    if (slope == 0.0) return grad * mask_of(gt(ref, 0.0), ref);
+    return where(gt(ref, 0.0), grad, grad * slope);
+  }
+  Tensor out = empty(grad.shape(), grad.dtype(), grad.device());
+  trace::KernelRun kernel_run(slope == 0.0 ? "relu_backward" : "leaky_relu_backward", {&grad, &ref}, {&out});
+  switch (grad.device().type) {
+    case DeviceType::CPU: cpu::relu_grad(grad, ref, slope, out); break;
+    case DeviceType::CUDA: cuda::relu_grad(grad, ref, slope, out); break;
+  }
+  kernel_run.finish();
+  return out;
 }
 
 Tensor elu(const Tensor& x, double alpha) {

@@ -29,6 +29,14 @@ Tensor cos(const Tensor& x);
 Tensor relu(const Tensor& x);
 /// x for x > 0, negative_slope * x otherwise.
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
+/// The gradient of relu (slope 0) and leaky_relu into their input:
+/// grad * (ref > 0 ? 1 : slope), with ref the input, or the output when
+/// slope >= 0 (the output then has the input's sign). One pass over memory
+/// (kernels/activation_grad.h) when no graph is recorded and grad and ref
+/// are dense tensors of one shape and floating dtype; otherwise the
+/// differentiable formula, grad * mask (slope 0) or where(ref > 0, grad,
+/// grad * slope). Both give the same bits.
+Tensor relu_backward(const Tensor& grad, const Tensor& ref, double slope = 0.0);
 /// x for x > 0, alpha * (exp(x) - 1) otherwise.
 Tensor elu(const Tensor& x, double alpha = 1.0);
 Tensor sigmoid(const Tensor& x);

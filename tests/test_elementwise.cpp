@@ -366,3 +366,46 @@ TEST_CASE("tanh and sigmoid backward: the one pass gives the composed formula's 
     }
   }
 }
+
+// relu's and leaky_relu's backward (and conv2d's fused activation's) run as
+// one pass too (relu_backward); it must give the bits of the composed
+// formulas they used before: g * mask and where(x > 0, g, g * slope).
+TEST_CASE("relu and leaky_relu backward: the one pass gives the composed formula's bits", "[elementwise][grad]") {
+  auto same_bits = [](const Tensor& a, const Tensor& b) {
+    REQUIRE(a.shape() == b.shape());
+    Tensor ac = a.contiguous(), bc = b.contiguous();
+    return std::memcmp(ac.raw_data(), bc.raw_data(), size_t(a.numel()) * dtype_size(a.dtype())) == 0;
+  };
+  for (DType dt : {kFloat32, kFloat64}) {
+    for (int64_t n : {int64_t(0), int64_t(1), int64_t(7), int64_t(1000), int64_t(3 * 32768 + 5)}) {
+      INFO(dtype_name(dt) << ", " << n << " elements");
+      Tensor x = uniform({n}, -4.0, 4.0, dt);
+      Tensor g = uniform({n}, -2.0, 2.0, dt);
+      if (n >= 7) {  // x at 0 and -0, and gradients -0 and NaN on both sides of the kink
+        x.narrow(0, 0, 1).fill_(0.0);
+        x.narrow(0, 1, 1).fill_(-0.0);
+        x.narrow(0, 2, 1).fill_(-1.0);
+        x.narrow(0, 3, 1).fill_(1.0);
+        g.narrow(0, 2, 1).fill_(-0.0);
+        g.narrow(0, 3, 1).fill_(std::nan(""));
+        g.narrow(0, 4, 1).fill_(std::nan(""));
+      }
+      for (double slope : {0.0, 0.1, 0.2}) {
+        INFO("slope " << slope);
+        Tensor xl = x.clone().requires_grad_();
+        (slope == 0.0 ? ops::relu(xl) : ops::leaky_relu(xl, slope)).backward(g);
+        Tensor composed;
+        {
+          NoGradGuard no_grad;
+          composed = slope == 0.0 ? g * ops::gt(x, 0.0).to(dt) : ops::where(ops::gt(x, 0.0), g, g * slope);
+        }
+        REQUIRE(same_bits(xl.grad(), composed));
+        REQUIRE(same_bits(ops::relu_backward(g, x, slope), composed));
+      }
+    }
+  }
+  // create_graph keeps the differentiable formula: second derivatives work
+  Tensor x = from_vector<double>({-1.5, -0.2, 0.3, 2.0}).requires_grad_();
+  Tensor w = from_vector<double>({0.5, -1.0, 2.0, 1.5}).requires_grad_();
+  REQUIRE_GRADGRADCHECK([&] { return ops::leaky_relu(x * w, 0.2) * w; }, (std::vector<Tensor>{x, w}));
+}

@@ -161,6 +161,32 @@ TEST_CASE("tanh and sigmoid backward kernels give the CPU's bits and the compose
   }
 }
 
+// The one-pass relu / leaky_relu backward: the CPU kernel's bits and those
+// of the composed formulas on the GPU (mask product; where).
+TEST_CASE("relu and leaky_relu backward kernels give the CPU's bits and the composed formula's", "[cuda][elementwise]") {
+  auto same_bits = [](const Tensor& a, const Tensor& b) {
+    Tensor ac = a.to(kCPU).contiguous(), bc = b.to(kCPU).contiguous();
+    REQUIRE(ac.shape() == bc.shape());
+    return std::memcmp(ac.raw_data(), bc.raw_data(), size_t(ac.numel()) * dtype_size(ac.dtype())) == 0;
+  };
+  for (DType dt : kFloatDTypes) {
+    for (int64_t n : {int64_t(0), int64_t(1), int64_t(1023), int64_t(65537)}) {
+      INFO(dtype_name(dt) << ", " << n << " elements");
+      Tensor x = values_in({n}, -1.0, 1.0, dt), g = values_in({n}, -2.0, 2.0, dt);
+      Tensor xc = x.to(gpu()), gc = g.to(gpu());
+      for (double slope : {0.0, 0.1}) {
+        INFO("slope " << slope);
+        Tensor on_cpu = empty({n}, dt), on_gpu = empty({n}, dt, gpu());
+        cpu::relu_grad(g, x, slope, on_cpu);
+        cuda::relu_grad(gc, xc, slope, on_gpu);
+        REQUIRE(same_bits(on_cpu, on_gpu));
+        Tensor composed = slope == 0.0 ? gc * ops::gt(xc, 0.0).to(dt) : ops::where(ops::gt(xc, 0.0), gc, gc * slope);
+        REQUIRE(same_bits(composed, on_gpu));
+      }
+    }
+  }
+}
+
 TEST_CASE("integer unary kinds match the CPU", "[cuda][elementwise]") {
   const std::vector<std::pair<const char*, std::function<Tensor(const Tensor&)>>> cases = {
       {"neg", [](const Tensor& x) { return ops::unary_kernel(UnaryKind::Neg, x); }},
