@@ -183,14 +183,21 @@ void for_each_tap_row(const Conv2dGeometry& g, const PaddedImage& pi, T* columns
 }
 
 /// f(std::integral_constant<int64_t, Q>) for the output row lengths of a
-/// DCGAN's or SN-GAN's layers, f(integral_constant 0) for any other: a tap
+/// DCGAN's or SN-GAN's layers (4-32) and the small maps of CosRec (1-7),
+/// f(integral_constant 0) for any other: a tap
 /// row of a known length compiles to a few whole-vector moves, where a
 /// run-time length paid a loop set-up and remainder per row of 4-32
 /// elements (im2col was a sixth of a DCGAN step once the GEMMs used AVX-512).
 template <typename F>
 void with_row_length(int64_t Q, F&& f) {
   switch (Q) {
+    case 1: return f(std::integral_constant<int64_t, 1>());
+    case 2: return f(std::integral_constant<int64_t, 2>());
+    case 3: return f(std::integral_constant<int64_t, 3>());
     case 4: return f(std::integral_constant<int64_t, 4>());
+    case 5: return f(std::integral_constant<int64_t, 5>());
+    case 6: return f(std::integral_constant<int64_t, 6>());
+    case 7: return f(std::integral_constant<int64_t, 7>());
     case 8: return f(std::integral_constant<int64_t, 8>());
     case 16: return f(std::integral_constant<int64_t, 16>());
     case 32: return f(std::integral_constant<int64_t, 32>());
@@ -211,6 +218,11 @@ inline void add_row(T* __restrict out, const T* __restrict in, int64_t n) {
 template <typename T>
 void im2col(const Conv2dGeometry& g, const T* x, T* columns, int64_t ld, T* padded) {
   if (g.P * g.Q == 0) return;  // no columns (and no padded buffer)
+  if (g.is_pointwise()) {  // each column row is one channel of x
+    for (int64_t c = 0; c < g.group_channels(); ++c)
+      std::memcpy(columns + c * ld, x + c * g.H * g.W, size_t(g.H * g.W) * sizeof(T));
+    return;
+  }
   const PaddedImage pi(g);
   pad_image(g, pi, x, padded);
   with_row_length(g.Q, [&](auto fixed) {
@@ -228,6 +240,16 @@ template <typename T>
 void col2im(const Conv2dGeometry& g, const T* columns, int64_t ld, T* x, T* padded) {
   if (g.P * g.Q == 0) {  // no tap reads x: its gradient is zero
     std::fill(x, x + g.group_channels() * g.H * g.W, T(0));
+    return;
+  }
+  if (g.is_pointwise()) {  // one tap per element: x is the column rows, added onto 0
+    const int64_t HW = g.H * g.W;
+    for (int64_t c = 0; c < g.group_channels(); ++c) {
+      T* xc = x + c * HW;
+      const T* from = columns + c * ld;
+      // 0 + v, not a copy: a -0 gradient comes out +0, as the sum did
+      for (int64_t i = 0; i < HW; ++i) xc[i] = T(0) + from[i];
+    }
     return;
   }
   const PaddedImage pi(g);
