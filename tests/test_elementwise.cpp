@@ -324,12 +324,6 @@ TEST_CASE("float exp, tanh, sigmoid: SIMD rows and strided rows match libm in do
 // must give the same bits: a fused multiply-add in the one pass (skipping the
 // rounding of y * y) changes about half of the float32 elements.
 TEST_CASE("tanh and sigmoid backward: the one pass gives the composed formula's bits", "[elementwise][grad]") {
-  auto same_bits = [](const Tensor& a, const Tensor& b) {
-    REQUIRE(a.shape() == b.shape());
-    REQUIRE(a.dtype() == b.dtype());
-    Tensor ac = a.contiguous(), bc = b.contiguous();
-    return std::memcmp(ac.raw_data(), bc.raw_data(), size_t(a.numel()) * dtype_size(a.dtype())) == 0;
-  };
   for (DType dt : {kFloat32, kFloat64}) {
     // 0, 1, 7 elements, one chunk, and more than one (the threaded path)
     for (int64_t n : {int64_t(0), int64_t(1), int64_t(7), int64_t(1000), int64_t(3 * 32768 + 5)}) {
@@ -371,11 +365,6 @@ TEST_CASE("tanh and sigmoid backward: the one pass gives the composed formula's 
 // one pass too (relu_backward); it must give the bits of the composed
 // formulas they used before: g * mask and where(x > 0, g, g * slope).
 TEST_CASE("relu and leaky_relu backward: the one pass gives the composed formula's bits", "[elementwise][grad]") {
-  auto same_bits = [](const Tensor& a, const Tensor& b) {
-    REQUIRE(a.shape() == b.shape());
-    Tensor ac = a.contiguous(), bc = b.contiguous();
-    return std::memcmp(ac.raw_data(), bc.raw_data(), size_t(a.numel()) * dtype_size(a.dtype())) == 0;
-  };
   for (DType dt : {kFloat32, kFloat64}) {
     for (int64_t n : {int64_t(0), int64_t(1), int64_t(7), int64_t(1000), int64_t(3 * 32768 + 5)}) {
       INFO(dtype_name(dt) << ", " << n << " elements");

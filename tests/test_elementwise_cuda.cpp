@@ -137,11 +137,6 @@ TEST_CASE("every unary kind matches the CPU, forward and backward, on every layo
 // the CPU kernel's bits exactly, and those of the composed formula on the GPU
 // (separate mul / neg / add kernels).
 TEST_CASE("tanh and sigmoid backward kernels give the CPU's bits and the composed formula's", "[cuda][elementwise]") {
-  auto same_bits = [](const Tensor& a, const Tensor& b) {
-    Tensor ac = a.to(kCPU).contiguous(), bc = b.to(kCPU).contiguous();
-    REQUIRE(ac.shape() == bc.shape());
-    return std::memcmp(ac.raw_data(), bc.raw_data(), size_t(ac.numel()) * dtype_size(ac.dtype())) == 0;
-  };
   for (DType dt : kFloatDTypes) {
     for (int64_t n : {int64_t(0), int64_t(1), int64_t(1023), int64_t(65537)}) {
       INFO(dtype_name(dt) << ", " << n << " elements");
@@ -164,11 +159,6 @@ TEST_CASE("tanh and sigmoid backward kernels give the CPU's bits and the compose
 // The one-pass relu / leaky_relu backward: the CPU kernel's bits and those
 // of the composed formulas on the GPU (mask product; where).
 TEST_CASE("relu and leaky_relu backward kernels give the CPU's bits and the composed formula's", "[cuda][elementwise]") {
-  auto same_bits = [](const Tensor& a, const Tensor& b) {
-    Tensor ac = a.to(kCPU).contiguous(), bc = b.to(kCPU).contiguous();
-    REQUIRE(ac.shape() == bc.shape());
-    return std::memcmp(ac.raw_data(), bc.raw_data(), size_t(ac.numel()) * dtype_size(ac.dtype())) == 0;
-  };
   for (DType dt : kFloatDTypes) {
     for (int64_t n : {int64_t(0), int64_t(1), int64_t(1023), int64_t(65537)}) {
       INFO(dtype_name(dt) << ", " << n << " elements");

@@ -36,6 +36,16 @@ inline double max_abs_diff(const Tensor& a, const Tensor& b) {
   return m;
 }
 
+/// Whether a and b (on any devices) have one shape and dtype and the same
+/// bits element for element: -0 against +0 and NaN payloads count, as a
+/// kernel that must round exactly as another is tested.
+inline bool same_bits(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
+  if (a.numel() == 0) return true;
+  Tensor ac = a.to(kCPU).contiguous(), bc = b.to(kCPU).contiguous();
+  return std::memcmp(ac.raw_data(), bc.raw_data(), size_t(ac.numel()) * dtype_size(ac.dtype())) == 0;
+}
+
 /// REQUIREs that a and b hold the same names, in order, and that every
 /// tensor has the same dtype, shape and bits (INFO names the key).
 inline void require_identical(const StateDict& a, const StateDict& b) {

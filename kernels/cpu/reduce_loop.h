@@ -15,29 +15,37 @@
 
 namespace nova::cpu {
 
-template <typename Fn>
-void reduce_each_output(const View& x, const Shape& out_shape, Fn&& fn) {
-  const int nd = x.dim();
-  Shape inner = x.shape();   // sizes of the reduced dims, 1 elsewhere
-  Shape outer_strides = x.strides();  // x strides along kept dims
-  for (int d = 0; d < nd; ++d) {
-    if (out_shape[d] == 1) {
-      outer_strides[d] = 0;
-    } else {
-      inner[d] = 1;
+/// Where each output's block lies in x: inner holds the sizes of the reduced
+/// dims (1 elsewhere), and output o's block starts at base(o), x's offset
+/// of o's position along the kept dims (row-major over out_shape).
+struct ReducedBlocks {
+  Shape out_shape, inner, outer_strides;
+
+  ReducedBlocks(const View& x, const Shape& out) : out_shape(out), inner(x.shape()), outer_strides(x.strides()) {
+    for (int d = 0; d < x.dim(); ++d) {
+      if (out_shape[d] == 1) {
+        outer_strides[d] = 0;
+      } else {
+        inner[d] = 1;
+      }
     }
   }
+  int64_t base(int64_t o) const {
+    int64_t b = 0;
+    for (int d = out_shape.size() - 1; d >= 0; --d) {
+      b += (o % out_shape[d]) * outer_strides[d];
+      o /= out_shape[d];
+    }
+    return b;
+  }
+};
+
+template <typename Fn>
+void reduce_each_output(const View& x, const Shape& out_shape, Fn&& fn) {
+  const ReducedBlocks blocks(x, out_shape);
   const int64_t n_out = out_shape.numel();
   const bool parallel = n_out > 1 && x.numel() >= kParallelGrain;
-  parallel_for(n_out, parallel, [&](int64_t o) {
-    int64_t rem = o, base = 0;
-    for (int d = nd - 1; d >= 0; --d) {
-      int64_t i = rem % out_shape[d];
-      rem /= out_shape[d];
-      base += i * outer_strides[d];
-    }
-    fn(o, base, inner, x.strides());
-  });
+  parallel_for(n_out, parallel, [&](int64_t o) { fn(o, blocks.base(o), blocks.inner, x.strides()); });
 }
 
 /// reduce_each_output for kLanes consecutive outputs at a time:
@@ -50,31 +58,15 @@ void reduce_each_output(const View& x, const Shape& out_shape, Fn&& fn) {
 /// elements in the same order (the same bits as one output at a time).
 template <int64_t kLanes, typename Fn>
 void reduce_output_lanes(const View& x, const Shape& out_shape, Fn&& fn) {
-  const int nd = x.dim();
-  Shape inner = x.shape();
-  Shape outer_strides = x.strides();
-  for (int d = 0; d < nd; ++d) {
-    if (out_shape[d] == 1) {
-      outer_strides[d] = 0;
-    } else {
-      inner[d] = 1;
-    }
-  }
+  const ReducedBlocks blocks(x, out_shape);
   const int64_t n_out = out_shape.numel();
   const int64_t groups = (n_out + kLanes - 1) / kLanes;
   const bool parallel = groups > 1 && x.numel() >= kParallelGrain;
   parallel_for(groups, parallel, [&](int64_t grp) {
     const int64_t o0 = grp * kLanes, lanes = std::min(kLanes, n_out - o0);
     int64_t bases[kLanes];
-    for (int64_t l = 0; l < lanes; ++l) {
-      int64_t rem = o0 + l, base = 0;
-      for (int d = nd - 1; d >= 0; --d) {
-        base += (rem % out_shape[d]) * outer_strides[d];
-        rem /= out_shape[d];
-      }
-      bases[l] = base;
-    }
-    fn(o0, lanes, static_cast<const int64_t*>(bases), inner, x.strides());
+    for (int64_t l = 0; l < lanes; ++l) bases[l] = blocks.base(o0 + l);
+    fn(o0, lanes, static_cast<const int64_t*>(bases), blocks.inner, x.strides());
   });
 }
 
