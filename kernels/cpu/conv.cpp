@@ -14,7 +14,10 @@
 // then a run of Q consecutive elements, copied (im2col) or added (col2im)
 // without bounds checks or strided access. The direct loops this replaced
 // did per-element index math on rows of 4-16 elements at a DCGAN's stride-2
-// layers (those convolutions are 10-20% faster now, same GEMMs). col2im adds
+// layers; with the tap rows of common lengths as fixed-size copies
+// (with_row_length), a DCGAN D's convolutions take 20-30% less time once the
+// GEMMs use AVX-512 (bench/RESULTS.md, 2026-12-07). Pointwise layers copy
+// channels straight into the columns. col2im adds
 // into the copy tap by tap in (c, r, s) order onto zero, as the direct
 // scatter did into grad_x, and then copies the image out: the same bits.
 // Chunking the images makes one wide GEMM out of many narrow ones at the
@@ -93,9 +96,10 @@ struct PaddedImage {
   int64_t row(int64_t c, int64_t hp) const { return (c * Hp + hp) * phases * Wph; }
 };
 
-/// Elements of one thread's padded copy.
+/// Elements of one thread's padded copy (none for pointwise layers, whose
+/// columns are the channels themselves).
 int64_t padded_elements(const Conv2dGeometry& g) {
-  return g.P * g.Q > 0 ? PaddedImage(g).elements(g.group_channels()) : 0;
+  return g.P * g.Q > 0 && !g.is_pointwise() ? PaddedImage(g).elements(g.group_channels()) : 0;
 }
 
 /// The first input column w >= 0 whose padded column w + pad is in phase ph.
@@ -183,11 +187,11 @@ void for_each_tap_row(const Conv2dGeometry& g, const PaddedImage& pi, T* columns
 }
 
 /// f(std::integral_constant<int64_t, Q>) for the output row lengths of a
-/// DCGAN's or SN-GAN's layers (4-32) and the small maps of CosRec (1-7),
-/// f(integral_constant 0) for any other: a tap
-/// row of a known length compiles to a few whole-vector moves, where a
-/// run-time length paid a loop set-up and remainder per row of 4-32
-/// elements (im2col was a sixth of a DCGAN step once the GEMMs used AVX-512).
+/// DCGAN's or SN-GAN's layers (4-32) and of CosRec's small maps (1-7), and
+/// f(integral_constant 0) for any other: a tap row of a known length
+/// compiles to a few whole-vector moves, where a run-time length paid a
+/// loop set-up and remainder per row of 1-32 elements (im2col was a sixth
+/// of a DCGAN step once the GEMMs used AVX-512).
 template <typename F>
 void with_row_length(int64_t Q, F&& f) {
   switch (Q) {
