@@ -45,31 +45,50 @@ void layer_norm_typed(const View& x, const View& weight, const View& bias, doubl
   });
 }
 
+/// Mean and biased variance of channels c0 .. c0 + Lanes - 1 of x [N, C, L],
+/// the channels walked side by side: Lanes independent chains of adds, where
+/// one channel at a time waits on each add's latency. Each channel's sums
+/// take its elements in the same order (n, then l) as one channel alone.
+template <int64_t Lanes, typename T>
+void batch_norm_stats_lanes(const T* px, int64_t N, int64_t C, int64_t L, int64_t c0, T* pm, T* pv) {
+  const double count = double(N * L);
+  double s[Lanes] = {}, mu[Lanes], ss[Lanes] = {};
+  for (int64_t n = 0; n < N; ++n) {
+    const T* rows = px + (n * C + c0) * L;
+    for (int64_t l = 0; l < L; ++l)
+      for (int64_t k = 0; k < Lanes; ++k) s[k] += rows[k * L + l];
+  }
+  for (int64_t k = 0; k < Lanes; ++k) mu[k] = s[k] / count;
+  for (int64_t n = 0; n < N; ++n) {
+    const T* rows = px + (n * C + c0) * L;
+    for (int64_t l = 0; l < L; ++l)
+      for (int64_t k = 0; k < Lanes; ++k) {
+        double d = double(rows[k * L + l]) - mu[k];
+        ss[k] += d * d;
+      }
+  }
+  for (int64_t k = 0; k < Lanes; ++k) {
+    pm[c0 + k] = T(mu[k]);
+    pv[c0 + k] = T(ss[k] / count);
+  }
+}
+
 template <typename T>
 void batch_norm_stats_typed(const View& x, const View& mean, const View& var) {
   const int64_t N = x.size(0), C = x.size(1), L = x.size(2);
   const T* px = x.data<T>();
   T* pm = mean.data<T>();
   T* pv = var.data<T>();
-  const double count = double(N * L);
-  const bool parallel = C > 1 && x.numel() >= kParallelGrain;
-  parallel_for(C, parallel, [&](int64_t c) {
-    double s = 0;
-    for (int64_t n = 0; n < N; ++n) {
-      const T* row = px + (n * C + c) * L;
-      for (int64_t l = 0; l < L; ++l) s += row[l];
+  constexpr int64_t kLanes = 8;
+  const int64_t groups = (C + kLanes - 1) / kLanes;
+  const bool parallel = groups > 1 && x.numel() >= kParallelGrain;
+  parallel_for(groups, parallel, [&](int64_t grp) {
+    const int64_t c0 = grp * kLanes;
+    if (C - c0 >= kLanes) {
+      batch_norm_stats_lanes<kLanes>(px, N, C, L, c0, pm, pv);
+    } else {
+      for (int64_t c = c0; c < C; ++c) batch_norm_stats_lanes<1>(px, N, C, L, c, pm, pv);
     }
-    const double mu = s / count;
-    double ss = 0;
-    for (int64_t n = 0; n < N; ++n) {
-      const T* row = px + (n * C + c) * L;
-      for (int64_t l = 0; l < L; ++l) {
-        double d = double(row[l]) - mu;
-        ss += d * d;
-      }
-    }
-    pm[c] = T(mu);
-    pv[c] = T(ss / count);
   });
 }
 
