@@ -176,13 +176,16 @@ void unpad_image(const Conv2dGeometry& g, const PaddedImage& pi, const T* buf, T
 template <typename T, typename Body>
 void for_each_tap_row(const Conv2dGeometry& g, const PaddedImage& pi, T* columns, int64_t ld, Body&& body) {
   const int64_t Cg = g.group_channels(), P = g.P, Q = g.Q;
+  const int64_t row_step = g.stride_h * pi.phases * pi.Wph;
   for (int64_t c = 0; c < Cg; ++c)
     for (int64_t r = 0; r < g.R; ++r)
       for (int64_t s = 0; s < g.S; ++s) {
         const int64_t ws = s * g.dil_w;
         const int64_t at = (ws % pi.phases) * pi.Wph + ws / pi.phases;
         T* row = columns + ((c * g.R + r) * g.S + s) * ld;
-        for (int64_t p = 0; p < P; ++p) body(row + p * Q, pi.row(c, p * g.stride_h + r * g.dil_h) + at);
+        // output row p reads padded row p * sh + r * dh: step by sh rows
+        int64_t from = pi.row(c, r * g.dil_h) + at;
+        for (int64_t p = 0; p < P; ++p, row += Q, from += row_step) body(row, from);
       }
 }
 
