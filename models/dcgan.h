@@ -58,7 +58,9 @@ class DcganDiscriminator : public nn::Module {
   Tensor forward(const Tensor& x) override;
 
   DcganOptions options;
-  std::vector<std::shared_ptr<nn::Conv2d>> convs;  // the seven convolutions, in order
+  /// the seven convolutions, in order, each with D's leaky ReLU (slope 0.1)
+  /// fused into its output (Conv2dArgs::activation)
+  std::vector<std::shared_ptr<nn::Conv2d>> convs;
   std::shared_ptr<nn::Linear> dense;
 };
 

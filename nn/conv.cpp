@@ -60,10 +60,14 @@ Tensor Conv2d::forward(const Tensor& x) {
 }
 
 std::string Conv2d::extra_repr() const {
-  return fmt::format("{}, {}, kernel_size={}, stride={}, padding={}, dilation={}, groups={}, bias={}{}",
+  std::string activation;
+  if (args.activation_kind == ConvActivation::relu) activation = ", activation=relu";
+  if (args.activation_kind == ConvActivation::leaky_relu)
+    activation = fmt::format(", activation=leaky_relu({})", args.activation_slope);
+  return fmt::format("{}, {}, kernel_size={}, stride={}, padding={}, dilation={}, groups={}, bias={}{}{}",
                      in_channels, out_channels, pair_str(kernel_size), pair_str(args.stride_hw),
                      pair_str(args.padding_hw), pair_str(args.dilation_hw), args.group_count,
-                     bias.defined(), spectral_norm.enabled() ? ", spectral_norm=true" : "");
+                     bias.defined(), spectral_norm.enabled() ? ", spectral_norm=true" : "", activation);
 }
 
 ConvTranspose2d::ConvTranspose2d(int64_t in, int64_t out, Pair2d kernel, const ConvTranspose2dArgs& a,
