@@ -1,6 +1,7 @@
 // kernels/cuda/activation_grad.cu: the one-pass tanh / sigmoid / relu /
-// leaky_relu backward on the GPU (see kernels/activation_grad.h). nvcc fuses a * b + c into one FMA by
-// default (--fmad=true); the __*_rn intrinsics are never fused, so each
+// leaky_relu backward on the GPU (see kernels/activation_grad.h). nvcc
+// fuses a * b + c into one FMA by default (--fmad=true); the __*_rn
+// intrinsics are never fused, so each
 // product and difference is rounded as the composed ops' separate kernels
 // round it, and this kernel gives their bits.
 #include "kernels/activation_grad.h"
