@@ -38,6 +38,7 @@
 
 #include <cmath>
 #include <functional>
+#include <optional>
 
 #include "core/autograd.h"
 #include "core/elementwise.h"
@@ -47,6 +48,7 @@
 #include "core/segment.h"
 #include "core/trace.h"
 #include "core/views.h"
+#include "kernels/cpu/batch_norm_backward.h"
 #include "kernels/normalization.h"
 
 namespace nova::ops {
@@ -130,6 +132,33 @@ Grads normalize_backward(const BackwardCtx& c, const NormStats& s,
   }
   if (c.needs(1)) grads[1] = sum_p(g * xhat, s);
   if (c.needs(2)) grads[2] = sum_p(g, s);
+  return grads;
+}
+
+/// batch_norm's backward with batch statistics as one CPU kernel
+/// (kernels/cpu/batch_norm_backward.h, the same bits as normalize_backward's
+/// ops) when no graph is recorded, the statistics are the whole batch's, and
+/// x and the gradient are dense CPU tensors; nullopt otherwise (CUDA,
+/// create_graph, per-group statistics: the ops).
+std::optional<Grads> fused_batch_norm_backward(const BackwardCtx& c, const NormStats& s) {
+  const Tensor& g = c.grad;
+  const Tensor& x = s.x;
+  if (!s.batch_stats || !s.groups.empty() || autograd::is_grad_enabled() || x.device().type != DeviceType::CPU ||
+      g.device() != x.device() || g.dtype() != x.dtype() || g.shape() != x.shape() || !x.is_contiguous() ||
+      !g.is_contiguous())
+    return std::nullopt;
+  const int64_t N = x.size(0), C = x.size(1), L = N * C > 0 ? x.numel() / (N * C) : 0;
+  Grads grads(3);
+  if (c.needs(0)) grads[0] = empty(x.shape(), x.dtype(), x.device());
+  if (c.needs(1)) grads[1] = empty(s.param_shape, x.dtype(), x.device());
+  if (c.needs(2)) grads[2] = empty(s.param_shape, x.dtype(), x.device());
+  const Tensor xd = x.detach().view({N, C, L}), gd = g.view({N, C, L});
+  const Tensor mu = s.mu.contiguous().view({C}), rstd = s.rstd.contiguous().view({C});
+  const Tensor w = s.weight_b.defined() ? s.weight_b.detach().contiguous().view({C}) : Tensor();
+  const Tensor gx = grads[0].defined() ? grads[0].view({N, C, L}) : Tensor();
+  trace::KernelRun kernel_run("batch_norm_backward", {&xd, &gd, &mu, &rstd, &w}, {&gx, &grads[1], &grads[2]});
+  cpu::batch_norm_backward(xd, gd, mu, rstd, w, gx, grads[1], grads[2]);
+  kernel_run.finish();
   return grads;
 }
 
@@ -344,7 +373,11 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     s.batch_stats = use_batch_stats;
     // running statistics: affine per row; per-group statistics: rows meet only
     // inside their group, which is what grad_split needs (see the top)
-    record(op, {x, weight, bias}, y, [s](const BackwardCtx& c) { return normalize_backward(c, s, sum_params); },
+    record(op, {x, weight, bias}, y,
+           [s](const BackwardCtx& c) {
+             if (std::optional<Grads> fused = fused_batch_norm_backward(c, s)) return *fused;
+             return normalize_backward(c, s, sum_params);
+           },
            node_options(s, !use_batch_stats || !s.groups.empty(),
                         "batch_norm with batch statistics mixes rows: run the forward under "
                         "RowGroupsGuard for per-group statistics"));

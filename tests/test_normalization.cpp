@@ -3,6 +3,7 @@
 // float64 gradchecks of every input (and second order for x), bad inputs.
 #include <cmath>
 
+#include "kernels/normalization.h"
 #include "tests/test_util.h"
 
 using namespace nova;
@@ -215,6 +216,47 @@ TEST_CASE("batch_norm second derivatives match finite differences", "[norm][grad
   auto r = gradgradcheck([&] { return ops::batch_norm(x, {}, {}, w, b, true); }, {x, w});
   INFO(r.report);
   REQUIRE(r.ok);
+}
+
+// With batch statistics and no graph recorded, the CPU backward is one
+// kernel (kernels/cpu/batch_norm_backward.h). It must give the bits of the
+// ops it replaced, written out here with the statistics the forward kernel
+// computes: the README's trained results came from those ops.
+TEST_CASE("batch_norm backward kernel gives the composed ops' bits", "[norm][grad]") {
+  struct Case {
+    Shape shape;
+    bool affine;
+  };
+  for (DType dt : {kFloat32, kFloat64})
+    for (const Case& k : {Case{{6, 5, 3, 7}, true}, Case{{9, 11}, true}, Case{{4, 9, 13}, false},
+                          Case{{32, 16, 8, 8}, true}}) {
+      INFO(dtype_name(dt) << " " << k.shape.str() << (k.affine ? " affine" : ""));
+      const int64_t C = k.shape[1];
+      Tensor x = uniform(k.shape, -2.0, 3.0, dt).requires_grad_();
+      Tensor w = k.affine ? uniform({C}, 0.5, 1.5, dt).requires_grad_() : Tensor();
+      Tensor b = k.affine ? uniform({C}, -0.5, 0.5, dt).requires_grad_() : Tensor();
+      Tensor g = uniform(k.shape, -1.0, 1.0, dt);
+      ops::batch_norm(x, Tensor(), Tensor(), w, b, true, 0.1, 1e-5).backward(g);
+      // the old backward, op by op, on the forward kernel's own statistics
+      NoGradGuard no_grad;
+      const int64_t N = k.shape[0], L = x.numel() / (N * C);
+      Tensor mu = empty({C}, dt), var = empty({C}, dt);
+      cpu::batch_norm_stats(x.detach().contiguous().view({N, C, L}), mu, var);
+      Shape bshape = Shape::filled(x.dim(), 1);
+      bshape[1] = C;
+      Tensor mu_b = mu.reshape(bshape), rstd_b = ops::rsqrt(var + 1e-5).reshape(bshape);
+      std::vector<int64_t> dims{0};
+      for (int d = 2; d < x.dim(); ++d) dims.push_back(d);
+      Tensor xd = x.detach();
+      Tensor xhat = (xd - mu_b) * rstd_b;
+      Tensor dxhat = k.affine ? g * w.detach().reshape(bshape) : g;
+      Tensor gx = rstd_b * (dxhat - ops::mean(dxhat, dims, true) - xhat * ops::mean(dxhat * xhat, dims, true));
+      REQUIRE(same_bits(x.grad(), gx));
+      if (k.affine) {
+        REQUIRE(same_bits(w.grad(), ops::sum(g * xhat, dims)));
+        REQUIRE(same_bits(b.grad(), ops::sum(g, dims)));
+      }
+    }
 }
 
 TEST_CASE("batch_norm rejects bad channel counts and single values in training", "[norm][errors]") {
