@@ -1,6 +1,9 @@
 // core/normalization.cpp: checks, dispatch and autograd for layer_norm and
 // batch_norm. The forward is one fused CPU kernel; the backward is written
 // with ops so that create_graph (gradient penalties) can differentiate it.
+// One exception for speed: batch_norm with whole-batch statistics on the
+// CPU, when no graph is recorded, runs the table below as one kernel
+// (kernels/cpu/batch_norm_backward.h) that rounds as the ops do.
 //
 // Derivative table. R = the dims the statistics are taken over (layer_norm:
 // the normalized trailing dims; batch_norm: every dim but 1), n = elements per
