@@ -47,17 +47,6 @@ void relu_grad_rows(const T* g, const T* ref, T s, T* o, int64_t n) {
   for (int64_t i = 0; i < n; ++i) o[i] = g[i] * (ref[i] > T(0) ? T(1) : s);
 }
 
-/// body(first, length) over [0, n) in chunks of kParallelGrain elements,
-/// threaded only when there are several.
-template <typename Body>
-void for_each_grain(int64_t n, Body&& body) {
-  const int64_t chunks = (n + kParallelGrain - 1) / kParallelGrain;
-  parallel_for(chunks, chunks > 1, [&](int64_t c) {
-    const int64_t i0 = c * kParallelGrain;
-    body(i0, std::min(kParallelGrain, n - i0));
-  });
-}
-
 }  // namespace
 
 void relu_grad(const View& grad, const View& ref, double slope, const View& out) {
@@ -67,7 +56,7 @@ void relu_grad(const View& grad, const View& ref, double slope, const View& out)
     const T* r = ref.data<T>();
     T* o = out.data<T>();
     const T s = T(slope);
-    for_each_grain(out.numel(), [&](int64_t i0, int64_t len) { relu_grad_rows(g + i0, r + i0, s, o + i0, len); });
+    for_each_grain(out.numel(), [&](int64_t, int64_t i0, int64_t len) { relu_grad_rows(g + i0, r + i0, s, o + i0, len); });
   });
 }
 
@@ -77,7 +66,7 @@ void activation_grad(ActivationGradKind kind, const View& grad, const View& y, c
     const T* g = grad.data<T>();
     const T* py = y.data<T>();
     T* o = out.data<T>();
-    for_each_grain(out.numel(), [&](int64_t i0, int64_t len) {
+    for_each_grain(out.numel(), [&](int64_t, int64_t i0, int64_t len) {
       switch (kind) {
         case ActivationGradKind::Tanh: return tanh_grad(g + i0, py + i0, o + i0, len);
         case ActivationGradKind::Sigmoid: return sigmoid_grad(g + i0, py + i0, o + i0, len);

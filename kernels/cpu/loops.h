@@ -38,6 +38,18 @@ inline void parallel_for(int64_t n, bool parallel, Body&& body) {
   }
 }
 
+/// body(chunk, first, length) for the chunks of kParallelGrain elements of
+/// [0, n), threaded only when there are several: for flat kernels over
+/// dense buffers (a chunk's index keys a per-chunk partial result).
+template <typename Body>
+inline void for_each_grain(int64_t n, Body&& body) {
+  const int64_t chunks = (n + kParallelGrain - 1) / kParallelGrain;
+  parallel_for(chunks, chunks > 1, [&](int64_t c) {
+    const int64_t i0 = c * kParallelGrain;
+    body(c, i0, std::min(kParallelGrain, n - i0));
+  });
+}
+
 /// may_parallelize = false when row() writes shared state (an accumulator).
 template <size_t K, typename RowFn>
 void for_each_row(const Shape& shape, const std::array<Shape, K>& strides, RowFn&& row,

@@ -143,10 +143,9 @@ void pair_dots_typed(const std::vector<View>& xs, double* out) {
   const int64_t n = xs[0].numel();
   const int64_t chunks = (n + kParallelGrain - 1) / kParallelGrain;
   std::vector<std::array<double, D>> partial(static_cast<size_t>(chunks));
-  parallel_for(chunks, chunks > 1, [&](int64_t ch) {
+  for_each_grain(n, [&](int64_t ch, int64_t i0, int64_t len) {
     std::array<double, D> acc{};
-    const int64_t end = std::min(n, (ch + 1) * kParallelGrain);
-    for (int64_t i = ch * kParallelGrain; i < end; ++i) {
+    for (int64_t i = i0; i < i0 + len; ++i) {
       double v[K];
       for (int k = 0; k < K; ++k) v[k] = double(x[k][i]);
       int d = 0;
