@@ -32,6 +32,8 @@
 //   --size B,T,H,I      run this size instead of the default list (repeatable)
 //   --models gru,lstm,ncgru  which models (default all three)
 //   --no-torch          nova alone (e.g. to sweep the hidden size)
+//   --profile N         after timing, N more nova steps under the op
+//                       profiler (core/profile.h); prints its table
 #include <omp.h>
 
 #include <cstdio>
@@ -45,6 +47,7 @@
 
 #include "bench/report.h"
 #include "core/autograd.h"
+#include "core/profile.h"
 #include "core/ops.h"
 #include "kernels/cpu/gemm.h"
 #include "nn/orthogonal_rnn.h"
@@ -117,6 +120,7 @@ int main(int argc, char** argv) {
   std::vector<Size> sizes;
   std::vector<std::string> models;
   bool with_torch = true;
+  int profile_steps = 0;
   std::vector<char*> rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
@@ -137,6 +141,8 @@ int main(int argc, char** argv) {
         }
         models.push_back(m);
       }
+    } else if (!std::strcmp(argv[i], "--profile") && i + 1 < argc) {
+      profile_steps = std::max(0, std::atoi(argv[++i]));
     } else if (!std::strcmp(argv[i], "--no-torch")) {
       with_torch = false;
     } else {
@@ -174,6 +180,12 @@ int main(int argc, char** argv) {
 
         // ---- v1 nova ----
         const b::Timing t = b::time_cpu([&] { step(m, x); }, args.warmup, args.iters);
+        if (profile_steps > 0) {
+          profile::Profiler prof;
+          for (int i = 0; i < profile_steps; ++i) step(m, x);
+          prof.stop();
+          std::printf("profile of %d steps, nova %s:\n%s\n", profile_steps, name.c_str(), prof.table().c_str());
+        }
 
         // ---- v0 PyTorch ----
         std::vector<std::string> notes;

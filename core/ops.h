@@ -15,6 +15,7 @@
 #include "core/pool.h"
 #include "core/reduce.h"
 #include "core/rnn_gates.h"
+#include "core/rnn_layer.h"
 #include "core/segment.h"
 #include "core/softmax.h"
 #include "core/symconv.h"

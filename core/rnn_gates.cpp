@@ -301,6 +301,11 @@ void weight_grads(const Tensor& dgh_all, const Tensor& h_prev_all, const Backwar
   if (c.needs(w_index + 1)) grads[w_index + 1] = reshape(segment_sum(d2, {rows}), {d2.size(1)});
 }
 
+/// Floating-point operations of a recurrence's products h W_hh^T over T
+/// steps of B rows (G = gates x H outputs, H inputs), for the profiler's
+/// GFLOP/s; a backward with d W_hh does this twice (d h and d W_hh).
+double recurrence_flops(int64_t T, int64_t B, int64_t G, int64_t H) { return 2.0 * double(T * B) * G * H; }
+
 // ---- CUDA: the persistent whole-sequence kernels ----
 
 /// Whether a CUDA recurrence with `gates` gate blocks runs in the persistent
@@ -323,8 +328,12 @@ Tensor gru_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& w_
   Tensor out = empty({T, B, H}, gi.dtype(), gi.device());
   Tensor saved = empty({T, B, 4 * H}, gi.dtype(), gi.device());  // per step: r, z, n, gh_n
   if (persistent) {
+    trace::KernelRun kernel_run("gru_recurrence", {&gi, &h0, &w_hh}, {&out, &saved}, "CUDA persistent",
+                                recurrence_flops(T, B, 3 * H, H));
     cuda::gru_sequence_forward(gi, h0, w_hh.contiguous(), contiguous_or_none(b_hh), out, saved);
   } else if (whole_sequence_on_cpu(gi, H)) {
+    trace::KernelRun kernel_run("gru_recurrence", {&gi, &h0, &w_hh}, {&out, &saved}, "CPU whole sequence",
+                                recurrence_flops(T, B, 3 * H, H));
     cpu::gru_sequence_forward(gi, h0, w_hh.contiguous(), contiguous_or_none(b_hh), out, saved);
   } else {
     NoGradGuard no_grad;  // one node for the whole loop, recorded below
@@ -348,6 +357,8 @@ Tensor gru_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& w_
         Grads grads{dgi, empty({B, H}, out.dtype(), out.device()), Tensor(), Tensor()};
         if (c.needs(2)) grads[2] = empty({3 * H, H}, out.dtype(), out.device());
         if (c.needs(3)) grads[3] = empty({3 * H}, out.dtype(), out.device());
+        trace::KernelRun kernel_run("gru_recurrence_backward", {&g, &saved, &out}, {&dgi, &grads[1]},
+                                    "CPU whole sequence", recurrence_flops(T, B, 3 * H, H) * (c.needs(2) ? 2 : 1));
         cpu::gru_sequence_backward(g, saved, out, h0, w_hh.contiguous(), dgi, grads[1], grads[2], grads[3]);
         return grads;
       }
@@ -355,6 +366,8 @@ Tensor gru_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& w_
       Tensor dh;  // dL/dh_t from the steps after t; after the loop, dL/dh0
       if (persistent) {
         dh = empty({B, H}, out.dtype(), out.device());
+        trace::KernelRun kernel_run("gru_recurrence_backward", {&g, &saved, &out}, {&dgi, &dgh, &dh},
+                                    "CUDA persistent", recurrence_flops(T, B, 3 * H, H));
         cuda::gru_sequence_backward(g, saved, out, h0, w_hh.contiguous(), dgi, dgh, dh);
       } else {
         Tensor dh_direct = empty({B, H}, out.dtype(), out.device());
@@ -390,8 +403,12 @@ Tensor lstm_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& c
   Tensor hc = empty({T, 2, B, H}, gi.dtype(), gi.device());
   Tensor saved = empty({T, B, 5 * H}, gi.dtype(), gi.device());  // per step: i, f, g, o, tanh(c)
   if (persistent) {
+    trace::KernelRun kernel_run("lstm_recurrence", {&gi, &h0, &c0, &w_hh}, {&hc, &saved}, "CUDA persistent",
+                                recurrence_flops(T, B, 4 * H, H));
     cuda::lstm_sequence_forward(gi, h0, c0, w_hh.contiguous(), contiguous_or_none(b_hh), hc, saved);
   } else if (whole_sequence_on_cpu(gi, H)) {
+    trace::KernelRun kernel_run("lstm_recurrence", {&gi, &h0, &c0, &w_hh}, {&hc, &saved}, "CPU whole sequence",
+                                recurrence_flops(T, B, 4 * H, H));
     cpu::lstm_sequence_forward(gi, h0, c0, w_hh.contiguous(), contiguous_or_none(b_hh), hc, saved);
   } else {
     NoGradGuard no_grad;
@@ -418,6 +435,8 @@ Tensor lstm_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& c
                     Tensor(), Tensor()};
         if (ctx.needs(3)) grads[3] = empty({4 * H, H}, hc.dtype(), hc.device());
         if (ctx.needs(4)) grads[4] = empty({4 * H}, hc.dtype(), hc.device());
+        trace::KernelRun kernel_run("lstm_recurrence_backward", {&g, &saved, &hc}, {&dgates, &grads[1], &grads[2]},
+                                    "CPU whole sequence", recurrence_flops(T, B, 4 * H, H) * (ctx.needs(3) ? 2 : 1));
         cpu::lstm_sequence_backward(g, saved, hc, h0, c0, w_hh.contiguous(), dgates, grads[1], grads[2],
                                     grads[3], grads[4]);
         return grads;
@@ -426,6 +445,8 @@ Tensor lstm_recurrence(const Tensor& gi_in, const Tensor& h0_in, const Tensor& c
       if (persistent) {
         dh = empty({B, H}, hc.dtype(), hc.device());
         dc = empty({B, H}, hc.dtype(), hc.device());
+        trace::KernelRun kernel_run("lstm_recurrence_backward", {&g, &saved, &hc}, {&dgates, &dh, &dc},
+                                    "CUDA persistent", recurrence_flops(T, B, 4 * H, H));
         cuda::lstm_sequence_backward(g, saved, hc, c0, w_hh.contiguous(), dgates, dh, dc);
       } else {
         dh = zeros({B, H}, hc.dtype(), hc.device());

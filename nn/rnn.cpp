@@ -8,6 +8,7 @@
 #include "core/index.h"
 #include "core/matmul.h"
 #include "core/rnn_gates.h"
+#include "core/rnn_layer.h"
 #include "core/views.h"
 #include "nn/init.h"
 
@@ -93,11 +94,6 @@ Tensor RNNBase::caller_layout(const Tensor& out_tm) const {
   return batch_first ? ops::transpose(out_tm, 0, 1) : out_tm;
 }
 
-Tensor RNNBase::project_inputs(const Tensor& x_tm, int64_t k) const {
-  const int64_t T = x_tm.size(0), B = x_tm.size(1);
-  return ops::linear(ops::reshape(x_tm, {T * B, x_tm.size(2)}), weight_ih[k], bias_ih[k]);
-}
-
 // ---- GRU ----
 
 GRU::GRU(int64_t input_size, int64_t hidden_size, int64_t num_layers, bool bias, bool batch_first)
@@ -106,11 +102,12 @@ GRU::GRU(int64_t input_size, int64_t hidden_size, int64_t num_layers, bool bias,
 RNNOutput GRU::forward(const Tensor& x, const Tensor& h0) {
   Tensor layer_in = time_major("GRU", x);
   const Tensor h_init = initial_state("GRU", "h0", h0, layer_in);
-  const int64_t T = layer_in.size(0), B = layer_in.size(1);
+  const int64_t T = layer_in.size(0);
   std::vector<Tensor> last;
   for (int64_t k = 0; k < num_layers; ++k) {
-    const Tensor gi = ops::reshape(project_inputs(layer_in, k), {T, B, 3 * hidden_size});
-    layer_in = ops::gru_recurrence(gi, ops::select(h_init, 0, k), weight_hh[k], bias_hh[k]);  // [T, B, H]
+    // the input projection and the recurrence as one node (core/rnn_layer.h)
+    layer_in = ops::gru_layer(layer_in, ops::select(h_init, 0, k), weight_ih[k], bias_ih[k], weight_hh[k],
+                              bias_hh[k]);  // [T, B, H]
     last.push_back(ops::select(layer_in, 0, T - 1));
   }
   return {caller_layout(layer_in), ops::stack(last, 0), Tensor()};
@@ -127,13 +124,12 @@ RNNOutput LSTM::forward(const Tensor& x, const Tensor& h0, const Tensor& c0) {
   Tensor layer_in = time_major("LSTM", x);
   const Tensor h_init = initial_state("LSTM", "h0", h0, layer_in);
   const Tensor c_init = initial_state("LSTM", "c0", c0, layer_in);
-  const int64_t T = layer_in.size(0), B = layer_in.size(1);
+  const int64_t T = layer_in.size(0);
   std::vector<Tensor> last_h, last_c;
   for (int64_t k = 0; k < num_layers; ++k) {
-    const Tensor gi = ops::reshape(project_inputs(layer_in, k), {T, B, 4 * hidden_size});
     // hc [T, 2, B, H]: hc[t, 0] = h_t, hc[t, 1] = c_t
-    const Tensor hc = ops::lstm_recurrence(gi, ops::select(h_init, 0, k), ops::select(c_init, 0, k),
-                                           weight_hh[k], bias_hh[k]);
+    const Tensor hc = ops::lstm_layer(layer_in, ops::select(h_init, 0, k), ops::select(c_init, 0, k),
+                                      weight_ih[k], bias_ih[k], weight_hh[k], bias_hh[k]);
     layer_in = ops::select(hc, 1, 0);  // [T, B, H]
     const Tensor hc_last = ops::select(hc, 0, T - 1);
     last_h.push_back(ops::select(hc_last, 0, 0));

@@ -53,9 +53,6 @@ class RNNBase : public Module {
   Tensor initial_state(const char* op, const char* what, const Tensor& s, const Tensor& x_tm) const;
   /// [T, B, H] back to the caller's layout.
   Tensor caller_layout(const Tensor& out_tm) const;
-  /// The input projections of all steps of layer k in one matmul:
-  /// x_tm [T, B, I_k] -> [T B, G H].
-  Tensor project_inputs(const Tensor& x_tm, int64_t k) const;
 };
 
 /// Multi-layer GRU (torch.nn.GRU without dropout or bidirectional):

@@ -6,7 +6,8 @@
 // rows shared by several blocks and several rows per block, with and
 // without b_hh; a float64 gradcheck and second order on the GPU; and a small
 // case tagged [racecheck], which tools/gpu-check.sh runs under
-// compute-sanitizer racecheck (the kernels' shared-memory phases).
+// compute-sanitizer racecheck (the kernels' shared-memory phases). Also
+// gru_layer / lstm_layer (core/rnn_layer.h) on CUDA against the CPU.
 #include <cmath>
 #include <cstdlib>
 #include <functional>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "core/gradcheck.h"
+#include "core/rnn_layer.h"
 #include "kernels/cuda/rnn_sequence.h"
 #include "tests/cuda_util.h"
 
@@ -121,6 +123,26 @@ Inputs lstm_inputs(int64_t T, int64_t B, int64_t H, DType dt, bool bias) {
           uniform({4 * H, H}, -s, s, dt), bias ? uniform({4 * H}, -s, s, dt) : Tensor()};
 }
 
+/// gru_layer / lstm_layer (core/rnn_layer.h): the input projection inside
+/// the CPU kernels, the composition (linear + the recurrence) on CUDA.
+Tensor gru_layer(const Inputs& in) { return ops::gru_layer(in[0], in[1], in[2], in[3], in[4], in[5]); }
+Tensor lstm_layer(const Inputs& in) {
+  return ops::lstm_layer(in[0], in[1], in[2], in[3], in[4], in[5], in[6]);
+}
+
+/// x [T, B, I], h0 (c0), w_ih, b_ih, w_hh, b_hh.
+Inputs layer_inputs(bool lstm, int64_t T, int64_t B, int64_t I, int64_t H, DType dt, bool bias) {
+  const double s = 1.0 / std::sqrt(double(H));
+  const int64_t G = (lstm ? 4 : 3) * H;
+  Inputs in{uniform({T, B, I}, -2, 2, dt), uniform({B, H}, -1, 1, dt)};
+  if (lstm) in.push_back(uniform({B, H}, -1, 1, dt));
+  for (int64_t cols : {I, H}) {
+    in.push_back(uniform({G, cols}, -s, s, dt));
+    in.push_back(bias ? uniform({G}, -s, s, dt) : Tensor());
+  }
+  return in;
+}
+
 int64_t max_hidden(int gates, DType dt) { return cuda::rnn_sequence_max_hidden(gates, dt, 0); }
 
 }  // namespace
@@ -165,6 +187,18 @@ TEST_CASE("persistent gru_recurrence and lstm_recurrence agree with the CPU and 
       }
     }
   }
+}
+
+TEST_CASE("gru_layer and lstm_layer agree on CPU (projection in the loop) and CUDA", "[rnn_sequence][cuda]") {
+  for (DType dt : {kFloat32, kFloat64})
+    for (bool lstm : {false, true})
+      for (bool bias : {true, false})
+        for (auto [T, B, I, H] : std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t>>{
+                 {1, 3, 2, 7}, {9, 19, 11, 37}, {12, 128, 10, 100}}) {
+          INFO(dtype_name(dt) << (lstm ? " LSTM" : " GRU") << " T=" << T << " B=" << B << " I=" << I
+                              << " H=" << H << (bias ? " with biases" : " without biases"));
+          check(layer_inputs(lstm, T, B, I, H, dt, bias), lstm ? lstm_layer : gru_layer);
+        }
 }
 
 TEST_CASE("persistent lstm_recurrence: only h or only c reaches the loss", "[rnn_sequence][cuda]") {

@@ -2,24 +2,22 @@
 // kernels/cpu/rnn_sequence.h).
 //
 // Forward, per step t, for the rows of one batch slice:
-//   gh = h_{t-1} W_hh^T       small_gemm into the saved rows (ldc 4H / 5H)
+//   gi_t = x_t W_ih^T + b_ih  into scratch rows (layer kernels only; the
+//                             recurrence kernels read gi_t from their gi)
+//   gh = h_{t-1} W_hh^T       small::gemm into the saved rows (ldc 4H / 5H)
 //   gates from gi_t + gh + b_hh, h_t (c_t)   Eigen arrays, in place
 // Backward, per step t from the last:
 //   the fused gate backward of kernels/rnn_gates_math.h (as Eigen arrays)
 //   gives step t's gate gradients dgh_t; dh_{t-1} = dgh_t W_hh (+ g z, GRU);
 //   d W_hh += dgh_t^T h_{t-1} and d b_hh += dgh_t, per slice, while both
 //   are in cache; the slices' sums are added in slice order at the end.
+//   The layer kernels do the same for W_ih (d W_ih += dgi_t^T x_t, d b_ih)
+//   and form dx_t = dgi_t W_ih.
 // One GEMM over all T B rows after the loop (cpu::gemm, OpenBLAS) was 7%
 // slower on a whole GRU training step at B 128, H 100 (a third of that
 // GEMM's time was packing the [T B, 3H] gradient from memory), and needed a
-// [T, B, G] workspace.
-//
-// small_gemm is a register-blocked loop over a packed copy of W_hh^T
-// (forward) or W_hh (backward), made once per call: 8 rows x 32 columns of
-// accumulators (16 AVX-512 registers). Against cpu::gemm (OpenBLAS 0.3.21)
-// on the per-step products, one thread, dev VM (loaded): forward 1.1-1.6x
-// faster from H 42 to 384, backward 0.85-1.3x; at H 512 the two are even
-// (bench/RESULTS.md, 2026-12-06).
+// [T, B, G] workspace. The products are kernels/cpu/small_gemm.h's, against
+// W_hh (and W_ih) packed once per call.
 //
 // Gate math: Eigen arrays a row of H at a time (SIMD exp and tanh), as
 // kernels/cpu/rnn_gates.cpp does; scalar libm exp / tanh per element made a
@@ -30,6 +28,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 // GCC 12 reports Eigen's AVX-512 float tanh as maybe-uninitialized wherever
@@ -38,163 +37,51 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <Eigen/Core>
 
+#include "kernels/cpu/small_gemm.h"
+
 namespace nova::cpu {
 
 namespace {
 
-// ---- the small in-cache GEMM ----
+using small::PackedWeights;
 
-#ifdef __AVX512F__
-constexpr int kVecBytes = 64;
-#else
-constexpr int kVecBytes = 32;
-#endif
-
-/// A SIMD register of T (GCC vector extension: +, * and scalar broadcast),
-/// and the same type for unaligned loads and stores (as immintrin.h's
-/// __m512_u: alignment of T, may alias T).
-template <typename T>
-struct Simd;
-template <>
-struct Simd<float> {
-  typedef float V __attribute__((vector_size(kVecBytes)));
-  typedef float U __attribute__((vector_size(kVecBytes), aligned(4), may_alias));
-};
-template <>
-struct Simd<double> {
-  typedef double V __attribute__((vector_size(kVecBytes)));
-  typedef double U __attribute__((vector_size(kVecBytes), aligned(8), may_alias));
-};
-
-constexpr int kBlockVecs = 2;  // column vectors per block
-constexpr int kBlockRows = 8;  // rows per block: 8 x 2 accumulators
-
-template <typename T>
-constexpr int64_t block_cols() {
-  return kBlockVecs * kVecBytes / int64_t(sizeof(T));
-}
-
-/// dst[k, j] = src[k rs + j cs] for k < inner, j < cols; columns up to ldp
-/// (a multiple of block_cols) are zero, so a block never reads past a row.
-template <typename T>
-std::vector<T> pack(const T* src, int64_t rs, int64_t cs, int64_t inner, int64_t cols, int64_t* ldp) {
-  *ldp = (cols + block_cols<T>() - 1) / block_cols<T>() * block_cols<T>();
-  std::vector<T> dst(inner * *ldp, T(0));
-  for (int64_t k = 0; k < inner; ++k)
-    for (int64_t j = 0; j < cols; ++j) dst[k * *ldp + j] = src[k * rs + j * cs];
-  return dst;
-}
-
-/// One block: C[R, n] (+)= A[R, inner] * P[inner, n] for R <= kBlockRows
-/// rows and n <= block_cols columns (P holds block_cols, zero-padded);
-/// A[r, k] at a[r ars + k acs]; Add accumulates into C.
-template <typename T, int R, bool Add>
-void gemm_block(int64_t inner, int64_t n, const T* a, int64_t ars, int64_t acs, const T* p, int64_t ldp, T* c,
-                int64_t ldc) {
-  using V = typename Simd<T>::V;
-  using U = typename Simd<T>::U;
-  constexpr int L = kVecBytes / sizeof(T);
-  V acc[R][kBlockVecs];
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < kBlockVecs; ++v) acc[r][v] = V{};
-  const T* pk = p;
-  for (int64_t k = 0; k < inner; ++k, pk += ldp) {
-    V pv[kBlockVecs];
-    for (int v = 0; v < kBlockVecs; ++v) pv[v] = *reinterpret_cast<const U*>(pk + v * L);
-    for (int r = 0; r < R; ++r) {
-      const T s = a[r * ars + k * acs];
-      for (int v = 0; v < kBlockVecs; ++v) acc[r][v] += s * pv[v];
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    T* cr = c + r * ldc;
-    if (n == kBlockVecs * L) {
-      for (int v = 0; v < kBlockVecs; ++v) {
-        U* cv = reinterpret_cast<U*>(cr + v * L);
-        *cv = Add ? *cv + acc[r][v] : acc[r][v];
-      }
-    } else {  // the last block of a row: through a buffer, n columns
-      T tail[kBlockVecs * L];
-      for (int v = 0; v < kBlockVecs; ++v) *reinterpret_cast<U*>(tail + v * L) = acc[r][v];
-      for (int64_t j = 0; j < n; ++j) cr[j] = Add ? cr[j] + tail[j] : tail[j];
-    }
-  }
-}
-
-/// C[rows, cols] (+)= A[rows, inner] * P[inner, cols] (packed, row stride
-/// ldp), A[r, k] at a[r ars + k acs], C with row stride ldc; Add accumulates.
-/// Column blocks outer, row blocks inner: a block's panel of P (inner x
-/// block_cols) stays in L1 / L2 while every row passes, where rows outer
-/// re-read all of P per 8 rows (from L3 at H 512: 2.4x slower there).
-template <bool Add = false, typename T>
-void small_gemm(int64_t rows, int64_t cols, int64_t inner, const T* a, int64_t ars, int64_t acs, const T* p,
-                int64_t ldp, T* c, int64_t ldc) {
-  for (int64_t j0 = 0; j0 < cols; j0 += block_cols<T>()) {
-    const int64_t n = std::min<int64_t>(block_cols<T>(), cols - j0);
-    const T* pj = p + j0;
-    int64_t r = 0;
-    for (; r + kBlockRows <= rows; r += kBlockRows)
-      gemm_block<T, kBlockRows, Add>(inner, n, a + r * ars, ars, acs, pj, ldp, c + r * ldc + j0, ldc);
-    const T* ar = a + r * ars;
-    T* cr = c + r * ldc + j0;
-    switch (rows - r) {
-      case 7: gemm_block<T, 7, Add>(inner, n, ar, ars, acs, pj, ldp, cr, ldc); break;
-      case 6: gemm_block<T, 6, Add>(inner, n, ar, ars, acs, pj, ldp, cr, ldc); break;
-      case 5: gemm_block<T, 5, Add>(inner, n, ar, ars, acs, pj, ldp, cr, ldc); break;
-      case 4: gemm_block<T, 4, Add>(inner, n, ar, ars, acs, pj, ldp, cr, ldc); break;
-      case 3: gemm_block<T, 3, Add>(inner, n, ar, ars, acs, pj, ldp, cr, ldc); break;
-      case 2: gemm_block<T, 2, Add>(inner, n, ar, ars, acs, pj, ldp, cr, ldc); break;
-      case 1: gemm_block<T, 1, Add>(inner, n, ar, ars, acs, pj, ldp, cr, ldc); break;
-      default: break;
-    }
-  }
-}
-
-
-/// W_hh [G, H] packed for one direction: W^T [H, G] for the forward's
-/// h W^T, or W [G, H] for the backward's dgh W.
-template <typename T>
-struct PackedWeights {
-  int64_t G, H, ldp = 0;
-  std::vector<T> p;
-
-  PackedWeights(const T* w, int64_t G_, int64_t H_, bool transposed) : G(G_), H(H_) {
-    p = transposed ? pack(w, 1, H, H, G, &ldp) : pack(w, H, 1, G, H, &ldp);
-  }
-  /// c[rows, G] = h[rows, H] W^T
-  void forward(int64_t rows, const T* h, int64_t ldh, T* c, int64_t ldc) const {
-    small_gemm(rows, G, H, h, ldh, 1, p.data(), ldp, c, ldc);
-  }
-  /// c[rows, H] = d[rows, G] W
-  void backward(int64_t rows, const T* d, int64_t ldd, T* c, int64_t ldc) const {
-    small_gemm(rows, H, G, d, ldd, 1, p.data(), ldp, c, ldc);
-  }
-};
-
-/// One slice's d W_hh = sum_t dgh_t^T h_{t-1} and d b_hh = sum_t dgh_t,
-/// accumulated step by step while dgh_t and h_{t-1} are in cache: as one
-/// GEMM over all T B rows after the loop (OpenBLAS), a third of that GEMM's
-/// time went to packing the [T B, G] gradient from memory.
+/// One slice's gradient of a weight W [G, K] applied as a W^T to rows a
+/// [rows, K] (W_hh to h_{t-1}, W_ih to x_t): d W = sum_t d_t^T a_t and the
+/// bias's d b = sum_t d_t, accumulated step by step while d_t and a_t are
+/// in cache: as one GEMM over all T B rows after the loop (OpenBLAS), a
+/// third of that GEMM's time went to packing the [T B, G] gradient from
+/// memory.
 template <typename T>
 struct WeightGrads {
-  int64_t G = 0, H = 0, ldp = 0;
-  std::vector<T> dw, db, hp;  // hp: h_{t-1} of the slice, padded (a packed operand)
+  int64_t G = 0, K = 0, ldp = 0;
+  bool want_dw = false, want_db = false;
+  std::vector<T> dw, db, ap;  // ap: a_t of the slice, padded (a packed operand)
 
   WeightGrads() = default;
-  WeightGrads(int64_t G_, int64_t H_, int64_t rows) : G(G_), H(H_) {
-    ldp = (H + block_cols<T>() - 1) / block_cols<T>() * block_cols<T>();
-    dw.assign(G * H, T(0));
-    db.assign(G, T(0));
-    hp.assign(rows * ldp, T(0));
-  }
-  /// dgh [rows, G] (row stride G), h_prev [rows, H] (row stride H).
-  void add(int64_t rows, const T* dgh, const T* h_prev) {
-    for (int64_t b = 0; b < rows; ++b) {
-      std::memcpy(hp.data() + b * ldp, h_prev + b * H, H * sizeof(T));
-      for (int64_t j = 0; j < G; ++j) db[j] += dgh[b * G + j];
+  WeightGrads(int64_t G_, int64_t K_, int64_t rows, bool dw_, bool db_)
+      : G(G_), K(K_), ldp(small::padded_cols<T>(K_)), want_dw(dw_), want_db(db_) {
+    if (want_dw) {
+      dw.assign(G * K, T(0));
+      ap.assign(rows * ldp, T(0));
     }
-    // dw[G, H] += dgh^T [G, rows] h_prev [rows, H]
-    small_gemm<true>(G, H, rows, dgh, 1, G, hp.data(), ldp, dw.data(), H);
+    if (want_db) db.assign(G, T(0));
+  }
+  /// d [rows, G] (row stride G); a[r, k] at a[r ars + k acs].
+  void add(int64_t rows, const T* d, const T* a, int64_t ars, int64_t acs) {
+    if (want_db)
+      for (int64_t b = 0; b < rows; ++b)
+        for (int64_t j = 0; j < G; ++j) db[j] += d[b * G + j];
+    if (!want_dw) return;
+    for (int64_t b = 0; b < rows; ++b) {
+      T* dst = ap.data() + b * ldp;
+      if (acs == 1) {
+        std::memcpy(dst, a + b * ars, K * sizeof(T));
+      } else {
+        for (int64_t k = 0; k < K; ++k) dst[k] = a[b * ars + k * acs];
+      }
+    }
+    // dw[G, K] += d^T [G, rows] a [rows, K]
+    small::gemm<true>(G, K, rows, d, 1, G, ap.data(), ldp, dw.data(), K);
   }
 };
 
@@ -205,11 +92,101 @@ void sum_weight_grads(const std::vector<WeightGrads<T>>& parts, T* dw, T* db) {
   for (size_t s = 0; s < parts.size(); ++s) {
     const WeightGrads<T>& p = parts[s];
     if (dw)
-      for (int64_t k = 0; k < p.G * p.H; ++k) dw[k] = s == 0 ? p.dw[k] : dw[k] + p.dw[k];
+      for (int64_t k = 0; k < p.G * p.K; ++k) dw[k] = s == 0 ? p.dw[k] : dw[k] + p.dw[k];
     if (db)
       for (int64_t k = 0; k < p.G; ++k) db[k] = s == 0 ? p.db[k] : db[k] + p.db[k];
   }
 }
+
+// ---- the input side: given projections, or x projected in the loop ----
+
+/// x [T, B, I] of a layer op, any strides: step t's rows at x + t st, row b
+/// at + b sb, column i at + i si.
+template <typename T>
+struct Input {
+  const T* x = nullptr;
+  int64_t I = 0, st = 0, sb = 0, si = 0;
+
+  explicit Input(const View& v)
+      : x(v.data<T>()), I(v.size(2)), st(v.strides()[0]), sb(v.strides()[1]), si(v.strides()[2]) {}
+  const T* rows(int64_t t, int64_t b0) const { return x + t * st + b0 * sb; }
+};
+
+/// Step t's input projections gi_t [rows, G] (row stride G): rows of the
+/// recurrence ops' gi [T, B, G], or (layer ops) x_t W_ih^T + b_ih formed
+/// into the slice's scratch rows: the [T, B, G] projection never goes
+/// through memory (at B 128, T 100, H 100 a GRU's is 15 MB, written by one
+/// GEMM and read back by the loop, and its gradient the same again).
+template <typename T>
+struct Projections {
+  int64_t B = 0, G = 0;
+  const T* gi = nullptr;  // given
+  std::unique_ptr<Input<T>> x;
+  PackedWeights<T> w;  // W_ih^T
+  std::vector<T> b;    // b_ih; empty: no bias
+
+  Projections(const View& gi_, int64_t B_, int64_t G_) : B(B_), G(G_), gi(gi_.data<T>()) {}
+  Projections(const LayerInput& in, int64_t B_, int64_t G_)
+      : B(B_), G(G_), x(std::make_unique<Input<T>>(in.x)),
+        w(in.w_ih.data<T>(), G_, in.x.size(2), /*transposed=*/true) {
+    if (in.b_ih.defined()) b.assign(in.b_ih.data<T>(), in.b_ih.data<T>() + G);
+  }
+  /// The rows [b0, b1) of step t; `scratch` [rows, G] holds them if formed.
+  const T* rows(int64_t t, int64_t b0, int64_t b1, T* scratch) const {
+    if (gi) return gi + (t * B + b0) * G;
+    const int64_t n = b1 - b0;
+    w.forward(n, x->rows(t, b0), x->sb, x->si, scratch, G);
+    if (!b.empty())  // after the product, as linear adds its bias: the same roundings
+      for (int64_t r = 0; r < n; ++r)
+        for (int64_t j = 0; j < G; ++j) scratch[r * G + j] += b[j];
+    return scratch;
+  }
+  /// Whether a slice needs scratch rows.
+  bool formed() const { return gi == nullptr; }
+};
+
+/// Where step t's gradients of gi go: into the recurrence ops' grad_gi
+/// [T, B, G], or (layer ops) from the slice's scratch rows into d W_ih,
+/// d b_ih (per-slice WeightGrads, summed at the end) and dx_t = dgi_t W_ih.
+template <typename T>
+struct ProjectionGrads {
+  int64_t B = 0, G = 0;
+  T* dgi = nullptr;  // given
+  std::unique_ptr<Input<T>> x;
+  PackedWeights<T> w;  // W_ih, for dx
+  T* dx = nullptr;     // [T, B, I] contiguous, or null
+  T* dw = nullptr;
+  T* db = nullptr;
+  bool db_from_gates = false;  // LSTM: d b_ih = d b_hh (the same gate gradients), summed once
+  std::vector<WeightGrads<T>> parts;
+
+  ProjectionGrads(const View& dgi_, int64_t B_, int64_t G_) : B(B_), G(G_), dgi(dgi_.data<T>()) {}
+  ProjectionGrads(const LayerInput& in, const LayerInputGrads& g, int64_t B_, int64_t G_, bool shared_bias)
+      : B(B_), G(G_), x(std::make_unique<Input<T>>(in.x)), dx(g.grad_x.data_or_null<T>()),
+        dw(g.grad_w_ih.data_or_null<T>()), db(g.grad_b_ih.data_or_null<T>()), db_from_gates(shared_bias) {
+    if (dx) w = PackedWeights<T>(in.w_ih.data<T>(), G, in.x.size(2), /*transposed=*/false);
+  }
+  /// Whether the gate gradients go through scratch rows.
+  bool formed() const { return dgi == nullptr; }
+  /// The slices' accumulators (call before the slices run).
+  void start(int slices, int64_t rows_max) {
+    if (formed() && (dw || (db && !db_from_gates)))
+      for (int s = 0; s < slices; ++s) parts.emplace_back(G, x->I, rows_max, dw != nullptr, db && !db_from_gates);
+  }
+  /// The rows [b0, ...) of step t that receive gi's gradient, or `scratch`.
+  T* rows(int64_t t, int64_t b0, T* scratch) const { return dgi ? dgi + (t * B + b0) * G : scratch; }
+  /// Takes step t's gradient rows [b0, b1) of slice s (formed only).
+  void take(int s, int64_t t, int64_t b0, int64_t b1, const T* d) {
+    if (!formed()) return;
+    const int64_t n = b1 - b0;
+    if (!parts.empty()) parts[s].add(n, d, x->rows(t, b0), x->sb, x->si);
+    if (dx) w.backward(n, d, G, dx + (t * B + b0) * x->I, x->I);
+  }
+  /// Sums the slices into d W_ih and d b_ih (not db_from_gates).
+  void finish() {
+    if (!parts.empty()) sum_weight_grads<T>(parts, dw, db_from_gates ? nullptr : db);
+  }
+};
 
 // ---- threads: one batch slice each, for all T steps ----
 
@@ -218,8 +195,11 @@ void sum_weight_grads(const std::vector<WeightGrads<T>>& parts, T* dw, T* db) {
 /// so the team starts once per call.
 int slices(int64_t B) {
   const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-  return int(std::max<int64_t>(1, std::min<int64_t>(nt, B / kBlockRows)));
+  return int(std::max<int64_t>(1, std::min<int64_t>(nt, B / small::kBlockRows)));
 }
+
+/// The most rows any of n slices of B gets.
+int64_t slice_rows_max(int n, int64_t B) { return (B + n - 1) / n; }
 
 /// Runs body(s, b0, b1) for the n slices [b0, b1) of the batch, one thread
 /// each.
@@ -257,23 +237,25 @@ std::vector<T> bias_row(const View& b_hh, int64_t G) {
 // ---- GRU ----
 
 template <typename T>
-void gru_forward_typed(const View& gi_v, const View& h0_v, const View& w_v, const View& b_v, const View& out_v,
-                       const View& saved_v) {
-  const int64_t T_ = gi_v.size(0), B = h0_v.size(0), H = h0_v.size(1), G = 3 * H;
-  const T* gi = gi_v.data<T>();
+void gru_forward_typed(const Projections<T>& proj, const View& h0_v, const View& w_v, const View& b_v,
+                       const View& out_v, const View& saved_v) {
+  const int64_t T_ = out_v.size(0), B = h0_v.size(0), H = h0_v.size(1), G = 3 * H;
   const T* h0 = h0_v.data<T>();
   T* out = out_v.data<T>();
   T* saved = saved_v.data<T>();
   const PackedWeights<T> w(w_v.data<T>(), G, H, /*transposed=*/true);
   const std::vector<T> bias = bias_row<T>(b_v, G);
   const CRow<T> b_r(bias.data(), H), b_z(bias.data() + H, H), b_n(bias.data() + 2 * H, H);
-  for_slices(slices(B), B, [&](int, int64_t b0, int64_t b1) {
+  const int n_slices = slices(B);
+  for_slices(n_slices, B, [&](int, int64_t b0, int64_t b1) {
+    std::vector<T> scratch(proj.formed() ? (b1 - b0) * G : 0);
     for (int64_t t = 0; t < T_; ++t) {
       const T* h_prev = t > 0 ? out + (t - 1) * B * H : h0;
       T* s_t = saved + t * B * 4 * H;
-      w.forward(b1 - b0, h_prev + b0 * H, H, s_t + b0 * 4 * H, 4 * H);  // gh into (r, z, n) of saved
+      const T* gi_t = proj.rows(t, b0, b1, scratch.data());
+      w.forward(b1 - b0, h_prev + b0 * H, H, 1, s_t + b0 * 4 * H, 4 * H);  // gh into (r, z, n) of saved
       for (int64_t b = b0; b < b1; ++b) {
-        const T* g = gi + (t * B + b) * G;
+        const T* g = gi_t + (b - b0) * G;
         T* s = s_t + b * 4 * H;
         Row<T> r(s, H), z(s + H, H), n(s + 2 * H, H), gh_n(s + 3 * H, H);
         gh_n = n + b_n;
@@ -287,36 +269,37 @@ void gru_forward_typed(const View& gi_v, const View& h0_v, const View& w_v, cons
 }
 
 template <typename T>
-void gru_backward_typed(const View& go_v, const View& saved_v, const View& out_v, const View& h0_v,
-                        const View& w_v, const View& dgi_v, const View& dh0_v, const View& dw_v,
-                        const View& db_v) {
+void gru_backward_typed(ProjectionGrads<T>& pg, const View& go_v, const View& saved_v, const View& out_v,
+                        const View& h0_v, const View& w_v, const View& dh0_v, const View& dw_v, const View& db_v) {
   const int64_t T_ = out_v.size(0), B = out_v.size(1), H = out_v.size(2), G = 3 * H;
   const T* go = go_v.data<T>();
   const T* saved = saved_v.data<T>();
   const T* out = out_v.data<T>();
   const T* h0 = h0_v.data<T>();
-  T* dgi = dgi_v.data<T>();
   T* dh0 = dh0_v.data<T>();
   T* dw = dw_v.data_or_null<T>();
   T* db = db_v.data_or_null<T>();
   const bool weights = dw || db;
   const PackedWeights<T> w(w_v.data<T>(), G, H, /*transposed=*/false);
   const int n = slices(B);
-  std::vector<WeightGrads<T>> parts(weights ? n : 0);
+  std::vector<WeightGrads<T>> parts;
+  if (weights)
+    for (int s = 0; s < n; ++s) parts.emplace_back(G, H, slice_rows_max(n, B), dw != nullptr, db != nullptr);
+  pg.start(n, slice_rows_max(n, B));
   for_slices(n, B, [&](int s, int64_t b0, int64_t b1) {
     const int64_t rows = b1 - b0;
     // dh: dL/dh_t from the steps after t, ending as dL/dh0; dd: g z, h's
     // direct path; dgh: step t's gradient of h W_hh^T + b_hh
-    std::vector<T> dh(rows * H, T(0)), dd(rows * H), dgh(rows * G);
-    if (weights) parts[s] = WeightGrads<T>(G, H, rows);
+    std::vector<T> dh(rows * H, T(0)), dd(rows * H), dgh(rows * G), scratch(pg.formed() ? rows * G : 0);
     for (int64_t t = T_ - 1; t >= 0; --t) {
       const T* h_prev = t > 0 ? out + (t - 1) * B * H : h0;
+      T* dgi_t = pg.rows(t, b0, scratch.data());
       for (int64_t b = b0; b < b1; ++b) {
         const T* s = saved + (t * B + b) * 4 * H;
         const CRow<T> r(s, H), z(s + H, H), n(s + 2 * H, H), gh_n(s + 3 * H, H);
         Row<T> g(dh.data() + (b - b0) * H, H);
         g += CRow<T>(go + (t * B + b) * H, H);
-        T* di = dgi + (t * B + b) * G;
+        T* di = dgi_t + (b - b0) * G;
         T* dg = dgh.data() + (b - b0) * G;
         Row<T> dr(di, H), dz(di + H, H), dn(di + 2 * H, H);
         dn = g * (T(1) - z) * (T(1) - n * n);
@@ -326,22 +309,23 @@ void gru_backward_typed(const View& go_v, const View& saved_v, const View& out_v
         Row<T>(dg + 2 * H, H) = dn * r;
         Row<T>(dd.data() + (b - b0) * H, H) = g * z;
       }
-      if (weights) parts[s].add(rows, dgh.data(), h_prev + b0 * H);
+      pg.take(s, t, b0, b1, dgi_t);
+      if (weights) parts[s].add(rows, dgh.data(), h_prev + b0 * H, H, 1);
       w.backward(rows, dgh.data(), G, dh.data(), H);  // dh = dgh_t W_hh
       for (int64_t k = 0; k < rows * H; ++k) dh[k] += dd[k];
     }
     std::memcpy(dh0 + b0 * H, dh.data(), rows * H * sizeof(T));
   });
   sum_weight_grads(parts, dw, db);
+  pg.finish();
 }
 
 // ---- LSTM ----
 
 template <typename T>
-void lstm_forward_typed(const View& gi_v, const View& h0_v, const View& c0_v, const View& w_v, const View& b_v,
-                        const View& hc_v, const View& saved_v) {
-  const int64_t T_ = gi_v.size(0), B = h0_v.size(0), H = h0_v.size(1), G = 4 * H;
-  const T* gi = gi_v.data<T>();
+void lstm_forward_typed(const Projections<T>& proj, const View& h0_v, const View& c0_v, const View& w_v,
+                        const View& b_v, const View& hc_v, const View& saved_v) {
+  const int64_t T_ = hc_v.size(0), B = h0_v.size(0), H = h0_v.size(1), G = 4 * H;
   const T* h0 = h0_v.data<T>();
   const T* c0 = c0_v.data<T>();
   T* hc = hc_v.data<T>();
@@ -350,15 +334,17 @@ void lstm_forward_typed(const View& gi_v, const View& h0_v, const View& c0_v, co
   const std::vector<T> bias = bias_row<T>(b_v, G);
   const T* bi = bias.data();
   for_slices(slices(B), B, [&](int, int64_t b0, int64_t b1) {
+    std::vector<T> scratch(proj.formed() ? (b1 - b0) * G : 0);
     for (int64_t t = 0; t < T_; ++t) {
       const T* h_prev = t > 0 ? hc + (t - 1) * 2 * B * H : h0;
       const T* c_prev = t > 0 ? hc + (t - 1) * 2 * B * H + B * H : c0;
       T* h_new = hc + t * 2 * B * H;
       T* c_new = h_new + B * H;
       T* s_t = saved + t * B * 5 * H;
-      w.forward(b1 - b0, h_prev + b0 * H, H, s_t + b0 * 5 * H, 5 * H);  // gh into (i, f, g, o) of saved
+      const T* gi_t = proj.rows(t, b0, b1, scratch.data());
+      w.forward(b1 - b0, h_prev + b0 * H, H, 1, s_t + b0 * 5 * H, 5 * H);  // gh into (i, f, g, o) of saved
       for (int64_t b = b0; b < b1; ++b) {
-        const T* g_in = gi + (t * B + b) * G;
+        const T* g_in = gi_t + (b - b0) * G;
         T* s = s_t + b * 5 * H;
         Row<T> i(s, H), f(s + H, H), g(s + 2 * H, H), o(s + 3 * H, H), tc(s + 4 * H, H);
         i = sigmoid_of(CRow<T>(g_in, H) + i + CRow<T>(bi, H));
@@ -375,34 +361,37 @@ void lstm_forward_typed(const View& gi_v, const View& h0_v, const View& c0_v, co
 }
 
 template <typename T>
-void lstm_backward_typed(const View& go_v, const View& saved_v, const View& hc_v, const View& h0_v,
-                         const View& c0_v, const View& w_v, const View& dgates_v, const View& dh0_v,
-                         const View& dc0_v, const View& dw_v, const View& db_v) {
+void lstm_backward_typed(ProjectionGrads<T>& pg, const View& go_v, const View& saved_v, const View& hc_v,
+                         const View& h0_v, const View& c0_v, const View& w_v, const View& dh0_v, const View& dc0_v,
+                         const View& dw_v, const View& db_v, T* db_ih) {
   const int64_t T_ = hc_v.size(0), B = hc_v.size(2), H = hc_v.size(3), G = 4 * H;
   const T* go = go_v.data<T>();
   const T* saved = saved_v.data<T>();
   const T* hc = hc_v.data<T>();
   const T* h0 = h0_v.data<T>();
   const T* c0 = c0_v.data<T>();
-  T* dgates = dgates_v.data<T>();
   T* dh0 = dh0_v.data<T>();
   T* dc0 = dc0_v.data<T>();
   T* dw = dw_v.data_or_null<T>();
   T* db = db_v.data_or_null<T>();
-  const bool weights = dw || db;
+  const bool weights = dw || db || db_ih;
   const PackedWeights<T> w(w_v.data<T>(), G, H, /*transposed=*/false);
   const int n = slices(B);
-  std::vector<WeightGrads<T>> parts(weights ? n : 0);
+  std::vector<WeightGrads<T>> parts;
+  if (weights)
+    for (int s = 0; s < n; ++s)
+      parts.emplace_back(G, H, slice_rows_max(n, B), dw != nullptr, db != nullptr || db_ih != nullptr);
+  pg.start(n, slice_rows_max(n, B));
   for_slices(n, B, [&](int s, int64_t b0, int64_t b1) {
     const int64_t rows = b1 - b0;
     // dL/dh_t and dL/dc_t from the steps after t, ending as dL/dh0, dL/dc0
-    std::vector<T> dh(rows * H, T(0)), dc(rows * H, T(0));
-    if (weights) parts[s] = WeightGrads<T>(G, H, rows);
+    std::vector<T> dh(rows * H, T(0)), dc(rows * H, T(0)), scratch(pg.formed() ? rows * G : 0);
     for (int64_t t = T_ - 1; t >= 0; --t) {
       const T* h_prev = t > 0 ? hc + (t - 1) * 2 * B * H : h0;
       const T* c_prev = t > 0 ? hc + (t - 1) * 2 * B * H + B * H : c0;
       const T* go_h = go + t * 2 * B * H;
       const T* go_c = go_h + B * H;
+      T* d_t = pg.rows(t, b0, scratch.data());  // the gate gradients: of gi and of gh alike
       for (int64_t b = b0; b < b1; ++b) {
         const T* s = saved + (t * B + b) * 5 * H;
         const CRow<T> i(s, H), f(s + H, H), g(s + 2 * H, H), o(s + 3 * H, H), tc(s + 4 * H, H);
@@ -410,21 +399,34 @@ void lstm_backward_typed(const View& go_v, const View& saved_v, const View& hc_v
         gh += CRow<T>(go_h + b * H, H);
         // c_t reaches L directly and through h_t
         gc += CRow<T>(go_c + b * H, H) + gh * o * (T(1) - tc * tc);
-        T* d = dgates + (t * B + b) * G;
+        T* d = d_t + (b - b0) * G;
         Row<T>(d, H) = gc * g * i * (T(1) - i);
         Row<T>(d + H, H) = gc * CRow<T>(c_prev + b * H, H) * f * (T(1) - f);
         Row<T>(d + 2 * H, H) = gc * i * (T(1) - g * g);
         Row<T>(d + 3 * H, H) = gh * tc * o * (T(1) - o);
         gc *= f;  // dL/dc_{t-1}
       }
-      const T* d_t = dgates + (t * B + b0) * G;
-      if (weights) parts[s].add(rows, d_t, h_prev + b0 * H);
+      pg.take(s, t, b0, b1, d_t);
+      if (weights) parts[s].add(rows, d_t, h_prev + b0 * H, H, 1);
       w.backward(rows, d_t, G, dh.data(), H);  // dh = dgates_t W_hh
     }
     std::memcpy(dh0 + b0 * H, dh.data(), rows * H * sizeof(T));
     std::memcpy(dc0 + b0 * H, dc.data(), rows * H * sizeof(T));
   });
   sum_weight_grads(parts, dw, db);
+  if (db_ih) sum_weight_grads<T>(parts, nullptr, db_ih);
+  pg.finish();
+}
+
+/// The rows of a layer op's x, checked here as well as by the op: the
+/// kernels index with its strides.
+void check_layer_input(const char* op, const LayerInput& in, int64_t T, int64_t B, int64_t G) {
+  NOVA_CHECK(in.x.dim() == 3 && in.x.size(0) == T && in.x.size(1) == B, "{}: x must be [T, B, I] = [{}, {}, I]",
+             op, T, B);
+  NOVA_CHECK(in.w_ih.shape() == Shape({G, in.x.size(2)}) && in.w_ih.is_contiguous(),
+             "{}: w_ih must be contiguous [{}, {}]", op, G, in.x.size(2));
+  NOVA_CHECK(!in.b_ih.defined() || (in.b_ih.shape() == Shape({G}) && in.b_ih.is_contiguous()),
+             "{}: b_ih must be contiguous [{}]", op, G);
 }
 
 }  // namespace
@@ -432,7 +434,8 @@ void lstm_backward_typed(const View& go_v, const View& saved_v, const View& hc_v
 void gru_sequence_forward(const View& gi, const View& h0, const View& w_hh, const View& b_hh, const View& out,
                           const View& saved) {
   dispatch_floating("gru_recurrence", h0.dtype(), [&](auto tag) {
-    gru_forward_typed<decltype(tag)>(gi, h0, w_hh, b_hh, out, saved);
+    using T = decltype(tag);
+    gru_forward_typed<T>(Projections<T>(gi, h0.size(0), 3 * h0.size(1)), h0, w_hh, b_hh, out, saved);
   });
 }
 
@@ -440,14 +443,37 @@ void gru_sequence_backward(const View& grad_out, const View& saved, const View& 
                            const View& w_hh, const View& grad_gi, const View& grad_h0, const View& grad_w_hh,
                            const View& grad_b_hh) {
   dispatch_floating("gru_recurrence", h0.dtype(), [&](auto tag) {
-    gru_backward_typed<decltype(tag)>(grad_out, saved, out, h0, w_hh, grad_gi, grad_h0, grad_w_hh, grad_b_hh);
+    using T = decltype(tag);
+    ProjectionGrads<T> pg(grad_gi, h0.size(0), 3 * h0.size(1));
+    gru_backward_typed<T>(pg, grad_out, saved, out, h0, w_hh, grad_h0, grad_w_hh, grad_b_hh);
+  });
+}
+
+void gru_layer_forward(const LayerInput& in, const View& h0, const View& w_hh, const View& b_hh, const View& out,
+                       const View& saved) {
+  check_layer_input("gru_layer", in, out.size(0), h0.size(0), 3 * h0.size(1));
+  dispatch_floating("gru_layer", h0.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    gru_forward_typed<T>(Projections<T>(in, h0.size(0), 3 * h0.size(1)), h0, w_hh, b_hh, out, saved);
+  });
+}
+
+void gru_layer_backward(const View& grad_out, const View& saved, const View& out, const View& h0, const View& w_hh,
+                        const LayerInput& in, const LayerInputGrads& in_grads, const View& grad_h0,
+                        const View& grad_w_hh, const View& grad_b_hh) {
+  check_layer_input("gru_layer", in, out.size(0), h0.size(0), 3 * h0.size(1));
+  dispatch_floating("gru_layer", h0.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    ProjectionGrads<T> pg(in, in_grads, h0.size(0), 3 * h0.size(1), /*shared_bias=*/false);
+    gru_backward_typed<T>(pg, grad_out, saved, out, h0, w_hh, grad_h0, grad_w_hh, grad_b_hh);
   });
 }
 
 void lstm_sequence_forward(const View& gi, const View& h0, const View& c0, const View& w_hh, const View& b_hh,
                            const View& hc, const View& saved) {
   dispatch_floating("lstm_recurrence", h0.dtype(), [&](auto tag) {
-    lstm_forward_typed<decltype(tag)>(gi, h0, c0, w_hh, b_hh, hc, saved);
+    using T = decltype(tag);
+    lstm_forward_typed<T>(Projections<T>(gi, h0.size(0), 4 * h0.size(1)), h0, c0, w_hh, b_hh, hc, saved);
   });
 }
 
@@ -455,8 +481,30 @@ void lstm_sequence_backward(const View& grad_hc, const View& saved, const View& 
                             const View& c0, const View& w_hh, const View& grad_gates, const View& grad_h0,
                             const View& grad_c0, const View& grad_w_hh, const View& grad_b_hh) {
   dispatch_floating("lstm_recurrence", h0.dtype(), [&](auto tag) {
-    lstm_backward_typed<decltype(tag)>(grad_hc, saved, hc, h0, c0, w_hh, grad_gates, grad_h0, grad_c0, grad_w_hh,
-                                       grad_b_hh);
+    using T = decltype(tag);
+    ProjectionGrads<T> pg(grad_gates, h0.size(0), 4 * h0.size(1));
+    lstm_backward_typed<T>(pg, grad_hc, saved, hc, h0, c0, w_hh, grad_h0, grad_c0, grad_w_hh, grad_b_hh, nullptr);
+  });
+}
+
+void lstm_layer_forward(const LayerInput& in, const View& h0, const View& c0, const View& w_hh, const View& b_hh,
+                        const View& hc, const View& saved) {
+  check_layer_input("lstm_layer", in, hc.size(0), h0.size(0), 4 * h0.size(1));
+  dispatch_floating("lstm_layer", h0.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    lstm_forward_typed<T>(Projections<T>(in, h0.size(0), 4 * h0.size(1)), h0, c0, w_hh, b_hh, hc, saved);
+  });
+}
+
+void lstm_layer_backward(const View& grad_hc, const View& saved, const View& hc, const View& h0, const View& c0,
+                         const View& w_hh, const LayerInput& in, const LayerInputGrads& in_grads,
+                         const View& grad_h0, const View& grad_c0, const View& grad_w_hh, const View& grad_b_hh) {
+  check_layer_input("lstm_layer", in, hc.size(0), h0.size(0), 4 * h0.size(1));
+  dispatch_floating("lstm_layer", h0.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    ProjectionGrads<T> pg(in, in_grads, h0.size(0), 4 * h0.size(1), /*shared_bias=*/true);
+    lstm_backward_typed<T>(pg, grad_hc, saved, hc, h0, c0, w_hh, grad_h0, grad_c0, grad_w_hh, grad_b_hh,
+                           in_grads.grad_b_ih.data_or_null<T>());
   });
 }
 

@@ -49,6 +49,35 @@ void gru_sequence_backward(const View& grad_out, const View& saved, const View& 
                            const View& w_hh, const View& grad_gi, const View& grad_h0, const View& grad_w_hh,
                            const View& grad_b_hh);
 
+/// The input side of a layer kernel (the ops gru_layer / lstm_layer): the
+/// layer's input x [T, B, I] (any strides), w_ih [G, I] and b_ih [G] (or
+/// undefined) contiguous, G = 3H (GRU) or 4H (LSTM). Step t's projections
+/// x_t W_ih^T + b_ih are formed inside the time loop, a slice's rows at a
+/// time, instead of read from a [T, B, G] tensor.
+struct LayerInput {
+  View x, w_ih, b_ih;
+};
+
+/// The input side's gradients, each written when defined: grad_x [T, B, I]
+/// contiguous, grad_w_ih [G, I], grad_b_ih [G]. Accumulated step by step
+/// per slice as d W_hh is (see gru_sequence_backward), never through a
+/// [T, B, G] gradient in memory.
+struct LayerInputGrads {
+  View grad_x, grad_w_ih, grad_b_ih;
+};
+
+/// gru_sequence_forward with the input projection inside the loop: the same
+/// out and saved (bit for bit: the projection is the same product of x and
+/// W_ih^T, plus b_ih after it, as linear's).
+void gru_layer_forward(const LayerInput& in, const View& h0, const View& w_hh, const View& b_hh, const View& out,
+                       const View& saved);
+
+/// gru_sequence_backward with the input side's gradients in place of
+/// grad_gi.
+void gru_layer_backward(const View& grad_out, const View& saved, const View& out, const View& h0, const View& w_hh,
+                        const LayerInput& in, const LayerInputGrads& in_grads, const View& grad_h0,
+                        const View& grad_w_hh, const View& grad_b_hh);
+
 /// LSTM layer forward. gi [T, B, 4H] (gate blocks i, f, g, o), h0 and c0
 /// [B, H], w_hh [4H, H], b_hh [4H] or undefined. Writes hc [T, 2, B, H]
 /// (hc[t, 0] = h_t, hc[t, 1] = c_t) and saved [T, B, 5H] (per step i, f, g,
@@ -63,5 +92,16 @@ void lstm_sequence_forward(const View& gi, const View& h0, const View& c0, const
 void lstm_sequence_backward(const View& grad_hc, const View& saved, const View& hc, const View& h0,
                             const View& c0, const View& w_hh, const View& grad_gates, const View& grad_h0,
                             const View& grad_c0, const View& grad_w_hh, const View& grad_b_hh);
+
+/// lstm_sequence_forward with the input projection inside the loop (see
+/// gru_layer_forward).
+void lstm_layer_forward(const LayerInput& in, const View& h0, const View& c0, const View& w_hh, const View& b_hh,
+                        const View& hc, const View& saved);
+
+/// lstm_sequence_backward with the input side's gradients in place of
+/// grad_gates (d b_ih = d b_hh: the same gate gradients, summed once).
+void lstm_layer_backward(const View& grad_hc, const View& saved, const View& hc, const View& h0, const View& c0,
+                         const View& w_hh, const LayerInput& in, const LayerInputGrads& in_grads,
+                         const View& grad_h0, const View& grad_c0, const View& grad_w_hh, const View& grad_b_hh);
 
 }  // namespace nova::cpu
