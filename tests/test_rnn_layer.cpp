@@ -23,20 +23,6 @@ using namespace nova::test;
 
 namespace {
 
-/// max |a - b| / (1 + max |b|) <= tol, with the worst element in the message.
-void require_close(const std::vector<double>& a, const std::vector<double>& b, double tol) {
-  REQUIRE(a.size() == b.size());
-  double worst = 0, scale = 0;
-  size_t at = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    scale = std::max(scale, std::abs(b[i]));
-    if (std::abs(a[i] - b[i]) > worst) worst = std::abs(a[i] - b[i]), at = i;
-  }
-  INFO("worst element " << at << ": " << (a.empty() ? 0 : a[at]) << " vs " << (b.empty() ? 0 : b[at])
-                        << " (scale " << scale << ")");
-  REQUIRE(worst <= tol * (1 + scale));
-}
-
 /// A layer's inputs as float64 leaves: x [T, B, I] (or a strided view of
 /// [B, T, I] when batch_first), h0, c0 (LSTM), w_ih, b_ih, w_hh, b_hh.
 struct Layer {
@@ -96,7 +82,7 @@ TEST_CASE("rnn layer ops: forward equals linear + recurrence", "[rnn_layer]") {
           // B 19: a partial 8-row block; H 37 and I 11: partial vectors
           const Layer l = Layer(lstm, 6, 19, 11, 37, bias, batch_first).to(dtype);
           REQUIRE(cpu::rnn_sequence_fits(37));
-          require_close(values(l.run()), values(l.composed()), dtype == kFloat32 ? 1e-6 : 1e-14);
+          require_close_rel(values(l.run()), values(l.composed()), dtype == kFloat32 ? 1e-6 : 1e-14);
         }
 }
 
@@ -112,7 +98,7 @@ TEST_CASE("rnn layer ops: gradients equal the composition's", "[rnn_layer][grad]
         const auto g = grads_of(out, r, in), g_ref = grads_of(ref, r, in);
         for (size_t k = 0; k < in.size(); ++k) {
           INFO("input " << k << " " << in[k].shape().str());
-          require_close(values(g[k]), values(g_ref[k]), 1e-12);
+          require_close_rel(values(g[k]), values(g_ref[k]), 1e-12);
         }
       }
 }
@@ -131,7 +117,7 @@ TEST_CASE("rnn layer ops give the gradients of the inputs that need one only", "
       std::vector<Tensor> all = one.inputs();
       Tensor wanted = all[k].requires_grad_();
       const auto g = grads_of(one.run(), r, {wanted}), g_ref = grads_of(one.composed(), r, {wanted});
-      require_close(values(g[0]), values(g_ref[0]), 1e-12);
+      require_close_rel(values(g[0]), values(g_ref[0]), 1e-12);
     }
     // nothing needs a gradient: no node
     Layer none = l;
@@ -170,7 +156,7 @@ TEST_CASE("rnn layer ops: 2 threads give the same bits run to run, and 1 thread'
     REQUIRE(two == again);
     for (size_t k = 0; k < one.size(); ++k) {  // the weight gradients: slices summed in another order
       INFO("output " << k);
-      require_close(two[k], one[k], 1e-14);
+      require_close_rel(two[k], one[k], 1e-14);
     }
   }
   omp_set_num_threads(before);

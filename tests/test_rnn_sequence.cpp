@@ -83,20 +83,6 @@ Tensor lstm_steps(const Tensor& gi, const Tensor& h0, const Tensor& c0, const Te
   return ops::stack(steps, 0);
 }
 
-/// max |a - b| / (1 + max |b|), with the worst element in the failure message.
-void require_close(const std::vector<double>& a, const std::vector<double>& b, double tol) {
-  REQUIRE(a.size() == b.size());
-  double worst = 0, scale = 0;
-  size_t at = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    scale = std::max(scale, std::abs(b[i]));
-    if (std::abs(a[i] - b[i]) > worst) worst = std::abs(a[i] - b[i]), at = i;
-  }
-  INFO("worst element " << at << ": " << (a.empty() ? 0 : a[at]) << " vs " << (b.empty() ? 0 : b[at])
-                        << " (scale " << scale << ")");
-  REQUIRE(worst <= tol * (1 + scale));
-}
-
 /// A layer's inputs, float64 leaves: gi, h0, c0 (LSTM), w_hh, b_hh (or none).
 struct Layer {
   bool lstm;
@@ -149,7 +135,7 @@ TEST_CASE("rnn sequence kernels: forward equals PyTorch's equations in plain flo
         const std::vector<double> ref =
             recurrence_loops(lstm, values(l.gi), values(l.h0), lstm ? values(l.c0) : std::vector<double>(),
                              values(l.w), bias ? values(l.b) : std::vector<double>(), T, B, H);
-        require_close(values(l.run()), ref, 1e-13);
+        require_close_rel(values(l.run()), ref, 1e-13);
       }
 }
 
@@ -166,12 +152,12 @@ TEST_CASE("rnn sequence kernels equal the per-step path around the cutoff, value
         const std::vector<Tensor> in = l.inputs();
         const Tensor out = l.run(), ref = l.run_steps();
         REQUIRE(out.shape() == ref.shape());
-        require_close(values(out), values(ref), 1e-13);
+        require_close_rel(values(out), values(ref), 1e-13);
         const Tensor r = uniform(out.shape(), -1, 1, kFloat64);
         const auto g = grads_of(out, r, in), g_ref = grads_of(ref, r, in);
         for (size_t k = 0; k < in.size(); ++k) {
           INFO("input " << k << " " << in[k].shape().str());
-          require_close(values(g[k]), values(g_ref[k]), 1e-12);
+          require_close_rel(values(g[k]), values(g_ref[k]), 1e-12);
         }
       }
 }
@@ -183,12 +169,12 @@ TEST_CASE("rnn sequence kernels: float32 agrees with float64", "[rnn_sequence][r
       const Layer l64(lstm, T, B, H, true), l32 = l64.to(kFloat32);
       const Tensor out64 = l64.run(), out32 = l32.run();
       REQUIRE(out32.dtype() == kFloat32);
-      require_close(values(out32), values(out64), 1e-5);
+      require_close_rel(values(out32), values(out64), 1e-5);
       const Tensor r = uniform(out64.shape(), -1, 1, kFloat64);
       const auto g64 = grads_of(out64, r, l64.inputs()), g32 = grads_of(out32, r.to(kFloat32), l32.inputs());
       for (size_t k = 0; k < g64.size(); ++k) {
         INFO("input " << k);
-        require_close(values(g32[k]), values(g64[k]), 1e-4);
+        require_close_rel(values(g32[k]), values(g64[k]), 1e-4);
       }
     }
 }
@@ -215,11 +201,11 @@ TEST_CASE("rnn sequence kernels give the gradients of the inputs that need one o
     if (lstm) in.push_back(l.c0);
     const Tensor r = uniform(l.run().shape(), -1, 1, kFloat64);
     const auto g = grads_of(frozen.run(), r, in), g_ref = grads_of(l.run_steps(), r, in);
-    for (size_t k = 0; k < in.size(); ++k) require_close(values(g[k]), values(g_ref[k]), 1e-12);
+    for (size_t k = 0; k < in.size(); ++k) require_close_rel(values(g[k]), values(g_ref[k]), 1e-12);
     // and the weights alone
     const auto gw = grads_of(l.run(), r, {l.w, l.b}), gw_ref = grads_of(l.run_steps(), r, {l.w, l.b});
-    require_close(values(gw[0]), values(gw_ref[0]), 1e-12);
-    require_close(values(gw[1]), values(gw_ref[1]), 1e-12);
+    require_close_rel(values(gw[0]), values(gw_ref[0]), 1e-12);
+    require_close_rel(values(gw[1]), values(gw_ref[1]), 1e-12);
   }
 }
 
@@ -242,7 +228,7 @@ TEST_CASE("rnn sequence kernels: 2 threads give the same bits run to run, and 1 
     // the weight gradients are summed over slices in another order: rounding
     for (size_t k = 0; k < one.size(); ++k) {
       INFO("output " << k);
-      require_close(two[k], one[k], 1e-14);
+      require_close_rel(two[k], one[k], 1e-14);
     }
   }
   omp_set_num_threads(before);

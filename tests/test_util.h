@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -44,6 +45,21 @@ inline bool same_bits(const Tensor& a, const Tensor& b) {
   if (a.numel() == 0) return true;
   Tensor ac = a.to(kCPU).contiguous(), bc = b.to(kCPU).contiguous();
   return std::memcmp(ac.raw_data(), bc.raw_data(), size_t(ac.numel()) * dtype_size(ac.dtype())) == 0;
+}
+
+/// REQUIREs max |a - b| <= tol (1 + max |b|): a relative bound that does
+/// not blow up where b is near zero; INFO names the worst element.
+inline void require_close_rel(const std::vector<double>& a, const std::vector<double>& b, double tol) {
+  REQUIRE(a.size() == b.size());
+  double worst = 0, scale = 0;
+  size_t at = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    scale = std::max(scale, std::abs(b[i]));
+    if (std::abs(a[i] - b[i]) > worst) worst = std::abs(a[i] - b[i]), at = i;
+  }
+  INFO("worst element " << at << ": " << (a.empty() ? 0 : a[at]) << " vs " << (b.empty() ? 0 : b[at])
+                        << " (scale " << scale << ")");
+  REQUIRE(worst <= tol * (1 + scale));
 }
 
 /// REQUIREs that a and b hold the same names, in order, and that every
