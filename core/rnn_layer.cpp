@@ -81,8 +81,9 @@ Tensor projections(const Tensor& x, const Tensor& w_ih, const Tensor& b_ih) {
 
 /// Floating-point operations of the fused kernels' products, for the
 /// profiler: the recurrent ones (h W_hh^T, G x H per row and step) and the
-/// projection's (x W_ih^T, G x I), forward; a backward does each again for
-/// the weight gradient and once more for dx.
+/// projection's (x W_ih^T, G x I), forward; the backward is counted as
+/// twice that (d h and the weight gradients; dx, when needed, adds the
+/// projection's once more, not counted).
 double layer_flops(const Tensor& x, int64_t G, int64_t H) {
   return 2.0 * double(x.size(0) * x.size(1)) * G * (H + x.size(2));
 }

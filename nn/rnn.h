@@ -8,12 +8,15 @@
 //   cell      weight_ih, weight_hh, bias_ih, bias_hh
 // All initialised U(-1/sqrt(H), 1/sqrt(H)) as PyTorch does.
 //
-// How a layer runs (the per-step path of issue 18): the input projections of
-// all T steps in one matmul, [T B, I] x W_ih^T + b_ih, before the time loop;
-// then the loop, ops::gru_recurrence / ops::lstm_recurrence
-// (core/rnn_gates.h): per step one matmul h W_hh^T + b_hh and one fused gate
-// kernel, and one autograd node for the whole loop, whose backward through
-// time runs the fused backward kernel per step. The cells call
+// How a layer runs: one autograd node per layer, ops::gru_layer /
+// ops::lstm_layer (core/rnn_layer.h). On the CPU with H <= 256 the whole
+// forward, and the whole backward through time, are one kernel call each,
+// step t's input projection formed inside the loop
+// (kernels/cpu/rnn_sequence.h). Otherwise the input projections of all T
+// steps are one matmul, [T B, I] x W_ih^T + b_ih, before the loop, and the
+// loop is ops::gru_recurrence / ops::lstm_recurrence (core/rnn_gates.h): per
+// step one matmul h W_hh^T + b_hh and one fused gate kernel (or, on CUDA
+// with small H, one persistent kernel for all steps). The cells call
 // ops::gru_gates / ops::lstm_gates directly.
 #pragma once
 
