@@ -31,7 +31,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <memory>
 #include <vector>
 
 // GCC 12 reports Eigen's AVX-512 float tanh as maybe-uninitialized (and its
@@ -130,6 +129,7 @@ struct Input {
   const T* x = nullptr;
   int64_t I = 0, st = 0, sb = 0, si = 0;
 
+  Input() = default;  // the recurrence ops: no x
   explicit Input(const View& v)
       : x(v.data<T>()), I(v.size(2)), st(v.strides()[0]), sb(v.strides()[1]), si(v.strides()[2]) {}
   const T* rows(int64_t t, int64_t b0) const { return x + t * st + b0 * sb; }
@@ -145,20 +145,20 @@ template <typename T>
 struct Projections {
   int64_t B = 0, G = 0;
   const T* gi = nullptr;  // given
-  std::unique_ptr<Input<T>> x;
+  Input<T> x;  // layer ops only
   PackedWeights<T> w;  // W_ih^T
   std::vector<T> b;    // b_ih; empty: no bias
 
   Projections(const View& gi_, int64_t B_, int64_t G_) : B(B_), G(G_), gi(gi_.data<T>()) {}
   Projections(const LayerInput& in, int64_t B_, int64_t G_)
-      : B(B_), G(G_), x(std::make_unique<Input<T>>(in.x)),
+      : B(B_), G(G_), x(in.x),
         w(in.w_ih.data<T>(), G_, in.x.size(2), /*transposed=*/true) {
     if (in.b_ih.defined()) b.assign(in.b_ih.data<T>(), in.b_ih.data<T>() + G);
   }
   /// The rows [b0, b1) of step t; `scratch` [rows, G] holds them if formed.
   const T* rows(int64_t t, int64_t b0, int64_t b1, T* scratch) const {
     if (gi) return gi + (t * B + b0) * G;
-    w.forward(b1 - b0, x->rows(t, b0), x->sb, x->si, scratch, G);
+    w.forward(b1 - b0, x.rows(t, b0), x.sb, x.si, scratch, G);
     return scratch;
   }
   /// Whether a slice needs scratch rows.
@@ -181,7 +181,7 @@ template <typename T>
 struct ProjectionGrads {
   int64_t B = 0, G = 0;
   T* dgi = nullptr;  // given
-  std::unique_ptr<Input<T>> x;
+  Input<T> x;  // layer ops only
   PackedWeights<T> w;  // W_ih, for dx
   T* dx = nullptr;     // [T, B, I] contiguous, or null
   T* dw = nullptr;
@@ -191,7 +191,7 @@ struct ProjectionGrads {
 
   ProjectionGrads(const View& dgi_, int64_t B_, int64_t G_) : B(B_), G(G_), dgi(dgi_.data<T>()) {}
   ProjectionGrads(const LayerInput& in, const LayerInputGrads& g, int64_t B_, int64_t G_, bool shared_bias)
-      : B(B_), G(G_), x(std::make_unique<Input<T>>(in.x)), dx(g.grad_x.data_or_null<T>()),
+      : B(B_), G(G_), x(in.x), dx(g.grad_x.data_or_null<T>()),
         dw(g.grad_w_ih.data_or_null<T>()), db(g.grad_b_ih.data_or_null<T>()), db_from_gates(shared_bias) {
     if (dx) w = PackedWeights<T>(in.w_ih.data<T>(), G, in.x.size(2), /*transposed=*/false);
   }
@@ -204,7 +204,7 @@ struct ProjectionGrads {
   void start(int slices, int64_t rows_max) {
     if (formed() && (dw || (db && !db_from_gates)))
       for (int s = 0; s < slices; ++s)
-        parts.emplace_back(G, x->I, rows_max, dw != nullptr, db && !db_from_gates, /*transposed=*/true);
+        parts.emplace_back(G, x.I, rows_max, dw != nullptr, db && !db_from_gates, /*transposed=*/true);
   }
   /// The rows [b0, ...) of step t that receive gi's gradient (row stride
   /// ld()), or `scratch` (rows x ld(), zero-filled once).
@@ -213,8 +213,8 @@ struct ProjectionGrads {
   void take(int s, int64_t t, int64_t b0, int64_t b1, const T* d) {
     if (!formed()) return;
     const int64_t n = b1 - b0;
-    if (!parts.empty()) parts[s].add(n, d, ld(), x->rows(t, b0), x->sb, x->si);
-    if (dx) w.backward(n, d, ld(), dx + (t * B + b0) * x->I, x->I);
+    if (!parts.empty()) parts[s].add(n, d, ld(), x.rows(t, b0), x.sb, x.si);
+    if (dx) w.backward(n, d, ld(), dx + (t * B + b0) * x.I, x.I);
   }
   /// Sums the slices into d W_ih and d b_ih (not db_from_gates).
   void finish() {
