@@ -139,7 +139,8 @@ if [ $built -eq 1 ]; then
       limit=180
       case "$name" in
         bench_gan_step|bench_dcgan_step|bench_soak|bench_rnn_step) skip "$name" "CPU benchmark"; continue ;;
-        bench_grad_split|bench_sngan_step|bench_cayley) extra=(--device cuda) ;;
+        # bench_symconv --device cuda: its sweep only (packed vs nova's conv2d vs cuDNN)
+        bench_grad_split|bench_sngan_step|bench_cayley|bench_symconv) extra=(--device cuda) ;;
         # 10 model/size pairs, each with cuDNN twice and a PyTorch process
         bench_rnn_step_cuda) extra=(); limit=400 ;;
         *) extra=() ;;
