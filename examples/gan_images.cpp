@@ -12,15 +12,27 @@
 // Defaults: the thesis's image-GAN settings (section 2.1.4, thesis lines
 // 660-665; THESIS-NOTES.md "Settings used for the image GANs"): hinge loss,
 // Adam lr 2e-4 for G and D with betas (0, 0.999), lr decayed linearly to 0
-// over the run, spectral norm in D only, batch 128 for G and 64 for D, 3 D
-// steps per G step for SN-GAN. The thesis gives no D-step ratio for its
-// DCGAN studies (sections 2.1.5.1-2.1.5.2, which only look at single steps)
-// beyond "the standard settings"; DCGAN here takes 1, our choice: it is the
-// ratio of settings B and C of the SN-GAN paper's Table 1 (Adam beta2 0.999,
-// the thesis's beta2; its settings with 5 D steps pair lr 1e-3 or beta2
-// 0.9 with it). That table is cited from memory (the paper is not in
-// /work/shared/papers); --n-dis changes the ratio. --steps counts G steps;
-// the default 100,000 is a GPU-scale run, a CPU run takes far fewer.
+// over the run, spectral norm in D only, batch 128 for G and 64 for D
+// (BigGAN: 50 and 50), 3 D steps per G step for SN-GAN and 2 for AutoGAN and
+// BigGAN (AutoGAN's own script runs 5, with beta2 0.9; the thesis's values are
+// the defaults).
+// The thesis gives no D-step ratio for its DCGAN studies (sections
+// 2.1.5.1-2.1.5.2, which only look at single steps) beyond "the standard
+// settings"; DCGAN here takes 1, our choice: it is the ratio of settings B
+// and C of the SN-GAN paper's Table 1 (Adam beta2 0.999, the thesis's beta2;
+// its settings with 5 D steps pair lr 1e-3 or beta2 0.9 with it). That table
+// is cited from memory (the paper is not in /work/shared/papers); --n-dis
+// changes the ratio. --steps counts G steps; the default 100,000 is a
+// GPU-scale run, a CPU run takes far fewer.
+//
+// Where the original code keeps a moving average of G, so does this program,
+// and samples and scores with it (--ema, --ema-start): AutoGAN's code
+// (functions.py, train_derived.py) averages G's parameters with decay 0.999
+// after every G step from the first, its BatchNorm statistics staying G's;
+// BigGAN-PyTorch's CIFAR script averages G's whole state with decay 0.9999,
+// copying G until G step 1000. BigGAN's weights start N(0, 0.02) as that
+// script passes them (--G_init N02 --D_init N02); --biggan-init ortho gives
+// utils.py's default, orthogonal.
 //
 // The pieces are the library's, as in examples/gan_8gaussians.cpp:
 //   D step  models::GanDiscriminatorStep: one forward over the real and fake
@@ -66,6 +78,7 @@
 #include <memory>
 #include <tuple>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -265,16 +278,22 @@ enum class Weighting { none, aw1, aw2 };
 
 const char* method_name(Weighting w) { return w == Weighting::aw1 ? "aw1" : w == Weighting::aw2 ? "aw2" : "baseline"; }
 
+const char* biggan_init_name(models::BigganInit i) {
+  return i == models::BigganInit::ortho ? "ortho" : i == models::BigganInit::xavier ? "xavier" : "n02";
+}
+
 struct Config {
   std::string model = "dcgan", data_dir, dataset = "fashion-mnist";
   bool conditional = false;  // sngan --conditional, biggan: class labels in G and D
-  double ema_decay = -1;     // --ema: < 0 the model's default (biggan 0.9999, others off), 0 off
-  int64_t ema_start = 1000;  // G steps before the average starts (until then it copies G)
+  double ema_decay = -1;     // --ema: < 0 the model's (autogan 0.999, biggan 0.9999, others off), 0 off
+  int64_t ema_start = -1;    // G steps before the average starts (until then it copies G); < 0 the model's
+  bool ema_buffers = true;   // the average covers BatchNorm's statistics too (false: they are G's; autogan)
+  models::BigganInit biggan_init = models::BigganInit::n02;
   int64_t num_classes = 0;   // conditional: from the training labels
   int64_t width = 0;  // 0: the paper's
   models::GanDiscriminatorStepOptions d_step;
   Weighting weighting = Weighting::none;
-  int64_t steps = 100000, n_dis = 0, batch_g = 128, batch_d = 64, z_dim = 128;
+  int64_t steps = 100000, n_dis = 0, batch_g = 0, batch_d = 0, z_dim = 128;  // n_dis, batch_*: 0 the model's
   double lr_g = 2e-4, lr_d = 2e-4, beta1 = 0.0, beta2 = 0.999;
   bool lr_decay = true;
   uint64_t seed = 0;
@@ -287,6 +306,25 @@ struct Config {
   std::string graph;    // --graph: the DOT file, empty when off
   optim::OnNonFinite on_nonfinite = optim::OnNonFinite::stop;
 };
+
+/// The weights' initial distribution, for the header line.
+std::string init_description(const Config& cfg) {
+  if (cfg.model == "dcgan") return "N(0, 0.02)";
+  if (cfg.model != "biggan") return "xavier_uniform";  // sngan, autogan: their code's
+  const char* name = biggan_init_name(cfg.biggan_init);
+  return fmt::format("{} (--biggan-init {})",
+                     cfg.biggan_init == models::BigganInit::ortho    ? "orthogonal"
+                     : cfg.biggan_init == models::BigganInit::xavier ? "xavier_uniform"
+                                                                     : "N(0, 0.02)",
+                     name);
+}
+
+/// The EMA of G, for the header line.
+std::string ema_description(const Config& cfg) {
+  if (cfg.ema_decay <= 0) return "no EMA of G";
+  return fmt::format("EMA of G {:g} from step {} ({})", cfg.ema_decay, cfg.ema_start,
+                     cfg.ema_buffers ? "whole state" : "parameters; BatchNorm statistics G's");
+}
 
 /// G and D as the options say, on cfg.device: the weights from the default
 /// generator seeded with seed * 2654435761 + 1, so every call gives the same.
@@ -337,6 +375,7 @@ std::pair<std::shared_ptr<nn::Module>, std::shared_ptr<nn::Module>> make_models(
     o.z_dim = cfg.z_dim;
     o.num_classes = cfg.num_classes;
     if (cfg.width > 0) o.g_ch = o.d_ch = cfg.width;
+    o.g_init = o.d_init = cfg.biggan_init;
     auto g = std::make_shared<models::BigganGenerator>(o);
     auto d = std::make_shared<models::BigganDiscriminator>(o);
     G = std::make_shared<examples::LabelledNet>(g, [](nn::Module& n, const Tensor& z, const Tensor& y) {
@@ -375,6 +414,7 @@ class Trainer {
     }
     g_params_ = G_->named_parameters();
     d_params_ = D_->named_parameters();
+    for (const auto& [key, p] : g_params_) g_param_keys_.insert(key);
     const std::pair<double, double> betas{cfg.beta1, cfg.beta2};
     opt_g_ = std::make_unique<optim::Adam>(G_->parameters(), optim::AdamOptions{cfg.lr_g, betas});
     auto opt_d = std::make_unique<optim::Adam>(D_->parameters(), optim::AdamOptions{cfg.lr_d, betas});
@@ -412,6 +452,7 @@ class Trainer {
         .setting("z_dim", std::to_string(cfg.z_dim)).setting("lr_g", num(cfg.lr_g)).setting("lr_d", num(cfg.lr_d))
         .setting("beta1", num(cfg.beta1)).setting("beta2", num(cfg.beta2))
         .setting("lr_decay", cfg.lr_decay ? "linear" : "none");
+    if (cfg.model == "biggan") ckpt_.setting("init", biggan_init_name(cfg.biggan_init));
   }
 
   /// --graph: one step's losses as the steps build them (D's loss in its
@@ -606,9 +647,12 @@ class Trainer {
     csv_->flush();
   }
 
-  /// BigGAN-PyTorch's EMA of G (utils.ema): every floating entry of the
-  /// state (weights and BatchNorm statistics) e <- d e + (1 - d) g after each
-  /// G step, a plain copy (d = 0) before --ema-start; integer entries copied.
+  /// The EMA of G after each G step: e <- d e + (1 - d) g, a plain copy
+  /// (d = 0) before --ema-start. BigGAN-PyTorch's utils.ema averages every
+  /// floating entry of the state (weights, spectral norm's u and v, BatchNorm
+  /// statistics); AutoGAN's code (cfg.ema_buffers false) averages the
+  /// parameters only and evaluates with G's own BatchNorm statistics, so
+  /// every buffer is copied from G. Integer entries are always copied.
   void update_ema(int64_t step) {
     NoGradGuard no_grad;
     const double d = step < cfg_.ema_start ? 0.0 : cfg_.ema_decay;
@@ -616,7 +660,8 @@ class Trainer {
     for (const auto& [key, t] : target.items()) {
       const Tensor& g = source.at(key);
       Tensor e = t;  // a handle to G_ema's own tensor
-      if (is_floating(e.dtype())) e.copy_(e * d + g * (1.0 - d));
+      const bool averaged = is_floating(e.dtype()) && (cfg_.ema_buffers || g_param_keys_.count(key) > 0);
+      if (averaged) e.copy_(e * d + g * (1.0 - d));
       else e.copy_(g);
     }
   }
@@ -704,6 +749,7 @@ class Trainer {
   std::shared_ptr<nn::Module> G_ema_;  // --ema: the average of G that samples and FID use; else null
   std::shared_ptr<examples::LabelledNet> g_labelled_, d_labelled_;  // G_ and D_ when conditional, else null
   nn::NamedTensors g_params_, d_params_;
+  std::set<std::string> g_param_keys_;  // G's parameters' names (the EMA's, without its buffers)
   std::unique_ptr<optim::Adam> opt_g_;
   std::unique_ptr<models::GanDiscriminatorStep> d_step_;
   std::unique_ptr<optim::LinearLR> sched_g_, sched_d_;
@@ -719,14 +765,14 @@ int run(int argc, char** argv) {
   Config cfg;
   ClassifierConfig ccfg;
   std::string loss = "hinge", weighting = "none", device = "cpu", on_nonfinite = "stop", grad_split = "auto";
-  std::string study = "none";
+  std::string study = "none", biggan_init = "n02";
   int64_t study_iterations = 50, stl10_unlabeled = 0;
   int64_t threads = 1;
   bool train_cls = false, no_decay = false;
   using examples::RealRange;
   examples::Cli cli("gan_images",
-                    "train DCGAN or SN-GAN on Fashion-MNIST or MNIST (padded to 32x32), CIFAR-10 or STL-10 (48x48), plain or with "
-                    "the adaptive weighted discriminator (thesis section 2.1); or train the classifier whose "
+                    "train DCGAN, SN-GAN, AutoGAN or BigGAN on Fashion-MNIST or MNIST (padded to 32x32), CIFAR-10 "
+                    "or STL-10 (48x48), plain or with the adaptive weighted discriminator (thesis section 2.1); or train the classifier whose "
                     "features give this program's FID and IS (--train-classifier)");
   cli.choice("model", cfg.model, {"dcgan", "sngan", "autogan", "biggan"},
              "dcgan: the SN-GAN paper's standard CNN (models/dcgan.h); sngan: the SN-GAN ResNet (models/sngan.h; "
@@ -734,10 +780,19 @@ int run(int argc, char** argv) {
              "(models/autogan.h); biggan: BigGAN as BigGAN-PyTorch's CIFAR script, class-conditional "
              "(models/biggan.h). autogan and biggan are 3x32x32 models: --dataset cifar10");
   cli.real("ema", cfg.ema_decay,
-           "keep an exponential moving average of G (BigGAN-PyTorch's utils.ema) with this decay, used for the "
-           "sample sheets and FID/IS; negative: the model's default (biggan 0.9999 as its CIFAR script; the "
-           "others none), 0: off", RealRange{-1, 1, false, true});
-  cli.integer("ema-start", cfg.ema_start, "--ema: G steps before the average starts (until then it copies G)", 0);
+           "keep an exponential moving average of G with this decay, updated after every G step and used for "
+           "the sample sheets and FID/IS; negative: the model's (autogan 0.999 over G's parameters, its "
+           "BatchNorm statistics G's, as AutoGAN's code; biggan 0.9999 over G's whole state, as BigGAN-PyTorch's "
+           "CIFAR script; dcgan and sngan none, and with --ema the whole state), 0: off",
+           RealRange{-1, 1, false, true});
+  cli.integer("ema-start", cfg.ema_start,
+              "--ema: G steps before the average starts (until then it copies G); negative: the model's (autogan "
+              "0, averaging from the first step; biggan 1000, as its CIFAR script; dcgan and sngan 1000)", -1);
+  cli.choice("biggan-init", biggan_init, {"n02", "ortho", "xavier"},
+             "biggan only: the weight init of G and D (its convs, linears and embeddings; biases and "
+             "BatchNorm keep theirs): n02 N(0, 0.02), what "
+             "BigGAN-PyTorch's CIFAR script passes; ortho orthogonal, its utils.py default; xavier "
+             "xavier_uniform. The other models have their code's own init");
   cli.flag("conditional", cfg.conditional,
            "sngan: class-conditional G (conditional BN) and projection D on the dataset's labels (biggan always is)");
   cli.integer("width", cfg.width,
@@ -764,9 +819,11 @@ int run(int argc, char** argv) {
            "folder of the dataset's files; default /usr/share/datasets/<dataset> (Debian's dataset-fashion-mnist "
            "puts Fashion-MNIST there; CIFAR-10 and STL-10 are not packaged: download them and name the folder)");
   cli.integer("steps", cfg.steps, "generator steps (each after --n-dis D steps); the lr decays to 0 over them", 1);
-  cli.integer("n-dis", cfg.n_dis, "D steps per G step; 0: the model's (sngan 3 as the thesis, dcgan 1)", 0, 100);
-  cli.integer("batch-g", cfg.batch_g, "z per G step (thesis: 128)", 1);
-  cli.integer("batch-d", cfg.batch_d, "real and fake images per D step, each (thesis: 64)", 1);
+  cli.integer("n-dis", cfg.n_dis,
+              "D steps per G step; 0: the model's (as the thesis: sngan 3, autogan and biggan 2; dcgan 1)", 0, 100);
+  cli.integer("batch-g", cfg.batch_g, "z per G step; 0: the model's (as the thesis: biggan 50, the others 128)", 0);
+  cli.integer("batch-d", cfg.batch_d,
+              "real and fake images per D step, each; 0: the model's (as the thesis: biggan 50, the others 64)", 0);
   cli.integer("z-dim", cfg.z_dim, "latent size", 1);
   cli.real("lr-g", cfg.lr_g, "G's Adam learning rate", RealRange::positive());
   cli.real("lr-d", cfg.lr_d, "D's Adam learning rate (aw: its inner Adam's)", RealRange::positive());
@@ -849,7 +906,18 @@ int run(int argc, char** argv) {
   cfg.weighting = weighting == "aw1" ? Weighting::aw1 : weighting == "aw2" ? Weighting::aw2 : Weighting::none;
   cfg.on_nonfinite = on_nonfinite == "stop" ? optim::OnNonFinite::stop : optim::OnNonFinite::warn;
   cfg.lr_decay = !no_decay;
-  if (cfg.n_dis == 0) cfg.n_dis = cfg.model == "sngan" ? 3 : 1;
+  // the model's defaults: the thesis's n_dis and batch sizes (section 2.1.4)
+  if (cfg.n_dis == 0) cfg.n_dis = cfg.model == "sngan" ? 3 : cfg.model == "dcgan" ? 1 : 2;
+  if (cfg.batch_g == 0) cfg.batch_g = cfg.model == "biggan" ? 50 : 128;
+  if (cfg.batch_d == 0) cfg.batch_d = cfg.model == "biggan" ? 50 : 64;
+  // the original code's EMA of G (see the top of the file)
+  if (cfg.ema_decay < 0) cfg.ema_decay = cfg.model == "biggan" ? 0.9999 : cfg.model == "autogan" ? 0.999 : 0.0;
+  if (cfg.ema_start < 0) cfg.ema_start = cfg.model == "autogan" ? 0 : 1000;
+  cfg.ema_buffers = cfg.model != "autogan";
+  NOVA_CHECK(cfg.model == "biggan" || biggan_init == "n02", "gan_images: --biggan-init is for --model biggan");
+  cfg.biggan_init = biggan_init == "ortho"    ? models::BigganInit::ortho
+                    : biggan_init == "xavier" ? models::BigganInit::xavier
+                                              : models::BigganInit::n02;
   NOVA_CHECK(cfg.stop_at <= cfg.steps, "gan_images: --stop-at {} is beyond --steps {}", cfg.stop_at, cfg.steps);
   NOVA_CHECK(cfg.fid_every == 0 || !cfg.classifier.empty(),
              "gan_images: --fid-every needs --classifier FILE (make one with --train-classifier)");
@@ -862,7 +930,6 @@ int run(int argc, char** argv) {
     train = with_stl10_unlabeled(train, cfg.data_dir, stl10_unlabeled);
   }
   if (cfg.model == "biggan") cfg.conditional = true;
-  if (cfg.ema_decay < 0) cfg.ema_decay = cfg.model == "biggan" ? 0.9999 : 0.0;
   NOVA_CHECK(!cfg.conditional || cfg.model == "sngan" || cfg.model == "biggan",
              "gan_images: --conditional is for --model sngan (biggan always is; dcgan and autogan are not)");
   NOVA_CHECK((cfg.model != "autogan" && cfg.model != "biggan") || (train.channels() == 3 && train.size() == 32),
@@ -918,14 +985,16 @@ int run(int argc, char** argv) {
              "angle_update_real,angle_update_fake,lr_g,fid,is,is_std,elapsed\n";
   }
 
-  fmt::print("{}{} on {} ({} images, {}x{}x{} in [-1, 1]), width {}; {}{}; loss {}; {} steps, {} D step(s) each, "
-             "batch G {} D {}; Adam lr G {:g} D {:g}, betas ({:g}, {:g}), {}; seed {}, device {}, threads {}\n",
+  fmt::print("{}{} on {} ({} images, {}x{}x{} in [-1, 1]), width {}, init {}; {}{}; loss {}; {} steps, {} D step(s) "
+             "each, batch G {} D {}; Adam lr G {:g} D {:g}, betas ({:g}, {:g}), {}; {}; seed {}, device {}, "
+             "threads {}\n",
              cfg.model, cfg.conditional ? fmt::format(" (conditional, {} classes)", cfg.num_classes) : std::string(),
              cfg.dataset, train.images.size(0), train.channels(), train.size(), train.size(), cfg.width == 0 ? std::string("paper's") : std::to_string(cfg.width),
-             method_name(cfg.weighting),
+             init_description(cfg), method_name(cfg.weighting),
              cfg.weighting == Weighting::aw1 ? " (Algorithm 1)" : cfg.weighting == Weighting::aw2 ? " (Algorithm 2)" : "",
              loss, cfg.steps, cfg.n_dis, cfg.batch_g, cfg.batch_d, cfg.lr_g, cfg.lr_d, cfg.beta1, cfg.beta2,
-             cfg.lr_decay ? "linear decay to 0" : "no decay", cfg.seed, cfg.device.str(), omp_get_max_threads());
+             cfg.lr_decay ? "linear decay to 0" : "no decay", ema_description(cfg), cfg.seed, cfg.device.str(),
+             omp_get_max_threads());
   std::fflush(stdout);
   Trainer trainer(cfg, train, test ? &*test : nullptr);
   trainer.set_csv(cfg.csv.empty() ? nullptr : &csv);

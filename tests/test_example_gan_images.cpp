@@ -3,9 +3,10 @@
 // dataset the test writes (so no real data is needed): a few steps of each
 // weighting and of SN-GAN at a tiny width, the CSV columns and aw's cases,
 // the sample grid, exact resume (a run stopped halfway and resumed ends bit
-// for bit where a straight run does), the classifier command and the FID/IS
-// it enables (labelled as not comparable with published numbers), and bad
-// options refused. Compiled only when the examples are built.
+// for bit where a straight run does), each model's default n_dis, batch
+// sizes, EMA and init (the header line and the checkpoint's settings), the
+// classifier command and the FID/IS it enables (labelled as not comparable
+// with published numbers), and bad options refused. Compiled only when the examples are built.
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -269,6 +270,136 @@ TEST_CASE("gan_images trains conditional SN-GAN, BigGAN and AutoGAN on CIFAR-10 
   REQUIRE_THAT(no_cond.output, Contains("--conditional is for --model sngan"));
 }
 
+// Each model's defaults as the run resolves them: the thesis's D steps per G
+// step and batch sizes (section 2.1.4), the original code's EMA of G and
+// init. One step at width 2 on CIFAR-shaped files, without any of the
+// options, so the model's values are what the header line prints and the
+// checkpoint's settings hold.
+TEST_CASE("gan_images resolves each model's n_dis, batch sizes, EMA and init", "[example][gan_images]") {
+  nova::test::TempDir cifar, dir;
+  write_cifar10(cifar.path.string(), 4);
+  const std::string data = "--dataset cifar10 --data-dir " + cifar.path.string() +
+                           " --width 2 --z-dim 8 --threads 1 --log-every 0 ";
+  struct Want {
+    const char* model;
+    const char* n_dis;
+    const char* batch_g;
+    const char* batch_d;
+    const char* ema_setting;  // the checkpoint's "ema"
+    const char* ema_line;     // what the header line says
+    const char* init_line;
+  };
+  const Want wants[] = {
+      {"dcgan", "1", "128", "64", "off", "no EMA of G", "init N(0, 0.02);"},
+      {"sngan", "3", "128", "64", "off", "no EMA of G", "init xavier_uniform;"},
+      {"autogan", "2", "128", "64", "0.999 from step 0",
+       "EMA of G 0.999 from step 0 (parameters; BatchNorm statistics G's)", "init xavier_uniform;"},
+      {"biggan", "2", "50", "50", "0.9999 from step 1000", "EMA of G 0.9999 from step 1000 (whole state)",
+       "init N(0, 0.02) (--biggan-init n02);"},
+  };
+  for (const Want& w : wants) {
+    INFO("model " << w.model);
+    const std::string ckpt = dir.file(std::string(w.model) + ".safetensors");
+    Run r = run(data + "--steps 1 --model " + w.model + " --checkpoint " + ckpt);
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    REQUIRE_THAT(r.output, Contains(std::string(w.n_dis) + " D step(s) each, batch G " + w.batch_g + " D " + w.batch_d +
+                                    ";"));
+    REQUIRE_THAT(r.output, Contains(w.ema_line));
+    REQUIRE_THAT(r.output, Contains(w.init_line));
+    nova::safetensors::Metadata meta;
+    nova::nn::load_checkpoint(ckpt, &meta);
+    REQUIRE(meta.at("nova.train.setting.n_dis") == w.n_dis);
+    REQUIRE(meta.at("nova.train.setting.batch_g") == w.batch_g);
+    REQUIRE(meta.at("nova.train.setting.batch_d") == w.batch_d);
+    REQUIRE(meta.at("nova.train.setting.ema") == w.ema_setting);
+    if (std::string(w.model) == "biggan") REQUIRE(meta.at("nova.train.setting.init") == "n02");
+    else REQUIRE(meta.count("nova.train.setting.init") == 0);
+  }
+
+  // given options win over the model's
+  const std::string ortho = dir.file("ortho.safetensors");
+  Run given = run(data + "--steps 1 --model biggan --n-dis 1 --batch-g 6 --batch-d 5 --ema 0.5 --ema-start 3 "
+                         "--biggan-init ortho --checkpoint " + ortho);
+  INFO(given.output);
+  REQUIRE(given.status == 0);
+  REQUIRE_THAT(given.output, Contains("1 D step(s) each, batch G 6 D 5;"));
+  REQUIRE_THAT(given.output, Contains("EMA of G 0.5 from step 3 (whole state)"));
+  REQUIRE_THAT(given.output, Contains("init orthogonal (--biggan-init ortho);"));
+  nova::safetensors::Metadata meta;
+  const nova::StateDict state = nova::nn::load_checkpoint(ortho, &meta);
+  REQUIRE(meta.at("nova.train.setting.init") == "ortho");
+  // --biggan-init reaches the weights: G's 3x3 convs [8, 8, 3, 3] start with
+  // orthonormal rows (W W^T = I for W [8, 72]); one Adam step of lr 2e-4
+  // moves each entry by at most about 2e-4. N(0, 0.02) rows have squared
+  // norms near 72 * 0.02^2 = 0.03.
+  auto gram = [](const nova::Tensor& w) {
+    const nova::Tensor m = w.reshape({w.size(0), -1});
+    return nova::ops::matmul(m, m.transpose(0, 1));
+  };
+  const nova::Tensor eye = nova::eye(8);
+  REQUIRE(nova::test::max_abs_diff(gram(state.at("G.net.blocks.0.conv1.weight_orig")), eye) < 0.01);
+  const nova::StateDict n02 = nova::nn::load_checkpoint(dir.file("biggan.safetensors"));
+  REQUIRE(nova::test::max_abs_diff(gram(n02.at("G.net.blocks.0.conv1.weight_orig")), eye) > 0.9);
+
+  // a checkpoint resumes under the same resolved values (here the defaults
+  // given by hand) and refuses others
+  const std::string half = dir.file("half.safetensors");
+  const std::string two = data + "--model biggan --steps 2 ";
+  REQUIRE(run(two + "--stop-at 1 --checkpoint " + half).status == 0);
+  Run same = run(two + "--batch-g 50 --batch-d 50 --n-dis 2 --biggan-init n02 --resume " + half);
+  INFO(same.output);
+  REQUIRE(same.status == 0);
+  REQUIRE_THAT(same.output, Contains("resumed from " + half + " after step 1"));
+  Run other = run(two + "--biggan-init ortho --batch-g 128 --resume " + half);
+  REQUIRE(other.status == 1);
+  REQUIRE_THAT(other.output, Contains("batch_g=50"));
+  REQUIRE_THAT(other.output, Contains("init=n02"));
+
+  Run refused = run(data + "--steps 1 --model dcgan --biggan-init ortho");
+  REQUIRE(refused.status == 1);
+  REQUIRE_THAT(refused.output, Contains("--biggan-init is for --model biggan"));
+}
+
+// AutoGAN's EMA (its functions.py) averages G's parameters only; G_ema's
+// BatchNorm statistics are G's. BigGAN-PyTorch's averages the whole state.
+TEST_CASE("gan_images: AutoGAN's EMA averages G's parameters from step 1, BigGAN's the whole state",
+          "[example][gan_images]") {
+  nova::test::TempDir cifar, dir;
+  write_cifar10(cifar.path.string(), 4);
+  const std::string data = "--dataset cifar10 --data-dir " + cifar.path.string() + " " + kTiny + "--steps 2 ";
+  // the largest |G_ema - G| over the parameters, and over the floating buffers
+  auto ema_gaps = [&](const std::string& extra) {
+    const std::string ckpt = dir.file("ema.safetensors");
+    Run r = run(data + extra + " --checkpoint " + ckpt);
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const nova::StateDict state = nova::nn::load_checkpoint(ckpt);
+    double params = 0, buffers = 0;
+    int running = 0;
+    for (const auto& [key, t] : state.items()) {
+      if (key.rfind("G_ema.", 0) != 0 || !nova::is_floating(t.dtype())) continue;
+      const double gap = nova::test::max_abs_diff(t, state.at("G." + key.substr(6)));
+      const bool bn = key.find(".running_") != std::string::npos;
+      const bool sn = key.find(".weight_u") != std::string::npos || key.find(".weight_v") != std::string::npos;
+      running += bn;
+      double& most = bn || sn ? buffers : params;
+      most = std::max(most, gap);
+    }
+    REQUIRE(running > 0);  // the models have BatchNorm
+    return std::pair<double, double>{params, buffers};
+  };
+  const auto [a_params, a_buffers] = ema_gaps("--model autogan");
+  REQUIRE(a_params > 0);     // averaging from the first step: lags G
+  REQUIRE(a_buffers == 0);   // BatchNorm statistics copied from G
+  const auto [b_params, b_buffers] = ema_gaps("--model biggan --ema-start 0");
+  REQUIRE(b_params > 0);
+  REQUIRE(b_buffers > 0);    // the whole state averaged
+  const auto [c_params, c_buffers] = ema_gaps("--model biggan");
+  REQUIRE(c_params == 0);    // before step 1000: a copy of G
+  REQUIRE(c_buffers == 0);
+}
+
 TEST_CASE("gan_images keeps an EMA of G: a copy before --ema-start, an average after", "[example][gan_images]") {
   TinyData data;
   nova::test::TempDir dir;
@@ -413,7 +544,8 @@ TEST_CASE("gan_images refuses bad options with a clear message", "[example][gan_
                              "--n-dis", "--batch-g", "--batch-d", "--lr-g", "--lr-d", "--beta1", "--beta2", "--seed",
                              "--device", "--threads", "--csv", "--csv-every", "--out-dir", "--sample-every",
                              "--fid-every", "--fid-samples", "--classifier", "--checkpoint", "--resume",
-                             "--stop-at", "--train-classifier", "--classifier-out", "--conditional", "--study"})
+                             "--stop-at", "--train-classifier", "--classifier-out", "--conditional", "--study", "--ema",
+                             "--ema-start", "--biggan-init"})
     REQUIRE_THAT(help.output, Contains(option));
 
   Run model = run(data.args() + "--model stylegan");
