@@ -49,7 +49,24 @@ std::string rnn_model_label(RnnModel model) {
   return labels[size_t(model)];
 }
 
-bool has_orthogonal_weights(RnnModel model) { return model != RnnModel::lstm && model != RnnModel::gru; }
+bool has_orthogonal_weights(RnnModel model, nn::GORUOrthogonal goru_u) {
+  if (model == RnnModel::goru) return goru_u == nn::GORUOrthogonal::cayley;
+  return model != RnnModel::lstm && model != RnnModel::gru;
+}
+
+const std::vector<std::string>& goru_u_names() {
+  static const std::vector<std::string> names{"eunn-fft", "eunn-tunable", "cayley"};
+  return names;
+}
+
+nn::GORUOrthogonal parse_goru_u(const std::string& name) {
+  if (name == "eunn-fft") return nn::GORUOrthogonal::eunn_fft;
+  if (name == "eunn-tunable") return nn::GORUOrthogonal::eunn_tunable;
+  if (name == "cayley") return nn::GORUOrthogonal::cayley;
+  fail("rnn_tasks: unknown GORU U '{}' (eunn-fft, eunn-tunable or cayley)", name);
+}
+
+std::string goru_u_name(nn::GORUOrthogonal u) { return goru_u_names()[size_t(u)]; }
 
 int64_t default_batch(RnnTask task) { return task == RnnTask::parenthesis ? 16 : 128; }
 
@@ -135,7 +152,7 @@ double task_baseline_loss(RnnTask task, int64_t T) {
 }
 
 RnnTaskNet::RnnTaskNet(RnnModel model_, RnnTask task_, int64_t hidden_, int64_t negative_ones, Generator& gen,
-                       DType dtype)
+                       DType dtype, nn::GORUOrthogonal goru_u, int64_t goru_capacity)
     : nn::Module("RnnTaskNet"), model(model_), task(task_), hidden(hidden_) {
   NOVA_CHECK(hidden >= 1, "RnnTaskNet: hidden size must be >= 1, got {}", hidden);
   NOVA_CHECK(negative_ones >= 0 && negative_ones <= hidden,
@@ -150,7 +167,12 @@ RnnTaskNet::RnnTaskNet(RnnModel model_, RnnTask task_, int64_t hidden_, int64_t 
       break;
     case RnnModel::goru:
       cell_ = register_module("rnn", std::make_shared<nn::GORUCell>(
-                                         in, hidden, nn::GORUOptions().negative_ones(negative_ones).generator(&gen)));
+                                         in, hidden,
+                                         nn::GORUOptions()
+                                             .orthogonal(goru_u)
+                                             .capacity(goru_capacity)
+                                             .negative_ones(negative_ones)
+                                             .generator(&gen)));
       break;
     case RnnModel::ncgru_uc:
     case RnnModel::ncgru_urc:

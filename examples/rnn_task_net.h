@@ -10,8 +10,9 @@
 //                -1 entries of D: scoRNN 20, NC-GRU 40
 //   denoise,     batch 128: LSTM 90, GRU 100, scoRNN 200, GORU 128,
 //                NC-GRU 118; -1 entries of D: 50 for scoRNN and NC-GRU
-// GORU's substitute U (nn/orthogonal_rnn.h) gets no -1 entries: GORU's own
-// rotations have determinant 1.
+// GORU's U is its EUNN (FFT style, nn/eunn.h) by default, whose rotations
+// have determinant 1; the Cayley option (--goru-u cayley) gets no -1
+// entries either.
 //
 // The read-out: parenthesis and the two classification tasks read every
 // step's hidden state (one output per step), adding reads only the last one.
@@ -47,8 +48,14 @@ std::string rnn_task_name(RnnTask task);
 std::string rnn_model_name(RnnModel model);
 /// The thesis's label: "LSTM", ..., "NC-GRU(U_c)", "NC-GRU(U_r, U_c)".
 std::string rnn_model_label(RnnModel model);
-/// True for the models trained with the CayleyOptimizer.
-bool has_orthogonal_weights(RnnModel model);
+/// True for the models trained with the CayleyOptimizer (GORU only with
+/// its Cayley U: its EUNN angles are ordinary parameters).
+bool has_orthogonal_weights(RnnModel model, nn::GORUOrthogonal goru_u = nn::GORUOrthogonal::eunn_fft);
+/// "eunn-fft", "eunn-tunable", "cayley", and back (throws nova::Error naming
+/// the choices otherwise).
+const std::vector<std::string>& goru_u_names();
+nn::GORUOrthogonal parse_goru_u(const std::string& name);
+std::string goru_u_name(nn::GORUOrthogonal u);
 
 /// The thesis's batch size for the task (16 for parenthesis, 128 otherwise).
 int64_t default_batch(RnnTask task);
@@ -83,8 +90,11 @@ double task_baseline_loss(RnnTask task, int64_t T);
 /// threads.
 class RnnTaskNet : public nn::Module {
  public:
+  /// goru_u, goru_capacity: how GORU makes its U (nn::GORUOptions); other
+  /// models ignore them.
   RnnTaskNet(RnnModel model, RnnTask task, int64_t hidden, int64_t negative_ones, Generator& gen,
-             DType dtype = kFloat32);
+             DType dtype = kFloat32, nn::GORUOrthogonal goru_u = nn::GORUOrthogonal::eunn_fft,
+             int64_t goru_capacity = 2);
 
   /// inputs [steps, B, I] -> [steps, B, outputs], or [B, outputs] for adding.
   Tensor forward(const Tensor& inputs) override;
@@ -95,7 +105,8 @@ class RnnTaskNet : public nn::Module {
   /// optimizer's.
   std::vector<Tensor> ordinary_parameters() const;
   /// Trained numbers: an orthogonal weight counts its skew A's free entries,
-  /// n (n - 1) / 2, not U's and A's 2 n^2 stored ones.
+  /// n (n - 1) / 2, not U's and A's 2 n^2 stored ones (GORU's EUNN: its
+  /// angles).
   int64_t trainable_parameters() const;
 
   RnnModel model;

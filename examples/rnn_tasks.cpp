@@ -73,6 +73,8 @@ struct Config {
   int64_t T = 100, batch = 0, hidden = 0, negative_ones = -1, steps = 2000;
   double lr = 1e-3, weight_decay = 0;
   int64_t reset_every = 50;
+  nn::GORUOrthogonal goru_u = nn::GORUOrthogonal::eunn_fft;  // --goru-u
+  int64_t goru_capacity = 2;                                  // --goru-capacity
   Device device = kCPU;
   std::string csv_path, checkpoint, resume;
   int64_t checkpoint_every = 500, log_every = 100;
@@ -120,13 +122,15 @@ double orthogonality_error(const examples::RnnTaskNet& net) {
 
 RunResult train_run(const Config& cfg, const RunSpec& spec, optim::Progress& progress, std::ofstream* csv) {
   const int64_t hidden = cfg.hidden > 0 ? cfg.hidden : examples::default_hidden(cfg.task, spec.model);
-  const int64_t neg = cfg.negative_ones >= 0 ? std::min(cfg.negative_ones, hidden)
-                                             : examples::default_negative_ones(cfg.task, spec.model);
+  const bool eunn = spec.model == RnnModel::goru && cfg.goru_u != nn::GORUOrthogonal::cayley;
+  const int64_t neg = eunn                      ? 0  // EUNN's rotations have no D
+                      : cfg.negative_ones >= 0 ? std::min(cfg.negative_ones, hidden)
+                                               : examples::default_negative_ones(cfg.task, spec.model);
   const int64_t batch = cfg.batch > 0 ? cfg.batch : examples::default_batch(cfg.task);
   // init and data from two streams of the seed: the same network whatever
   // the steps, and the same batches whatever the model
   Generator init_gen(spec.seed * 2 + 1), data_gen(spec.seed * 2 + 2);
-  examples::RnnTaskNet net(spec.model, cfg.task, hidden, neg, init_gen);
+  examples::RnnTaskNet net(spec.model, cfg.task, hidden, neg, init_gen, kFloat32, cfg.goru_u, cfg.goru_capacity);
   net.to(cfg.device);
   optim::Adam adam(net.ordinary_parameters(), optim::AdamOptions{cfg.lr, {0.9, 0.999}, 1e-8, cfg.weight_decay});
   std::unique_ptr<optim::CayleyOptimizer> cayley;
@@ -146,6 +150,10 @@ RunResult train_run(const Config& cfg, const RunSpec& spec, optim::Progress& pro
   ckpt.setting("lr", fmt::format("{}", cfg.lr)).setting("weight_decay", fmt::format("{}", cfg.weight_decay));
   ckpt.setting("neumann", std::to_string(spec.neumann)).setting("reset_every", std::to_string(cfg.reset_every));
   ckpt.setting("seed", std::to_string(spec.seed));
+  if (spec.model == RnnModel::goru) {
+    ckpt.setting("goru_u", examples::goru_u_name(cfg.goru_u));
+    if (cfg.goru_u == nn::GORUOrthogonal::eunn_tunable) ckpt.setting("goru_capacity", std::to_string(cfg.goru_capacity));
+  }
 
   RunResult r;
   r.spec = spec;
@@ -290,7 +298,7 @@ void print_table(const Config& cfg, const std::vector<RunResult>& results, bool 
     }
     const RunResult& first = *group.front();
     const double thesis = examples::thesis_min_loss(cfg.task, first.spec.model, cfg.T) / unit;
-    const bool orthogonal = examples::has_orthogonal_weights(first.spec.model);
+    const bool orthogonal = examples::has_orthogonal_weights(first.spec.model, cfg.goru_u);
     fmt::print("| {} | {} | {} | {} | {:.4g} ({:.2g}) | {:.4g} | {:.4g} ({:.2g}) |{} {:.2f} | {} | {} |\n",
                first.spec.variant, first.hidden, first.params, group.size(), mean_of(mins), sd_of(mins),
                *std::min_element(mins.begin(), mins.end()), mean_of(finals), sd_of(finals),
@@ -388,6 +396,12 @@ int run(int argc, char** argv) {
   cli.real("weight-decay", cfg.weight_decay, "Adam's L2 weight decay on the ordinary weights (the thesis names "
                                              "none; the authors' parenthesis code uses 1e-4)",
            examples::RealRange::non_negative());
+  std::string goru_u = "eunn-fft";
+  cli.choice("goru-u", goru_u, examples::goru_u_names(),
+             "how GORU makes its orthogonal U: eunn-fft (its paper's EUNN, FFT style, as GORU's task scripts run "
+             "it; nn/eunn.h), eunn-tunable (EUNN, --goru-capacity layers), cayley (the scaled Cayley transform "
+             "trained by the CayleyOptimizer, as NC-GRU's U_c)");
+  cli.integer("goru-capacity", cfg.goru_capacity, "layers of GORU's tunable-style EUNN (GORU's code: 2)", 1, 4096);
   cli.integer("neumann", neumann, "Neumann order of the carried inverse (thesis: 2); 0: exact inverse every step",
               0, 3);
   cli.integer("reset-every", cfg.reset_every, "exact inverse every N steps (thesis: 50); 0: never", 0);
@@ -414,6 +428,7 @@ int run(int argc, char** argv) {
   cli.text("replot", replot, "draw --plot from this --csv file of an earlier run (same --task, --T, --steps) and "
                              "exit, without training");
   if (std::optional<int> status = cli.parse(argc, argv)) return *status;
+  cfg.goru_u = examples::parse_goru_u(goru_u);
 
   if (!replot.empty()) {
     NOVA_CHECK(!plot.empty(), "rnn_tasks: --replot needs --plot, the PNG to write");

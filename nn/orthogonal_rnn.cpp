@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "nn/init.h"
@@ -44,15 +46,25 @@ Tensor OrthogonalCell::forward(const Tensor& x, const Tensor& h) {
   return step(project_inputs(x), h);
 }
 
-std::vector<Tensor> OrthogonalCell::step_loop(const Tensor& projected, const Tensor& h0) {
+std::vector<Tensor> OrthogonalCell::step_loop(const Tensor& projected, const Tensor& h0,
+                                              const std::vector<Tensor>& reads, const StepFn& fn) {
   std::vector<Tensor> states;
   states.reserve(size_t(projected.size(0)));
   Tensor h = h0;
   for (int64_t t = 0; t < projected.size(0); ++t) {
-    h = step(ops::select(projected, 0, t), h);
+    h = fn(ops::select(projected, 0, t), h, reads);
     states.push_back(h);
   }
   return states;
+}
+
+Tensor OrthogonalCell::run_steps(const Tensor& projected, const Tensor& h0) {
+  std::vector<Tensor> params;
+  for (const Tensor& p : parameters())
+    if (p.requires_grad()) params.push_back(p);
+  return loop_node(projected, h0, params, [this](const Tensor& p, const Tensor& h, const std::vector<Tensor>&) {
+    return step(p, h);
+  });
 }
 
 // The loop as one node: the forward runs without recording; the backward
@@ -60,24 +72,34 @@ std::vector<Tensor> OrthogonalCell::step_loop(const Tensor& projected, const Ten
 // time from its saved input state and differentiating it (as activation
 // checkpointing does), so the gradient of `projected` is written row block
 // by row block, never as T full-size zero-filled slices. About one extra
-// forward of work; the cell must outlive the backward (the node calls step()).
-Tensor OrthogonalCell::run_steps(const Tensor& projected, const Tensor& h0) {
+// forward of work; the cell must outlive the backward (the node calls fn).
+// A read that is not a leaf (GORU's EUNN matrix, made from its angles) is
+// given to the rebuilt steps as a detached leaf, so each step's backward
+// stops at it and the node hands its summed gradient on, once, to the graph
+// that made it.
+Tensor OrthogonalCell::loop_node(const Tensor& projected, const Tensor& h0, const std::vector<Tensor>& reads,
+                                 const StepFn& fn) {
   std::vector<Tensor> states;
   {
     autograd::NoGradGuard no_grad;
-    states = step_loop(projected, h0);
+    states = step_loop(projected, h0, reads, fn);
   }
   Tensor out = ops::stack(states, 0);
   std::vector<Tensor> inputs{projected, h0};
-  for (const Tensor& p : parameters())
-    if (p.requires_grad()) inputs.push_back(p);
+  inputs.insert(inputs.end(), reads.begin(), reads.end());
   bool needed = false;
   for (const Tensor& t : inputs) needed = needed || t.requires_grad();
   if (!autograd::is_grad_enabled() || !needed) return out;
-  autograd::record("orthogonal_sequence", inputs, out, [this, inputs, states](const autograd::BackwardCtx& c) {
+  autograd::record("orthogonal_sequence", inputs, out, [this, inputs, states, fn](const autograd::BackwardCtx& c) {
     const int64_t T = inputs[0].size(0);
+    const std::vector<Tensor> reads(inputs.begin() + 2, inputs.end());
     if (autograd::is_grad_enabled())  // create_graph: the recorded loop, differentiated
-      return autograd::recompute_grads(ops::stack(step_loop(inputs[0], inputs[1]), 0), inputs, c.grad);
+      return autograd::recompute_grads(ops::stack(step_loop(inputs[0], inputs[1], reads, fn), 0), inputs, c.grad);
+    std::vector<Tensor> leaves, wanted{Tensor(), Tensor()};  // wanted: the reads to differentiate, by input index
+    for (const Tensor& r : reads) {
+      leaves.push_back(r.is_leaf() ? r : r.detach().requires_grad_(r.requires_grad()));
+      wanted.push_back(r.requires_grad() ? leaves.back() : Tensor());
+    }
     autograd::Grads grads(inputs.size());
     std::vector<Tensor> d_projected(static_cast<size_t>(T));
     Tensor dh;  // dL/dh_t from the steps after t
@@ -85,20 +107,25 @@ Tensor OrthogonalCell::run_steps(const Tensor& projected, const Tensor& h0) {
     for (int64_t t = T - 1; t >= 0; --t) {
       const Tensor p = ops::select(inputs[0], 0, t).detach().requires_grad_();
       const Tensor h_prev = (t > 0 ? states[size_t(t - 1)] : inputs[1]).detach().requires_grad_();
-      const Tensor h = step(p, h_prev);
+      const Tensor h = fn(p, h_prev, leaves);
       const Tensor g = dh.defined() ? ops::select(c.grad, 0, t) + dh : ops::select(c.grad, 0, t);
       std::vector<Tensor> wrt{p, h_prev};
-      wrt.insert(wrt.end(), inputs.begin() + 2, inputs.end());
+      for (size_t i = 2; i < wanted.size(); ++i)
+        if (wanted[i].defined()) wrt.push_back(wanted[i]);
       const std::vector<Tensor> step_grads = autograd::grad({h}, wrt, {g}, false, /*allow_unused=*/true);
       d_projected[size_t(t)] = step_grads[0];
       dh = step_grads[1];
-      for (size_t i = 2; i < inputs.size(); ++i)
-        if (step_grads[i].defined()) grads[i] = grads[i].defined() ? grads[i] + step_grads[i] : step_grads[i];
+      size_t k = 2;
+      for (size_t i = 2; i < wanted.size(); ++i) {
+        if (!wanted[i].defined()) continue;
+        const Tensor& gi = step_grads[k++];
+        if (gi.defined()) grads[i] = grads[i].defined() ? grads[i] + gi : gi;
+      }
     }
     grads[0] = ops::stack(d_projected, 0);
     grads[1] = dh;
     return grads;
-  }, autograd::NodeOptions().saves("projected, h0, parameters, per-step states"));
+  }, autograd::NodeOptions().saves("projected, h0, what a step reads, per-step states"));
   return out;
 }
 
@@ -203,9 +230,21 @@ Tensor ScoRNNCell::step(const Tensor& projected, const Tensor& h) {
 
 // ---- GORU ----
 
+static const char* goru_orthogonal_name(GORUOrthogonal o) {
+  switch (o) {
+    case GORUOrthogonal::eunn_fft: return "eunn-fft";
+    case GORUOrthogonal::eunn_tunable: return "eunn-tunable";
+    case GORUOrthogonal::cayley: return "cayley";
+  }
+  return "?";
+}
+
 GORUCell::GORUCell(int64_t input_size, int64_t hidden_size, const GORUOptions& o)
-    : OrthogonalCell("GORUCell", input_size, hidden_size) {
+    : OrthogonalCell("GORUCell", input_size, hidden_size), orthogonal(o.orthogonal_) {
   NOVA_CHECK(is_floating(o.dtype_), "GORUCell: dtype must be float32 or float64, got {}", dtype_name(o.dtype_));
+  NOVA_CHECK(o.orthogonal_ == GORUOrthogonal::cayley || o.negative_ones_ == 0,
+             "GORUCell: negative_ones ({}) is for the Cayley U; EUNN's rotations have no -1 entries",
+             o.negative_ones_);
   const int64_t H = hidden_size, I = input_size;
   Generator* g = o.gen_;
   W_r = add_uniform("W_r", {H, I}, 0.01, o.dtype_, g);
@@ -213,21 +252,52 @@ GORUCell::GORUCell(int64_t input_size, int64_t hidden_size, const GORUOptions& o
   W_h = add_uniform("W_h", {H, I}, 0.01, o.dtype_, g);
   U_r = add_uniform("U_r", {H, H}, 0.01, o.dtype_, g);
   U_z = add_uniform("U_z", {H, H}, 0.01, o.dtype_, g);
-  U = add_orthogonal("", o.negative_ones_, o.dtype_, g);
+  if (orthogonal == GORUOrthogonal::cayley) {
+    U = add_orthogonal("", o.negative_ones_, o.dtype_, g);
+  } else {
+    layout = orthogonal == GORUOrthogonal::eunn_fft ? EunnLayout::fft(H) : EunnLayout::tunable(H, o.capacity_);
+    theta = add_uniform("theta", {layout.num_angles}, M_PI, o.dtype_, g);
+  }
   b_r = register_parameter("b_r", full({H}, 2.0, o.dtype_));
   b_z = add_uniform("b_z", {H}, std::sqrt(3.0 / double(H)), o.dtype_, g);
   b_h = register_parameter("b_h", full({H}, 0.01, o.dtype_));
 }
 
+std::string GORUCell::extra_repr() const {
+  std::string out = fmt::format("{}, {}, U={}", input_size, hidden_size, goru_orthogonal_name(orthogonal));
+  if (orthogonal != GORUOrthogonal::cayley) out += fmt::format(" ({} layers, {} angles)", layout.layers(), layout.num_angles);
+  return out;
+}
+
+Tensor GORUCell::recurrent_matrix() const {
+  return orthogonal == GORUOrthogonal::cayley ? U : eunn_matrix(theta, layout);
+}
+
 Tensor GORUCell::project_inputs(const Tensor& x) { return project(x, {W_r, W_z, W_h}, input_size, "GORUCell"); }
 
-Tensor GORUCell::step(const Tensor& projected, const Tensor& h) {
+Tensor GORUCell::step(const Tensor& projected, const Tensor& h) { return step_with(projected, h, recurrent_matrix()); }
+
+Tensor GORUCell::step_with(const Tensor& projected, const Tensor& h, const Tensor& U_now) const {
   check_step("GORUCell", projected, 3, h);
   const int64_t H = hidden_size;
   const Tensor r = ops::sigmoid(gate(projected, 0, H) + times(h, U_r) + b_r);
   const Tensor z = ops::sigmoid(gate(projected, 1, H) + times(h, U_z) + b_z);
-  const Tensor c = ops::modrelu(gate(projected, 2, H) + r * times(h, U), b_h);
+  const Tensor c = ops::modrelu(gate(projected, 2, H) + r * times(h, U_now), b_h);
   return z * h + (1.0 - z) * c;
+}
+
+// EUNN: the matrix is made once here and read by every step as the loop
+// node's last input (a non-leaf: its gradient reaches theta once, through
+// the ops that made it); theta itself is not a read of the steps.
+Tensor GORUCell::run_steps(const Tensor& projected, const Tensor& h0) {
+  if (orthogonal == GORUOrthogonal::cayley) return OrthogonalCell::run_steps(projected, h0);
+  std::vector<Tensor> reads;
+  for (const Tensor& p : {W_r, W_z, W_h, U_r, U_z, b_r, b_z, b_h})
+    if (p.requires_grad()) reads.push_back(p);
+  reads.push_back(recurrent_matrix());
+  return loop_node(projected, h0, reads, [this](const Tensor& p, const Tensor& h, const std::vector<Tensor>& r) {
+    return step_with(p, h, r.back());
+  });
 }
 
 // ---- sequences ----
@@ -239,7 +309,7 @@ SequenceOutput run_sequence(OrthogonalCell& cell, const Tensor& x, const Tensor&
   const Tensor xs = batch_first ? ops::transpose(x, 0, 1) : x;  // [T, B, I]
   const int64_t T = xs.size(0), B = xs.size(1), H = cell.hidden_size;
   NOVA_CHECK(T >= 1 && B >= 1, "{}: need T >= 1 steps and B >= 1 sequences, got x {}", op, x.shape().str());
-  const Tensor& reference = cell.orthogonal_weights().front().U;
+  const Tensor reference = cell.parameters().front();
   NOVA_CHECK(x.dtype() == reference.dtype() && x.device() == reference.device(),
              "{}: x is {} on {}, the cell is {} on {}", op, dtype_name(x.dtype()), x.device().str(),
              dtype_name(reference.dtype()), reference.device().str());

@@ -1,9 +1,9 @@
 // nn/orthogonal_rnn.h: recurrent cells with an orthogonal recurrent matrix
 // (thesis section 3.1): NC-GRU (eq. 3.53), scoRNN and GORU, built from ops
 // (matmul, sigmoid, modrelu, mul, add), so autograd, float64 and CUDA come
-// with the ops. NC-GRU's sequence runs as one autograd node
-// (core/ncgru_recurrence.h); scoRNN and GORU loop over per-step ops. No gate
-// math is fused into a kernel of its own yet.
+// with the ops. NC-GRU's sequence runs as one autograd node with its gate
+// math in fused kernels (core/ncgru_recurrence.h, kernels/ncgru_gates.h);
+// scoRNN and GORU loop over per-step ops inside one node (run_steps).
 //
 // Shapes: one step takes x [B, I] and h [B, H] and returns h' [B, H];
 // run_sequence takes x [T, B, I] (or [B, T, I] batch-first). Matrices act on
@@ -27,10 +27,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "core/random.h"
+#include "nn/eunn.h"
 #include "nn/module.h"
 #include "optim/cayley.h"
 
@@ -77,9 +79,17 @@ class OrthogonalCell : public Module {
   Tensor add_orthogonal(const std::string& suffix, int64_t negative_ones, DType dtype, Generator* gen);
   /// Registers a parameter [shape] drawn from U(-bound, bound).
   Tensor add_uniform(const std::string& name, const Shape& shape, double bound, DType dtype, Generator* gen);
-  /// step() over every row block of `projected`, recorded as ops (or not,
-  /// under NoGradGuard): the hidden states h_1..h_T.
-  std::vector<Tensor> step_loop(const Tensor& projected, const Tensor& h0);
+  /// One step given what it reads besides its arguments (`reads`, in the
+  /// order given to loop_node).
+  using StepFn = std::function<Tensor(const Tensor& projected, const Tensor& h, const std::vector<Tensor>& reads)>;
+  /// run_steps's node: fn over every row block of `projected` from h0, as
+  /// one autograd node whose inputs are projected, h0 and `reads` (the
+  /// default run_steps: the trainable parameters, with fn = step).
+  Tensor loop_node(const Tensor& projected, const Tensor& h0, const std::vector<Tensor>& reads, const StepFn& fn);
+  /// fn over every row block of `projected`, recorded as ops (or not, under
+  /// NoGradGuard): the hidden states h_1..h_T.
+  std::vector<Tensor> step_loop(const Tensor& projected, const Tensor& h0, const std::vector<Tensor>& reads,
+                                const StepFn& fn);
   /// Checks x [B, I] / projected [B, gates * H] and h [B, H] for `op`.
   void check_step(const char* op, const Tensor& projected, int64_t gates, const Tensor& h) const;
 
@@ -167,13 +177,25 @@ class ScoRNNCell : public OrthogonalCell {
 
 // ---------------------------------------------------------------- GORU
 
+/// How GORU's orthogonal U is made.
+enum class GORUOrthogonal {
+  eunn_fft,      ///< EUNN, FFT style: ceil(log2 H) layers of rotations (GORU's default; nn/eunn.h)
+  eunn_tunable,  ///< EUNN, tunable style: `capacity` layers of rotations
+  cayley,        ///< the scaled Cayley transform of a skew A, trained by the CayleyOptimizer as NC-GRU's
+};
+
 struct GORUOptions {
-  /// -1 entries of the substitute's D (GORU has none: its rotations have
-  /// determinant 1; 0 keeps that).
+  GORUOptions& orthogonal(GORUOrthogonal o) { orthogonal_ = o; return *this; }
+  /// Layers of the tunable style (GORU's code: 2; its denoise script: 4).
+  GORUOptions& capacity(int64_t n) { capacity_ = n; return *this; }
+  /// -1 entries of the Cayley U's D (EUNN has none: its rotations have
+  /// determinant 1; 0 keeps that). Cayley only.
   GORUOptions& negative_ones(int64_t n) { negative_ones_ = n; return *this; }
   GORUOptions& dtype(DType t) { dtype_ = t; return *this; }
   GORUOptions& generator(Generator* g) { gen_ = g; return *this; }
 
+  GORUOrthogonal orthogonal_ = GORUOrthogonal::eunn_fft;
+  int64_t capacity_ = 2;
   int64_t negative_ones_ = 0;
   DType dtype_ = kFloat32;
   Generator* gen_ = nullptr;
@@ -185,27 +207,39 @@ struct GORUOptions {
 ///   z  = sigmoid(W_z x + U_z h + b_z)
 ///   c  = modReLU(W_h x + r * (U h); b_h)
 ///   h' = z * h + (1 - z) * c                 (GORU's convention: z keeps h)
-/// with U orthogonal. OUR SUBSTITUTE: GORU parametrises U by EUNN, a product
-/// of layers of 2x2 Givens rotations (log2 H layers in its FFT style, a
-/// chosen "capacity" of layers in its tunable style) whose angles an
-/// ordinary optimizer trains; that reaches only part of SO(H) for small
-/// capacities and never a reflection. Here U is the scaled Cayley transform
-/// of a skew A (an OrthogonalWeight, any orthogonal matrix without
-/// eigenvalue -1 times D), trained by the CayleyOptimizer like NC-GRU's, so
-/// the comparison with NC-GRU isolates the gating. The cell's equations and
-/// initial values follow GORU's code: W's, U_r, U_z from U(-0.01, 0.01);
-/// b_r = 2; b_z from U(-sqrt(3/H), sqrt(3/H)) (TensorFlow's default
-/// Glorot-uniform for an [H] variable); b_h = 0.01. (GORU's modReLU adds
-/// 1e-3 to |z|, a shift of b_h; ours does not.)
-/// Parameters: W_r, W_z, W_h [H, I]; U_r, U_z [H, H]; U, A [H, H] and buffer
-/// D; b_r, b_z, b_h [H]. project_inputs lays out [W_r x | W_z x | W_h x].
+/// with U orthogonal. As in GORU's code (by default), U is an EUNN: a product
+/// of layers of 2x2 Givens rotations whose angles theta an ordinary
+/// optimizer trains (nn/eunn.h; FFT style by default, as both of GORU's task
+/// scripts run it). EUNN reaches only part of SO(H) (log2 H layers hold H/2
+/// log2 H angles) and never a reflection. GORUOrthogonal::cayley swaps in
+/// the scaled Cayley transform of a skew A with D (an OrthogonalWeight,
+/// trained by the CayleyOptimizer like NC-GRU's), which isolates the gating
+/// in a comparison with NC-GRU. The equations and initial values follow
+/// GORU's code: W's, U_r, U_z from U(-0.01, 0.01); b_r = 2; b_z from
+/// U(-sqrt(3/H), sqrt(3/H)) (TensorFlow's default Glorot-uniform for an [H]
+/// variable); b_h = 0.01; theta from U(-pi, pi). (GORU's modReLU adds 1e-3
+/// to |z|, a shift of b_h; ours does not.)
+/// Parameters: W_r, W_z, W_h [H, I]; U_r, U_z [H, H]; EUNN: theta
+/// [num_angles]; Cayley: U, A [H, H] and buffer D; b_r, b_z, b_h [H].
+/// project_inputs lays out [W_r x | W_z x | W_h x]. A sequence forms the
+/// EUNN matrix once (run_steps), not once per step.
 class GORUCell : public OrthogonalCell {
  public:
   GORUCell(int64_t input_size, int64_t hidden_size, const GORUOptions& options = {});
   Tensor project_inputs(const Tensor& x) override;
   Tensor step(const Tensor& projected, const Tensor& h) override;
+  Tensor run_steps(const Tensor& projected, const Tensor& h0) override;
+  std::string extra_repr() const override;
 
-  Tensor W_r, W_z, W_h, U_r, U_z, U, b_r, b_z, b_h;
+  /// U: the Cayley parameter, or the EUNN matrix of theta (recorded ops).
+  Tensor recurrent_matrix() const;
+
+  GORUOrthogonal orthogonal;
+  EunnLayout layout;  // EUNN only
+  Tensor W_r, W_z, W_h, U_r, U_z, U, theta, b_r, b_z, b_h;  // U: Cayley only; theta: EUNN only
+
+ private:
+  Tensor step_with(const Tensor& projected, const Tensor& h, const Tensor& U_now) const;
 };
 
 // ---------------------------------------------------------------- sequences

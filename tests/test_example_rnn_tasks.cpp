@@ -33,7 +33,8 @@ using examples::RnnTask;
 namespace {
 
 /// The trained numbers of `model` with hidden H on `task`, by hand from the
-/// equations (an orthogonal weight counts its skew A's n (n - 1) / 2).
+/// equations (an orthogonal weight counts its skew A's n (n - 1) / 2; GORU's
+/// default EUNN U its angles).
 int64_t expected_parameters(RnnModel model, RnnTask task, int64_t H) {
   const int64_t I = examples::task_input_size(task), O = examples::task_output_size(task);
   const int64_t skew = H * (H - 1) / 2, readout = H * O + O;
@@ -41,7 +42,7 @@ int64_t expected_parameters(RnnModel model, RnnTask task, int64_t H) {
     case RnnModel::lstm: return 4 * H * (I + H + 2) + readout;
     case RnnModel::gru: return 3 * H * (I + H + 2) + readout;
     case RnnModel::scornn: return H * I + skew + H + readout;
-    case RnnModel::goru: return 3 * H * I + 2 * H * H + skew + 3 * H + readout;
+    case RnnModel::goru: return 3 * H * I + 2 * H * H + nn::EunnLayout::fft(H).num_angles + 3 * H + readout;
     case RnnModel::ncgru_uc: return 3 * H * I + 2 * H * H + skew + 3 * H + readout;
     case RnnModel::ncgru_urc: return 3 * H * I + H * H + 2 * skew + 3 * H + readout;
   }
@@ -92,7 +93,7 @@ TEST_CASE("rnn task nets: output shapes, trained parameters, the thesis's sizes"
       const RnnModel model = examples::parse_rnn_model(name);
       INFO(examples::rnn_task_name(task) << " " << name);
       const int64_t H = 12;
-      examples::RnnTaskNet net(model, task, H, 4, gen);
+      examples::RnnTaskNet net(model, task, H, model == RnnModel::goru ? 0 : 4, gen);
       CHECK(net.trainable_parameters() == expected_parameters(model, task, H));
       CHECK(net.orthogonal_weights().size() ==
             (model == RnnModel::ncgru_urc ? 2u : examples::has_orthogonal_weights(model) ? 1u : 0u));
@@ -102,6 +103,20 @@ TEST_CASE("rnn task nets: output shapes, trained parameters, the thesis's sizes"
       else CHECK(out.shape() == Shape{b.inputs.size(0), 3, examples::task_output_size(task)});
       CHECK(std::isfinite(examples::task_loss(task, out, b).item()));
     }
+  // GORU with the Cayley U: one orthogonal weight, counted by its skew A
+  {
+    const int64_t H = 12, I = examples::task_input_size(RnnTask::parenthesis);
+    const int64_t O = examples::task_output_size(RnnTask::parenthesis);
+    examples::RnnTaskNet cayley(RnnModel::goru, RnnTask::parenthesis, H, 0, gen, kFloat32, nn::GORUOrthogonal::cayley);
+    CHECK(cayley.orthogonal_weights().size() == 1u);
+    CHECK(cayley.trainable_parameters() == 3 * H * I + 2 * H * H + H * (H - 1) / 2 + 3 * H + H * O + O);
+    CHECK(examples::has_orthogonal_weights(RnnModel::goru, nn::GORUOrthogonal::cayley));
+    CHECK_FALSE(examples::has_orthogonal_weights(RnnModel::goru));
+    examples::RnnTaskNet tunable(RnnModel::goru, RnnTask::parenthesis, H, 0, gen, kFloat32,
+                                 nn::GORUOrthogonal::eunn_tunable, 3);
+    CHECK(tunable.trainable_parameters() == 3 * H * I + 2 * H * H + (6 + 5 + 6) + 3 * H + H * O + O);
+    CHECK_THROWS_WITH(examples::parse_goru_u("givens"), Catch::Contains("unknown GORU U 'givens'"));
+  }
   // the sizes of thesis 3.1.4.1 and 3.1.4.2
   CHECK(examples::default_hidden(RnnTask::parenthesis, RnnModel::lstm) == 42);
   CHECK(examples::default_hidden(RnnTask::parenthesis, RnnModel::ncgru_urc) == 56);

@@ -2,8 +2,8 @@
 // (nn/orthogonal_rnn.h). Forward over a sequence equals a plain-loop float64
 // reference of each cell's equations; gradients w.r.t. inputs, initial
 // state, the ordinary weights and the orthogonal U match finite differences
-// (and second derivatives those of the first);
-// U is orthogonal at init; the two optimizers' parameter lists partition the
+// (and second derivatives those of the first; GORU's EUNN angles through
+// the matrix they make); U is orthogonal at init; the two optimizers' parameter lists partition the
 // parameters; a short parenthesis-task run with CayleyOptimizer + Adam lowers
 // the loss and keeps U orthogonal; bad input is refused.
 #include <cmath>
@@ -23,8 +23,9 @@ using namespace nova::test;
 
 namespace {
 
-enum class Kind { NCGRU_Uc, NCGRU_UrUc, ScoRNN, GORU };
-const Kind kAllKinds[] = {Kind::NCGRU_Uc, Kind::NCGRU_UrUc, Kind::ScoRNN, Kind::GORU};
+// GORU: its own EUNN (FFT style), GORU_Cayley: the Cayley U option
+enum class Kind { NCGRU_Uc, NCGRU_UrUc, ScoRNN, GORU, GORU_Cayley };
+const Kind kAllKinds[] = {Kind::NCGRU_Uc, Kind::NCGRU_UrUc, Kind::ScoRNN, Kind::GORU, Kind::GORU_Cayley};
 
 const char* kind_name(Kind k) {
   switch (k) {
@@ -32,6 +33,7 @@ const char* kind_name(Kind k) {
     case Kind::NCGRU_UrUc: return "NC-GRU(U_r, U_c)";
     case Kind::ScoRNN: return "scoRNN";
     case Kind::GORU: return "GORU";
+    case Kind::GORU_Cayley: return "GORU (Cayley U)";
   }
   return "?";
 }
@@ -48,9 +50,12 @@ std::shared_ptr<nn::OrthogonalCell> make_cell(Kind k, int64_t I, int64_t H, int6
     case Kind::ScoRNN:
       return std::make_shared<nn::ScoRNNCell>(I, H,
                                               nn::ScoRNNOptions().negative_ones(negative_ones).dtype(dtype).generator(gen));
-    case Kind::GORU:
-      return std::make_shared<nn::GORUCell>(I, H,
-                                            nn::GORUOptions().negative_ones(negative_ones).dtype(dtype).generator(gen));
+    case Kind::GORU:  // EUNN has no D: negative_ones does not apply
+      return std::make_shared<nn::GORUCell>(I, H, nn::GORUOptions().dtype(dtype).generator(gen));
+    case Kind::GORU_Cayley:
+      return std::make_shared<nn::GORUCell>(
+          I, H,
+          nn::GORUOptions().orthogonal(nn::GORUOrthogonal::cayley).negative_ones(negative_ones).dtype(dtype).generator(gen));
   }
   return nullptr;
 }
@@ -89,7 +94,7 @@ std::vector<double> reference_step(Kind k, std::map<std::string, std::vector<dou
     for (size_t i = 0; i < H; ++i) out[i] = modrelu(wx[i] + uh[i], p["b"][i]);
     return out;
   }
-  if (k == Kind::GORU) {
+  if (k == Kind::GORU || k == Kind::GORU_Cayley) {
     const auto rx = matvec(p["W_r"], x), zx = matvec(p["W_z"], x), cx = matvec(p["W_h"], x);
     const auto rh = matvec(p["U_r"], h), zh = matvec(p["U_z"], h), uh = matvec(p["U"], h);
     for (size_t i = 0; i < H; ++i) {
@@ -120,6 +125,9 @@ std::vector<double> reference_step(Kind k, std::map<std::string, std::vector<dou
 /// All hidden states [T, B, H] of the reference over x [T, B, I] from h0 [B, H].
 std::vector<double> reference_sequence(Kind k, const nn::Module& cell, const Tensor& x, const Tensor& h0) {
   auto p = parameter_values(cell);
+  // GORU's EUNN U is made from theta (eunn_matrix, checked on its own in
+  // test_eunn.cpp); the reference multiplies by that matrix
+  if (k == Kind::GORU) p["U"] = values(dynamic_cast<const nn::GORUCell&>(cell).recurrent_matrix());
   const int64_t T = x.size(0), B = x.size(1), I = x.size(2), H = h0.size(1);
   const std::vector<double> xv = values(x), hv = values(h0);
   std::vector<double> out(size_t(T * B * H));
@@ -212,6 +220,7 @@ TEST_CASE("orthogonal cells: second derivatives match finite differences of the 
     const Tensor h0 = uniform({B, H}, -1.0, 1.0, kFloat64, kCPU, &gen).requires_grad_();
     std::vector<Tensor> inputs = {x, h0};
     for (const auto& w : cell->orthogonal_weights()) inputs.push_back(w.U);
+    if (k == Kind::GORU) inputs.push_back(dynamic_cast<nn::GORUCell&>(*cell).theta);  // through the EUNN matrix
     const GradcheckResult result = gradgradcheck([&] { return nn::run_sequence(*cell, x, h0).outputs; }, inputs);
     INFO(result.report);
     CHECK(result.ok);
@@ -225,6 +234,11 @@ TEST_CASE("orthogonal cells: U is orthogonal at init with the requested -1 entri
       Generator gen(3);
       auto cell = make_cell(k, 5, 12, 4, dtype, &gen);
       const auto& ws = cell->orthogonal_weights();
+      if (k == Kind::GORU) {  // EUNN: no Cayley weight; U is made from theta, orthogonal for any theta
+        REQUIRE(ws.empty());
+        CHECK(orthogonality_error(dynamic_cast<nn::GORUCell&>(*cell).recurrent_matrix()) < (dtype == kFloat64 ? 1e-12 : 1e-5));
+        continue;
+      }
       REQUIRE(ws.size() == (k == Kind::NCGRU_UrUc ? 2u : 1u));
       for (const auto& w : ws) {
         REQUIRE(w.U.shape() == Shape({12, 12}));
@@ -268,8 +282,12 @@ TEST_CASE("orthogonal cells: parameter names, and the two optimizers' lists part
   CHECK(buffer_names(*urc) == std::vector<std::string>{"D_r", "D_c"});
   auto sco = make_cell(Kind::ScoRNN, 3, 4, 0, kFloat32, &gen);
   CHECK(names(*sco) == std::vector<std::string>{"W", "U", "A", "b"});
-  auto goru = make_cell(Kind::GORU, 3, 4, 0, kFloat32, &gen);
+  auto goru = make_cell(Kind::GORU_Cayley, 3, 4, 0, kFloat32, &gen);
   CHECK(names(*goru) == std::vector<std::string>{"W_r", "W_z", "W_h", "U_r", "U_z", "U", "A", "b_r", "b_z", "b_h"});
+  auto eunn = make_cell(Kind::GORU, 3, 4, 0, kFloat32, &gen);
+  CHECK(names(*eunn) == std::vector<std::string>{"W_r", "W_z", "W_h", "U_r", "U_z", "theta", "b_r", "b_z", "b_h"});
+  CHECK(buffer_names(*eunn).empty());
+  CHECK(dynamic_cast<nn::GORUCell&>(*eunn).theta.numel() == 4);  // 2 layers of 2 pairs
 
   for (Kind k : kAllKinds) {
     INFO(kind_name(k));
@@ -298,7 +316,10 @@ TEST_CASE("orthogonal cells: a seed gives the same initial values", "[orthogonal
     auto a = make_cell(k, 3, 6, 2, kFloat32, &g1), b = make_cell(k, 3, 6, 2, kFloat32, &g2);
     require_identical(a->state_dict(), b->state_dict());
     auto c = make_cell(k, 3, 6, 2, kFloat32, &g3);
-    CHECK(max_abs_diff(a->orthogonal_weights()[0].A, c->orthogonal_weights()[0].A) > 0.0);
+    if (k == Kind::GORU)
+      CHECK(max_abs_diff(dynamic_cast<nn::GORUCell&>(*a).theta, dynamic_cast<nn::GORUCell&>(*c).theta) > 0.0);
+    else
+      CHECK(max_abs_diff(a->orthogonal_weights()[0].A, c->orthogonal_weights()[0].A) > 0.0);
   }
 }
 
@@ -330,23 +351,30 @@ TEST_CASE("orthogonal cells: CayleyOptimizer + Adam lower the parenthesis loss a
     std::vector<Tensor> as;
     for (const auto& w : cell->orthogonal_weights()) as.push_back(w.A);
     // A at the thesis's lr 1e-3: the Neumann series' error per step grows as
-    // the cube of the step, and 1e-2 lets it reach 1e-3 before a reset
-    optim::CayleyOptimizer cayley(cell->orthogonal_weights(),
-                                  std::make_unique<optim::Adam>(as, optim::AdamOptions{1e-3}),
-                                  optim::CayleyOptions{2, 50});
+    // the cube of the step, and 1e-2 lets it reach 1e-3 before a reset.
+    // GORU's EUNN angles are ordinary parameters: Adam steps them.
+    std::unique_ptr<optim::CayleyOptimizer> cayley;
+    if (!as.empty())
+      cayley = std::make_unique<optim::CayleyOptimizer>(
+          cell->orthogonal_weights(), std::make_unique<optim::Adam>(as, optim::AdamOptions{1e-3}),
+          optim::CayleyOptions{2, 50});
+    const Tensor theta0 = k == Kind::GORU ? dynamic_cast<nn::GORUCell&>(*cell).theta.clone() : Tensor();
     double first = 0, last = 0, worst_orthogonality = 0;
     for (int64_t step = 0; step < steps; ++step) {
       const auto batch = datasets::parenthesis_task(T, B, &gen, task, kFloat64);
       const Tensor loss = datasets::parenthesis_loss(readout.forward(nn::run_sequence(*cell, batch.inputs).outputs), batch);
       adam.zero_grad();
-      cayley.zero_grad();
+      if (cayley) cayley->zero_grad();
       loss.backward();
       adam.step();
-      cayley.step();
+      if (cayley) cayley->step();
       if (step < 20) first += loss.item<double>() / 20;
       if (step >= steps - 20) last += loss.item<double>() / 20;
       for (const auto& w : cell->orthogonal_weights())
         worst_orthogonality = std::max(worst_orthogonality, orthogonality_error(w.U));
+      if (k == Kind::GORU)
+        worst_orthogonality = std::max(worst_orthogonality,
+                                       orthogonality_error(dynamic_cast<nn::GORUCell&>(*cell).recurrent_matrix()));
     }
     INFO("mean loss of the first 20 steps " << first << ", of the last 20 " << last << "; worst |U^T U - I| "
                                             << worst_orthogonality);
@@ -354,6 +382,7 @@ TEST_CASE("orthogonal cells: CayleyOptimizer + Adam lower the parenthesis loss a
     CHECK(worst_orthogonality < 1e-5);
     // U moved (it is trained, not frozen)
     for (const auto& w : cell->orthogonal_weights()) CHECK(max_abs_diff(w.A, zeros_like(w.A)) > 0.0);
+    if (k == Kind::GORU) CHECK(max_abs_diff(dynamic_cast<nn::GORUCell&>(*cell).theta, theta0) > 0.0);
   }
 }
 
@@ -365,8 +394,12 @@ TEST_CASE("orthogonal cells refuse bad arguments", "[orthogonal_rnn]") {
                     Catch::Contains("NCGRUCell: negative_ones of U_c must be in [0, hidden_size = 4], got 5"));
   CHECK_THROWS_WITH(nn::NCGRUCell(3, 4, nn::NCGRUOptions().orthogonal_reset(true).reset_negative_ones(9)),
                     Catch::Contains("negative_ones of U_r must be in [0, hidden_size = 4], got 9"));
-  CHECK_THROWS_WITH(nn::GORUCell(3, 4, nn::GORUOptions().negative_ones(-2)),
+  CHECK_THROWS_WITH(nn::GORUCell(3, 4, nn::GORUOptions().orthogonal(nn::GORUOrthogonal::cayley).negative_ones(-2)),
                     Catch::Contains("GORUCell: negative_ones of U must be in [0, hidden_size = 4], got -2"));
+  CHECK_THROWS_WITH(nn::GORUCell(3, 4, nn::GORUOptions().negative_ones(1)),
+                    Catch::Contains("GORUCell: negative_ones (1) is for the Cayley U"));
+  CHECK_THROWS_WITH(nn::GORUCell(3, 4, nn::GORUOptions().orthogonal(nn::GORUOrthogonal::eunn_tunable).capacity(0)),
+                    Catch::Contains("EunnLayout::tunable: need hidden_size >= 1 and capacity >= 1"));
   CHECK_THROWS_WITH(nn::GORUCell(3, 4, nn::GORUOptions().dtype(kInt64)),
                     Catch::Contains("GORUCell: dtype must be float32 or float64, got int64"));
 

@@ -1,7 +1,8 @@
 // tests/test_orthogonal_rnn_cuda.cpp: CPU/CUDA parity of the orthogonal
 // recurrent cells (nn/orthogonal_rnn.h) in float64. The cells are made of
 // ops, so this checks that a sequence's forward, its backward through time
-// (gradients of x, h0 and every parameter, U included) and one Adam +
+// (gradients of x, h0 and every parameter, U and GORU's EUNN angles
+// included) and one Adam +
 // CayleyOptimizer step take the same path on cuda:0 as on the CPU.
 #include <array>
 #include <cmath>
@@ -21,12 +22,14 @@ namespace {
 /// Two identical cells of each kind (one seed each), float64 on the CPU.
 std::vector<std::shared_ptr<nn::OrthogonalCell>> make_cells(int64_t I, int64_t H, uint64_t seed) {
   std::vector<std::shared_ptr<nn::OrthogonalCell>> out;
-  Generator g1(seed), g2(seed), g3(seed), g4(seed);
+  Generator g1(seed), g2(seed), g3(seed), g4(seed), g5(seed);
   out.push_back(std::make_shared<nn::NCGRUCell>(I, H, nn::NCGRUOptions().negative_ones(2).dtype(kFloat64).generator(&g1)));
   out.push_back(std::make_shared<nn::NCGRUCell>(
       I, H, nn::NCGRUOptions().orthogonal_reset(true).negative_ones(2).dtype(kFloat64).generator(&g2)));
   out.push_back(std::make_shared<nn::ScoRNNCell>(I, H, nn::ScoRNNOptions().negative_ones(2).dtype(kFloat64).generator(&g3)));
-  out.push_back(std::make_shared<nn::GORUCell>(I, H, nn::GORUOptions().dtype(kFloat64).generator(&g4)));
+  out.push_back(std::make_shared<nn::GORUCell>(I, H, nn::GORUOptions().dtype(kFloat64).generator(&g4)));  // EUNN
+  out.push_back(std::make_shared<nn::GORUCell>(
+      I, H, nn::GORUOptions().orthogonal(nn::GORUOrthogonal::cayley).dtype(kFloat64).generator(&g5)));
   return out;
 }
 
