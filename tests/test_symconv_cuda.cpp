@@ -1,8 +1,8 @@
 // tests/test_symconv_cuda.cpp: CPU/CUDA parity of SCNN's symmetric
 // convolutions (core/symconv.h): forward, the gradients of every input
 // (backward_data and backward_filter) and second derivatives through the
-// backward ops, float64 within 1e-12 and float32 within 1e-5 relative
-// (tests/cuda_util.h), over kernel sizes 1-3, padding 0-2, an SCosRec-sized
+// backward ops, float64 within 1e-12 and float32 within 1e-4 relative
+// (see symconv_tolerance), over kernel sizes 1-3, padding 0-2, an SCosRec-sized
 // layer (128 channels, L 5) and an empty batch. The CUDA kernels are
 // gathers (one writer per element), so they are deterministic.
 #include <vector>
@@ -16,6 +16,15 @@ namespace {
 
 enum class Which { generating, preserving };
 
+/// The parity bound, relative to max(1, |cpu value|). float32: 1e-4, not
+/// cuda_util.h's 1e-5, for the reason test_conv_cuda.cpp gives: an SCosRec-size
+/// output or filter gradient sums 768-2,300 products whose partial sums reach
+/// 10-15 while the result may be below 1. A float32 simulation of the GPU's
+/// summation order against exact sums on these shapes put 58 outputs of the
+/// preserving forward over 1e-5 (worst 2.3e-5) before the CPU GEMM's own
+/// rounding is added.
+double symconv_tolerance(DType dtype) { return dtype == kFloat64 ? 1e-12 : 1e-4; }
+
 Tensor run(Which which, const Tensor& x, const Tensor& w, const Tensor& b, int64_t pad) {
   return which == Which::generating ? ops::sym_generating_conv2d(x, w, b, pad)
                                     : ops::sym_preserving_conv2d(x, w, b, pad);
@@ -27,7 +36,7 @@ void check(Which which, const Shape& xs, const Shape& ws, int64_t pad, DType dty
   Tensor xc = x.clone().requires_grad_(), wc = w.clone().requires_grad_(), bc = b.clone().requires_grad_();
   Tensor xg = x.to(gpu()).requires_grad_(), wg = w.to(gpu()).requires_grad_(), bg = b.to(gpu()).requires_grad_();
   Tensor yc = run(which, xc, wc, bc, pad), yg = run(which, xg, wg, bg, pad);
-  require_parity(yc, yg);
+  require_parity(yc, yg, symconv_tolerance(dtype));
   Tensor r = uniform(yc.shape(), -1, 1, dtype);
   auto grads = [&](const Tensor& y, const Tensor& ri, const std::vector<Tensor>& in) {
     return autograd::grad({y}, in, {ri}, true);
@@ -36,7 +45,7 @@ void check(Which which, const Shape& xs, const Shape& ws, int64_t pad, DType dty
   auto gg = grads(yg, r.to(gpu()), {xg, wg, bg});
   for (size_t i = 0; i < gc.size(); ++i) {
     INFO("gradient of input " << i);
-    require_parity(gc[i], gg[i]);
+    require_parity(gc[i], gg[i], symconv_tolerance(dtype));
   }
   // second order: d/dw <dL/dx, v> runs F and Fl of the backward ops
   if (x.numel() > 0) {
@@ -44,7 +53,7 @@ void check(Which which, const Shape& xs, const Shape& ws, int64_t pad, DType dty
     Tensor hc = autograd::grad({ops::sum(gc[0] * v)}, {wc})[0];
     Tensor hg = autograd::grad({ops::sum(gg[0] * v.to(gpu()))}, {wg})[0];
     INFO("second-order gradient");
-    require_parity(hc, hg);
+    require_parity(hc, hg, symconv_tolerance(dtype));
   }
 }
 
