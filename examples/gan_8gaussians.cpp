@@ -18,7 +18,8 @@
 //           step (baseline) or grad_split + AdaptiveWeighting over the same
 //           Adam (aw: same lr and betas, so only the weighting differs); aw's
 //           inputs s_r, s_f are means of sigmoid of D's raw logit, also for
-//           gn and pgn, whose losses see the normalised output
+//           gn and pgn, whose losses see the normalised output (for pgn,
+//           whose f_hat rises with 1 - f, of 1 - f: nn::oriented_score)
 //   G step  nn::generator_loss of D(G(z)), gradients over G's parameters
 //           only (optim::backward_into), Adam step
 //   bar     optim::Progress on a terminal, periodic lines otherwise
@@ -32,7 +33,8 @@
 // mode is covered with >= 20 (and, in a second column, >= 50) high-quality
 // points of 2,500. At each snapshot (every 5,000 steps, as in Figure 2.6)
 // the trainer also scores 100 real points per mode with D and prints the
-// mean raw logit per mode (Figure 2.6 rows 2 and 4).
+// mean raw logit per mode (Figure 2.6 rows 2 and 4; for pgn the mean 1 - f,
+// oriented as s_r is, so that high means "real" for every loss).
 //
 //   gan_8gaussians [--loss bce] [--weighting none|aw1|aw2] [--steps 25000] ...
 //   gan_8gaussians --compare --seeds 10        (baseline vs aw, tables)
@@ -89,6 +91,7 @@
 #include "models/gan_discriminator_step.h"
 #include "models/gaussian_mixture_gan.h"
 #include "models/mixture_gan_training.h"
+#include "nn/normalized_discriminator.h"
 #include "optim/check_finite.h"
 #include "models/train_checkpoint.h"
 #include "optim/progress.h"
@@ -120,6 +123,7 @@ struct Config {
   bool compare = false;
   bool keep_points = false;  // --figure: each snapshot keeps its generated points
   std::string objective_text;  // "bce (G minimax)": what the reports name
+  std::string real_score = "logit";  // the per-mode scores: D's raw logit, or 1 - f for pgn
   optim::OnNonFinite on_nonfinite = optim::OnNonFinite::stop;
   std::ofstream *csv = nullptr, *modes_csv = nullptr;
   std::mutex* io = nullptr;  // the CSV files, shared by runs in parallel
@@ -316,7 +320,7 @@ class Run {
   }
 
   /// Figure 2.6 at `step`: metrics, the scatter PNG, D's mean raw logit per
-  /// mode, and aw's cases since the previous snapshot.
+  /// mode (pgn: 1 - f), and aw's cases since the previous snapshot.
   void snapshot(int64_t step) {
     MixtureSnapshot snap;
     snap.step = step;
@@ -326,10 +330,13 @@ class Run {
     if (cfg_.keep_points) snap.points = points.to(kCPU);
     const int64_t modes = mixture_.centres.size(0);
     {
-      // the critic's own output (a logit), also for gn and pgn: Figure 2.6
-      // plots raw scores, and a normalised f_hat would sit in [-1, 1]
+      // the critic's own output (D_ is the critic, not its gn/pgn wrapper),
+      // oriented as f_hat and s_r are (nn::oriented_score: the logit, 1 - f
+      // for pgn): Figure 2.6 plots raw scores, higher = more real, and a
+      // normalised f_hat would sit in [-1, 1]
       NoGradGuard no_grad;
-      Tensor s = (*D_)(eval_real_).reshape({modes, kRealPerMode});
+      Tensor s = nn::oriented_score(cfg_.d_step.objective.regularizer, (*D_)(eval_real_))
+                     .reshape({modes, kRealPerMode});
       snap.real_logits = ops::mean(s, {1}).to(kCPU).to(kFloat64).to_vector<double>();
     }
     if (const optim::AdaptiveWeighting* aw = d_step().adaptive_weighting()) {
@@ -339,8 +346,8 @@ class Run {
     }
     const auto& m = snap.metrics;
     if (!cfg_.compare && !cfg_.keep_points)
-      progress_.print("snapshot step {:>6}: {}; D(real) mean logit per mode: {:+.2f}\n", step, m.summary(),
-                      fmt::join(snap.real_logits, " "));
+      progress_.print("snapshot step {:>6}: {}; D(real) mean {} per mode: {:+.2f}\n", step, m.summary(),
+                      cfg_.real_score, fmt::join(snap.real_logits, " "));
     if (cfg_.modes_csv) {
       std::lock_guard<std::mutex> lock(*cfg_.io);
       for (int64_t k = 0; k < modes; ++k)
@@ -404,9 +411,9 @@ void write_figure(const Config& cfg, const std::vector<MixtureRunResult>& runs, 
     rows.push_back(std::move(row));
   }
   examples::FigureOptions options;
-  options.title = fmt::format("8 Gaussians, seed {}, {}, D lr {:g}, G lr {:g}; bars: D's mean logit on 100 real "
+  options.title = fmt::format("8 Gaussians, seed {}, {}, D lr {:g}, G lr {:g}; bars: D's mean {} on 100 real "
                               "points of each mode",
-                              runs.front().seed, cfg.objective_text, cfg.lr_d, cfg.lr_g);
+                              runs.front().seed, cfg.objective_text, cfg.lr_d, cfg.lr_g, cfg.real_score);
   examples::write_figure_png(path, rows, mixture.centres, options);
 }
 
@@ -438,7 +445,8 @@ int run(int argc, char** argv) {
   cli.choice("weighting", weighting, {"none", "aw1", "aw2"},
              "none (baseline) | aw1 (adaptive weighting, Algorithm 1, normalized) | aw2 (Algorithm 2); aw's "
              "inner optimizer is the baseline's Adam with the same lr and betas; s_r and s_f are means of "
-             "sigmoid of D's raw logit (also for gn and pgn)");
+             "sigmoid of D's raw logit (also for gn; for pgn, whose normalised output rises with 1 - D(x), of "
+             "1 - D(x))");
   cli.real("aw-norm-guard", cfg.aw_norm_guard,
            "aw: added to each squared gradient norm before the square root, as the authors' code (finite "
            "weights at a zero gradient); it changes the weights little where gradient norms are >= 1 but "
@@ -475,8 +483,8 @@ int run(int argc, char** argv) {
            "in parallel interleave their rows");
   cli.integer("csv-every", cfg.csv_every, "steps between CSV rows", 1);
   cli.text("modes-csv", modes_csv_path,
-           "write D's mean raw logit on 100 real points per mode and the high-quality count per mode at every "
-           "snapshot to this CSV (Figure 2.6 rows 2 and 4)");
+           "write D's mean raw logit (pgn: 1 - D(x)) on 100 real points per mode and the high-quality count per "
+           "mode at every snapshot to this CSV (Figure 2.6 rows 2 and 4)");
   cli.text("plot-dir", cfg.plot_dir,
            "write PNG scatter plots of the --eval-samples generated points over the centres here at every "
            "snapshot (plus target.png, real samples); the folder must exist");
@@ -496,7 +504,7 @@ int run(int argc, char** argv) {
   cli.integer("seeds", seeds, "--compare: number of seeds", 1);
   cli.text("figure", figure,
            "2.6: train the baseline and aw (--weighting, default aw1) on --seed and write Figure 2.6 as one PNG "
-           "(--figure-out): a column per snapshot, samples and D's mean raw logit per mode",
+           "(--figure-out): a column per snapshot, samples and D's mean raw logit (pgn: 1 - D(x)) per mode",
            [](const std::string& text) {
              NOVA_CHECK(text == "2.6", "the one figure this trainer draws is 2.6, got \"{}\"", text);
            });
@@ -524,6 +532,7 @@ int run(int argc, char** argv) {
   const std::string g_name = g_kind == nn::GanLoss::non_saturating ? "ns" : nn::to_string(g_kind);
   cfg.objective_text = fmt::format("{} (G {})", loss, g_name);
   if (loss == "pgn") cfg.objective_text += fmt::format(", denominator {}", pgn_denominator);
+  if (loss == "pgn") cfg.real_score = "1 - f";  // pgn's f_hat rises with 1 - f (nn::oriented_score)
   cfg.weighting = weighting == "aw1" ? Weighting::aw1 : weighting == "aw2" ? Weighting::aw2 : Weighting::none;
   using autograd::GradSplitMode;
   cfg.d_step.grad_split = grad_split == "fused"       ? GradSplitMode::fused
@@ -586,6 +595,7 @@ int run(int argc, char** argv) {
   examples::MixtureReportSetup setup;
   setup.steps = cfg.steps;
   setup.objective = cfg.objective_text;
+  setup.real_score = cfg.real_score;
   setup.loss = loss;
   setup.g_loss = g_name;
   setup.cover_low = cfg.metrics.min_count;

@@ -89,13 +89,15 @@ void print_case_windows(const std::vector<MixtureRunResult>& runs, const std::st
   }
 }
 
-/// D's mean real-data logit per mode at each snapshot, averaged over seeds.
-void print_real_logits(const std::vector<MixtureRunResult>& runs, const std::vector<std::string>& methods) {
+/// D's mean real-data logit (pgn: 1 - f) per mode at each snapshot, averaged
+/// over seeds.
+void print_real_logits(const std::vector<MixtureRunResult>& runs, const std::vector<std::string>& methods,
+                       const std::string& real_score) {
   const MixtureRunResult* any = runs.empty() ? nullptr : &runs.front();
   if (!any || any->snapshots.empty()) return;
   const size_t modes = any->snapshots.front().real_logits.size();
-  fmt::print("\nD's mean raw logit on 100 real points per mode, at each snapshot, averaged over the seeds "
-             "(Figure 2.6 rows 2 and 4):\n");
+  fmt::print("\nD's mean raw {} on 100 real points per mode, at each snapshot, averaged over the seeds "
+             "(Figure 2.6 rows 2 and 4):\n", real_score);
   fmt::print("{:<9} {:>6}", "method", "step");
   for (size_t k = 0; k < modes; ++k) fmt::print(" {:>7}", fmt::format("mode {}", k + 1));
   fmt::print("  {:>15}\n", "lowest..highest");
@@ -150,7 +152,7 @@ void print_compare_report(const std::vector<MixtureRunResult>& runs, const Mixtu
                r.seconds, case_counts(r));
   print_summary(runs, setup, methods);
   print_case_windows(runs, setup.aw_method);
-  print_real_logits(runs, methods);
+  print_real_logits(runs, methods, setup.real_score);
 }
 
 }  // namespace nova::examples

@@ -24,7 +24,7 @@ namespace nova::examples {
 struct MixtureSnapshot {
   int64_t step = 0;
   datasets::MixtureMetrics metrics;  // of the fixed evaluation z at this step
-  std::vector<double> real_logits;   // D's mean raw logit on 100 real points of each mode
+  std::vector<double> real_logits;   // D's mean raw logit (pgn: 1 - f) on 100 real points of each mode
   std::array<int64_t, 6> cases{};    // aw: D steps that took case 1..5 since the previous snapshot
   Tensor points;                     // the generated points, kept only when a figure needs them
 };
@@ -46,6 +46,7 @@ struct MixtureReportSetup {
   int64_t steps = 0;
   std::string objective;          // for headings, e.g. "bce (G minimax)"
   std::string loss, g_loss;       // for the final line: "bce", "minimax"
+  std::string real_score = "logit";  // what real_logits hold: "logit", or "1 - f" for pgn
   int64_t cover_low = 20;         // --cover-min
   int64_t cover_high = 50;        // --cover-min-high
   std::string aw_method = "aw1";  // the method compared with the baseline

@@ -56,25 +56,28 @@ GanDiscriminatorStepLog GanDiscriminatorStep::step(const Tensor& real, const Ten
   const int64_t n_real = real.size(0), n_fake = fake.size(0);
   const nn::GanRegularizer reg = options_.objective.regularizer;
 
-  // one forward over both batches; raw is the critic's own output (a logit),
-  // out what the losses see (the same tensor unless gn or pgn normalise it)
-  Tensor out, raw;
+  // one forward over both batches; out is what the losses see, score the
+  // critic's own output turned the way out points (the logit for bce and gn,
+  // 1 - f for pgn: nn::oriented_score); one tensor unless gn or pgn
+  // normalise the output
+  Tensor out, score;
   if (normalized_) {
     nn::NormalizedScores both = normalized_->forward_with_raw(ops::cat({real, fake}, 0));
     out = both.normalized;
-    raw = both.raw;
+    score = both.score;
   } else {
-    out = raw = (*scores_)(ops::cat({real, fake}, 0));
+    out = score = (*scores_)(ops::cat({real, fake}, 0));
   }
   Tensor d_real = out.narrow(0, 0, n_real), d_fake = out.narrow(0, n_real, n_fake);
   nn::DiscriminatorLoss loss = nn::discriminator_loss(options_.objective.d_loss, d_real, d_fake);
   GanDiscriminatorStepLog log;
   {
-    // s_r, s_f from the raw logits (THESIS-NOTES.md: aw's inputs are means of
-    // sigmoid of D's raw output whatever wraps D; f_hat would cap s_r at 0.73)
+    // s_r, s_f from the raw output (THESIS-NOTES.md: aw's inputs are means of
+    // sigmoid of D's raw output whatever wraps D; f_hat would cap s_r at
+    // 0.73), oriented so that a high s_r means "real" also for pgn
     NoGradGuard no_grad;
-    log.s_r = ops::mean(ops::sigmoid(raw.narrow(0, 0, n_real))).item();
-    log.s_f = ops::mean(ops::sigmoid(raw.narrow(0, n_real, n_fake))).item();
+    log.s_r = ops::mean(ops::sigmoid(score.narrow(0, 0, n_real))).item();
+    log.s_f = ops::mean(ops::sigmoid(score.narrow(0, n_real, n_fake))).item();
     log.loss_real = loss.real.item();
     log.loss_fake = loss.fake.item();
   }

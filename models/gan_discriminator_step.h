@@ -17,7 +17,8 @@
 //   d_real, d_fake = out[:n_r], out[n_r:]
 //   loss = discriminator_loss(d_loss, d_real, d_fake)           (real and fake parts)
 //   s_r, s_f = mean sigmoid of the critic's raw output on the   (logged; aw's inputs)
-//              real and fake rows (for gn and pgn the raw f, not f_hat)
+//              real and fake rows (for gn and pgn the raw f, not f_hat;
+//              for pgn 1 - f, which f_hat rises with: nn::oriented_score)
 //   penalty = lambda * gradient_penalty(D, real, fake)          (wgan-gp only)
 //   plain: zero_grad; backward of loss.real + loss.fake (+ penalty); optimizer step
 //   aw:    AdaptiveWeighting::step_losses(loss.real, loss.fake, s_r, s_f, split,
@@ -61,7 +62,7 @@ struct GanDiscriminatorStepOptions {
 /// the angles NaN unless it was asked to measure them.
 struct GanDiscriminatorStepLog {
   double loss_real = 0, loss_fake = 0;  // the two parts of the D loss (no penalty)
-  double s_r = 0, s_f = 0;              // mean sigmoid(raw D output) on the real and fake rows
+  double s_r = 0, s_f = 0;              // mean sigmoid(raw D output; pgn: 1 - it) on the real and fake rows
   int case_id = 0;                      // aw: the case 1..5 of the algorithm
   double w_r = 1, w_f = 1;              // aw: the weights of g_r and g_f
   // degrees (Figure 2.4): between g_r and g_f, and between the update

@@ -3,6 +3,7 @@
 #include "nn/normalized_discriminator.h"
 
 #include "core/autograd.h"
+#include "core/elementwise.h"
 
 namespace nova::nn {
 
@@ -26,8 +27,14 @@ NormalizedScores GradientNormalizedDiscriminator::forward_with_raw(const Tensor&
   Tensor f = (*critic_)(input);
   Tensor out = kind_ == GanRegularizer::gradient_normalize ? gradient_normalize(f, input)
                                                            : penalty_gradient_normalize(f, input, pgn_denominator_);
-  if (!recording) return {out.detach(), f.detach()};
-  return {out, f};
+  Tensor score = oriented_score(kind_, f);
+  if (!recording) return {out.detach(), f.detach(), score.detach()};
+  return {out, f, score};
+}
+
+Tensor oriented_score(GanRegularizer kind, const Tensor& f) {
+  check_defined("oriented_score", f, "f");
+  return kind == GanRegularizer::penalty_gradient_normalize ? 1.0 - f : f;
 }
 
 std::string GradientNormalizedDiscriminator::extra_repr() const {

@@ -24,11 +24,22 @@
 
 namespace nova::nn {
 
-/// A normalised output and the raw critic output it was made from.
+/// A normalised output, the raw critic output it was made from, and that raw
+/// output turned the way f_hat points.
 struct NormalizedScores {
   Tensor normalized;  // f_hat(x): what the losses see
   Tensor raw;         // f(x): the critic's own output (a logit for the BCE losses)
+  Tensor score;       // f_hat's numerator, higher = more real: f for gn, 1 - f for pgn
 };
+
+/// The un-normalised score behind `kind`'s output, oriented as that output
+/// (higher = more real): 1 - f for penalty_gradient_normalize, f otherwise.
+/// Why: PGN's f_hat = (1 - f) / (...) falls as f rises, so a PGN critic calls
+/// a point real with f far below 1, and sigmoid(f) would read "fake" there.
+/// For a critic whose normalised output is a function of 1 - f, "D's raw
+/// output" (the thesis's input to aw's s_r and s_f, and Figure 2.6's
+/// per-mode scores) is 1 - f; for gn and every other objective it is f.
+Tensor oriented_score(GanRegularizer kind, const Tensor& f);
 
 class GradientNormalizedDiscriminator : public Module {
  public:
@@ -46,11 +57,12 @@ class GradientNormalizedDiscriminator : public Module {
   /// NoGradGuard the input gradient is still built (grad mode is on inside)
   /// and the result comes back without a graph.
   Tensor forward(const Tensor& x) override;
-  /// forward, and the critic's raw output f(x) from the same pass (no second
-  /// forward). Why both: the adaptive weighting's scores s_r, s_f and the
-  /// per-mode scores of Figure 2.6 are sigmoid / means of D's raw logit; f_hat
-  /// lies in [-1, 1], so scoring it would cap s_r at sigmoid(1) = 0.73, below
-  /// alpha2 = 0.75, and Algorithm 1's cases 3 and 4 could never occur.
+  /// forward, and the critic's raw output f(x) and oriented score
+  /// (oriented_score: f for gn, 1 - f for pgn) from the same pass (no second
+  /// forward). Why: the adaptive weighting's scores s_r, s_f and the
+  /// per-mode scores of Figure 2.6 are sigmoid / means of D's raw output;
+  /// f_hat lies in [-1, 1], so scoring it would cap s_r at sigmoid(1) = 0.73,
+  /// below alpha2 = 0.75, and Algorithm 1's cases 3 and 4 could never occur.
   NormalizedScores forward_with_raw(const Tensor& x);
   std::string extra_repr() const override;
 

@@ -2,8 +2,9 @@
 // (a few hundred steps, small batches) and checks what it prints and writes:
 // the header and metrics lines, the periodic and snapshot lines, the final
 // key=value line, the CSV columns, valid PNG files, the --compare table, that
-// every loss and weighting runs, that a default run writes no files, and that
-// bad options fail with a message naming them. Training quality is not
+// every loss and weighting runs, that a default run writes no files, that
+// gn's and pgn's per-mode scores are D's raw output turned as f_hat (pgn:
+// 1 - f), and that bad options fail with a message naming them. Training quality is not
 // checked here (a few hundred steps cannot cover the modes); that is what the
 // README's table is for. Compiled only when the examples are built.
 #include <algorithm>
@@ -19,6 +20,9 @@
 
 #include <unistd.h>
 
+#include "datasets/gaussian_mixture.h"
+#include "models/gaussian_mixture_gan.h"
+#include "nn/checkpoint.h"
 #include "tests/test_util.h"
 
 #ifdef NOVA_GAN_EXAMPLE_PATH
@@ -506,6 +510,44 @@ TEST_CASE("--figure 2.6 trains the baseline and aw on one seed and writes one PN
   Run no_snapshots = run("--figure 2.6 --steps 4 --batch 8 --plot-every 0 --figure-out " + png);
   REQUIRE(no_snapshots.status == 1);
   REQUIRE_THAT(no_snapshots.output, Catch::Matchers::Contains("--figure needs snapshots"));
+}
+
+TEST_CASE("gn and pgn: Figure 2.6's per-mode scores are D's raw output as f_hat points (pgn: 1 - f)",
+          "[example][gan8]") {
+  // After one step, D (read back from the checkpoint) scores each centre;
+  // the mean over 100 real points within 0.01 of it is that score to about
+  // 1e-3. gn's per-mode score is f, pgn's 1 - f (its f_hat falls as f rises),
+  // and neither is f_hat (which for pgn is near (1 - f) / (sqrt(2) + |1 - f|)).
+  nova::test::TempDir dir;
+  for (const std::string loss : {"gn", "pgn"}) {
+    INFO(loss);
+    const bool pgn = loss == "pgn";
+    const std::string ckpt = dir.file(loss + ".safetensors"), modes = dir.file(loss + "_modes.csv");
+    Run r = run(tiny("--loss " + loss + " --steps 1 --plot-every 1 --checkpoint " + ckpt + " --modes-csv " + modes));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const nova::StateDict state = nova::nn::load_checkpoint(ckpt);
+    auto d = nova::models::mixture_discriminator();
+    d->load_state_dict(nova::sub_state(state, "D"));
+    nova::Tensor f;
+    {
+      nova::NoGradGuard no_grad;
+      f = (*d)(nova::datasets::ring_of_gaussians().centres).reshape({8});
+    }
+    const std::vector<double> raw = nova::test::values(f.to(nova::kFloat64));
+    const std::vector<std::string> rows = lines_of(modes);
+    REQUIRE(rows.size() == 1 + 8);
+    double apart = 0;  // the largest |(1 - f) - f| over the modes: how well the check tells them apart
+    for (size_t k = 0; k < 8; ++k) {
+      const double score = std::stod(split_csv(rows[k + 1])[4]), want = pgn ? 1 - raw[k] : raw[k];
+      INFO("mode " << k << ": f " << raw[k] << ", per-mode score " << score);
+      REQUIRE(std::abs(score - want) < 0.01);
+      apart = std::max(apart, std::abs(1 - 2 * raw[k]));
+    }
+    REQUIRE(apart > 0.5);
+    const char* label = pgn ? "D(real) mean 1 - f per mode:" : "D(real) mean logit per mode:";
+    REQUIRE_THAT(r.output, Catch::Matchers::Contains(label));
+  }
 }
 
 #endif  // NOVA_GAN_EXAMPLE_PATH: without examples this file has no tests

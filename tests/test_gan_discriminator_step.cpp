@@ -4,7 +4,9 @@
 // its penalty, aw with grad_split): the same parameters to the last bit and
 // the same log; wgan clips; automatic grad_split is fused for bce and falls
 // back to reference for gn once, then keeps it; measuring the angles of a
-// plain step does not change the step; bad arguments are refused.
+// plain step does not change the step; bad arguments are refused; for gn and
+// pgn, s_r and s_f come from the critic's raw output turned the way f_hat
+// points (f for gn, 1 - f for pgn).
 #include <memory>
 
 #include "models/gan_discriminator_step.h"
@@ -189,24 +191,37 @@ TEST_CASE("GanDiscriminatorStep refuses a null critic or optimizer and an aw ove
   REQUIRE_THROWS_NOVA(models::GanDiscriminatorStep(d, adam(d), bad), "clip and gp_lambda must be >= 0");
 }
 
-TEST_CASE("gn and pgn: s_r and s_f come from the critic's raw logits, so aw's cases 3 and 4 are reachable",
+namespace {
+
+/// The critic with its output bias set to `bias` (the last parameter).
+std::shared_ptr<nn::Sequential> critic_with_output_bias(double bias) {
+  auto d = critic();
+  NoGradGuard no_grad;
+  d->parameters().back().fill_(bias);
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("gn and pgn: s_r and s_f come from the critic's raw output, so aw's cases 3 and 4 are reachable",
           "[models][gan_step]") {
-  // A critic that calls everything real with confidence: output bias +4, so
-  // the raw logits are about 4 and sigmoid about 0.98 > alpha2 = 0.75. Its
-  // normalised output f_hat lies in [-1, 1] (sigmoid <= 0.73 < alpha2): had
-  // s_r been read from f_hat, cases 3 and 4 could never occur.
+  // A critic that calls everything real with confidence: its raw score, the
+  // one f_hat rises with (nn::oriented_score), is about 4 or more, and its
+  // sigmoid about 0.98 > alpha2 = 0.75. For gn that score is f itself
+  // (output bias +4); for pgn, whose f_hat = (1 - f) / (...) falls as f
+  // rises, it is 1 - f (output bias -4: f about -4, 1 - f about 5). The
+  // normalised f_hat lies in [-1, 1] (sigmoid <= 0.73 < alpha2): had s_r
+  // been read from f_hat, cases 3 and 4 could never occur.
   for (const std::string objective : {"gn", "pgn"}) {
     INFO(objective);
-    auto d = critic();
-    {
-      NoGradGuard no_grad;
-      d->parameters().back().fill_(4.0);  // the output layer's bias
-    }
+    const bool pgn = objective == "pgn";
+    auto d = critic_with_output_bias(pgn ? -4.0 : 4.0);
     Batches data;
     Tensor real = data.real(), fake = data.fake();
     Tensor raw = (*d)(ops::cat({real, fake}, 0)).detach();
-    const double s_r = ops::mean(ops::sigmoid(raw.narrow(0, 0, 6))).item();
-    const double s_f = ops::mean(ops::sigmoid(raw.narrow(0, 6, 10))).item();
+    Tensor score = pgn ? 1.0 - raw : raw;
+    const double s_r = ops::mean(ops::sigmoid(score.narrow(0, 0, 6))).item();
+    const double s_f = ops::mean(ops::sigmoid(score.narrow(0, 6, 10))).item();
     REQUIRE(s_r > 0.9);
     models::GanDiscriminatorStep step(d, std::make_unique<optim::AdaptiveWeighting>(d->parameters(), adam(d)),
                                       options(objective));
@@ -215,5 +230,39 @@ TEST_CASE("gn and pgn: s_r and s_f come from the critic's raw logits, so aw's ca
     REQUIRE(log.s_r == Approx(s_r).epsilon(1e-6));
     REQUIRE(log.s_f == Approx(s_f).epsilon(1e-6));
     REQUIRE((log.case_id == 3 || log.case_id == 4));
+  }
+}
+
+TEST_CASE("pgn: s_r and s_f are means of sigmoid(1 - f), the score its f_hat rises with, not of sigmoid(f)",
+          "[models][gan_step]") {
+  // f about -4 on every row: pgn's f_hat = (1 - f) / (...) is near +1, the
+  // critic calls every row real, and s_r must say so (sigmoid(1 - f) about
+  // 0.99); sigmoid(f) about 0.02 would read "fake" and, below alpha1, send a
+  // confident critic to aw's case 1 or 2.
+  auto d = critic_with_output_bias(-4.0);
+  Batches data;
+  Tensor real = data.real(), fake = data.fake();
+  Tensor raw = (*d)(ops::cat({real, fake}, 0)).detach();
+  Tensor f_hat = nn::discriminator_for(nn::parse_gan_objective("pgn"), d)->forward(real).detach();
+  for (double v : values(f_hat)) REQUIRE(v > 0.5);  // the losses see "real"
+  const double inverted = ops::mean(ops::sigmoid(raw.narrow(0, 0, 6))).item();
+  const double oriented = ops::mean(ops::sigmoid(1.0 - raw.narrow(0, 0, 6))).item();
+  REQUIRE(inverted < 0.1);
+  REQUIRE(oriented > 0.9);
+  for (bool with_aw : {false, true}) {
+    INFO((with_aw ? "aw" : "plain"));
+    auto copy = critic_with_output_bias(-4.0);
+    Generator unused(1);
+    models::GanDiscriminatorStepLog log =
+        with_aw ? models::GanDiscriminatorStep(
+                      copy, std::make_unique<optim::AdaptiveWeighting>(copy->parameters(), adam(copy)),
+                      options("pgn"))
+                      .step(real, fake, unused)
+                : models::GanDiscriminatorStep(copy, adam(copy), options("pgn")).step(real, fake, unused);
+    REQUIRE(log.s_r == Approx(oriented).epsilon(1e-6));
+    REQUIRE(log.s_f == Approx(ops::mean(ops::sigmoid(1.0 - raw.narrow(0, 6, 10))).item()).epsilon(1e-6));
+    // s_r > alpha2 (D is confident on the real rows): case 3 or 4, where the
+    // inverted score (< alpha1) gave case 1 or 2
+    if (with_aw) REQUIRE((log.case_id == 3 || log.case_id == 4));
   }
 }

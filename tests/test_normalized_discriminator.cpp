@@ -121,3 +121,28 @@ TEST_CASE("GradientNormalizedDiscriminator refuses a null critic and other regul
                       "kind must be gradient_normalize or penalty_gradient_normalize");
   REQUIRE_THROWS_NOVA(nn::discriminator_for(nn::parse_gan_objective("gn"), nullptr), "the critic is null");
 }
+
+TEST_CASE("the oriented score is f for gn and 1 - f for pgn, and rises with f_hat", "[nn][gn]") {
+  auto d = critic();
+  Tensor x = uniform({64, 2}, -1, 1, kFloat64);
+  Tensor f = (*d)(x).detach();
+  for (auto kind : {nn::GanRegularizer::gradient_normalize, nn::GanRegularizer::penalty_gradient_normalize}) {
+    const bool pgn = kind == nn::GanRegularizer::penalty_gradient_normalize;
+    INFO((pgn ? "pgn" : "gn"));
+    nn::GradientNormalizedDiscriminator wrapped(d, kind);
+    nn::NormalizedScores both = wrapped.forward_with_raw(x);
+    Tensor want = pgn ? 1.0 - f : f;
+    REQUIRE(max_abs_diff(both.score.detach(), want) == 0.0);
+    REQUIRE(max_abs_diff(nn::oriented_score(kind, f), want) == 0.0);
+    REQUIRE(both.score.requires_grad());
+    // f_hat = score / (a norm + |score|): the same sign, row by row, so a
+    // high score means "real" as a high f_hat does
+    const std::vector<double> s = values(both.score.detach()), n = values(both.normalized.detach());
+    for (size_t i = 0; i < s.size(); ++i) {
+      INFO("row " << i << ": score " << s[i] << ", f_hat " << n[i]);
+      REQUIRE(s[i] * n[i] > 0);
+    }
+  }
+  for (auto kind : {nn::GanRegularizer::none, nn::GanRegularizer::gradient_penalty})
+    REQUIRE(max_abs_diff(nn::oriented_score(kind, f), f) == 0.0);  // bce, wgan-gp, ...: the output itself
+}
