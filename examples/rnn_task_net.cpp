@@ -132,6 +132,14 @@ datasets::SequenceBatch task_batch(RnnTask task, int64_t T, int64_t B, Generator
   fail("rnn_tasks: unknown task");
 }
 
+datasets::SequenceBatch select_sequences(RnnTask task, const datasets::SequenceBatch& all, const Tensor& index) {
+  const Tensor i = index.to(all.inputs.device());
+  auto pick = [&](const Tensor& t, int64_t dim) { return t.defined() ? ops::index_select(t, dim, i) : Tensor(); };
+  // every tensor is [steps, B, ...] but adding's targets, [B, 1]
+  return {pick(all.inputs, 1), pick(all.targets, task == RnnTask::adding ? 0 : 1), pick(all.tokens, 1),
+          pick(all.labels, 1)};
+}
+
 Tensor task_loss(RnnTask task, const Tensor& output, const datasets::SequenceBatch& batch) {
   switch (task) {
     case RnnTask::parenthesis: return datasets::parenthesis_loss(output, batch);

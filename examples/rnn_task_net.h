@@ -78,6 +78,9 @@ int64_t task_output_size(RnnTask task);
 /// A fresh batch of the task: T steps (the delay for denoise and copying,
 /// whose sequences are T + 20 long), B sequences, drawn from `gen`.
 datasets::SequenceBatch task_batch(RnnTask task, int64_t T, int64_t B, Generator& gen, DType dtype, Device device);
+/// The sequences `index` (int64 [k]) of `all` (a task_batch of the task),
+/// as a batch of k: every tensor indexed along its batch dim.
+datasets::SequenceBatch select_sequences(RnnTask task, const datasets::SequenceBatch& all, const Tensor& index);
 /// The task's loss of the network's output (RnnTaskNet::forward) on `batch`.
 Tensor task_loss(RnnTask task, const Tensor& output, const datasets::SequenceBatch& batch);
 /// What always answering the data's average scores, where the task defines

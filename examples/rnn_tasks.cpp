@@ -75,6 +75,7 @@ struct Config {
   int64_t reset_every = 50;
   nn::GORUOrthogonal goru_u = nn::GORUOrthogonal::eunn_fft;  // --goru-u
   int64_t goru_capacity = 2;                                  // --goru-capacity
+  int64_t train_size = 0;  // --train-size: a fixed set of this many sequences; 0: a fresh batch every step
   Device device = kCPU;
   std::string csv_path, checkpoint, resume;
   int64_t checkpoint_every = 500, log_every = 100;
@@ -150,6 +151,7 @@ RunResult train_run(const Config& cfg, const RunSpec& spec, optim::Progress& pro
   ckpt.setting("lr", fmt::format("{}", cfg.lr)).setting("weight_decay", fmt::format("{}", cfg.weight_decay));
   ckpt.setting("neumann", std::to_string(spec.neumann)).setting("reset_every", std::to_string(cfg.reset_every));
   ckpt.setting("seed", std::to_string(spec.seed));
+  if (cfg.train_size > 0) ckpt.setting("train_size", std::to_string(cfg.train_size));
   if (spec.model == RnnModel::goru) {
     ckpt.setting("goru_u", examples::goru_u_name(cfg.goru_u));
     if (cfg.goru_u == nn::GORUOrthogonal::eunn_tunable) ckpt.setting("goru_capacity", std::to_string(cfg.goru_capacity));
@@ -184,8 +186,30 @@ RunResult train_run(const Config& cfg, const RunSpec& spec, optim::Progress& pro
   const std::string label = fmt::format("{} seed {}", spec.variant, spec.seed);
   const auto start = std::chrono::steady_clock::now();
   std::string rows;
+  // --train-size: the set is drawn once from a stream of its own, and each
+  // epoch's order from a generator of (seed, epoch), so a resumed run
+  // rebuilds both; batches of an epoch are disjoint, the last partial one
+  // dropped
+  datasets::SequenceBatch train_set;
+  Tensor order;  // the current epoch's permutation
+  const int64_t per_epoch = cfg.train_size / batch;
+  if (cfg.train_size > 0) {
+    NOVA_CHECK(per_epoch >= 1, "rnn_tasks: --train-size {} is smaller than the batch {}", cfg.train_size, batch);
+    Generator set_gen(spec.seed * 2 + 4);
+    train_set = examples::task_batch(cfg.task, cfg.T, cfg.train_size, set_gen, kFloat32, cfg.device);
+  }
   for (int64_t step = first; step <= cfg.steps; ++step) {
-    const datasets::SequenceBatch b = examples::task_batch(cfg.task, cfg.T, batch, data_gen, kFloat32, cfg.device);
+    datasets::SequenceBatch b;
+    if (train_set.inputs.defined()) {
+      const int64_t epoch = (step - 1) / per_epoch, k = (step - 1) % per_epoch;
+      if (k == 0 || !order.defined()) {
+        Generator epoch_gen(spec.seed * 1000003 + uint64_t(epoch));
+        order = randperm(cfg.train_size, kCPU, &epoch_gen);
+      }
+      b = examples::select_sequences(cfg.task, train_set, ops::narrow(order, 0, k * batch, batch));
+    } else {
+      b = examples::task_batch(cfg.task, cfg.T, batch, data_gen, kFloat32, cfg.device);
+    }
     Tensor loss;
     {
       profile::Scope scope("forward");
@@ -388,7 +412,13 @@ int run(int argc, char** argv) {
   cli.choice("task", task, examples::rnn_task_names(), "the task (datasets/rnn_tasks.h)");
   cli.choice("model", model, examples::rnn_model_names(), "the model of a single run");
   cli.integer("T", cfg.T, "sequence length (parenthesis, adding) or delay (denoise, copying)", 2, 100000);
-  cli.integer("steps", cfg.steps, "training steps, a fresh batch each", 1);
+  cli.integer("steps", cfg.steps, "training steps, a fresh batch each (or batches of --train-size)", 1);
+  int64_t epochs = 0;
+  cli.integer("train-size", cfg.train_size,
+              "train on a fixed set of this many sequences, drawn once per seed, in shuffled batches (the last "
+              "partial batch of each epoch dropped); 0: a fresh batch every step", 0);
+  cli.integer("epochs", epochs, "with --train-size: passes over the set, setting --steps to epochs x "
+                                "(train-size / batch); 0: --steps", 0);
   cli.integer("batch", cfg.batch, "batch size; 0: the thesis's (16 parenthesis, 128 otherwise)", 0);
   cli.integer("hidden", cfg.hidden, "hidden size; 0: the thesis's parameter-matched size for the model", 0);
   cli.integer("negative-ones", cfg.negative_ones, "-1 entries of D; -1: the thesis's count for the model", -1);
@@ -439,6 +469,12 @@ int run(int argc, char** argv) {
   }
   cfg.task = examples::parse_rnn_task(task);
   cfg.device = Device::parse(device);
+  if (epochs > 0) {
+    NOVA_CHECK(cfg.train_size > 0, "rnn_tasks: --epochs needs --train-size (without it every step is a fresh batch)");
+    const int64_t b = cfg.batch > 0 ? cfg.batch : examples::default_batch(cfg.task);
+    NOVA_CHECK(cfg.train_size >= b, "rnn_tasks: --train-size {} is smaller than the batch {}", cfg.train_size, b);
+    cfg.steps = epochs * (cfg.train_size / b);
+  }
   const bool many = compare || !study.empty();
   NOVA_CHECK(!(compare && !study.empty()), "rnn_tasks: give --compare or --study, not both");
   NOVA_CHECK(!many || (cfg.checkpoint.empty() && cfg.resume.empty()),

@@ -280,3 +280,38 @@ TEST_CASE("rnn_tasks: --graph and --profile draw and time one run, and leave its
 }
 
 #endif  // NOVA_RNN_TASKS_EXAMPLE_PATH
+
+TEST_CASE("rnn_tasks: --train-size and --epochs train on a fixed set, and resume mid-epoch bit for bit", "[rnn_tasks]") {
+  test::TempDir dir;
+  const std::string ck = (dir.path / "ck.safetensors").string();
+  const std::string full = (dir.path / "full.csv").string(), second = (dir.path / "second.csv").string();
+  const std::string fresh = (dir.path / "fresh.csv").string();
+  // 40 sequences in batches of 16: 2 batches an epoch (8 dropped), 3 epochs = 6 steps
+  const std::string base = "--model gru --T 8 --hidden 6 --batch 16 --train-size 40";
+  const Run epochs = run(base + " --epochs 3 --csv " + full);
+  INFO(epochs.output);
+  REQUIRE(epochs.status == 0);
+  const auto a = test::read_lines(full);
+  REQUIRE(a.size() == 7);  // header + 6 steps
+  // a fixed set is not the fresh-batch stream: the first losses differ
+  REQUIRE(run("--model gru --T 8 --hidden 6 --batch 16 --steps 6 --csv " + fresh).status == 0);
+  const auto f = test::read_lines(fresh);
+  CHECK(a[1].substr(0, a[1].rfind(',')) != f[1].substr(0, f[1].rfind(',')));
+  // stopped after step 3 (inside epoch 2) and resumed: the same batches and losses
+  REQUIRE(run(base + " --steps 3 --checkpoint " + ck).status == 0);
+  const Run resumed = run(base + " --epochs 3 --resume " + ck + " --csv " + second);
+  INFO(resumed.output);
+  REQUIRE(resumed.status == 0);
+  const auto b = test::read_lines(second);
+  REQUIRE(b.size() == 4);
+  for (size_t i = 1; i < b.size(); ++i) CHECK(a[3 + i].substr(0, a[3 + i].rfind(',')) == b[i].substr(0, b[i].rfind(',')));
+  // a checkpoint of another set size is refused
+  CHECK(run("--model gru --T 8 --hidden 6 --batch 16 --train-size 48 --steps 6 --resume " + ck).status == 1);
+
+  const Run no_set = run("--model gru --T 8 --epochs 2");
+  CHECK(no_set.status == 1);
+  CHECK(no_set.output.find("--epochs needs --train-size") != std::string::npos);
+  const Run small = run("--model gru --T 8 --batch 16 --train-size 10 --epochs 1");
+  CHECK(small.status == 1);
+  CHECK(small.output.find("--train-size 10 is smaller than the batch 16") != std::string::npos);
+}
