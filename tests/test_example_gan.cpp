@@ -3,10 +3,11 @@
 // the header and metrics lines, the periodic and snapshot lines, the final
 // key=value line, the CSV columns, valid PNG files, the --compare table, that
 // every loss and weighting runs, that a default run writes no files, that
-// gn's and pgn's per-mode scores are D's raw output turned as f_hat (pgn:
-// 1 - f), and that bad options fail with a message naming them. Training quality is not
-// checked here (a few hundred steps cannot cover the modes); that is what the
-// README's table is for. Compiled only when the examples are built.
+// --aw-norm-guard reaches aw's weights, that gn's and pgn's per-mode scores
+// are D's raw output turned as f_hat (pgn: 1 - f), and that bad options fail
+// with a message naming them. Training quality is not checked here (a few
+// hundred steps cannot cover the modes); that is what the README's table is
+// for. Compiled only when the examples are built.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -486,6 +487,29 @@ TEST_CASE("--pgn-denominator and --aw-norm-guard reach the run; bad values are r
   INFO(guard.output);
   REQUIRE(guard.status == 0);
   REQUIRE_THAT(guard.output, Catch::Matchers::Contains("norm guard 0;"));
+  // the guard reaches AdaptiveWeighting: step 1 (the same D, data and case
+  // whatever the guard) is case 1, 2 or 5 at this seed, where aw1's w_r =
+  // 1 / sqrt(|g_r|^2 + guard) + epsilon. Guard 0 gives |g_r|; the others'
+  // w_r must be that formula's (at 100, under half of guard 0's).
+  std::vector<std::vector<std::string>> step1;
+  for (const char* value : {"0", "0.0001", "100"}) {
+    const std::string csv = dir.file(std::string("guard") + value + ".csv");
+    Run r = run(tiny(std::string("--weighting aw1 --steps 1 --csv-every 1 --aw-norm-guard ") + value +
+                     " --csv " + csv));
+    INFO(value << "\n" << r.output);
+    REQUIRE(r.status == 0);
+    step1.push_back(split_csv(lines_of(csv)[1]));
+  }
+  const std::string case_id = step1[0][8];
+  INFO("case " << case_id);
+  REQUIRE((case_id == "1" || case_id == "2" || case_id == "5"));
+  const double epsilon = 0.05, norm_r = 1 / (std::stod(step1[0][9]) - epsilon);
+  for (auto [row, norm_guard] : {std::pair{size_t(1), 1e-4}, {size_t(2), 100.0}}) {
+    REQUIRE(step1[row][8] == case_id);
+    const double want = 1 / std::sqrt(norm_r * norm_r + norm_guard) + epsilon;
+    REQUIRE(std::stod(step1[row][9]) == Approx(want).epsilon(1e-5));
+  }
+  REQUIRE(std::stod(step1[2][9]) < 0.5 * std::stod(step1[0][9]));
   require_usage_error("--pgn-denominator ones", "--pgn-denominator");
   require_usage_error("--aw-norm-guard -1e-4", "--aw-norm-guard");
   require_usage_error("--jobs -1", "--jobs");
