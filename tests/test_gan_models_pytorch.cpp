@@ -8,11 +8,12 @@
 // parameters. This file loads each state into the nova model, runs the same
 // forwards and backward and compares; it also checks the full-size parameter
 // counts against the ones the script printed, and that grad_split's fused
-// path equals the reference split on the DCGAN and SN-GAN (conditional,
-// projection) discriminators. Nothing here needs torch: the references are
-// committed files.
+// path equals the reference split on the DCGAN and SN-GAN discriminators
+// (32x32 and 48x48, unconditional and with the projection head). Nothing
+// here needs torch: the references are committed files.
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "core/grad_split.h"
 #include "models/dcgan.h"
@@ -153,7 +154,7 @@ TEST_CASE("DCGAN G and D equal PyTorch's (eval and training forward, u/v and run
   }
 }
 
-TEST_CASE("SN-GAN ResNet G and D equal PyTorch's (32x32, unconditional and 10 classes; 48x48)",
+TEST_CASE("SN-GAN ResNet G and D equal PyTorch's (32x32 and 48x48, unconditional and 10 classes)",
           "[gan_models][pytorch]") {
   auto gen_fwd = [](SnganGenerator& m) {
     return [&m](const Tensor& z, const Tensor& y) { return m.forward(z, y); };
@@ -173,15 +174,19 @@ TEST_CASE("SN-GAN ResNet G and D equal PyTorch's (32x32, unconditional and 10 cl
     SnganDiscriminator d(o);
     check_against_reference(d, "sngan_d32" + suffix, dis_fwd(d));
   }
-  SnganOptions o;
-  o.image_size = 48;
-  o.z_dim = 8;
-  o.g_width = 4;
-  o.d_width = 2;
-  SnganGenerator g(o);
-  check_against_reference(g, "sngan_g48", gen_fwd(g));
-  SnganDiscriminator d(o);
-  check_against_reference(d, "sngan_d48", dis_fwd(d));
+  for (int64_t classes : {0, 10}) {
+    const std::string suffix = classes > 0 ? "_cond" : "";
+    SnganOptions o;
+    o.image_size = 48;
+    o.z_dim = 8;
+    o.num_classes = classes;
+    o.g_width = 4;
+    o.d_width = 2;
+    SnganGenerator g(o);
+    check_against_reference(g, "sngan_g48" + suffix, gen_fwd(g));
+    SnganDiscriminator d(o);
+    check_against_reference(d, "sngan_d48" + suffix, dis_fwd(d));
+  }
 }
 
 TEST_CASE("GAN models have PyTorch's parameter counts at the papers' widths", "[gan_models][pytorch]") {
@@ -212,6 +217,8 @@ TEST_CASE("GAN models have PyTorch's parameter counts at the papers' widths", "[
   CHECK(parameter_count(SnganDiscriminator(sngan(32, 10))) == 1055104);
   CHECK(parameter_count(SnganGenerator(sngan(48, 0))) == 4878083);
   CHECK(parameter_count(SnganDiscriminator(sngan(48, 0))) == 19542720);
+  CHECK(parameter_count(SnganGenerator(sngan(48, 10))) == 4902275);
+  CHECK(parameter_count(SnganDiscriminator(sngan(48, 10))) == 19552960);
 }
 
 // ---- grad_split on the image discriminators ----
@@ -282,7 +289,8 @@ void check_fused_split(nn::Module& model, const Forward& forward, const Tensor& 
 
 }  // namespace
 
-TEST_CASE("grad_split fused equals the reference split on the DCGAN and SN-GAN discriminators",
+TEST_CASE("grad_split fused equals the reference split on the DCGAN and SN-GAN discriminators (32x32 and 48x48, "
+          "unconditional and projection)",
           "[gan_models][grad_split]") {
   for (DType dtype : {kFloat64, kFloat32}) {
     Generator gen(7);
@@ -294,14 +302,19 @@ TEST_CASE("grad_split fused equals the reference split on the DCGAN and SN-GAN d
       Tensor x = uniform({5, 3, 32, 32}, -1.0, 1.0, dtype, kCPU, &gen);
       check_fused_split(d, [&](const Tensor& t) { return d.forward(t); }, x, 2, 3, dtype);
     }
-    {
+    // SN-GAN D: 32x32 (d_width 4) and 48x48 (d_width 2: 2..32 channels),
+    // each with the projection head (10 classes) and without
+    const std::pair<int64_t, int64_t> size_classes[] = {{32, 10}, {32, 0}, {48, 0}, {48, 10}};
+    for (const auto& [size, classes] : size_classes) {
+      INFO("SN-GAN D " << size << "x" << size << ", " << classes << " classes");
       SnganOptions o;
-      o.num_classes = 10;
-      o.d_width = 4;
+      o.image_size = size;
+      o.num_classes = classes;
+      o.d_width = size == 32 ? 4 : 2;
       SnganDiscriminator d(o);
       d.to(dtype);
-      Tensor x = uniform({4, 3, 32, 32}, -1.0, 1.0, dtype, kCPU, &gen);
-      Tensor labels = randint(0, 10, {4}, kInt64, kCPU, &gen);
+      Tensor x = uniform({4, 3, size, size}, -1.0, 1.0, dtype, kCPU, &gen);
+      Tensor labels = classes > 0 ? randint(0, classes, {4}, kInt64, kCPU, &gen) : Tensor();
       check_fused_split(d, [&](const Tensor& t) { return d.forward(t, labels); }, x, 2, 2, dtype);
     }
   }

@@ -332,6 +332,19 @@ def main():
     # SN-GAN 48x48 at g_width 4 / d_width 2 (64 / 64), z_dim 8 (its dense layer is the largest)
     total += make_ref("sngan_g48", SnganG(48, 3, 8, 0, w=4), torch.randn(2, 8, generator=gen), None, gen)
     total += make_ref("sngan_d48", SnganD(48, 3, 0, w=2), img(2, 3, 48), None, gen)
+    # SN-GAN 48x48 with 10 classes (conditional BN, projection), the widths
+    # above. Added later, and so counted and made last: the random streams
+    # the files above come from (torch's global one draws spectral norm's
+    # first u) are unchanged, and so are their bytes.
+    counts = {
+        "sngan_g48_cond10": count_params(SnganG(size=48, k=10)),
+        "sngan_d48_cond10": count_params(SnganD(size=48, k=10)),
+    }
+    print("full-size parameter counts:")
+    for k, v in counts.items():
+        print(f"  {k}: {v}")
+    total += make_ref("sngan_g48_cond", SnganG(48, 3, 8, 10, w=4), torch.randn(2, 8, generator=gen), lab(2), gen)
+    total += make_ref("sngan_d48_cond", SnganD(48, 3, 10, w=2), img(2, 3, 48), lab(2), gen)
     print(f"total {total} bytes")
 
 
