@@ -2,17 +2,21 @@
 // on the CPU, float32, nova against PyTorch on the same machine and thread
 // count (issue 18). Measured, not held to a target here.
 //
-// Sizes (the thesis's section 3.1 tasks): batch 16, T 100, hidden 50, input 1
-// (the parenthesis task's scale) and batch 128, T 100, hidden 100, input 10
-// (the denoise task's); and issue 18's large row, batch 64, T 100, hidden 512,
-// input 10 (above the whole-sequence kernel's cutoff: the per-step path). One layer, time-major input. One step is
+// Sizes (the thesis's section 3.1 tasks, as bench_rnn_step_cuda's): batch
+// 16, T 100, hidden 50, input 1 (the parenthesis task's scale) and T 400,
+// hidden 118 (its longest sequence, NC-GRU's denoise size); batch 128, T 100,
+// hidden 100, input 10 (the denoise task's) and T 200, hidden 42; and issue
+// 18's large row, batch 64, T 100, hidden 512, input 10 (above the
+// whole-sequence kernel's cutoff: the per-step path). One layer, time-major
+// input. One step is
 //   zero_grad; out = model(x) (all hidden states [T, B, H]);
 //   loss = mean(out); backward through time
 // with no optimizer update (the same on both sides), exactly as
 // bench/rnn_step_torch.py writes it in PyTorch. nova's layer is nn::GRU /
-// nn::LSTM: the input projections of all steps in one matmul, then the
-// recurrence as one node (kernels/cpu/rnn_sequence.h's whole-sequence loop
-// for H <= 256, else per step a matmul and the fused gate kernel). NC-GRU
+// nn::LSTM, one node per layer (ops::gru_layer / ops::lstm_layer): for H <=
+// 256 kernels/cpu/rnn_sequence.h's whole-sequence loop, which forms each
+// step's input projection inside the loop; above, the input projections of
+// all steps in one matmul, then per step a matmul and the fused gate kernel. NC-GRU
 // (U_c orthogonal, eq. 3.53) is nn::NCGRUCell through nn::run_sequence (one
 // node, ops::ncgru_recurrence); PyTorch has no NC-GRU, so its side is the
 // same equations written as a PyTorch user would (a Python loop over steps,
@@ -149,14 +153,15 @@ int main(int argc, char** argv) {
       rest.push_back(argv[i]);
     }
   }
-  if (sizes.empty()) sizes = {{16, 100, 50, 1}, {128, 100, 100, 10}, {64, 100, 512, 10}};
+  if (sizes.empty())
+    sizes = {{16, 100, 50, 1}, {16, 400, 118, 1}, {128, 100, 100, 10}, {128, 200, 42, 10}, {64, 100, 512, 10}};
   if (models.empty()) models = {"gru", "lstm", "ncgru"};
   b::Args args = b::parse_args(int(rest.size()), rest.data(), "rnn_step");
   omp_set_num_threads(threads);
 
   try {
     b::Report rep("bench_rnn_step", "GRU / LSTM / NC-GRU training step (forward, loss = mean(out), backward through time)",
-                  "1 layer; B16 T100 H50 I1, B128 T100 H100 I10, B64 T100 H512 I10", "float32",
+                  "1 layer; B16 T100 H50 I1, B16 T400 H118 I1, B128 T100 H100 I10, B128 T200 H42 I10, B64 T100 H512 I10", "float32",
                   "float32, " + std::string(cpu::gemm_backend()) + " GEMM, " + std::to_string(threads) +
                       " OpenMP threads",
                   b::cpu_name());
