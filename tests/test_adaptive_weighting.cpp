@@ -379,23 +379,44 @@ TEST_CASE("Algorithm 2, epsilon 0: Theorem 3's angles in cases 1-4, weights of c
 // The default norm guard (1e-4 added to each squared norm, as the authors'
 // code) moves a weight by a factor sqrt(|g|^2 / (|g|^2 + 1e-4)): nothing at
 // |g| >= 1, half the weight at |g| = 1e-2. The theorems above are checked
-// with the guard at 0; these two check what they promise with the default
-// guard where it should not matter, and show where it does.
-TEST_CASE("Algorithm 1, default norm guard, gradient norms 1 to 1000: Theorem 2's angles within 0.01 degrees",
+// with the guard at 0; the next three check what they promise (Theorem 2:
+// cases 1, 3, 5, then 2 and 4; Theorem 3: every case) with the default guard
+// where it should not matter, and the last shows where it does.
+
+namespace {
+
+/// Whether the default guard should not matter for (r, f): both squared
+/// norms >= 10, and r, f more than 8 degrees from (anti)parallel. Why: an
+/// update made orthogonal to g (cases 1 and 3 of either algorithm) has
+/// <u, g> = <r, f> guard / (|g|^2 + guard), which tilts it off 90 degrees by
+/// cot(angle(r, f)) guard / (|g|^2 + guard) rad: at most 7 * 1e-5 rad =
+/// 0.004 degrees here (0.04 at |g|^2 = 1, which some draws reach). The
+/// bisector (Algorithm 1 case 5) moves by about guard / (2 |g|^2) rad.
+bool guard_negligible(const Vec& r, const Vec& f) {
+  return std::min(ldot(r, r), ldot(f, f)) >= 10 && std::abs(direct_cos(r, f)) <= 0.99;
+}
+
+/// Those bounds with room, in degrees.
+constexpr double kGuardTol = 0.01;
+
+/// Pairs with per-entry scale 10^U(0, 3): norms from about 1 to 3,000, most
+/// of them where guard_negligible holds.
+PairSource large_pairs(uint64_t seed) { return PairSource(seed, 0.0, 3.0); }
+
+}  // namespace
+
+TEST_CASE("Algorithm 1, default norm guard, gradient norms above 3: Theorem 2's angles within 0.01 degrees",
           "[optim][aw]") {
-  PairSource src(11, 0.0, 3.0);  // per-entry scale 10^U(0, 3), so every norm is above about 1
+  PairSource src = large_pairs(11);
   optim::AdaptiveWeightingOptions o = exact_options(true);
   o.norm_guard = optim::AdaptiveWeightingOptions{}.norm_guard;
   REQUIRE(o.norm_guard == 1e-4);
-  // the guard perturbs each weight's 1/|g| by a relative g/(2|g|^2) <= 5e-5,
-  // so an angle moves by at most about 1e-4 rad = 0.006 degrees
-  constexpr double kTol = 0.01;
+  constexpr double kTol = kGuardTol;
+  int checked = 0;
   for (int i = 0; i < kDraws; ++i) {
     auto [r, f] = src.pair(true);
-    // a rare draw with a norm below 1, or r and f within 8 degrees of
-    // (anti)parallel, where an update orthogonal to one is nearly zero and
-    // the guard's 5e-5 is amplified by cot(angle) (up to 7x here)
-    if (std::min(ldot(r, r), ldot(f, f)) < 1 || std::abs(direct_cos(r, f)) > 0.99) continue;
+    if (!guard_negligible(r, f)) continue;
+    ++checked;
     auto rep = optim::adaptive_weights(ops::dot3(tensor_of(r), tensor_of(f)), kFavourReal.s_r, kFavourReal.s_f, o);
     REQUIRE(rep.case_id == 1);
     REQUIRE(std::abs(direct_angle(combine(rep.w_r, r, rep.w_f, f), f) - 90.0) <= kTol);
@@ -408,6 +429,87 @@ TEST_CASE("Algorithm 1, default norm guard, gradient norms 1 to 1000: Theorem 2'
     REQUIRE(std::abs(direct_angle(u, r) - direct_angle(u, f)) <= kTol);  // still the bisector
     REQUIRE(std::abs(direct_angle(u, r) - direct_angle(r, f) / 2) <= kTol);
   }
+  REQUIRE(checked > kDraws / 2);
+}
+
+TEST_CASE("Algorithm 1, default norm guard: cases 2 and 4 follow one gradient, as without it",
+          "[optim][aw]") {
+  // The guard scales w_r (case 2) or w_f (case 4) alone and the other weight
+  // is 0 (epsilon 0), so the update keeps its direction exactly: along g_r
+  // (case 2) or g_f (case 4), within 90 degrees of the other gradient.
+  PairSource src = large_pairs(12);
+  optim::AdaptiveWeightingOptions o = exact_options(true);
+  o.norm_guard = optim::AdaptiveWeightingOptions{}.norm_guard;
+  for (int i = 0; i < kDraws; ++i) {
+    auto [r, f] = src.pair(false);
+    const double rr = double(ldot(r, r)), ff = double(ldot(f, f));
+    auto rep = optim::adaptive_weights(ops::dot3(tensor_of(r), tensor_of(f)), kFavourReal.s_r, kFavourReal.s_f, o);
+    REQUIRE(rep.case_id == 2);
+    REQUIRE(rep.w_r == Approx(1 / std::sqrt(rr + 1e-4)).epsilon(1e-12));  // guarded
+    REQUIRE(rep.w_f == 0.0);
+    Vec u = combine(rep.w_r, r, rep.w_f, f);
+    REQUIRE(direct_cos(u, r) == Approx(1.0).epsilon(1e-12));
+    REQUIRE(direct_angle(u, f) <= 90.0);
+    rep = optim::adaptive_weights(ops::dot3(tensor_of(r), tensor_of(f)), kFavourFake.s_r, kFavourFake.s_f, o);
+    REQUIRE(rep.case_id == 4);
+    REQUIRE(rep.w_r == 0.0);
+    REQUIRE(rep.w_f == Approx(1 / std::sqrt(ff + 1e-4)).epsilon(1e-12));
+    u = combine(rep.w_r, r, rep.w_f, f);
+    REQUIRE(direct_cos(u, f) == Approx(1.0).epsilon(1e-12));
+    REQUIRE(direct_angle(u, r) <= 90.0);
+  }
+}
+
+TEST_CASE("Algorithm 2, default norm guard, gradient norms above 3: Theorem 3's angles within 0.01 degrees",
+          "[optim][aw]") {
+  // Algorithm 2's only guarded weights are case 1's w_f = -<r,f>/(|f|^2 +
+  // guard) and case 3's w_r = -<r,f>/(|r|^2 + guard), the same ratios
+  // w_f/w_r and w_r/w_f as Algorithm 1's cases 1 and 3, so the same bound
+  // (guard_negligible) holds. Cases 2, 4 and 5 have no norm in them and stay
+  // exact.
+  PairSource src = large_pairs(13);
+  optim::AdaptiveWeightingOptions o = exact_options(false);
+  o.norm_guard = optim::AdaptiveWeightingOptions{}.norm_guard;
+  REQUIRE(o.norm_guard == 1e-4);
+  constexpr double kTol = kGuardTol;
+  int checked = 0;
+  for (int i = 0; i < kDraws; ++i) {
+    {
+      auto [r, f] = src.pair(false);
+      auto rep = optim::adaptive_weights(ops::dot3(tensor_of(r), tensor_of(f)), kFavourReal.s_r, kFavourReal.s_f, o);
+      REQUIRE(rep.case_id == 2);  // u = g_r
+      REQUIRE((rep.w_r == 1.0 && rep.w_f == 0.0));
+      REQUIRE(rep.angle_update_fake <= 90.0);
+      rep = optim::adaptive_weights(ops::dot3(tensor_of(r), tensor_of(f)), kFavourFake.s_r, kFavourFake.s_f, o);
+      REQUIRE(rep.case_id == 4);  // u = g_f
+      REQUIRE((rep.w_r == 0.0 && rep.w_f == 1.0));
+      REQUIRE(rep.angle_update_real <= 90.0);
+    }
+    {
+      auto [r, f] = src.pair(true);
+      if (!guard_negligible(r, f)) continue;
+      ++checked;
+      const double rr = double(ldot(r, r)), ff = double(ldot(f, f)), rf = double(ldot(r, f));
+      auto rep = optim::adaptive_weights(ops::dot3(tensor_of(r), tensor_of(f)), kFavourReal.s_r, kFavourReal.s_f, o);
+      REQUIRE(rep.case_id == 1);
+      REQUIRE(rep.w_r == 1.0);
+      REQUIRE(rep.w_f == Approx(-rf / (ff + 1e-4)).epsilon(1e-12));
+      Vec u = combine(rep.w_r, r, rep.w_f, f);
+      REQUIRE(std::abs(direct_angle(u, f) - 90.0) <= kTol);  // eq. 2.42: orthogonal to g_f
+      REQUIRE(direct_angle(u, r) <= 90.0 + kTol);
+      rep = optim::adaptive_weights(ops::dot3(tensor_of(r), tensor_of(f)), kFavourFake.s_r, kFavourFake.s_f, o);
+      REQUIRE(rep.case_id == 3);
+      REQUIRE(rep.w_r == Approx(-rf / (rr + 1e-4)).epsilon(1e-12));
+      REQUIRE(rep.w_f == 1.0);
+      u = combine(rep.w_r, r, rep.w_f, f);
+      REQUIRE(std::abs(direct_angle(u, r) - 90.0) <= kTol);  // eq. 2.43: orthogonal to g_r
+      REQUIRE(direct_angle(u, f) <= 90.0 + kTol);
+      rep = optim::adaptive_weights(ops::dot3(tensor_of(r), tensor_of(f)), kBoth.s_r, kBoth.s_f, o);
+      REQUIRE(rep.case_id == 5);
+      REQUIRE((rep.w_r == 1.0 && rep.w_f == 1.0));
+    }
+  }
+  REQUIRE(checked > kDraws / 2);
 }
 
 TEST_CASE("the default norm guard bends case 1 and case 5 where gradient norms are about 1e-2",
