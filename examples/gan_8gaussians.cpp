@@ -468,9 +468,10 @@ int run(int argc, char** argv) {
   cli.integer("seed", seed, "random seed (initial weights, data, noise); --compare uses seed .. seed+seeds-1");
   cli.text("device", device, "cpu | cuda | cuda:N", [](const std::string& text) { Device::parse(text); });
   cli.threads("threads", threads,
-              "CPU threads (OpenMP) per run; 0: all cores. Default 1: the layers are small, and on a 2-core "
-              "machine 2 threads made the step slower (and about 10x slower while other processes used the "
-              "cores)");
+              "CPU threads (OpenMP) per run; 0: all cores. Default 1, so that --compare and --figure, which "
+              "train --jobs runs at once (one per core), do not oversubscribe the cores; one run alone is "
+              "faster on 2: bench_gan_step's step took 2.18 ms at 1 thread and 1.85 ms at 2 on a 2-core EPYC "
+              "(bench/RESULTS.md, \"CPU, 2026-12-07\", \"The same day, later\")");
   cli.integer("jobs", jobs,
               "--compare, --figure: runs trained at once, each on --threads threads; 0: one per core", 0);
   cli.integer("log-every", cfg.log_every,
