@@ -45,7 +45,10 @@
 //   check   optim::FiniteCheck on the losses and both networks' gradients
 //   state   models::TrainCheckpoint (atomic): --resume reaches the same
 //           weights bit for bit as a run that never stopped (CPU, same
-//           --threads); --stop-at ends a run early as if interrupted
+//           --threads); --stop-at ends a run early as if interrupted; the
+//           settings it records (loss, G's loss, model, sizes, lrs...) must
+//           match, and a file without G's loss predates the minimax default
+//           (bce, gn, pgn trained G non-saturating then) and is refused
 //
 // Randomness: the weights come from the default generator seeded with
 // seed * 2654435761 + 1; real batches (drawn with replacement, uniformly) and
@@ -86,6 +89,7 @@
 #include "core/ops.h"
 #include "core/profile.h"
 #include "datasets/cifar.h"
+#include "datasets/data_loader.h"
 #include "datasets/idx.h"
 #include "datasets/image_metrics.h"
 #include "datasets/stl10.h"
@@ -102,6 +106,7 @@
 #include "models/image_classifier.h"
 #include "models/sngan.h"
 #include "models/train_checkpoint.h"
+#include "nn/checkpoint.h"
 #include "nn/gan_loss.h"
 #include "optim/adaptive_weighting.h"
 #include "optim/check_finite.h"
@@ -236,7 +241,12 @@ int train_classifier(const ClassifierConfig& cfg) {
   auto net = std::make_shared<models::ImageClassifier>(o);
   net->to(cfg.device);
   optim::Adam opt(net->parameters(), optim::AdamOptions{cfg.lr});
-  Generator gen(cfg.seed);
+  // epoch e's order is the e-th randperm of Generator(seed), whole batches
+  // but a short last one, assembled ahead on the loader's thread
+  datasets::DataLoaderOptions lo;
+  lo.batch_size = cfg.batch;
+  lo.seed = cfg.seed;
+  datasets::DataLoader loader(train.images, train.labels, lo);
   const int64_t n = train.images.size(0);
   fmt::print("classifier for FID/IS features: {} train / {} test images, {} classes; conv {}-{}-{}, features {}; "
              "Adam lr {:g}, batch {}, {} epochs; device {}\n",
@@ -244,22 +254,18 @@ int train_classifier(const ClassifierConfig& cfg) {
              cfg.batch, cfg.epochs, cfg.device.str());
   std::fflush(stdout);
   optim::Progress progress(optim::Progress::on_terminal(), 0);
-  const int64_t per_epoch = (n + cfg.batch - 1) / cfg.batch;
+  const int64_t per_epoch = loader.batches_per_epoch();
   for (int64_t epoch = 1; epoch <= cfg.epochs; ++epoch) {
     net->train();
-    const Tensor order = randperm(n, kCPU, &gen);
     double loss_sum = 0;
-    for (int64_t b = 0; b < per_epoch; ++b) {
-      const int64_t at = b * cfg.batch, len = std::min(cfg.batch, n - at);
-      const Tensor index = order.narrow(0, at, len);
-      Tensor loss = ops::cross_entropy((*net)(rows_of(train.images, index, cfg.device)),
-                                       rows_of(train.labels, index, cfg.device));
+    for (const datasets::Batch& batch : loader.epoch(epoch - 1)) {
+      Tensor loss = ops::cross_entropy((*net)(batch.images.to(cfg.device)), batch.labels.to(cfg.device));
       opt.zero_grad();
       loss.backward();
       opt.step();
       loss_sum += loss.item();
-      progress.update(fmt::format("epoch {}/{}", epoch, cfg.epochs), b + 1, per_epoch,
-                      fmt::format("loss {:.4f}", loss_sum / double(b + 1)), seconds_since(start));
+      progress.update(fmt::format("epoch {}/{}", epoch, cfg.epochs), batch.index + 1, per_epoch,
+                      fmt::format("loss {:.4f}", loss_sum / double(batch.index + 1)), seconds_since(start));
     }
     net->eval();
     progress.print("epoch {}: train loss {:.4f}, test accuracy {:.2f}% ({:.0f}s)\n", epoch,
@@ -447,6 +453,7 @@ class Trainer {
         .setting("ema", cfg.ema_decay > 0 ? fmt::format("{} from step {}", cfg.ema_decay, cfg.ema_start) : "off")
         .setting("dataset", cfg.dataset).setting("method", method_name(cfg.weighting))
         .setting("seed", std::to_string(cfg.seed)).setting("loss", cfg.d_step.objective.name)
+        .setting("g_loss", nn::to_string(cfg.d_step.objective.g_loss))
         .setting("steps", std::to_string(cfg.steps)).setting("n_dis", std::to_string(cfg.n_dis))
         .setting("batch_g", std::to_string(cfg.batch_g)).setting("batch_d", std::to_string(cfg.batch_d))
         .setting("z_dim", std::to_string(cfg.z_dim)).setting("lr_g", num(cfg.lr_g)).setting("lr_d", num(cfg.lr_d))
@@ -508,7 +515,7 @@ class Trainer {
     if (!cfg_.graph.empty()) progress_.print("{}\n", write_graph(cfg_.graph));
     int64_t first = 1;
     if (!cfg_.resume.empty()) {
-      first = ckpt_.load(cfg_.resume) + 1;
+      first = load_resume() + 1;
       NOVA_CHECK(first - 1 <= cfg_.steps, "gan_images: --resume {}: saved after step {}, beyond --steps {}",
                  cfg_.resume, first - 1, cfg_.steps);
       progress_.print("resumed from {} after step {}\n", cfg_.resume, first - 1);
@@ -587,6 +594,28 @@ class Trainer {
   [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {
     progress_.clear();
     throw Error(fmt::format(format, std::forward<Args>(args)...));
+  }
+
+  /// ckpt_.load(cfg_.resume), saying why when the file has no "g_loss"
+  /// setting: it was saved before gan_images recorded G's loss, when bce,
+  /// gn and pgn trained G with the non-saturating loss; they now train it
+  /// with the minimax one (nn/gan_loss.h), so the file would resume under
+  /// another G loss. TrainCheckpoint refuses it (g_loss=(not set)); the
+  /// message adds why. Returns the saved step.
+  int64_t load_resume() {
+    try {
+      return ckpt_.load(cfg_.resume);
+    } catch (const Error& e) {
+      safetensors::Metadata meta;
+      try {
+        nn::load_checkpoint(cfg_.resume, &meta);
+      } catch (const Error&) {
+        throw e;  // a missing or damaged file: the load's own message says so
+      }
+      if (meta.count("nova.train.setting.g_loss")) throw;
+      fail("{} (the checkpoint predates the g_loss setting and the minimax generator default: --loss bce, gn and "
+           "pgn trained G with the non-saturating loss then; train anew)", e.what());
+    }
   }
 
   /// n class labels drawn uniformly (conditional models), on the device.
