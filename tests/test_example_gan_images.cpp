@@ -498,7 +498,47 @@ TEST_CASE("a gan_images run stopped halfway and resumed ends bit for bit where a
   // a resume that could not be exact is refused
   Run other = run(common + "--resume " + half + " --loss bce");
   REQUIRE(other.status == 1);
-  REQUIRE_THAT(other.output, Contains("it was saved with loss=hinge; this run has loss=bce"));
+  REQUIRE_THAT(other.output, Contains("it was saved with g_loss=hinge, loss=hinge; this run has g_loss=minimax, "
+                                      "loss=bce"));
+}
+
+// bce, gn and pgn once trained G with the non-saturating loss and now train
+// it with the minimax one: a checkpoint records G's loss, and one saved
+// before it did (no "g_loss" setting; made here by deleting the key) is
+// refused, saying why, instead of resuming under the other G loss.
+TEST_CASE("gan_images checkpoints record G's loss; one without it predates the minimax default and is refused",
+          "[example][gan_images][resume]") {
+  TinyData data;
+  nova::test::TempDir dir;
+  const std::string common = data.args() + kTiny + "--steps 2 --loss bce ";
+  const std::string ckpt = dir.file("half.safetensors"), old = dir.file("old.safetensors"),
+                    other = dir.file("other.safetensors");
+  Run a = run(common + "--stop-at 1 --checkpoint " + ckpt);
+  INFO(a.output);
+  REQUIRE(a.status == 0);
+  nova::safetensors::Metadata meta;
+  const nova::StateDict state = nova::nn::load_checkpoint(ckpt, &meta);
+  REQUIRE(meta.at("nova.train.setting.g_loss") == "minimax");
+  Run same = run(common + "--resume " + ckpt);
+  INFO(same.output);
+  REQUIRE(same.status == 0);
+
+  nova::safetensors::Metadata before = meta;
+  before.erase("nova.train.setting.g_loss");
+  nova::nn::save_checkpoint(old, state, before);
+  Run r = run(common + "--resume " + old);
+  INFO(r.output);
+  REQUIRE(r.status == 1);
+  REQUIRE_THAT(r.output, Contains("it was saved with g_loss=(not set); this run has g_loss=minimax"));
+  REQUIRE_THAT(r.output, Contains("predates the g_loss setting and the minimax generator default"));
+
+  meta["nova.train.setting.g_loss"] = "non_saturating";  // a file of another G loss: the plain refusal
+  nova::nn::save_checkpoint(other, state, meta);
+  Run o = run(common + "--resume " + other);
+  INFO(o.output);
+  REQUIRE(o.status == 1);
+  REQUIRE_THAT(o.output, Contains("it was saved with g_loss=non_saturating; this run has g_loss=minimax"));
+  REQUIRE(o.output.find("predates") == std::string::npos);
 }
 
 TEST_CASE("gan_images trains its FID classifier, then reports FID and IS labelled as not comparable",
