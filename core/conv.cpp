@@ -77,6 +77,15 @@ Tensor workspace_for(const Conv2dGeometry& g, ConvPass pass, const Tensor& like)
 /// A contiguous, graph-free copy (or the tensor itself) for a kernel to read.
 Tensor for_kernel(const Tensor& t) { return t.defined() ? t.detach().contiguous() : Tensor(); }
 
+/// Whether a pass on `t`'s device runs on cuDNN: t is on CUDA, the geometry
+/// asks for cuDNN, and (P, Q) is the full output of (H, W), which cuDNN's
+/// descriptors imply (kernels/conv.def). A shortened output (conv_transpose2d
+/// with output_padding >= stride, conv2d_backward_filter with a shorter
+/// grad_y, and the passes of their gradients) runs on nova's kernels.
+bool runs_on_cudnn(const Tensor& t, const Conv2dGeometry& g) {
+  return t.is_cuda() && g.cudnn && g.has_full_output();
+}
+
 Tensor forward_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeometry g);
 Tensor data_node(const Tensor& gy, const Tensor& w, const Tensor& b, Conv2dGeometry g);
 Tensor filter_node(const Tensor& x, const Tensor& gy, Conv2dGeometry g);
@@ -107,7 +116,7 @@ Tensor forward_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeo
   Tensor y = empty({g.N, g.K, g.P, g.Q}, x.dtype(), x.device());
   {
     Tensor xc = for_kernel(x), wc = for_kernel(w), bc = for_kernel(b);
-    if (x.is_cuda() && g.cudnn) {
+    if (runs_on_cudnn(x, g)) {
       trace::KernelRun kernel_run("conv2d", {&xc, &wc, &bc}, {&y}, "cuDNN", conv_flops(y, wc));
       cuda::conv2d_forward_cudnn(g, xc, wc, bc, y);
     } else {
@@ -153,7 +162,7 @@ Tensor fused_node(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dGeome
   {
     NoGradGuard no_grad;
     Tensor xc = for_kernel(x), wc = for_kernel(w), bc = for_kernel(b);
-    if (x.is_cuda() && g.cudnn) {
+    if (runs_on_cudnn(x, g)) {
       // nova's cuDNN path has no fused epilogue: the activation as its own pass
       trace::KernelRun kernel_run("conv2d", {&xc, &wc, &bc}, {&y}, "cuDNN", conv_flops(y, wc));
       cuda::conv2d_forward_cudnn(g, xc, wc, bc, y);
@@ -202,7 +211,7 @@ Tensor data_node(const Tensor& gy, const Tensor& w, const Tensor& b, Conv2dGeome
   {
     NoGradGuard no_grad;
     Tensor gyc = for_kernel(gy), wc = for_kernel(w);
-    if (gy.is_cuda() && g.cudnn) {
+    if (runs_on_cudnn(gy, g)) {
       trace::KernelRun kernel_run("conv2d_backward_data", {&gyc, &wc}, {&gx}, "cuDNN", conv_flops(gyc, wc));
       cuda::conv2d_backward_data_cudnn(g, gyc, wc, gx);
     } else {
@@ -243,7 +252,7 @@ Tensor filter_node(const Tensor& x, const Tensor& gy, Conv2dGeometry g) {
   Tensor gw = empty({g.K, g.group_channels(), g.R, g.S}, x.dtype(), x.device());
   {
     Tensor xc = for_kernel(x), gyc = for_kernel(gy);
-    if (x.is_cuda() && g.cudnn && g.has_full_output()) {
+    if (runs_on_cudnn(x, g)) {
       trace::KernelRun kernel_run("conv2d_backward_filter", {&xc, &gyc}, {&gw}, "cuDNN", conv_flops(gyc, gw));
       cuda::conv2d_backward_filter_cudnn(g, xc, gyc, gw);
     } else {

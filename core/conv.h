@@ -28,8 +28,10 @@ namespace nova {
 /// implicit GEMM of kernels/cuda/conv_igemm.cu) or cuDNN
 /// (kernels/cuda/conv_cudnn.cu), the baseline and fallback. A graph keeps
 /// the choice of the forward for its backward passes. cuDNN needs the full
-/// output size, so backward-filter with a shortened grad_y runs on nova's
-/// kernels whatever is chosen.
+/// output size, so every pass of a geometry with a shortened output runs on
+/// nova's kernels whatever is chosen: conv_transpose2d with output_padding
+/// >= stride (possible when dilation > stride), conv2d_backward_filter with
+/// a shorter grad_y, and the gradients of both.
 enum class ConvBackend { native, cudnn };
 /// The backend of convolutions whose args name none (default native).
 void set_conv_backend(ConvBackend backend);

@@ -5,12 +5,14 @@
 // non-square kernels, with and without bias; second derivatives (a gradient
 // penalty) on both devices; an empty batch; mixed devices refused; and the
 // same sweep through cuDNN (ConvBackend::cudnn, per call and globally), float32
-// with CUDNN_FMA_MATH and float64, against the CPU within the same bounds.
+// with CUDNN_FMA_MATH and float64, against the CPU within the same bounds, with
+// an empty batch, and the shortened outputs cuDNN cannot describe, which fall
+// back to nova's kernels under the cuDNN backend.
 // The tiled implicit-GEMM kernels (kernels/cuda/conv_igemm.cu; the cases
 // tagged [igemm]): a sweep chosen to reach every tile and its edges (rows 3,
 // 5, 20, 24, 67, 96, 160; reductions 1, 27, 75 and split-K; odd column counts; strides 2 and 3,
 // dilation, groups, depthwise), shortened outputs and empty batches, the v1
-// reference kernels kept working (NOVA_CONV_V1=1), backward-filter's
+// reference kernels kept working (NOVA_CONV_V1=1, set for one case only), backward-filter's
 // determinism, the TF32 tensor-core path against the CPU within 1e-2 of the
 // output's scale (and float32 again once TF32 is off), and the fused
 // bias + activation epilogue against the CPU and against the unfused GPU result.
@@ -37,6 +39,32 @@ using Fn = std::function<Tensor(const Inputs&)>;
 /// reach ~10 while the result may be below 1, and the two orders' rounding
 /// (~u * sqrt(n) * 10, a few 1e-6) leaves 1e-5 without margin.
 double conv_tolerance(DType dtype) { return dtype == kFloat64 ? 1e-12 : 1e-4; }
+
+/// Sets the environment variable `name` to `value` for a scope and restores
+/// what was there (or unsets it) at exit, also when a REQUIRE fails and
+/// throws, so a failing case cannot leave it set for the cases after it.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    const char* old = std::getenv(name);
+    had_ = old != nullptr;
+    if (had_) old_ = old;
+    ::setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (had_)
+      ::setenv(name_.c_str(), old_.c_str(), 1);
+    else
+      ::unsetenv(name_.c_str());
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  bool had_ = false;
+  std::string old_;
+};
 
 /// f(inputs) on the CPU and on cuda:0: results and the gradients of every
 /// defined input agree.
@@ -171,6 +199,39 @@ TEST_CASE("cuda conv2d through cuDNN matches the CPU", "[cuda][conv][cudnn]") {
       return ops::conv_transpose2d(t[0], t[1], t[2], ConvTranspose2dArgs().stride(2).padding(1).output_padding(1));
     });
     set_conv_backend(ConvBackend::native);
+    // an empty batch: cuDNN takes no empty tensor, so the weight's gradient
+    // (backward-filter, N*P*Q == 0) is zeroed without it; the CPU's is 0 too
+    Inputs empty{uniform({0, 3, 5, 5}, -1, 1, dtype), uniform({4, 3, 3, 3}, -1, 1, dtype),
+                 uniform({4}, -1, 1, dtype)};
+    check(empty, [](const Inputs& t) {
+      return ops::conv2d(t[0], t[1], t[2], Conv2dArgs().padding(1).backend(ConvBackend::cudnn));
+    });
+  }
+}
+
+TEST_CASE("cuda conv through cuDNN runs shortened outputs on nova's kernels and matches the CPU",
+          "[cuda][conv][cudnn]") {
+  // cuDNN's descriptors imply the full output (P, Q) of (H, W); a geometry
+  // with a shorter one runs on nova's kernels whatever the backend
+  for (DType dtype : {kFloat32, kFloat64}) {
+    INFO(dtype_name(dtype));
+    // output_padding 2 >= stride 1 (dilation 3 allows it): output 10 x 10,
+    // whose conv2d would give 6 x 6, not the input's 4 x 4 (backward-data,
+    // and forward in the input's gradient)
+    Inputs t{uniform({1, 2, 4, 4}, -1, 1, dtype), uniform({2, 2, 3, 3}, -1, 1, dtype), uniform({2}, -1, 1, dtype)};
+    check(t, [](const Inputs& in) {
+      const ConvTranspose2dArgs args =
+          ConvTranspose2dArgs().dilation(3).padding(1).output_padding(2).backend(ConvBackend::cudnn);
+      return ops::conv_transpose2d(in[0], in[1], in[2], args);
+    });
+    // grad_y [3, 6, 4, 3] shorter than the full [3, 6, 5, 5]: the gradient of
+    // conv2d_backward_filter (conv2d's second derivative) runs backward-data
+    // and forward on that geometry
+    Inputs f{uniform({3, 4, 9, 9}, -1, 1, dtype), uniform({3, 6, 4, 3}, -1, 1, dtype)};
+    check(f, [](const Inputs& in) {
+      return ops::conv2d_backward_filter(in[0], in[1], {6, 2, 3, 3},
+                                         Conv2dArgs().stride(2).padding(1).groups(2).backend(ConvBackend::cudnn));
+    });
   }
 }
 
@@ -298,7 +359,7 @@ TEST_CASE("cuda tiled conv kernels take shortened outputs and empty batches", "[
 }
 
 TEST_CASE("cuda v1 conv kernels (NOVA_CONV_V1=1) still match the CPU", "[cuda][conv][igemm]") {
-  ::setenv("NOVA_CONV_V1", "1", 1);
+  const ScopedEnv v1("NOVA_CONV_V1", "1");
   for (DType dtype : {kFloat32, kFloat64}) {
     for (const Setting& s : settings()) {
       INFO("x " << s.x.str() << ", w " << s.w.str() << ", " << dtype_name(dtype));
@@ -309,7 +370,6 @@ TEST_CASE("cuda v1 conv kernels (NOVA_CONV_V1=1) still match the CPU", "[cuda][c
       });
     }
   }
-  ::unsetenv("NOVA_CONV_V1");
 }
 
 TEST_CASE("cuda tiled backward-filter is deterministic (split-K summed in order)", "[cuda][conv][igemm]") {

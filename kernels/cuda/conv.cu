@@ -8,7 +8,8 @@
 //   igemm::igemm_supported() takes: all whose tensors and GEMM sizes have
 //   fewer than 2^31 - 4096 elements (32-bit indices) and at most 65535 groups;
 //   the v1 kernels here, the reference path, for the rest, and for every
-//   geometry while the environment variable NOVA_CONV_V1 is 1 (use_v1()).
+//   geometry while the environment variable NOVA_CONV_V1 is 1 (use_v1(),
+//   read once per call, where the kernel is chosen).
 // v1, direct ports of the CPU loops' definitions, one thread (or block) per
 // output element, accumulating in the element type as the CPU's GEMM does:
 //   conv2d_forward          one thread per y[n, k, p, q]: its Cg*R*S taps
@@ -19,7 +20,8 @@
 //                           stride over the N*P*Q products, then a fixed-order
 //                           tree in shared memory (deterministic)
 // All overwrite their output and need no workspace (the tiled
-// backward_filter's split-K does: conv2d_workspace).
+// backward_filter's split-K does: conv2d_workspace asks for it whenever the
+// tiled kernels take the geometry, and v1 ignores it).
 #include "kernels/conv.h"
 
 #include <cuda_runtime.h>
@@ -159,8 +161,10 @@ void backward_filter_typed(const Conv2dGeometry& g, const View& x, const View& g
 
 /// The v1 kernels for every geometry while the environment variable
 /// NOVA_CONV_V1 is 1: the reference path, for checking the tiled kernels
-/// against it or timing both. Read at each call (a getenv is far cheaper
-/// than a launch), so a test or bench can switch it with setenv.
+/// against it or timing both. Read once per call, by tiled() in the pass's
+/// entry point below (a getenv is far cheaper than a launch), so a test or
+/// bench can switch it with setenv; conv2d_workspace does not read it, so
+/// the workspace core allocates cannot disagree with the kernel chosen.
 bool use_v1() {
   const char* v = std::getenv("NOVA_CONV_V1");
   return v != nullptr && v[0] == '1' && v[1] == '\0';
@@ -170,8 +174,11 @@ bool tiled(const Conv2dGeometry& g) { return !use_v1() && igemm::igemm_supported
 
 }  // namespace
 
+/// backward_filter's split-K workspace whenever the tiled kernels take g,
+/// whether NOVA_CONV_V1 then sends the call to v1 or not (v1 ignores it; a
+/// reference run allocating a workspace it does not use is harmless).
 int64_t conv2d_workspace(const Conv2dGeometry& g, ConvPass pass) {
-  if (pass != ConvPass::kBackwardFilter || !tiled(g)) return 0;
+  if (pass != ConvPass::kBackwardFilter || !igemm::igemm_supported(g)) return 0;
   return igemm::filter_plan(g).workspace;
 }
 
