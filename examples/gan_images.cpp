@@ -55,15 +55,20 @@
 // z from Generator(seed); the sample sheet's z and the FID's z from their own
 // generators, so looking at G never changes its training.
 //
-// FID and IS (--fid-every): on a small CNN classifier that this program
-// trains on the dataset (--train-classifier; models/image_classifier.h), NOT
-// on Inception-v3: the numbers rank runs of this trainer against each other
-// and are never comparable with published FID or IS. Every line and column
-// that shows them says so.
+// FID and IS (--fid-every): either on a small CNN classifier that this
+// program trains on the dataset (--train-classifier;
+// models/image_classifier.h): the numbers rank runs of this trainer against
+// each other and are never comparable with published FID or IS, and every
+// line that shows them says so; or (--inception FILE) on Inception-v3's pool3
+// features and 1008-way softmax (models/inception_v3.h, pytorch-fid's network)
+// with the FID weights a user converts once: images mapped from [-1, 1] to
+// [0, 1], grey ones repeated to 3 channels, resized to 299x299 inside the
+// network; the IS logits without the fc bias, as the original IS code.
 //
 //   gan_images --data-dir D [--model dcgan|sngan] [--weighting none|aw1|aw2] ...
 //   gan_images --train-classifier --data-dir D --classifier-out F.safetensors
 //   gan_images --data-dir D --classifier F.safetensors --fid-every 1000 ...
+//   gan_images --data-dir D --inception fid_inception.safetensors --fid-every 1000 ...
 //   gan_images --study angles|scores [--out-dir O] [--csv F]   (gan_images_study.h)
 //
 // Seeing inside (README, "Seeing inside"): --graph FILE.dot draws one step's
@@ -104,6 +109,7 @@
 #include "models/dcgan.h"
 #include "models/gan_discriminator_step.h"
 #include "models/image_classifier.h"
+#include "models/inception_v3.h"
 #include "models/sngan.h"
 #include "models/train_checkpoint.h"
 #include "nn/checkpoint.h"
@@ -124,6 +130,8 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 constexpr int64_t kIdxSize = 32;  // IDX images (28x28) are padded to the models' 32x32 layout
 constexpr const char* kMetricLabel = "nova classifier features; not comparable with published Inception FID";
 constexpr const char* kIsLabel = "nova classifier probabilities; not comparable with published Inception IS";
+constexpr const char* kInceptionMetricLabel = "Inception-v3 pool3 features, pytorch-fid's network";
+constexpr const char* kInceptionIsLabel = "Inception-v3 softmax of the logits without the fc bias";
 
 // ---- data ----
 
@@ -306,6 +314,7 @@ struct Config {
   Device device = kCPU;
   int64_t log_every = 100, csv_every = 10, sample_every = 1000, fid_every = 0, fid_samples = 10000;
   std::string csv, out_dir, classifier;
+  std::string inception;  // --inception: the FID weights file; empty: --classifier's features
   std::string checkpoint, resume;
   int64_t checkpoint_every = 1000, stop_at = 0;
   std::string profile;  // --profile: the Chrome trace file, empty when off
@@ -555,7 +564,7 @@ class Trainer {
         scores = evaluate();
         eval_seconds_ += seconds_since(eval_start);
         progress_.print("step {}: FID {:.3f}, IS {:.3f} +- {:.3f} ({})\n", step, scores.fid, scores.is_mean,
-                        scores.is_std, kMetricLabel);
+                        scores.is_std, metric_label());
       }
       const double elapsed = seconds_since(start);
       if (logged) write_csv(step, log, g_loss, lr_g, fid_now ? scores : Scores{}, elapsed);
@@ -573,7 +582,9 @@ class Trainer {
                                    cfg_.model, cfg_.seed, last_step);
     if (cfg_.fid_every > 0)
       line += fmt::format(" fid={:.4f} is={:.4f} is_std={:.4f} (FID and IS: {})", scores.fid, scores.is_mean,
-                          scores.is_std, "nova classifier; not comparable with published Inception FID/IS");
+                          scores.is_std,
+                          inception_ ? "Inception-v3, pytorch-fid's network"
+                                     : "nova classifier; not comparable with published Inception FID/IS");
     if (const optim::AdaptiveWeighting* aw = d_step_->adaptive_weighting()) {
       const auto& c = aw->case_counts();
       line += fmt::format(" cases={}/{}/{}/{}/{}", c[1], c[2], c[3], c[4], c[5]);
@@ -723,33 +734,57 @@ class Trainer {
   std::pair<Tensor, Tensor> classify(const std::function<Tensor(int64_t, int64_t)>& images, int64_t n) {
     NoGradGuard no_grad;
     std::vector<Tensor> feats, probs;
-    for (int64_t at = 0; at < n; at += 500) {
-      const int64_t len = std::min<int64_t>(500, n - at);
-      Tensor f = classifier_->features(images(at, len));
-      probs.push_back(ops::softmax(classifier_->logits_of(f), 1).to(kFloat64));
+    const int64_t chunk = inception_ ? 50 : 500;  // Inception's 299x299 activations: smaller chunks
+    for (int64_t at = 0; at < n; at += chunk) {
+      const int64_t len = std::min<int64_t>(chunk, n - at);
+      Tensor f, logits;
+      if (inception_) {
+        Tensor x = (images(at, len) + 1.0) * 0.5;                  // [-1, 1] -> [0, 1], pytorch-fid's input
+        if (x.size(1) == 1) x = ops::cat({x, x, x}, 1);            // grey: the same image in R, G and B
+        f = inception_->forward(x);
+        if (inception_->fc) logits = inception_->logits_from_features(f, /*include_bias=*/false);
+      } else {
+        f = classifier_->features(images(at, len));
+        logits = classifier_->logits_of(f);
+      }
+      if (logits.defined()) probs.push_back(ops::softmax(logits, 1).to(kFloat64));
       feats.push_back(f.to(kFloat64));
     }
-    return {ops::cat(feats, 0), ops::cat(probs, 0)};
+    return {ops::cat(feats, 0), probs.empty() ? Tensor() : ops::cat(probs, 0)};
   }
 
   int64_t is_splits(int64_t n) const { return n >= 100 ? 10 : 1; }
 
+  const char* metric_label() const { return inception_ ? kInceptionMetricLabel : kMetricLabel; }
+
+  /// IS of class probabilities (NaN without any: an Inception file without its fc).
+  datasets::InceptionScore inception_score_of(const Tensor& probs, int64_t n) const {
+    if (!probs.defined()) return {std::nan(""), std::nan("")};
+    return datasets::inception_score(probs, is_splits(n));
+  }
+
   void prepare_fid() {
-    classifier_ = models::load_image_classifier(cfg_.classifier);
-    const auto& o = classifier_->options;
-    NOVA_CHECK(o.image_channels == train_.channels() && o.image_size == train_.size(),
-               "gan_images: --classifier {}: made for [{}, {}, {}] images, these are [{}, {}, {}]", cfg_.classifier,
-               o.image_channels, o.image_size, o.image_size, train_.channels(), train_.size(), train_.size());
-    classifier_->to(cfg_.device);
-    classifier_->eval();
+    if (!cfg_.inception.empty()) {
+      inception_ = models::open_fid_inception(cfg_.inception);
+      inception_->to(cfg_.device);
+      inception_->eval();
+    } else {
+      classifier_ = models::load_image_classifier(cfg_.classifier);
+      const auto& o = classifier_->options;
+      NOVA_CHECK(o.image_channels == train_.channels() && o.image_size == train_.size(),
+                 "gan_images: --classifier {}: made for [{}, {}, {}] images, these are [{}, {}, {}]", cfg_.classifier,
+                 o.image_channels, o.image_size, o.image_size, train_.channels(), train_.size(), train_.size());
+      classifier_->to(cfg_.device);
+      classifier_->eval();
+    }
     const int64_t n = std::min(cfg_.fid_samples, test_->images.size(0));
     auto [feats, probs] = classify(
         [&](int64_t at, int64_t len) { return test_->images.narrow(0, at, len).to(cfg_.device); }, n);
     real_stats_ = datasets::feature_statistics(feats);
-    const datasets::InceptionScore is = datasets::inception_score(probs, is_splits(n));
+    const datasets::InceptionScore is = inception_score_of(probs, n);
     progress_.print("FID reference: {} real test images; their IS {:.3f} +- {:.3f} ({}); FID against {} generated "
                     "images ({})\n",
-                    n, is.mean, is.std, kIsLabel, cfg_.fid_samples, kMetricLabel);
+                    n, is.mean, is.std, inception_ ? kInceptionIsLabel : kIsLabel, cfg_.fid_samples, metric_label());
   }
 
   Scores evaluate() {
@@ -762,7 +797,7 @@ class Trainer {
         cfg_.fid_samples);
     Scores s;
     s.fid = datasets::frechet_distance(real_stats_, datasets::feature_statistics(feats));
-    const datasets::InceptionScore is = datasets::inception_score(probs, is_splits(cfg_.fid_samples));
+    const datasets::InceptionScore is = inception_score_of(probs, cfg_.fid_samples);
     s.is_mean = is.mean;
     s.is_std = is.std;
     return s;
@@ -785,7 +820,8 @@ class Trainer {
   Tensor sample_z_;
   models::TrainCheckpoint ckpt_;
   std::ofstream* csv_ = nullptr;
-  std::shared_ptr<models::ImageClassifier> classifier_;
+  std::shared_ptr<models::ImageClassifier> classifier_;  // --classifier's, or null
+  std::shared_ptr<models::InceptionV3> inception_;       // --inception's, or null
   datasets::FeatureStatistics real_stats_;
   double eval_seconds_ = 0;  // time spent on FID/IS
 };
@@ -876,9 +912,14 @@ int run(int argc, char** argv) {
   cli.integer("sample-every", cfg.sample_every, "steps between sample grids (and at the end); 0: only at the end", 0);
   cli.integer("fid-every", cfg.fid_every,
               "compute FID and IS every N steps (and at the end) on the features of --classifier (nova's own "
-              "classifier: not comparable with published Inception FID/IS); 0: never", 0);
+              "classifier: not comparable with published Inception FID/IS) or of --inception; 0: never", 0);
   cli.integer("fid-samples", cfg.fid_samples, "generated images for FID and IS; real: as many test images, at most all", 2);
   cli.text("classifier", cfg.classifier, "the classifier file (--train-classifier) whose features FID and IS use");
+  cli.text("inception", cfg.inception,
+           "FID and IS on Inception-v3 instead (pytorch-fid's network, models/inception_v3.h) with the weights in "
+           "this safetensors file: pytorch-fid's pt_inception-2015-12-05 weights converted once as that header "
+           "shows (a file without the fc gives FID and no IS); images mapped to [0, 1], grey repeated to 3 "
+           "channels. Slow on a CPU: 5.7 GFLOP an image");
   cli.choice("on-nonfinite", on_nonfinite, {"stop", "continue"},
              "a NaN or infinite loss or gradient: stop (error naming the step and tensor) or continue (warn once)");
   cli.text("checkpoint", cfg.checkpoint,
@@ -948,8 +989,10 @@ int run(int argc, char** argv) {
                     : biggan_init == "xavier" ? models::BigganInit::xavier
                                               : models::BigganInit::n02;
   NOVA_CHECK(cfg.stop_at <= cfg.steps, "gan_images: --stop-at {} is beyond --steps {}", cfg.stop_at, cfg.steps);
-  NOVA_CHECK(cfg.fid_every == 0 || !cfg.classifier.empty(),
-             "gan_images: --fid-every needs --classifier FILE (make one with --train-classifier)");
+  NOVA_CHECK(cfg.fid_every == 0 || !cfg.classifier.empty() || !cfg.inception.empty(),
+             "gan_images: --fid-every needs --classifier FILE (make one with --train-classifier) or --inception FILE");
+  NOVA_CHECK(cfg.classifier.empty() || cfg.inception.empty(),
+             "gan_images: --classifier and --inception are two feature networks for FID; give one");
   NOVA_CHECK(cfg.out_dir.empty() || std::filesystem::is_directory(cfg.out_dir),
              "gan_images: --out-dir {}: not a folder (create it first)", cfg.out_dir);
 

@@ -208,8 +208,10 @@ StateDict fid_inception_state_from_wrapper(const StateDict& state) {
   return renamed;
 }
 
-void load_fid_inception(InceptionV3& model, const std::string& path) {
-  StateDict state = fid_inception_state_from_wrapper(nn::load_checkpoint(path));
+namespace {
+
+/// load_fid_inception's work on a state already read (and renamed) from `path`.
+void load_fid_state(InceptionV3& model, StateDict state, const std::string& path) {
   const std::string kCounter = "num_batches_tracked";
   for (const auto& [key, value] : model.state_dict())
     if (!state.contains(key) && key.size() > kCounter.size() &&
@@ -220,6 +222,29 @@ void load_fid_inception(InceptionV3& model, const std::string& path) {
   } catch (const Error& e) {
     throw Error(fmt::format("load_fid_inception: {}: {}", path, e.what()));
   }
+}
+
+}  // namespace
+
+void load_fid_inception(InceptionV3& model, const std::string& path) {
+  load_fid_state(model, fid_inception_state_from_wrapper(nn::load_checkpoint(path)), path);
+}
+
+std::shared_ptr<InceptionV3> open_fid_inception(const std::string& path) {
+  StateDict state = fid_inception_state_from_wrapper(nn::load_checkpoint(path));
+  const std::string stem = "Conv2d_1a_3x3.conv.weight";
+  NOVA_CHECK(state.contains(stem) && state.at(stem).dim() == 4,
+             "open_fid_inception: {}: no {} [32 / d, 3, 3, 3]: not an Inception-v3 state", path, stem);
+  const int64_t out = state.at(stem).size(0);
+  NOVA_CHECK(out >= 2 && 32 % out == 0 && (32 / out) <= 16,
+             "open_fid_inception: {}: {} has {} output channels; 32 / d for a divisor d of 1, 2, 4, 8 or 16 expected",
+             path, stem, out);
+  InceptionV3Options o;
+  o.channel_divisor = 32 / out;
+  o.fc = state.contains("fc.weight");
+  auto model = std::make_shared<InceptionV3>(o);
+  load_fid_state(*model, std::move(state), path);
+  return model;
 }
 
 }  // namespace nova::models

@@ -168,4 +168,12 @@ StateDict fid_inception_state_from_wrapper(const StateDict& state);
 /// leaves the model unchanged.
 void load_fid_inception(InceptionV3& model, const std::string& path);
 
+/// A network built to fit the safetensors file at `path` and loaded from it
+/// (load_fid_inception): the channel divisor from Conv2d_1a_3x3's 32 / d
+/// output channels, fc when the file has fc.weight. The FID weights file
+/// gives the full network; the tests' small files their divisor. Throws
+/// nova::Error naming the file when it holds no Inception stem or a divisor
+/// other than 1, 2, 4, 8, 16.
+std::shared_ptr<InceptionV3> open_fid_inception(const std::string& path);
+
 }  // namespace nova::models

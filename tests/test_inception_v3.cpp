@@ -7,7 +7,8 @@
 // weights and BN statistics, an input and the features and logits computed
 // in float64 (inception_div16.safetensors). Here nova loads that state,
 // forwards the input and compares; and the loader's renaming, filling of
-// num_batches_tracked and error on a missing key are checked.
+// num_batches_tracked and error on a missing key, and open_fid_inception's
+// reading of the divisor and fc from a file, are checked.
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -104,6 +105,11 @@ TEST_CASE("InceptionV3 loads a safetensors file, wrapper names and all", "[incep
     InceptionV3 net(div16());
     models::load_fid_inception(net, dir.file("fid.safetensors"));
     CHECK(relative_error(net.forward(ref.at("input.x")), ref.at("output.features")) < 1e-4);
+    // built to fit the file: divisor 16 from the stem's 2 channels, with the fc
+    auto opened = models::open_fid_inception(dir.file("fid.safetensors"));
+    CHECK(opened->options.channel_divisor == 16);
+    CHECK(opened->options.fc);
+    CHECK(relative_error(opened->forward(ref.at("input.x")), ref.at("output.features")) < 1e-4);
   }
   SECTION("pytorch-fid's InceptionV3 wrapper names, no fc, no num_batches_tracked") {
     const std::pair<const char*, const char*> renames[] = {
@@ -127,6 +133,21 @@ TEST_CASE("InceptionV3 loads a safetensors file, wrapper names and all", "[incep
     models::load_fid_inception(net, dir.file("wrapper.safetensors"));
     CHECK(relative_error(net.forward(ref.at("input.x")), ref.at("output.features")) < 1e-4);
     REQUIRE_THROWS_WITH(net.logits(ref.at("input.x")), Catch::Contains("built with fc = false"));
+    auto opened = models::open_fid_inception(dir.file("wrapper.safetensors"));
+    CHECK(opened->options.channel_divisor == 16);
+    CHECK_FALSE(opened->options.fc);
+  }
+  SECTION("open_fid_inception refuses a file without an Inception stem") {
+    StateDict other;
+    other.insert("weight", zeros({3, 3}));
+    nn::save_checkpoint(dir.file("other.safetensors"), other);
+    REQUIRE_THROWS_WITH(models::open_fid_inception(dir.file("other.safetensors")),
+                        Catch::Contains("no Conv2d_1a_3x3.conv.weight") && Catch::Contains("other.safetensors"));
+    StateDict odd;
+    odd.insert("Conv2d_1a_3x3.conv.weight", zeros({3, 3, 3, 3}));
+    nn::save_checkpoint(dir.file("odd.safetensors"), odd);
+    REQUIRE_THROWS_WITH(models::open_fid_inception(dir.file("odd.safetensors")),
+                        Catch::Contains("has 3 output channels"));
   }
   SECTION("a missing key is named, and the model is left as it was") {
     StateDict partial;
