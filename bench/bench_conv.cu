@@ -48,7 +48,10 @@
 // 3) to keep the whole run inside tools/gpu-check.sh's 180 s.
 //
 // Command line: common.h's [--json PATH] [--iters N] [--warmup N], plus
-// --batch N to run one batch size only (default: 64 and 128).
+// --batch N to run one batch size only (default: 64 and 128), and --layout
+// 48 for the shapes of SN-GAN's 48x48 (STL-10) G and D instead (kShapes48,
+// 23 shapes; JSON bench-conv_48.json), a run of its own so that each stays
+// inside gpu-check's limit.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -69,7 +72,7 @@ namespace b = nova::bench;
 namespace {
 
 constexpr int64_t kValidateImages = 2;
-constexpr double kRowBudgetMs = 200;  // per timed row, warm-up included (5 timings a row, 17 shapes)
+constexpr double kRowBudgetMs = 200;  // per timed row, warm-up included (5 timings a row, 17 or 23 shapes)
 constexpr double kBoundFloat32 = 1e-4, kBoundTf32 = 5e-3;
 
 struct ConvShape {
@@ -78,7 +81,7 @@ struct ConvShape {
 };
 
 // models/sngan.h, 32x32 layout, paper widths (see the top of this file)
-const std::vector<ConvShape> kShapes = {
+const std::vector<ConvShape> kShapes32 = {
     {"G block1 conv1/conv2", 256, 256, 8, 8, 3, 1, 1},
     {"G block2 conv1/conv2", 256, 256, 16, 16, 3, 1, 1},
     {"G block3 conv1/conv2", 256, 256, 32, 32, 3, 1, 1},
@@ -96,6 +99,37 @@ const std::vector<ConvShape> kShapes = {
     {"DCGAN D conv 4x4/2 (4th)", 128, 256, 16, 16, 4, 2, 1},
     {"DCGAN D conv 4x4/2 (6th)", 256, 512, 8, 8, 4, 2, 1},
     {"DCGAN D conv 3x3 (7th)", 512, 512, 4, 4, 3, 1, 1},
+};
+
+// models/sngan.h, 48x48 (STL-10) layout, paper widths: G dense 6x6x512 then
+// up-blocks 512 -> 256 -> 128 -> 64 (convs at the upsampled 12, 24, 48); D
+// blocks 3 -> 64 -> 128 -> 256 -> 512 (down, at 48, 24, 12, 6) and 512 ->
+// 1024 (at 3); a D block's conv1 maps in -> out, its 1x1 shortcut runs
+// before the pooling (the optimized block's after it)
+const std::vector<ConvShape> kShapes48 = {
+    {"G48 block1 conv1", 512, 256, 12, 12, 3, 1, 1},
+    {"G48 block1 conv2", 256, 256, 12, 12, 3, 1, 1},
+    {"G48 block1 shortcut", 512, 256, 12, 12, 1, 1, 0},
+    {"G48 block2 conv1", 256, 128, 24, 24, 3, 1, 1},
+    {"G48 block2 conv2 / D48 block2 conv2", 128, 128, 24, 24, 3, 1, 1},
+    {"G48 block2 shortcut", 256, 128, 24, 24, 1, 1, 0},
+    {"G48 block3 conv1", 128, 64, 48, 48, 3, 1, 1},
+    {"G48 block3 conv2 / D48 block1 conv2", 64, 64, 48, 48, 3, 1, 1},
+    {"G48 block3 shortcut", 128, 64, 48, 48, 1, 1, 0},
+    {"G48 conv_out", 64, 3, 48, 48, 3, 1, 1},
+    {"D48 block1 (optimized) conv1", 3, 64, 48, 48, 3, 1, 1},
+    {"D48 block1 (optimized) shortcut", 3, 64, 24, 24, 1, 1, 0},
+    {"D48 block2 conv1", 64, 128, 24, 24, 3, 1, 1},
+    {"D48 block2 shortcut", 64, 128, 24, 24, 1, 1, 0},
+    {"D48 block3 conv1", 128, 256, 12, 12, 3, 1, 1},
+    {"D48 block3 conv2", 256, 256, 12, 12, 3, 1, 1},
+    {"D48 block3 shortcut", 128, 256, 12, 12, 1, 1, 0},
+    {"D48 block4 conv1", 256, 512, 6, 6, 3, 1, 1},
+    {"D48 block4 conv2", 512, 512, 6, 6, 3, 1, 1},
+    {"D48 block4 shortcut", 256, 512, 6, 6, 1, 1, 0},
+    {"D48 block5 conv1", 512, 1024, 3, 3, 3, 1, 1},
+    {"D48 block5 conv2", 1024, 1024, 3, 3, 3, 1, 1},
+    {"D48 block5 shortcut", 512, 1024, 3, 3, 1, 1, 0},
 };
 
 enum class Pass { fwd, bd, bf };
@@ -176,8 +210,16 @@ b::Timing time_pass(const Problem& pr, Pass pass, ConvBackend backend, const b::
 int main(int argc, char** argv) {
   std::vector<int64_t> batches = {64, 128};
   std::vector<char*> rest = {argv[0]};
+  int layout = 32;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) {
+    if (!std::strcmp(argv[i], "--layout") && i + 1 < argc) {
+      layout = std::atoi(argv[++i]);
+      if (layout != 32 && layout != 48) {
+        std::fprintf(stderr, "bench_conv: --layout must be 32 (SN-GAN's CIFAR G and D, DCGAN D) or 48 (SN-GAN's "
+                             "STL-10 G and D)\n");
+        return 2;
+      }
+    } else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) {
       batches = {std::atoll(argv[++i])};
       if (batches[0] < 1) {
         std::fprintf(stderr, "bench_conv: --batch must be >= 1\n");
@@ -187,13 +229,15 @@ int main(int argc, char** argv) {
       rest.push_back(argv[i]);
     }
   }
-  b::Args args = b::parse_args(int(rest.size()), rest.data(), "conv");
+  b::Args args = b::parse_args(int(rest.size()), rest.data(), layout == 48 ? "conv_48" : "conv");
+  const std::vector<ConvShape>& kShapes = layout == 48 ? kShapes48 : kShapes32;
   b::require_device("bench_conv");
   try {
     const Device gpu = Device::cuda(0);
     b::Report rep("bench_conv", "conv2d fwd / backward-data / backward-filter",
-                  fmt::format("SN-GAN 32x32 G and D convs and DCGAN D's 4x4/2 and 512-channel convs ({} shapes), "
-                              "NCHW, batch {}",
+                  fmt::format("{} ({} shapes), NCHW, batch {}",
+                              layout == 48 ? "SN-GAN 48x48 (STL-10) G and D convs"
+                                           : "SN-GAN 32x32 G and D convs and DCGAN D's 4x4/2 and 512-channel convs",
                               kShapes.size(),
                               batches.size() == 1 ? std::to_string(batches[0]) : std::string("64 and 128")),
                   "float32",
