@@ -404,6 +404,14 @@ std::vector<RunResult> read_csv_runs(const std::string& path, int64_t& seeds) {
 
 int run(int argc, char** argv) {
   Config cfg;
+  // a row's label: the thesis's model name, and GORU's U when it is not the
+  // default EUNN (FFT style)
+  const auto variant_label = [&cfg](RnnModel m) {
+    std::string label = examples::rnn_model_label(m);
+    if (m == RnnModel::goru && cfg.goru_u != nn::GORUOrthogonal::eunn_fft)
+      label += cfg.goru_u == nn::GORUOrthogonal::cayley ? " (Cayley U)" : " (EUNN tunable)";
+    return label;
+  };
   std::string task = "parenthesis", model = "ncgru-uc", device = "cpu", models = "all", study, plot, replot;
   int64_t neumann = 2, seeds = 1, jobs = 0, threads = 1;
   uint64_t seed = 0;
@@ -510,10 +518,10 @@ int run(int argc, char** argv) {
       }
     }
     for (RnnModel m : list)
-      for (int64_t s = 0; s < seeds; ++s) specs.push_back({m, int(neumann), uint64_t(s), examples::rnn_model_label(m)});
+      for (int64_t s = 0; s < seeds; ++s) specs.push_back({m, int(neumann), uint64_t(s), variant_label(m)});
   } else {
     const RnnModel m = examples::parse_rnn_model(model);
-    specs.push_back({m, int(neumann), seed, examples::rnn_model_label(m)});
+    specs.push_back({m, int(neumann), seed, variant_label(m)});
   }
 
   fmt::print("rnn_tasks: {} T={}, {} steps, batch {}, Adam lr {:g}, Neumann {} (reset every {}), device {}, "
