@@ -2,7 +2,8 @@
 // (a row: "baseline", "aw1", ...) a line of scatter panels, one per snapshot
 // (every 5,000 steps in the thesis), of the generated samples over the
 // mixture's centres, and under it a line of score panels: a bar per mode for
-// the discriminator's mean raw logit on real points of that mode. All score
+// the discriminator's mean raw score on real points of that mode (its logit;
+// 1 - f for pgn, whose f_hat falls as f rises: nn::oriented_score). All score
 // panels share one y range, so a glance compares the methods' discriminators
 // as well as their samples. Labels use the built-in bitmap font, so the
 // figure needs nothing beyond stb_image_write.
@@ -30,7 +31,7 @@ namespace nova::examples {
 struct FigureSnapshot {
   int64_t step = 0;                 // drawn as "step N" above the scatter panel
   Tensor points;                    // [n, 2] generated samples (any device, floating dtype)
-  std::vector<double> mode_scores;  // D's mean raw logit on real points of each mode (one per centre)
+  std::vector<double> mode_scores;  // D's mean raw score (nn::oriented_score) on real points of each mode (one per centre)
   std::string caption;              // e.g. "8/8 modes, hq 83%", drawn under the scatter panel
 };
 
