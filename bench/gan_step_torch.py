@@ -2,9 +2,10 @@
 """bench/gan_step_torch.py: the PyTorch baseline of bench_gan_step.
 
 The same 8-Gaussian GAN training step as bench/bench_gan_step.cpp, on the
-CPU in float32, with PyTorch's usual idioms (THESIS-NOTES.md set-up: batch
-512, z 256, G and D two hidden layers of 128 tanh units, orthogonal init with
-gain 1.4, Adam beta1 0.5, D lr 1e-4, G lr 1e-3):
+CPU (default) or cuda:0 (--device cuda) in float32, with PyTorch's usual
+idioms (THESIS-NOTES.md set-up: batch 512, z 256, G and D two hidden layers
+of 128 tanh units, orthogonal init with gain 1.4, Adam beta1 0.5, D lr 1e-4,
+G lr 1e-3):
 
   D step: real = mixture sample; z ~ N(0, I); fake = G(z) under no_grad;
           out = D(cat(real, fake)); loss = BCE(out[:B], 1) + BCE(out[B:], 0);
@@ -22,10 +23,16 @@ examples/gan_8gaussians does, torch.autograd.grad over G's parameters). Times `i
 With --profile it also times each phase of the step separately (the same
 phases bench_gan_step --profile reports for nova) and a few single ops at
 the step's shapes and the whole step at batch 1 (framework overhead), under
-"phases", "ops" and "overhead" ({"median_ms", "min_ms"} each).
+"phases", "ops" and "overhead" ({"median_ms", "min_ms"} each); CPU only.
 
-    python3 bench/gan_step_torch.py [--threads N] [--iters N] [--warmup N]
-                                    [--batch 512] [--profile]
+With --device cuda: G, D, their optimizers, z and the labels on cuda:0; the
+real points are drawn on the host and copied to the device (as nova's
+trainer and bench_gan_step do); TF32 off for matmuls and cuDNN; each timed
+call ends with torch.cuda.synchronize() inside its time (bench_gan_step
+synchronizes nova's device the same way); "device" is the GPU's name.
+
+    python3 bench/gan_step_torch.py [--device cpu|cuda] [--threads N] [--iters N]
+                                    [--warmup N] [--batch 512] [--profile]
 """
 import argparse
 import json
@@ -58,38 +65,50 @@ def median(ts):
     return ts[n // 2] if n % 2 else 0.5 * (ts[n // 2 - 1] + ts[n // 2])
 
 
-def time_fn(fn, warmup, iters):
+def no_sync():
+    pass
+
+
+def time_fn(fn, warmup, iters, sync=no_sync):
+    """sync: torch.cuda.synchronize on CUDA (the device's time, not the
+    launches'), nothing on the CPU."""
     for _ in range(warmup):
         fn()
+    sync()
     ts = []
     for _ in range(iters):
         t0 = time.perf_counter()
         fn()
+        sync()
         ts.append((time.perf_counter() - t0) * 1e3)
     return ts
 
 
 class Setup:
-    def __init__(self, batch, z_dim=256, modes=8, std=0.01):
+    def __init__(self, batch, z_dim=256, modes=8, std=0.01, device=torch.device("cpu")):
         torch.manual_seed(0)
-        self.batch, self.z_dim, self.std = batch, z_dim, std
-        self.G = mlp(z_dim, 2)
-        self.D = mlp(2, 1)
+        self.batch, self.z_dim, self.std, self.device = batch, z_dim, std, device
+        self.G = mlp(z_dim, 2).to(device)
+        self.D = mlp(2, 1).to(device)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=1e-3, betas=(0.5, 0.999), eps=1e-8)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=1e-4, betas=(0.5, 0.999), eps=1e-8)
         angles = torch.arange(modes, dtype=torch.float32) * (2 * math.pi / modes)
         self.centres = torch.stack([angles.cos(), angles.sin()], 1)
         self.bce = nn.BCEWithLogitsLoss()
-        self.ones = torch.ones(batch, 1)
-        self.zeros = torch.zeros(batch, 1)
+        self.ones = torch.ones(batch, 1, device=device)
+        self.zeros = torch.zeros(batch, 1, device=device)
 
     def sample_real(self):
+        """Drawn on the host, copied to the device (nothing on the CPU)."""
         modes = torch.randint(0, self.centres.size(0), (self.batch,))
-        return self.centres[modes] + self.std * torch.randn(self.batch, 2)
+        return (self.centres[modes] + self.std * torch.randn(self.batch, 2)).to(self.device)
+
+    def noise(self):
+        return torch.randn(self.batch, self.z_dim, device=self.device)
 
     def d_step(self):
         real = self.sample_real()
-        z = torch.randn(self.batch, self.z_dim)
+        z = self.noise()
         with torch.no_grad():
             fake = self.G(z)
         out = self.D(torch.cat([real, fake]))
@@ -99,7 +118,7 @@ class Setup:
         self.opt_d.step()
 
     def g_step(self):
-        z = torch.randn(self.batch, self.z_dim)
+        z = self.noise()
         loss = -torch.nn.functional.softplus(self.D(self.G(z))).mean()
         self.opt_g.zero_grad()
         loss.backward()
@@ -113,7 +132,7 @@ class Setup:
         """The G step without D's weight gradients (torch.autograd.grad over
         G's parameters): the work examples/gan_8gaussians's G step does
         (optim::backward_into), for the like-for-like trainer row."""
-        z = torch.randn(self.batch, self.z_dim)
+        z = self.noise()
         loss = -torch.nn.functional.softplus(self.D(self.G(z))).mean()
         params = list(self.G.parameters())
         for p, g in zip(params, torch.autograd.grad(loss, params)):
@@ -131,7 +150,7 @@ class Setup:
         scalar comparisons of s_r, s_f and the inner products) is left out:
         weights 1, 1 cost the same as any others."""
         real = self.sample_real()
-        z = torch.randn(self.batch, self.z_dim)
+        z = self.noise()
         with torch.no_grad():
             fake = self.G(z)
         out = self.D(torch.cat([real, fake]))
@@ -236,20 +255,32 @@ def main():
     ap.add_argument("--iters", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--batch", type=int, default=512)
-    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--profile", action="store_true", help="CPU only")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     a = ap.parse_args()
+    cuda = a.device == "cuda"
+    if cuda and a.profile:
+        ap.error("--profile is CPU-only (its phases are clock reads with no device synchronize)")
     if a.threads > 0:
         torch.set_num_threads(a.threads)
-    s = Setup(a.batch)
-    ts = time_fn(s.step, a.warmup, a.iters)
+    sync = no_sync
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        sync = torch.cuda.synchronize
+    s = Setup(a.batch, device=torch.device(a.device))
+    ts = time_fn(s.step, a.warmup, a.iters, sync)
     result = {"median_ms": median(ts), "min_ms": min(ts), "max_ms": max(ts), "iters": len(ts),
               "threads": torch.get_num_threads(), "torch": torch.__version__,
-              "device": platform.processor() or platform.machine(), "batch": a.batch, "dtype": "float32",
-              "d_step_median_ms": median(time_fn(s.d_step, a.warmup, a.iters)),
-              "g_step_median_ms": median(time_fn(s.g_step, a.warmup, a.iters)),
-              "aw_d_step_median_ms": median(time_fn(s.aw_d_step, a.warmup, a.iters))}
-    tt = time_fn(s.trainer_step, a.warmup, a.iters)
+              "device": torch.cuda.get_device_name(0) if cuda else platform.processor() or platform.machine(),
+              "batch": a.batch, "dtype": "float32",
+              "d_step_median_ms": median(time_fn(s.d_step, a.warmup, a.iters, sync)),
+              "g_step_median_ms": median(time_fn(s.g_step, a.warmup, a.iters, sync)),
+              "aw_d_step_median_ms": median(time_fn(s.aw_d_step, a.warmup, a.iters, sync))}
+    tt = time_fn(s.trainer_step, a.warmup, a.iters, sync)
     result["trainer_step_median_ms"], result["trainer_step_min_ms"] = median(tt), min(tt)
+    if cuda:
+        result["tf32"] = False
     if a.profile:
         result["phases"] = s.profile(a.warmup, a.iters)
         result["ops"] = op_profile(a.batch, 256, a.warmup, 4 * a.iters)

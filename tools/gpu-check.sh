@@ -138,9 +138,10 @@ if [ $built -eq 1 ]; then
       # either device are asked for CUDA here
       limit=180
       case "$name" in
-        bench_gan_step|bench_dcgan_step|bench_soak|bench_rnn_step) skip "$name" "CPU benchmark"; continue ;;
-        # bench_symconv --device cuda: its sweep only (packed vs nova's conv2d vs cuDNN)
-        bench_grad_split|bench_sngan_step|bench_cayley|bench_symconv) extra=(--device cuda) ;;
+        bench_dcgan_step|bench_soak|bench_rnn_step) skip "$name" "CPU benchmark"; continue ;;
+        # bench_symconv --device cuda: its sweep only (packed vs nova's conv2d vs cuDNN);
+        # bench_gan_step --device cuda: the 8-Gaussian step vs PyTorch on this GPU (bench-gan_step_cuda.json)
+        bench_grad_split|bench_gan_step|bench_sngan_step|bench_cayley|bench_symconv) extra=(--device cuda) ;;
         # 10 model/size pairs, each with cuDNN twice and a PyTorch process
         bench_rnn_step_cuda) extra=(); limit=400 ;;
         *) extra=() ;;
