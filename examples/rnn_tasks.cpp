@@ -41,6 +41,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <numeric>
@@ -339,8 +340,8 @@ void print_table(const Config& cfg, const std::vector<RunResult>& results, bool 
 /// variant; each window's value drawn across its steps, so that the x axis
 /// counts steps.
 void write_plot(const std::vector<RunResult>& results, const std::string& path, const std::string& title) {
-  static const examples::Rgb colors[] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},
-                                         {214, 39, 40},  {148, 103, 189}, {140, 86, 75}};
+  static const examples::Rgb colors[] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},   {214, 39, 40},
+                                         {148, 103, 189}, {140, 86, 75},  {227, 119, 194}, {127, 127, 127}};
   examples::LinePanel panel;
   panel.title = title;
   size_t c = 0;
@@ -354,7 +355,7 @@ void write_plot(const std::vector<RunResult>& results, const std::string& path, 
         for (size_t i = start; i < start + window; ++i) s += r->losses.at(i);
       y.insert(y.end(), window, std::log10(s / double(window * group.size())));
     }
-    panel.series.push_back({group.front()->spec.variant, y, colors[c++ % 6]});
+    panel.series.push_back({group.front()->spec.variant, y, colors[c++ % std::size(colors)]});
   }
   examples::write_line_plot_png(path, {panel}, 960, 400);
   fmt::print("wrote {}\n", path);
