@@ -25,7 +25,10 @@ rm -rf gpu-bin && mkdir -p gpu-bin/tests gpu-bin/bench gpu-bin/examples
 cp "$BUILD/tests/nova_cuda_tests" gpu-bin/tests/
 cp "$BUILD/examples/gan_8gaussians" gpu-bin/examples/
 for b in $benches; do
-  [ "$b" = bench_gan_step ] || cp "$BUILD/bench/$b" gpu-bin/bench/  # CPU-only
+  case "$b" in
+    bench_dcgan_step|bench_soak|bench_rnn_step) ;;  # CPU-only: gpu-check skips them
+    *) cp "$BUILD/bench/$b" gpu-bin/bench/ ;;
+  esac
 done
 strip gpu-bin/*/*
 # the commit the binaries were built from ("-dirty": with uncommitted changes)
