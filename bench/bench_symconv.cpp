@@ -640,8 +640,8 @@ int main(int argc, char** argv) {
       }
       rep.row("v1 nova CosRec step", t_cosrec, cos_extra);
       rep.row("v1 nova SCosRec step (packed)", t_scosrec, scos_extra);
-      std::printf("\nstep, batch %lld, %d threads: nova CosRec %.1f ms, nova SCosRec %.1f ms", (long long)batch, threads,
-                  t_cosrec.median_ms, t_scosrec.median_ms);
+      std::printf("\nstep, batch %lld, %d threads: nova CosRec %.1f ms, nova SCosRec %.1f ms", (long long)batch,
+                  threads, t_cosrec.median_ms, t_scosrec.median_ms);
       if (!torch_cosrec.is_null() && !torch_scosrec.is_null())
         std::printf("; torch %s CosRec %.1f ms, SCosRec %.1f ms (ratios torch/nova %.2f, %.2f)",
                     torch_cosrec.value("torch", std::string("?")).c_str(), torch_cosrec["median_ms"].get<double>(),
