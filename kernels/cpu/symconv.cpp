@@ -61,25 +61,52 @@ int64_t preserving_thread_elements(const SymConvGeometry& g) {
   return (g.pairs() * g.Cin + g.F) * ncols;
 }
 
+/// The packed entries one output row's taps read: for q = 0..n-1 the input
+/// position (r, q + c0) of one image's channel (-1 in the padding). Along q
+/// they run in three stretches: contiguous within packed row r while q + c0
+/// <= r, then down column r of the rows below (the mirror, tri(c, r)), with
+/// the padding at either end; `visit(q, entry)` sees each in order of q.
+template <typename Visit>
+void row_taps(const SymConvGeometry& g, int64_t n, int64_t r, int64_t c0, const Visit& visit) {
+  if (r < 0 || r >= g.L) {
+    for (int64_t q = 0; q < n; ++q) visit(q, int64_t(-1));
+    return;
+  }
+  int64_t q = 0;
+  for (; q < n && q + c0 < 0; ++q) visit(q, int64_t(-1));
+  const int64_t row = r * (r + 1) / 2;
+  for (; q < n && q + c0 <= r; ++q) visit(q, row + q + c0);
+  for (; q < n && q + c0 < g.L; ++q) {
+    const int64_t c = q + c0;
+    visit(q, c * (c + 1) / 2 + r);
+  }
+  for (; q < n; ++q) visit(q, int64_t(-1));
+}
+
 /// columns[l*m + k, i*T' + tri(p, q)] = col_{l,k}(p, q) of image i of the
-/// chunk at x (nb images of [m, T]).
+/// chunk at x (nb images of [m, T]): tap (a, b)'s value plus tap (b, a)'s.
+/// One output row at a time, so each image's column block is written and
+/// its packed input read in order; the sum is t1 + t2 (+ 0 for a lone
+/// tap), the same bits as adding each output's two taps at once.
 template <typename T>
 void tri2col(const SymConvGeometry& g, const T* x, int64_t nb, T* columns) {
   const int64_t m = g.Cin, T_in = g.in_entries(), T_out = g.out_entries(), ncols = nb * T_out;
   for (int64_t l = 0; l < g.pairs(); ++l) {
     int64_t a, b;
     sym_pair_taps(l, &a, &b);
-    for (int64_t p = 0; p < g.Lout; ++p)
-      for (int64_t q = 0; q <= p; ++q) {
-        const int64_t t = sym_tri(p, q);
-        const int64_t e1 = g.entry_or_pad(p + a - g.pad, q + b - g.pad);
-        const int64_t e2 = a == b ? -1 : g.entry_or_pad(p + b - g.pad, q + a - g.pad);
-        for (int64_t k = 0; k < m; ++k) {
-          T* row = columns + (l * m + k) * ncols + t;
-          const T* xk = x + k * T_in;
-          for (int64_t i = 0; i < nb; ++i) {
-            const T* xi = xk + i * m * T_in;
-            row[i * T_out] = (e1 >= 0 ? xi[e1] : T(0)) + (e2 >= 0 ? xi[e2] : T(0));
+    for (int64_t k = 0; k < m; ++k)
+      for (int64_t i = 0; i < nb; ++i) {
+        const T* xi = x + (i * m + k) * T_in;
+        T* col = columns + (l * m + k) * ncols + i * T_out;
+        for (int64_t p = 0; p < g.Lout; ++p) {
+          T* dst = col + p * (p + 1) / 2;
+          row_taps(g, p + 1, p + a - g.pad, b - g.pad,
+                   [&](int64_t q, int64_t e) { dst[q] = e >= 0 ? xi[e] : T(0); });
+          if (a == b) {
+            for (int64_t q = 0; q <= p; ++q) dst[q] = dst[q] + T(0);
+          } else {
+            row_taps(g, p + 1, p + b - g.pad, a - g.pad,
+                     [&](int64_t q, int64_t e) { dst[q] = dst[q] + (e >= 0 ? xi[e] : T(0)); });
           }
         }
       }
@@ -87,27 +114,30 @@ void tri2col(const SymConvGeometry& g, const T* x, int64_t nb, T* columns) {
 }
 
 /// The adjoint of tri2col: each column value added to the packed entries
-/// its taps read. x (nb images of [m, T]) must be zeroed first.
+/// its taps read. x (nb images of [m, T]) must be zeroed first. Each entry
+/// receives its values in the order (l, p, q, tap (a, b) before (b, a)), as
+/// an output-at-a-time loop would add them (one row of taps never hits an
+/// entry twice, and the two taps of a row meet only at q = p), so the sums'
+/// bits do not depend on the loop order.
 template <typename T>
 void col2tri_add(const SymConvGeometry& g, const T* columns, int64_t nb, T* x) {
   const int64_t m = g.Cin, T_in = g.in_entries(), T_out = g.out_entries(), ncols = nb * T_out;
   for (int64_t l = 0; l < g.pairs(); ++l) {
     int64_t a, b;
     sym_pair_taps(l, &a, &b);
-    for (int64_t p = 0; p < g.Lout; ++p)
-      for (int64_t q = 0; q <= p; ++q) {
-        const int64_t t = sym_tri(p, q);
-        const int64_t e1 = g.entry_or_pad(p + a - g.pad, q + b - g.pad);
-        const int64_t e2 = a == b ? -1 : g.entry_or_pad(p + b - g.pad, q + a - g.pad);
-        for (int64_t k = 0; k < m; ++k) {
-          const T* row = columns + (l * m + k) * ncols + t;
-          T* xk = x + k * T_in;
-          for (int64_t i = 0; i < nb; ++i) {
-            T* xi = xk + i * m * T_in;
-            const T v = row[i * T_out];
-            if (e1 >= 0) xi[e1] += v;
-            if (e2 >= 0) xi[e2] += v;
-          }
+    for (int64_t k = 0; k < m; ++k)
+      for (int64_t i = 0; i < nb; ++i) {
+        T* xi = x + (i * m + k) * T_in;
+        const T* col = columns + (l * m + k) * ncols + i * T_out;
+        for (int64_t p = 0; p < g.Lout; ++p) {
+          const T* src = col + p * (p + 1) / 2;
+          row_taps(g, p + 1, p + a - g.pad, b - g.pad, [&](int64_t q, int64_t e) {
+            if (e >= 0) xi[e] += src[q];
+          });
+          if (a != b)
+            row_taps(g, p + 1, p + b - g.pad, a - g.pad, [&](int64_t q, int64_t e) {
+              if (e >= 0) xi[e] += src[q];
+            });
         }
       }
   }
