@@ -83,6 +83,23 @@ void row_taps(const SymConvGeometry& g, int64_t n, int64_t r, int64_t c0, const 
   for (; q < n; ++q) visit(q, int64_t(-1));
 }
 
+/// The row walk's order: for each kernel pair l (taps a <= b), channel k,
+/// image i of the chunk and output row p, row(a, b, x_at, col_at, p) with
+/// x_at the image's channel in x (nb images of [m, T]) and col_at output
+/// row p's first column of block l*m + k (columns [K, nb*T']).
+template <typename Row>
+void walk_rows(const SymConvGeometry& g, int64_t nb, const Row& row) {
+  const int64_t m = g.Cin, T_in = g.in_entries(), T_out = g.out_entries(), ncols = nb * T_out;
+  for (int64_t l = 0; l < g.pairs(); ++l) {
+    int64_t a, b;
+    sym_pair_taps(l, &a, &b);
+    for (int64_t k = 0; k < m; ++k)
+      for (int64_t i = 0; i < nb; ++i)
+        for (int64_t p = 0; p < g.Lout; ++p)
+          row(a, b, (i * m + k) * T_in, (l * m + k) * ncols + i * T_out + p * (p + 1) / 2, p);
+  }
+}
+
 /// columns[l*m + k, i*T' + tri(p, q)] = col_{l,k}(p, q) of image i of the
 /// chunk at x (nb images of [m, T]): tap (a, b)'s value plus tap (b, a)'s.
 /// One output row at a time, so each image's column block is written and
@@ -90,27 +107,18 @@ void row_taps(const SymConvGeometry& g, int64_t n, int64_t r, int64_t c0, const 
 /// tap), the same bits as adding each output's two taps at once.
 template <typename T>
 void tri2col_by_rows(const SymConvGeometry& g, const T* x, int64_t nb, T* columns) {
-  const int64_t m = g.Cin, T_in = g.in_entries(), T_out = g.out_entries(), ncols = nb * T_out;
-  for (int64_t l = 0; l < g.pairs(); ++l) {
-    int64_t a, b;
-    sym_pair_taps(l, &a, &b);
-    for (int64_t k = 0; k < m; ++k)
-      for (int64_t i = 0; i < nb; ++i) {
-        const T* xi = x + (i * m + k) * T_in;
-        T* col = columns + (l * m + k) * ncols + i * T_out;
-        for (int64_t p = 0; p < g.Lout; ++p) {
-          T* dst = col + p * (p + 1) / 2;
-          row_taps(g, p + 1, p + a - g.pad, b - g.pad,
-                   [&](int64_t q, int64_t e) { dst[q] = e >= 0 ? xi[e] : T(0); });
-          if (a == b) {
-            for (int64_t q = 0; q <= p; ++q) dst[q] = dst[q] + T(0);
-          } else {
-            row_taps(g, p + 1, p + b - g.pad, a - g.pad,
-                     [&](int64_t q, int64_t e) { dst[q] = dst[q] + (e >= 0 ? xi[e] : T(0)); });
-          }
-        }
-      }
-  }
+  walk_rows(g, nb, [&](int64_t a, int64_t b, int64_t x_at, int64_t col_at, int64_t p) {
+    const T* xi = x + x_at;
+    T* dst = columns + col_at;
+    const bool lone = a == b;
+    row_taps(g, p + 1, p + a - g.pad, b - g.pad, [&](int64_t q, int64_t e) {
+      const T v = e >= 0 ? xi[e] : T(0);
+      dst[q] = lone ? v + T(0) : v;
+    });
+    if (!lone)
+      row_taps(g, p + 1, p + b - g.pad, a - g.pad,
+               [&](int64_t q, int64_t e) { dst[q] = dst[q] + (e >= 0 ? xi[e] : T(0)); });
+  });
 }
 
 /// The adjoint of tri2col: each column value added to the packed entries
@@ -121,78 +129,62 @@ void tri2col_by_rows(const SymConvGeometry& g, const T* x, int64_t nb, T* column
 /// bits do not depend on the loop order.
 template <typename T>
 void col2tri_add_by_rows(const SymConvGeometry& g, const T* columns, int64_t nb, T* x) {
-  const int64_t m = g.Cin, T_in = g.in_entries(), T_out = g.out_entries(), ncols = nb * T_out;
-  for (int64_t l = 0; l < g.pairs(); ++l) {
-    int64_t a, b;
-    sym_pair_taps(l, &a, &b);
-    for (int64_t k = 0; k < m; ++k)
-      for (int64_t i = 0; i < nb; ++i) {
-        T* xi = x + (i * m + k) * T_in;
-        const T* col = columns + (l * m + k) * ncols + i * T_out;
-        for (int64_t p = 0; p < g.Lout; ++p) {
-          const T* src = col + p * (p + 1) / 2;
-          row_taps(g, p + 1, p + a - g.pad, b - g.pad, [&](int64_t q, int64_t e) {
-            if (e >= 0) xi[e] += src[q];
-          });
-          if (a != b)
-            row_taps(g, p + 1, p + b - g.pad, a - g.pad, [&](int64_t q, int64_t e) {
-              if (e >= 0) xi[e] += src[q];
-            });
-        }
-      }
-  }
+  walk_rows(g, nb, [&](int64_t a, int64_t b, int64_t x_at, int64_t col_at, int64_t p) {
+    T* xi = x + x_at;
+    const T* src = columns + col_at;
+    const auto add = [&](int64_t q, int64_t e) {
+      if (e >= 0) xi[e] += src[q];
+    };
+    row_taps(g, p + 1, p + a - g.pad, b - g.pad, add);
+    if (a != b) row_taps(g, p + 1, p + b - g.pad, a - g.pad, add);
+  });
 }
 
-/// tri2col one output at a time across the chunk's images: the index math
-/// of each output paid once for all channels and images, which is what
-/// short rows (small L) need.
-template <typename T>
-void tri2col_by_outputs(const SymConvGeometry& g, const T* x, int64_t nb, T* columns) {
-  const int64_t m = g.Cin, T_in = g.in_entries(), T_out = g.out_entries(), ncols = nb * T_out;
+/// The output-at-a-time order: for each pair l, output (p, q) and channel
+/// k, output(e1, e2, x_at, col_at) with e1, e2 the packed entries taps (a,
+/// b) and (b, a) read (-1: padding, or no second tap), x_at channel k of the
+/// chunk's first image and col_at the output's column for that image (image
+/// i adds i * m * T and i * T'). Its index math is paid once for all the
+/// chunk's images, which is what short rows (small L) need.
+template <typename Output>
+void walk_outputs(const SymConvGeometry& g, int64_t nb, const Output& output) {
+  const int64_t m = g.Cin, T_in = g.in_entries(), ncols = nb * g.out_entries();
   for (int64_t l = 0; l < g.pairs(); ++l) {
     int64_t a, b;
     sym_pair_taps(l, &a, &b);
     for (int64_t p = 0; p < g.Lout; ++p)
       for (int64_t q = 0; q <= p; ++q) {
-        const int64_t t = sym_tri(p, q);
         const int64_t e1 = g.entry_or_pad(p + a - g.pad, q + b - g.pad);
         const int64_t e2 = a == b ? -1 : g.entry_or_pad(p + b - g.pad, q + a - g.pad);
-        for (int64_t k = 0; k < m; ++k) {
-          T* row = columns + (l * m + k) * ncols + t;
-          const T* xk = x + k * T_in;
-          for (int64_t i = 0; i < nb; ++i) {
-            const T* xi = xk + i * m * T_in;
-            row[i * T_out] = (e1 >= 0 ? xi[e1] : T(0)) + (e2 >= 0 ? xi[e2] : T(0));
-          }
-        }
+        for (int64_t k = 0; k < m; ++k) output(e1, e2, k * T_in, (l * m + k) * ncols + sym_tri(p, q));
       }
   }
+}
+
+/// tri2col one output at a time across the chunk's images.
+template <typename T>
+void tri2col_by_outputs(const SymConvGeometry& g, const T* x, int64_t nb, T* columns) {
+  const int64_t image = g.Cin * g.in_entries(), T_out = g.out_entries();
+  walk_outputs(g, nb, [&](int64_t e1, int64_t e2, int64_t x_at, int64_t col_at) {
+    for (int64_t i = 0; i < nb; ++i) {
+      const T* xi = x + x_at + i * image;
+      columns[col_at + i * T_out] = (e1 >= 0 ? xi[e1] : T(0)) + (e2 >= 0 ? xi[e2] : T(0));
+    }
+  });
 }
 
 /// col2tri_add one output at a time (the adjoint of tri2col_by_outputs).
 template <typename T>
 void col2tri_add_by_outputs(const SymConvGeometry& g, const T* columns, int64_t nb, T* x) {
-  const int64_t m = g.Cin, T_in = g.in_entries(), T_out = g.out_entries(), ncols = nb * T_out;
-  for (int64_t l = 0; l < g.pairs(); ++l) {
-    int64_t a, b;
-    sym_pair_taps(l, &a, &b);
-    for (int64_t p = 0; p < g.Lout; ++p)
-      for (int64_t q = 0; q <= p; ++q) {
-        const int64_t t = sym_tri(p, q);
-        const int64_t e1 = g.entry_or_pad(p + a - g.pad, q + b - g.pad);
-        const int64_t e2 = a == b ? -1 : g.entry_or_pad(p + b - g.pad, q + a - g.pad);
-        for (int64_t k = 0; k < m; ++k) {
-          const T* row = columns + (l * m + k) * ncols + t;
-          T* xk = x + k * T_in;
-          for (int64_t i = 0; i < nb; ++i) {
-            T* xi = xk + i * m * T_in;
-            const T v = row[i * T_out];
-            if (e1 >= 0) xi[e1] += v;
-            if (e2 >= 0) xi[e2] += v;
-          }
-        }
-      }
-  }
+  const int64_t image = g.Cin * g.in_entries(), T_out = g.out_entries();
+  walk_outputs(g, nb, [&](int64_t e1, int64_t e2, int64_t x_at, int64_t col_at) {
+    for (int64_t i = 0; i < nb; ++i) {
+      T* xi = x + x_at + i * image;
+      const T v = columns[col_at + i * T_out];
+      if (e1 >= 0) xi[e1] += v;
+      if (e2 >= 0) xi[e2] += v;
+    }
+  });
 }
 
 /// Rows this long and longer take the row walk; shorter ones the
