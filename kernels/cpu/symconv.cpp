@@ -55,8 +55,19 @@ int64_t preserving_chunk(const SymConvGeometry& g) {
   return std::max<int64_t>(1, std::min((kChunkColumns + per_image - 1) / per_image, share));
 }
 
-/// One thread's buffers: columns [K, ncols] and an [F, ncols] block.
+/// A 1x1 layer on one image per chunk needs no columns: the packed image
+/// [m, T] is the column block itself and the GEMMs read x, grad_y and write
+/// y, grad_x in place (kernels/cpu/conv.cpp's rule for pointwise layers; a
+/// chunk of several images still gathers them side by side, since a GEMM
+/// that narrow would not pay for packing r).
+bool preserving_in_place(const SymConvGeometry& g) {
+  return g.C == 1 && g.pad == 0 && preserving_chunk(g) == 1;
+}
+
+/// One thread's buffers: columns [K, ncols] and an [F, ncols] block (none
+/// in place).
 int64_t preserving_thread_elements(const SymConvGeometry& g) {
+  if (preserving_in_place(g)) return 0;
   const int64_t ncols = preserving_chunk(g) * g.out_entries();
   return (g.pairs() * g.Cin + g.F) * ncols;
 }
@@ -193,15 +204,44 @@ void col2tri_add_by_outputs(const SymConvGeometry& g, const T* columns, int64_t 
 /// 1.15x, from L' 32 up 0.6-0.8x. Both give the same bits.
 constexpr int64_t kRowWalkMinSide = 24;
 
+/// A 1x1 layer's columns are its images side by side: block k, image i is
+/// channel k of image i, entry for entry. The + 0 is the lone tap's sum of
+/// the loops above (it turns -0 into +0), kept so every path gives the
+/// same bits.
+template <typename T>
+void pointwise_gather(const SymConvGeometry& g, const T* x, int64_t nb, T* columns) {
+  const int64_t T_in = g.in_entries(), ncols = nb * T_in;
+  for (int64_t i = 0; i < nb; ++i)
+    for (int64_t k = 0; k < g.Cin; ++k) {
+      const T* from = x + (i * g.Cin + k) * T_in;
+      T* to = columns + k * ncols + i * T_in;
+      for (int64_t j = 0; j < T_in; ++j) to[j] = from[j] + T(0);
+    }
+}
+
+/// Its adjoint, into a zeroed x: 0 + v, as col2tri_add's sum.
+template <typename T>
+void pointwise_scatter_add(const SymConvGeometry& g, const T* columns, int64_t nb, T* x) {
+  const int64_t T_in = g.in_entries(), ncols = nb * T_in;
+  for (int64_t i = 0; i < nb; ++i)
+    for (int64_t k = 0; k < g.Cin; ++k) {
+      const T* from = columns + k * ncols + i * T_in;
+      T* to = x + (i * g.Cin + k) * T_in;
+      for (int64_t j = 0; j < T_in; ++j) to[j] += from[j];
+    }
+}
+
 template <typename T>
 void tri2col(const SymConvGeometry& g, const T* x, int64_t nb, T* columns) {
-  if (g.Lout >= kRowWalkMinSide) tri2col_by_rows(g, x, nb, columns);
+  if (g.C == 1 && g.pad == 0) pointwise_gather(g, x, nb, columns);
+  else if (g.Lout >= kRowWalkMinSide) tri2col_by_rows(g, x, nb, columns);
   else tri2col_by_outputs(g, x, nb, columns);
 }
 
 template <typename T>
 void col2tri_add(const SymConvGeometry& g, const T* columns, int64_t nb, T* x) {
-  if (g.Lout >= kRowWalkMinSide) col2tri_add_by_rows(g, columns, nb, x);
+  if (g.C == 1 && g.pad == 0) pointwise_scatter_add(g, columns, nb, x);
+  else if (g.Lout >= kRowWalkMinSide) col2tri_add_by_rows(g, columns, nb, x);
   else col2tri_add_by_outputs(g, columns, nb, x);
 }
 
@@ -214,6 +254,18 @@ void preserving_forward(const SymConvGeometry& g, const View& x, const View& r, 
   const T* pb = bias.data_or_null<T>();
   T* py = y.data<T>();
   if (y.numel() == 0) return;
+  if (preserving_in_place(g)) {
+    // y_n [F, T] = r^T @ x_n [m, T], then the bias added in place
+    for_each_chunk(g.N, preserving_threads(g), 1, [&](int64_t, int64_t n, int64_t) {
+      T* yn = py + n * g.F * T_out;
+      gemm<T>(g.F, T_out, K, pr, 1, g.F, px + n * g.Cin * T_in, T_in, 1, yn, T_out);
+      for (int64_t f = 0; f < g.F; ++f) {
+        const T bf = pb ? pb[f] : T(0);
+        for (int64_t j = 0; j < T_out; ++j) yn[f * T_out + j] = yn[f * T_out + j] + bf;
+      }
+    });
+    return;
+  }
   T* ws = workspace.data<T>();
   const int64_t per_thread = preserving_thread_elements(g);
   for_each_chunk(g.N, preserving_threads(g), preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
@@ -243,6 +295,13 @@ void preserving_backward_data(const SymConvGeometry& g, const View& grad_y, cons
   if (grad_x.numel() == 0) return;
   if (grad_y.numel() == 0) {
     std::fill(px, px + grad_x.numel(), T(0));
+    return;
+  }
+  if (preserving_in_place(g)) {
+    // grad_x_n [m, T] = r [m, F] @ grad_y_n [F, T], straight into grad_x
+    for_each_chunk(g.N, preserving_threads(g), 1, [&](int64_t, int64_t n, int64_t) {
+      gemm<T>(K, T_out, g.F, pr, g.F, 1, pg + n * g.F * T_out, T_out, 1, px + n * g.Cin * T_in, T_in);
+    });
     return;
   }
   T* ws = workspace.data<T>();
@@ -281,14 +340,21 @@ void preserving_backward_filter(const SymConvGeometry& g, const View& x, const V
     T* partial = ws + t * per_thread + partial_at;
     std::fill(partial, partial + r_elems, T(0));
   }
+  const bool in_place = preserving_in_place(g);
   for_each_chunk(g.N, threads, preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
-    T* columns = ws + t * per_thread;
     const int64_t ncols = nb * T_out;
-    T* gathered = columns + K * ncols;
     T* product = ws + t * per_thread + preserving_thread_elements(g);
     T* partial = product + r_elems;
-    tri2col(g, px + n * g.Cin * T_in, nb, columns);
-    gather_chunk(pg + n * g.F * T_out, nb, g.F, T_out, g.F * T_out, gathered);
+    // in place, x_n [m, T] and grad_y_n [F, T] are the chunk's blocks
+    const T* columns = px + n * g.Cin * T_in;
+    const T* gathered = pg + n * g.F * T_out;
+    if (!in_place) {
+      T* built = ws + t * per_thread;
+      tri2col(g, columns, nb, built);
+      gather_chunk(gathered, nb, g.F, T_out, g.F * T_out, built + K * ncols);
+      columns = built;
+      gathered = built + K * ncols;
+    }
     // columns [K, ncols] @ grad_y^T [ncols, F] (strides (1, ncols): in place)
     gemm<T>(K, g.F, ncols, columns, ncols, 1, gathered, 1, ncols, product, g.F);
     for (int64_t i = 0; i < r_elems; ++i) partial[i] += product[i];
