@@ -55,19 +55,32 @@ int64_t preserving_chunk(const SymConvGeometry& g) {
   return std::max<int64_t>(1, std::min((kChunkColumns + per_image - 1) / per_image, share));
 }
 
-/// A 1x1 layer on one image per chunk needs no columns: the packed image
-/// [m, T] is the column block itself and the GEMMs read x, grad_y and write
-/// y, grad_x in place (kernels/cpu/conv.cpp's rule for pointwise layers; a
-/// chunk of several images still gathers them side by side, since a GEMM
-/// that narrow would not pay for packing r).
-bool preserving_in_place(const SymConvGeometry& g) {
-  return g.C == 1 && g.pad == 0 && preserving_chunk(g) == 1;
+/// From this many output entries per image (side 5) a 1x1 layer's forward
+/// and backward-data GEMMs run per image in place: the packed image [m, T]
+/// is the column block itself, so x and grad_y are read and y and grad_x
+/// written where they are. Below it (side 3 and 4) chunks gather their
+/// images side by side first, as kernels/cpu/conv.cpp does for every 1x1
+/// chunk of several images. Measured (bench_symconv, 1 thread, dev VM): in
+/// place was 10-25% faster from side 5 up (L 5, 8, 16), and at SCosRec's
+/// 1x1 layer (side 3, 128 -> 256, batch 512) it took 4.73 ms against the
+/// chunks' 3.96.
+constexpr int64_t kInPlaceMinEntries = 15;
+
+bool pointwise(const SymConvGeometry& g) { return g.C == 1 && g.pad == 0; }
+
+bool preserving_in_place(const SymConvGeometry& g, SymConvPass pass) {
+  if (!pointwise(g)) return false;
+  // the filter gradient sums over every column: narrow per-image GEMMs and
+  // their partial sums cost more than a chunk's copies until one image
+  // fills a chunk anyway
+  if (pass == SymConvPass::kBackwardFilter) return preserving_chunk(g) == 1;
+  return preserving_chunk(g) == 1 || g.out_entries() >= kInPlaceMinEntries;
 }
 
-/// One thread's buffers: columns [K, ncols] and an [F, ncols] block (none
-/// in place).
-int64_t preserving_thread_elements(const SymConvGeometry& g) {
-  if (preserving_in_place(g)) return 0;
+/// One thread's buffers for a pass: columns [K, ncols] and an [F, ncols]
+/// block (none in place).
+int64_t preserving_thread_elements(const SymConvGeometry& g, SymConvPass pass) {
+  if (preserving_in_place(g, pass)) return 0;
   const int64_t ncols = preserving_chunk(g) * g.out_entries();
   return (g.pairs() * g.Cin + g.F) * ncols;
 }
@@ -254,7 +267,7 @@ void preserving_forward(const SymConvGeometry& g, const View& x, const View& r, 
   const T* pb = bias.data_or_null<T>();
   T* py = y.data<T>();
   if (y.numel() == 0) return;
-  if (preserving_in_place(g)) {
+  if (preserving_in_place(g, SymConvPass::kForward)) {
     // y_n [F, T] = r^T @ x_n [m, T], then the bias added in place
     for_each_chunk(g.N, preserving_threads(g), 1, [&](int64_t, int64_t n, int64_t) {
       T* yn = py + n * g.F * T_out;
@@ -267,7 +280,7 @@ void preserving_forward(const SymConvGeometry& g, const View& x, const View& r, 
     return;
   }
   T* ws = workspace.data<T>();
-  const int64_t per_thread = preserving_thread_elements(g);
+  const int64_t per_thread = preserving_thread_elements(g, SymConvPass::kForward);
   for_each_chunk(g.N, preserving_threads(g), preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
     T* columns = ws + t * per_thread;
     const int64_t ncols = nb * T_out;
@@ -297,7 +310,7 @@ void preserving_backward_data(const SymConvGeometry& g, const View& grad_y, cons
     std::fill(px, px + grad_x.numel(), T(0));
     return;
   }
-  if (preserving_in_place(g)) {
+  if (preserving_in_place(g, SymConvPass::kBackwardData)) {
     // grad_x_n [m, T] = r [m, F] @ grad_y_n [F, T], straight into grad_x
     for_each_chunk(g.N, preserving_threads(g), 1, [&](int64_t, int64_t n, int64_t) {
       gemm<T>(K, T_out, g.F, pr, g.F, 1, pg + n * g.F * T_out, T_out, 1, px + n * g.Cin * T_in, T_in);
@@ -305,7 +318,7 @@ void preserving_backward_data(const SymConvGeometry& g, const View& grad_y, cons
     return;
   }
   T* ws = workspace.data<T>();
-  const int64_t per_thread = preserving_thread_elements(g);
+  const int64_t per_thread = preserving_thread_elements(g, SymConvPass::kBackwardData);
   for_each_chunk(g.N, preserving_threads(g), preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
     T* columns = ws + t * per_thread;
     const int64_t ncols = nb * T_out;
@@ -334,16 +347,17 @@ void preserving_backward_filter(const SymConvGeometry& g, const View& x, const V
   T* ws = workspace.data<T>();
   const int64_t threads = preserving_threads(g);
   // per thread: columns, gathered grad_y, one chunk's product [K, F], the partial grad_r [K, F]
-  const int64_t per_thread = preserving_thread_elements(g) + 2 * r_elems;
-  const int64_t partial_at = preserving_thread_elements(g) + r_elems;
+  const int64_t buffers = preserving_thread_elements(g, SymConvPass::kBackwardFilter);
+  const int64_t per_thread = buffers + 2 * r_elems;
+  const int64_t partial_at = buffers + r_elems;
   for (int64_t t = 0; t < threads; ++t) {
     T* partial = ws + t * per_thread + partial_at;
     std::fill(partial, partial + r_elems, T(0));
   }
-  const bool in_place = preserving_in_place(g);
-  for_each_chunk(g.N, threads, preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
+  const bool in_place = preserving_in_place(g, SymConvPass::kBackwardFilter);
+  for_each_chunk(g.N, threads, in_place ? 1 : preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
     const int64_t ncols = nb * T_out;
-    T* product = ws + t * per_thread + preserving_thread_elements(g);
+    T* product = ws + t * per_thread + buffers;
     T* partial = product + r_elems;
     // in place, x_n [m, T] and grad_y_n [F, T] are the chunk's blocks
     const T* columns = px + n * g.Cin * T_in;
@@ -480,7 +494,7 @@ void generating_backward_filter(const SymConvGeometry& g, const View& x, const V
 }  // namespace
 
 int64_t sym_preserving_conv2d_workspace(const SymConvGeometry& g, SymConvPass pass) {
-  const int64_t threads = preserving_threads(g), per_thread = preserving_thread_elements(g);
+  const int64_t threads = preserving_threads(g), per_thread = preserving_thread_elements(g, pass);
   const int64_t r_elems = g.pairs() * g.Cin * g.F;
   return pass == SymConvPass::kBackwardFilter ? threads * (per_thread + 2 * r_elems) : threads * per_thread;
 }
