@@ -77,12 +77,25 @@ bool preserving_in_place(const SymConvGeometry& g, SymConvPass pass) {
   return preserving_chunk(g) == 1 || g.out_entries() >= kInPlaceMinEntries;
 }
 
-/// One thread's buffers for a pass: columns [K, ncols] and an [F, ncols]
-/// block (none in place).
+/// Side of the output from which the fold loops walk packed rows
+/// (tri2col_by_rows); shorter maps go through index tables
+/// (tri2col_by_table). Measured (bench_symconv, 1 thread): XXX. Both give
+/// the same bits.
+constexpr int64_t kRowWalkMinSide = 24;
+
+bool uses_tap_table(const SymConvGeometry& g) { return !pointwise(g) && g.Lout < kRowWalkMinSide; }
+
+/// Where a thread's scratch image starts in its buffers: after the columns
+/// and the [F, ncols] block of a whole chunk.
+int64_t scratch_image_at(const SymConvGeometry& g) {
+  return (g.pairs() * g.Cin + g.F) * preserving_chunk(g) * g.out_entries();
+}
+
+/// One thread's buffers for a pass: columns [K, ncols], an [F, ncols] block
+/// and, for the tables' loops, a scratch image of T + 1 (none in place).
 int64_t preserving_thread_elements(const SymConvGeometry& g, SymConvPass pass) {
   if (preserving_in_place(g, pass)) return 0;
-  const int64_t ncols = preserving_chunk(g) * g.out_entries();
-  return (g.pairs() * g.Cin + g.F) * ncols;
+  return scratch_image_at(g) + (uses_tap_table(g) ? g.in_entries() + 1 : 0);
 }
 
 /// The packed entries one output row's taps read: for q = 0..n-1 the input
@@ -164,58 +177,111 @@ void col2tri_add_by_rows(const SymConvGeometry& g, const T* columns, int64_t nb,
   });
 }
 
-/// The output-at-a-time order: for each pair l, output (p, q) and channel
-/// k, output(e1, e2, x_at, col_at) with e1, e2 the packed entries taps (a,
-/// b) and (b, a) read (-1: padding, or no second tap), x_at channel k of the
-/// chunk's first image and col_at the output's column for that image (image
-/// i adds i * m * T and i * T'). Its index math is paid once for all the
-/// chunk's images, which is what short rows (small L) need.
-template <typename Output>
-void walk_outputs(const SymConvGeometry& g, int64_t nb, const Output& output) {
-  const int64_t m = g.Cin, T_in = g.in_entries(), ncols = nb * g.out_entries();
+/// Short rows' index tables, built once per pass and used by every image
+/// and channel.
+///   tap1, tap2 [P, T']  for pair l and output t of an image, the packed
+///                       entries taps (a, b) and (b, a) read; T (one past
+///                       the image) stands for the padding and for a lone
+///                       tap's missing second, where the scratch copy of an
+///                       image holds 0
+///   readers             the same reads inverted for the adjoint, per input
+///                       entry e: its readers (l, t) at pair[j], out[j] for
+///                       j in [first[e], first[e + 1]), in the order (l, t,
+///                       tap (a, b) before (b, a))
+struct TapTable {
+  int32_t *tap1, *tap2, *first, *pair, *out;
+};
+
+/// int32s of a TapTable (the workspace holds them as that many T slots).
+int64_t tap_table_elements(const SymConvGeometry& g) {
+  const int64_t reads = 2 * g.pairs() * g.out_entries();
+  return reads + g.in_entries() + 1 + 2 * reads;
+}
+
+TapTable tap_table_in(const SymConvGeometry& g, int32_t* at) {
+  const int64_t reads = 2 * g.pairs() * g.out_entries();
+  TapTable tt;
+  tt.tap1 = at;
+  tt.tap2 = at + reads / 2;
+  tt.first = at + reads;
+  tt.pair = tt.first + g.in_entries() + 1;
+  tt.out = tt.pair + reads;
+  return tt;
+}
+
+void build_tap_table(const SymConvGeometry& g, const TapTable& tt) {
+  const int64_t T_in = g.in_entries(), T_out = g.out_entries();
+  const auto slot = [&](int64_t e) { return int32_t(e >= 0 ? e : T_in); };
   for (int64_t l = 0; l < g.pairs(); ++l) {
     int64_t a, b;
     sym_pair_taps(l, &a, &b);
     for (int64_t p = 0; p < g.Lout; ++p)
       for (int64_t q = 0; q <= p; ++q) {
-        const int64_t e1 = g.entry_or_pad(p + a - g.pad, q + b - g.pad);
-        const int64_t e2 = a == b ? -1 : g.entry_or_pad(p + b - g.pad, q + a - g.pad);
-        for (int64_t k = 0; k < m; ++k) output(e1, e2, k * T_in, (l * m + k) * ncols + sym_tri(p, q));
+        const int64_t t = l * T_out + sym_tri(p, q);
+        tt.tap1[t] = slot(g.entry_or_pad(p + a - g.pad, q + b - g.pad));
+        tt.tap2[t] = slot(a == b ? -1 : g.entry_or_pad(p + b - g.pad, q + a - g.pad));
       }
   }
+  // readers: count each entry's, then place them in (l, t, tap) order
+  std::fill(tt.first, tt.first + T_in + 1, 0);
+  const int64_t reads = g.pairs() * T_out;
+  for (int64_t t = 0; t < reads; ++t)
+    for (const int32_t e : {tt.tap1[t], tt.tap2[t]})
+      if (e < T_in) ++tt.first[e + 1];
+  for (int64_t e = 0; e < T_in; ++e) tt.first[e + 1] += tt.first[e];
+  // first[e] as each entry's cursor: afterwards it holds the entry's end,
+  // which is the next entry's start, so shift it back by one
+  for (int64_t t = 0; t < reads; ++t)
+    for (const int32_t e : {tt.tap1[t], tt.tap2[t]})
+      if (e < T_in) {
+        tt.pair[tt.first[e]] = int32_t(t / T_out);
+        tt.out[tt.first[e]++] = int32_t(t % T_out);
+      }
+  for (int64_t e = T_in; e > 0; --e) tt.first[e] = tt.first[e - 1];
+  tt.first[0] = 0;
 }
 
-/// tri2col one output at a time across the chunk's images.
+/// tri2col through the tables, one image channel at a time: the channel is
+/// copied into `image` (T + 1 elements, the last 0), then each pair's
+/// column row is image[tap1] + image[tap2], entry by entry, with no index
+/// math left in the loop. The sum is tap (a, b)'s value plus tap (b, a)'s
+/// (+ 0 for the padding or a lone tap), as in the row walk.
 template <typename T>
-void tri2col_by_outputs(const SymConvGeometry& g, const T* x, int64_t nb, T* columns) {
-  const int64_t image = g.Cin * g.in_entries(), T_out = g.out_entries();
-  walk_outputs(g, nb, [&](int64_t e1, int64_t e2, int64_t x_at, int64_t col_at) {
-    for (int64_t i = 0; i < nb; ++i) {
-      const T* xi = x + x_at + i * image;
-      columns[col_at + i * T_out] = (e1 >= 0 ? xi[e1] : T(0)) + (e2 >= 0 ? xi[e2] : T(0));
+void tri2col_by_table(const SymConvGeometry& g, const TapTable& tt, const T* x, int64_t nb, T* columns,
+                      T* image) {
+  const int64_t m = g.Cin, T_in = g.in_entries(), T_out = g.out_entries(), ncols = nb * T_out;
+  image[T_in] = T(0);
+  for (int64_t i = 0; i < nb; ++i)
+    for (int64_t k = 0; k < m; ++k) {
+      std::copy(x + (i * m + k) * T_in, x + (i * m + k + 1) * T_in, image);
+      for (int64_t l = 0; l < g.pairs(); ++l) {
+        const int32_t* t1 = tt.tap1 + l * T_out;
+        const int32_t* t2 = tt.tap2 + l * T_out;
+        T* dst = columns + (l * m + k) * ncols + i * T_out;
+        for (int64_t t = 0; t < T_out; ++t) dst[t] = image[t1[t]] + image[t2[t]];
+      }
     }
-  });
 }
 
-/// col2tri_add one output at a time (the adjoint of tri2col_by_outputs).
+/// Its adjoint: each input entry the sum of the column values of its
+/// readers, gathered in the order (l, p, q, tap (a, b) before (b, a)) from
+/// 0, which is the order the row walk adds them in: the same bits. x is
+/// overwritten (the callers zero it for the row walk's sake).
 template <typename T>
-void col2tri_add_by_outputs(const SymConvGeometry& g, const T* columns, int64_t nb, T* x) {
-  const int64_t image = g.Cin * g.in_entries(), T_out = g.out_entries();
-  walk_outputs(g, nb, [&](int64_t e1, int64_t e2, int64_t x_at, int64_t col_at) {
-    for (int64_t i = 0; i < nb; ++i) {
-      T* xi = x + x_at + i * image;
-      const T v = columns[col_at + i * T_out];
-      if (e1 >= 0) xi[e1] += v;
-      if (e2 >= 0) xi[e2] += v;
+void col2tri_add_by_table(const SymConvGeometry& g, const TapTable& tt, const T* columns, int64_t nb, T* x) {
+  const int64_t m = g.Cin, T_in = g.in_entries(), T_out = g.out_entries(), ncols = nb * T_out;
+  const int64_t pair_stride = m * ncols;
+  for (int64_t i = 0; i < nb; ++i)
+    for (int64_t k = 0; k < m; ++k) {
+      const T* src = columns + k * ncols + i * T_out;
+      T* xi = x + (i * m + k) * T_in;
+      for (int64_t e = 0; e < T_in; ++e) {
+        T sum = T(0);
+        for (int32_t j = tt.first[e]; j < tt.first[e + 1]; ++j) sum += src[tt.pair[j] * pair_stride + tt.out[j]];
+        xi[e] = sum;
+      }
     }
-  });
 }
-
-/// Rows this long and longer take the row walk; shorter ones the
-/// output-at-a-time loops. Measured (bench_symconv, 1 thread): at L' 3
-/// (SCosRec's 3x3 layer) the row walk took 1.7x the time, at L' 16 about
-/// 1.15x, from L' 32 up 0.6-0.8x. Both give the same bits.
-constexpr int64_t kRowWalkMinSide = 24;
 
 /// A 1x1 layer's columns are its images side by side: block k, image i is
 /// channel k of image i, entry for entry. The + 0 is the lone tap's sum of
@@ -244,18 +310,36 @@ void pointwise_scatter_add(const SymConvGeometry& g, const T* columns, int64_t n
     }
 }
 
+/// What the fold loops need beyond the geometry: the tables (shared by the
+/// threads) and one thread's scratch image, for the maps that use them.
 template <typename T>
-void tri2col(const SymConvGeometry& g, const T* x, int64_t nb, T* columns) {
-  if (g.C == 1 && g.pad == 0) pointwise_gather(g, x, nb, columns);
-  else if (g.Lout >= kRowWalkMinSide) tri2col_by_rows(g, x, nb, columns);
-  else tri2col_by_outputs(g, x, nb, columns);
+struct FoldScratch {
+  TapTable table;
+  T* image;
+};
+
+/// The tables at `at` (tap_table_elements(g) slots of T), built, for a
+/// geometry that uses them; empty otherwise.
+template <typename T>
+TapTable tap_table_at(const SymConvGeometry& g, T* at) {
+  if (!uses_tap_table(g)) return {};
+  const TapTable tt = tap_table_in(g, reinterpret_cast<int32_t*>(static_cast<void*>(at)));
+  build_tap_table(g, tt);
+  return tt;
 }
 
 template <typename T>
-void col2tri_add(const SymConvGeometry& g, const T* columns, int64_t nb, T* x) {
-  if (g.C == 1 && g.pad == 0) pointwise_scatter_add(g, columns, nb, x);
-  else if (g.Lout >= kRowWalkMinSide) col2tri_add_by_rows(g, columns, nb, x);
-  else col2tri_add_by_outputs(g, columns, nb, x);
+void tri2col(const SymConvGeometry& g, const FoldScratch<T>& fs, const T* x, int64_t nb, T* columns) {
+  if (pointwise(g)) pointwise_gather(g, x, nb, columns);
+  else if (uses_tap_table(g)) tri2col_by_table(g, fs.table, x, nb, columns, fs.image);
+  else tri2col_by_rows(g, x, nb, columns);
+}
+
+template <typename T>
+void col2tri_add(const SymConvGeometry& g, const FoldScratch<T>& fs, const T* columns, int64_t nb, T* x) {
+  if (pointwise(g)) pointwise_scatter_add(g, columns, nb, x);
+  else if (uses_tap_table(g)) col2tri_add_by_table(g, fs.table, columns, nb, x);
+  else col2tri_add_by_rows(g, columns, nb, x);
 }
 
 template <typename T>
@@ -280,12 +364,13 @@ void preserving_forward(const SymConvGeometry& g, const View& x, const View& r, 
     return;
   }
   T* ws = workspace.data<T>();
-  const int64_t per_thread = preserving_thread_elements(g, SymConvPass::kForward);
-  for_each_chunk(g.N, preserving_threads(g), preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
+  const int64_t threads = preserving_threads(g), per_thread = preserving_thread_elements(g, SymConvPass::kForward);
+  const TapTable table = tap_table_at(g, ws + threads * per_thread);
+  for_each_chunk(g.N, threads, preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
     T* columns = ws + t * per_thread;
     const int64_t ncols = nb * T_out;
     T* out = columns + K * ncols;
-    tri2col(g, px + n * g.Cin * T_in, nb, columns);
+    tri2col(g, FoldScratch<T>{table, columns + scratch_image_at(g)}, px + n * g.Cin * T_in, nb, columns);
     // r^T [F, K] read in place through its strides (1, F)
     gemm<T>(g.F, ncols, K, pr, 1, g.F, columns, ncols, 1, out, ncols);
     for (int64_t i = 0; i < nb; ++i)
@@ -318,8 +403,10 @@ void preserving_backward_data(const SymConvGeometry& g, const View& grad_y, cons
     return;
   }
   T* ws = workspace.data<T>();
+  const int64_t threads = preserving_threads(g);
   const int64_t per_thread = preserving_thread_elements(g, SymConvPass::kBackwardData);
-  for_each_chunk(g.N, preserving_threads(g), preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
+  const TapTable table = tap_table_at(g, ws + threads * per_thread);
+  for_each_chunk(g.N, threads, preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
     T* columns = ws + t * per_thread;
     const int64_t ncols = nb * T_out;
     T* gathered = columns + K * ncols;
@@ -327,7 +414,7 @@ void preserving_backward_data(const SymConvGeometry& g, const View& grad_y, cons
     gemm<T>(K, ncols, g.F, pr, g.F, 1, gathered, ncols, 1, columns, ncols);
     T* gx = px + n * g.Cin * T_in;
     std::fill(gx, gx + nb * g.Cin * T_in, T(0));
-    col2tri_add(g, columns, nb, gx);
+    col2tri_add(g, FoldScratch<T>{table, ws + t * per_thread + scratch_image_at(g)}, columns, nb, gx);
   });
 }
 
@@ -354,6 +441,7 @@ void preserving_backward_filter(const SymConvGeometry& g, const View& x, const V
     T* partial = ws + t * per_thread + partial_at;
     std::fill(partial, partial + r_elems, T(0));
   }
+  const TapTable table = tap_table_at(g, ws + threads * per_thread);
   const bool in_place = preserving_in_place(g, SymConvPass::kBackwardFilter);
   for_each_chunk(g.N, threads, in_place ? 1 : preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
     const int64_t ncols = nb * T_out;
@@ -364,7 +452,7 @@ void preserving_backward_filter(const SymConvGeometry& g, const View& x, const V
     const T* gathered = pg + n * g.F * T_out;
     if (!in_place) {
       T* built = ws + t * per_thread;
-      tri2col(g, columns, nb, built);
+      tri2col(g, FoldScratch<T>{table, built + scratch_image_at(g)}, columns, nb, built);
       gather_chunk(gathered, nb, g.F, T_out, g.F * T_out, built + K * ncols);
       columns = built;
       gathered = built + K * ncols;
@@ -496,7 +584,8 @@ void generating_backward_filter(const SymConvGeometry& g, const View& x, const V
 int64_t sym_preserving_conv2d_workspace(const SymConvGeometry& g, SymConvPass pass) {
   const int64_t threads = preserving_threads(g), per_thread = preserving_thread_elements(g, pass);
   const int64_t r_elems = g.pairs() * g.Cin * g.F;
-  return pass == SymConvPass::kBackwardFilter ? threads * (per_thread + 2 * r_elems) : threads * per_thread;
+  const int64_t tables = per_thread > 0 && uses_tap_table(g) ? tap_table_elements(g) : 0;
+  return threads * (pass == SymConvPass::kBackwardFilter ? per_thread + 2 * r_elems : per_thread) + tables;
 }
 
 void sym_preserving_conv2d_forward(const SymConvGeometry& g, const View& x, const View& r, const View& bias,
