@@ -49,10 +49,9 @@ double asymmetry(const Tensor& z) { return max_abs_diff(z, ops::transpose(z, -1,
 struct Case {
   int64_t N, channels, L, F, C, pad;
 };
-// Which CPU paths (kernels/cpu/symconv.cpp) they reach: output sides of 24
-// and more (cases 7-9) the row walk (kRowWalkMinSide), the others the
-// output-at-a-time loops; the 1x1 layers per-image GEMMs in place (L 5 and
-// 24: kInPlaceMinEntries) or gathered chunks (L 3)
+// Which CPU paths (kernels/cpu/symconv.cpp) they reach: the 1x1 layers
+// per-image GEMMs in place (L 5 and 24: kInPlaceMinEntries) or gathered
+// chunks (L 3), the others the index tables on short and long rows
 const std::vector<Case> kCases = {{2, 3, 5, 4, 1, 0},  {2, 3, 5, 4, 2, 0},  {3, 2, 5, 3, 3, 0},
                                   {2, 3, 4, 4, 3, 1},  {1, 2, 6, 5, 2, 1},  {2, 1, 3, 2, 3, 2},
                                   {1, 2, 26, 3, 3, 1}, {2, 2, 27, 2, 3, 0}, {2, 3, 24, 2, 1, 0},

@@ -7,11 +7,16 @@
 //   columns [K, ncols]   col_{l,k}(p, q) for the lower-triangle outputs only,
 //                        the two taps of pair l already added
 //   forward         out [F, ncols] = r^T @ columns, scattered to y (+ bias)
-//   backward_data   columns = r @ gathered grad_y, each value added back to
-//                   the packed entries its taps read (col2tri_add)
+//   backward_data   columns = r @ gathered grad_y, each packed entry then
+//                   the sum of the column values of the taps that read it
+//                   (col2tri)
 //   backward_filter grad_r [K, F] += columns @ gathered grad_y^T
 // so the filter gradient comes out in R's layout, each pair's two taps
 // summed, which is (4.11), without a full kernel's gradient in between.
+// The fold (tri2col) and its adjoint go through index tables built once
+// per pass (TapTable), which leave no index math in their loops. A 1x1
+// layer needs no fold: its columns are its images, and from side 5 its
+// forward and backward-data GEMMs read and write the tensors in place.
 //
 // Symmetry-generating: h_l = x [N*L, n] @ s_l [n, F] for each pair l (one
 // GEMM each over the whole batch), then each output adds its taps' row and
@@ -77,13 +82,9 @@ bool preserving_in_place(const SymConvGeometry& g, SymConvPass pass) {
   return preserving_chunk(g) == 1 || g.out_entries() >= kInPlaceMinEntries;
 }
 
-/// Side of the output from which the fold loops walk packed rows
-/// (tri2col_by_rows); shorter maps go through index tables
-/// (tri2col_by_table). Measured (bench_symconv, 1 thread): XXX. Both give
-/// the same bits.
-constexpr int64_t kRowWalkMinSide = 24;
-
-bool uses_tap_table(const SymConvGeometry& g) { return !pointwise(g) && g.Lout < kRowWalkMinSide; }
+/// Whether the fold loops go through index tables: every layer but a 1x1
+/// one, whose columns are its images as they are.
+bool uses_tap_table(const SymConvGeometry& g) { return !pointwise(g); }
 
 /// Where a thread's scratch image starts in its buffers: after the columns
 /// and the [F, ncols] block of a whole chunk.
@@ -96,85 +97,6 @@ int64_t scratch_image_at(const SymConvGeometry& g) {
 int64_t preserving_thread_elements(const SymConvGeometry& g, SymConvPass pass) {
   if (preserving_in_place(g, pass)) return 0;
   return scratch_image_at(g) + (uses_tap_table(g) ? g.in_entries() + 1 : 0);
-}
-
-/// The packed entries one output row's taps read: for q = 0..n-1 the input
-/// position (r, q + c0) of one image's channel (-1 in the padding). Along q
-/// they run in three stretches: contiguous within packed row r while q + c0
-/// <= r, then down column r of the rows below (the mirror, tri(c, r)), with
-/// the padding at either end; `visit(q, entry)` sees each in order of q.
-template <typename Visit>
-void row_taps(const SymConvGeometry& g, int64_t n, int64_t r, int64_t c0, const Visit& visit) {
-  if (r < 0 || r >= g.L) {
-    for (int64_t q = 0; q < n; ++q) visit(q, int64_t(-1));
-    return;
-  }
-  int64_t q = 0;
-  for (; q < n && q + c0 < 0; ++q) visit(q, int64_t(-1));
-  const int64_t row = r * (r + 1) / 2;
-  for (; q < n && q + c0 <= r; ++q) visit(q, row + q + c0);
-  for (; q < n && q + c0 < g.L; ++q) {
-    const int64_t c = q + c0;
-    visit(q, c * (c + 1) / 2 + r);
-  }
-  for (; q < n; ++q) visit(q, int64_t(-1));
-}
-
-/// The row walk's order: for each kernel pair l (taps a <= b), channel k,
-/// image i of the chunk and output row p, row(a, b, x_at, col_at, p) with
-/// x_at the image's channel in x (nb images of [m, T]) and col_at output
-/// row p's first column of block l*m + k (columns [K, nb*T']).
-template <typename Row>
-void walk_rows(const SymConvGeometry& g, int64_t nb, const Row& row) {
-  const int64_t m = g.Cin, T_in = g.in_entries(), T_out = g.out_entries(), ncols = nb * T_out;
-  for (int64_t l = 0; l < g.pairs(); ++l) {
-    int64_t a, b;
-    sym_pair_taps(l, &a, &b);
-    for (int64_t k = 0; k < m; ++k)
-      for (int64_t i = 0; i < nb; ++i)
-        for (int64_t p = 0; p < g.Lout; ++p)
-          row(a, b, (i * m + k) * T_in, (l * m + k) * ncols + i * T_out + p * (p + 1) / 2, p);
-  }
-}
-
-/// columns[l*m + k, i*T' + tri(p, q)] = col_{l,k}(p, q) of image i of the
-/// chunk at x (nb images of [m, T]): tap (a, b)'s value plus tap (b, a)'s.
-/// One output row at a time, so each image's column block is written and
-/// its packed input read in order; the sum is t1 + t2 (+ 0 for a lone
-/// tap), the same bits as adding each output's two taps at once.
-template <typename T>
-void tri2col_by_rows(const SymConvGeometry& g, const T* x, int64_t nb, T* columns) {
-  walk_rows(g, nb, [&](int64_t a, int64_t b, int64_t x_at, int64_t col_at, int64_t p) {
-    const T* xi = x + x_at;
-    T* dst = columns + col_at;
-    const bool lone = a == b;
-    row_taps(g, p + 1, p + a - g.pad, b - g.pad, [&](int64_t q, int64_t e) {
-      const T v = e >= 0 ? xi[e] : T(0);
-      dst[q] = lone ? v + T(0) : v;
-    });
-    if (!lone)
-      row_taps(g, p + 1, p + b - g.pad, a - g.pad,
-               [&](int64_t q, int64_t e) { dst[q] = dst[q] + (e >= 0 ? xi[e] : T(0)); });
-  });
-}
-
-/// The adjoint of tri2col: each column value added to the packed entries
-/// its taps read. x (nb images of [m, T]) must be zeroed first. Each entry
-/// receives its values in the order (l, p, q, tap (a, b) before (b, a)), as
-/// an output-at-a-time loop would add them (one row of taps never hits an
-/// entry twice, and the two taps of a row meet only at q = p), so the sums'
-/// bits do not depend on the loop order.
-template <typename T>
-void col2tri_add_by_rows(const SymConvGeometry& g, const T* columns, int64_t nb, T* x) {
-  walk_rows(g, nb, [&](int64_t a, int64_t b, int64_t x_at, int64_t col_at, int64_t p) {
-    T* xi = x + x_at;
-    const T* src = columns + col_at;
-    const auto add = [&](int64_t q, int64_t e) {
-      if (e >= 0) xi[e] += src[q];
-    };
-    row_taps(g, p + 1, p + a - g.pad, b - g.pad, add);
-    if (a != b) row_taps(g, p + 1, p + b - g.pad, a - g.pad, add);
-  });
 }
 
 /// Short rows' index tables, built once per pass and used by every image
@@ -245,7 +167,7 @@ void build_tap_table(const SymConvGeometry& g, const TapTable& tt) {
 /// copied into `image` (T + 1 elements, the last 0), then each pair's
 /// column row is image[tap1] + image[tap2], entry by entry, with no index
 /// math left in the loop. The sum is tap (a, b)'s value plus tap (b, a)'s
-/// (+ 0 for the padding or a lone tap), as in the row walk.
+/// (+ 0 for the padding or a lone tap).
 template <typename T>
 void tri2col_by_table(const SymConvGeometry& g, const TapTable& tt, const T* x, int64_t nb, T* columns,
                       T* image) {
@@ -264,11 +186,12 @@ void tri2col_by_table(const SymConvGeometry& g, const TapTable& tt, const T* x, 
 }
 
 /// Its adjoint: each input entry the sum of the column values of its
-/// readers, gathered in the order (l, p, q, tap (a, b) before (b, a)) from
-/// 0, which is the order the row walk adds them in: the same bits. x is
-/// overwritten (the callers zero it for the row walk's sake).
+/// readers, added from 0 in the order (l, p, q, tap (a, b) before (b, a)):
+/// a fixed order, whatever the chunk or thread, and the one the earlier
+/// scatter loops (output at a time, row walk) added in, so SCosRec's runs
+/// kept their bits. x is overwritten.
 template <typename T>
-void col2tri_add_by_table(const SymConvGeometry& g, const TapTable& tt, const T* columns, int64_t nb, T* x) {
+void col2tri_by_table(const SymConvGeometry& g, const TapTable& tt, const T* columns, int64_t nb, T* x) {
   const int64_t m = g.Cin, T_in = g.in_entries(), T_out = g.out_entries(), ncols = nb * T_out;
   const int64_t pair_stride = m * ncols;
   for (int64_t i = 0; i < nb; ++i)
@@ -298,15 +221,15 @@ void pointwise_gather(const SymConvGeometry& g, const T* x, int64_t nb, T* colum
     }
 }
 
-/// Its adjoint, into a zeroed x: 0 + v, as col2tri_add's sum.
+/// Its adjoint: 0 + v, as col2tri's sums from 0.
 template <typename T>
-void pointwise_scatter_add(const SymConvGeometry& g, const T* columns, int64_t nb, T* x) {
+void pointwise_scatter(const SymConvGeometry& g, const T* columns, int64_t nb, T* x) {
   const int64_t T_in = g.in_entries(), ncols = nb * T_in;
   for (int64_t i = 0; i < nb; ++i)
     for (int64_t k = 0; k < g.Cin; ++k) {
       const T* from = columns + k * ncols + i * T_in;
       T* to = x + (i * g.Cin + k) * T_in;
-      for (int64_t j = 0; j < T_in; ++j) to[j] += from[j];
+      for (int64_t j = 0; j < T_in; ++j) to[j] = T(0) + from[j];
     }
 }
 
@@ -331,15 +254,15 @@ TapTable tap_table_at(const SymConvGeometry& g, T* at) {
 template <typename T>
 void tri2col(const SymConvGeometry& g, const FoldScratch<T>& fs, const T* x, int64_t nb, T* columns) {
   if (pointwise(g)) pointwise_gather(g, x, nb, columns);
-  else if (uses_tap_table(g)) tri2col_by_table(g, fs.table, x, nb, columns, fs.image);
-  else tri2col_by_rows(g, x, nb, columns);
+  else tri2col_by_table(g, fs.table, x, nb, columns, fs.image);
 }
 
+/// x (nb images of [m, T], overwritten) = the adjoint of tri2col applied to
+/// columns.
 template <typename T>
-void col2tri_add(const SymConvGeometry& g, const FoldScratch<T>& fs, const T* columns, int64_t nb, T* x) {
-  if (pointwise(g)) pointwise_scatter_add(g, columns, nb, x);
-  else if (uses_tap_table(g)) col2tri_add_by_table(g, fs.table, columns, nb, x);
-  else col2tri_add_by_rows(g, columns, nb, x);
+void col2tri(const SymConvGeometry& g, const FoldScratch<T>& fs, const T* columns, int64_t nb, T* x) {
+  if (pointwise(g)) pointwise_scatter(g, columns, nb, x);
+  else col2tri_by_table(g, fs.table, columns, nb, x);
 }
 
 template <typename T>
@@ -412,9 +335,7 @@ void preserving_backward_data(const SymConvGeometry& g, const View& grad_y, cons
     T* gathered = columns + K * ncols;
     gather_chunk(pg + n * g.F * T_out, nb, g.F, T_out, g.F * T_out, gathered);
     gemm<T>(K, ncols, g.F, pr, g.F, 1, gathered, ncols, 1, columns, ncols);
-    T* gx = px + n * g.Cin * T_in;
-    std::fill(gx, gx + nb * g.Cin * T_in, T(0));
-    col2tri_add(g, FoldScratch<T>{table, ws + t * per_thread + scratch_image_at(g)}, columns, nb, gx);
+    col2tri(g, FoldScratch<T>{table, ws + t * per_thread + scratch_image_at(g)}, columns, nb, px + n * g.Cin * T_in);
   });
 }
 
