@@ -163,6 +163,14 @@ void build_tap_table(const SymConvGeometry& g, const TapTable& tt) {
   tt.first[0] = 0;
 }
 
+/// dst[t] = image[t1[t]] + image[t2[t]]; restrict, so the compiler may use
+/// SIMD gathers (dst never overlaps the scratch image or the tables).
+template <typename T>
+void gather_pair_sums(const int32_t* __restrict t1, const int32_t* __restrict t2, const T* __restrict image,
+                      int64_t n, T* __restrict dst) {
+  for (int64_t t = 0; t < n; ++t) dst[t] = image[t1[t]] + image[t2[t]];
+}
+
 /// tri2col through the tables, one image channel at a time: the channel is
 /// copied into `image` (T + 1 elements, the last 0), then each pair's
 /// column row is image[tap1] + image[tap2], entry by entry, with no index
@@ -176,12 +184,8 @@ void tri2col_by_table(const SymConvGeometry& g, const TapTable& tt, const T* x, 
   for (int64_t i = 0; i < nb; ++i)
     for (int64_t k = 0; k < m; ++k) {
       std::copy(x + (i * m + k) * T_in, x + (i * m + k + 1) * T_in, image);
-      for (int64_t l = 0; l < g.pairs(); ++l) {
-        const int32_t* t1 = tt.tap1 + l * T_out;
-        const int32_t* t2 = tt.tap2 + l * T_out;
-        T* dst = columns + (l * m + k) * ncols + i * T_out;
-        for (int64_t t = 0; t < T_out; ++t) dst[t] = image[t1[t]] + image[t2[t]];
-      }
+      for (int64_t l = 0; l < g.pairs(); ++l)
+        gather_pair_sums(tt.tap1 + l * T_out, tt.tap2 + l * T_out, image, T_out, columns + (l * m + k) * ncols + i * T_out);
     }
 }
 
