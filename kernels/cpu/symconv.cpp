@@ -31,6 +31,9 @@
 #include "kernels/symconv.h"
 
 #include <omp.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 
@@ -92,25 +95,30 @@ int64_t scratch_image_at(const SymConvGeometry& g) {
   return (g.pairs() * g.Cin + g.F) * preserving_chunk(g) * g.out_entries();
 }
 
-/// One thread's buffers for a pass: columns [K, ncols], an [F, ncols] block
-/// and, for the tables' loops, a scratch image of T entries and L' zeros
-/// (none in place).
-int64_t preserving_thread_elements(const SymConvGeometry& g, SymConvPass pass) {
-  if (preserving_in_place(g, pass)) return 0;
-  return scratch_image_at(g) + (uses_tap_table(g) ? g.in_entries() + std::max<int64_t>(g.Lout, 1) : 0);
+/// The fold loops' scratch: an image of T entries and L' zeros, then one
+/// image channel's P column rows side by side (col2tri_by_table).
+int64_t scratch_image_elements(const SymConvGeometry& g) {
+  return g.in_entries() + std::max<int64_t>(g.Lout, 1) + g.pairs() * g.out_entries();
 }
 
-/// Short rows' index tables, built once per pass and used by every image
-/// and channel.
+/// One thread's buffers for a pass: columns [K, ncols], an [F, ncols] block
+/// and, for the tables' loops, their scratch (none in place).
+int64_t preserving_thread_elements(const SymConvGeometry& g, SymConvPass pass) {
+  if (preserving_in_place(g, pass)) return 0;
+  return scratch_image_at(g) + (uses_tap_table(g) ? scratch_image_elements(g) : 0);
+}
+
+/// The fold's index tables, built once per pass and used by every image and
+/// channel.
 ///   tap1, tap2 [P, T']  for pair l and output t of an image, the packed
 ///                       entries taps (a, b) and (b, a) read; T (one past
 ///                       the image) stands for the padding and for a lone
 ///                       tap's missing second, where the scratch copy of an
 ///                       image holds 0
 ///   readers             the same reads inverted for the adjoint, per input
-///                       entry e: its readers (l, t) at pair[j], out[j] for
-///                       j in [first[e], first[e + 1]), in the order (l, t,
-///                       tap (a, b) before (b, a))
+///                       entry e: its readers l T' + t (pair l, output t)
+///                       at reader[j] for j in [first[e], first[e + 1]), in
+///                       the order (l, t, tap (a, b) before (b, a))
 ///   runs                the same reads as stretches of an output row over
 ///                       which both taps' entries step by one: (t, e1, e2,
 ///                       n) at runs[4 j], pair l's at j in [pair_runs[l],
@@ -118,16 +126,16 @@ int64_t preserving_thread_elements(const SymConvGeometry& g, SymConvPass pass) {
 ///                       is entry T + q, so a padded tap steps through the
 ///                       scratch image's zeros
 ///   by_runs             whether the loops take the runs (long rows) or the
-///                       entry tables (short rows; see build_tap_table)
+///                       entry tables (short rows; see kMinMeanRun)
 struct TapTable {
-  int32_t *tap1, *tap2, *first, *pair, *out, *runs, *pair_runs;
+  int32_t *tap1, *tap2, *first, *reader, *runs, *pair_runs;
   bool by_runs;
 };
 
 /// int32s of a TapTable (the workspace holds them as that many T slots).
 int64_t tap_table_elements(const SymConvGeometry& g) {
   const int64_t reads = 2 * g.pairs() * g.out_entries();
-  return reads + g.in_entries() + 1 + 2 * reads + 2 * reads + g.pairs() + 1;
+  return reads + g.in_entries() + 1 + reads + 2 * reads + g.pairs() + 1;
 }
 
 TapTable tap_table_in(const SymConvGeometry& g, int32_t* at) {
@@ -136,9 +144,8 @@ TapTable tap_table_in(const SymConvGeometry& g, int32_t* at) {
   tt.tap1 = at;
   tt.tap2 = at + reads / 2;
   tt.first = at + reads;
-  tt.pair = tt.first + g.in_entries() + 1;
-  tt.out = tt.pair + reads;
-  tt.runs = tt.out + reads;
+  tt.reader = tt.first + g.in_entries() + 1;
+  tt.runs = tt.reader + reads;
   tt.pair_runs = tt.runs + 2 * reads;
   tt.by_runs = false;
   return tt;
@@ -197,10 +204,7 @@ void build_tap_table(const SymConvGeometry& g, const TapTable& tt) {
   // which is the next entry's start, so shift it back by one
   for (int64_t t = 0; t < reads; ++t)
     for (const int32_t e : {tt.tap1[t], tt.tap2[t]})
-      if (e < T_in) {
-        tt.pair[tt.first[e]] = int32_t(t / T_out);
-        tt.out[tt.first[e]++] = int32_t(t % T_out);
-      }
+      if (e < T_in) tt.reader[tt.first[e]++] = int32_t(t);
   for (int64_t e = T_in; e > 0; --e) tt.first[e] = tt.first[e - 1];
   tt.first[0] = 0;
 }
@@ -222,6 +226,21 @@ template <typename T>
 void accumulate_run(const T* __restrict s, int64_t n, T* __restrict x) {
   for (int64_t j = 0; j < n; ++j) x[j] += s[j];
 }
+
+#ifdef __AVX512F__
+// Runs average 6-30 entries: a compiled vector loop spends them in its
+// scalar remainder, so with AVX-512 each run's tail is one masked vector
+// (masked-off lanes neither load nor fault). The same adds, the same bits.
+template <>
+void add_run<float>(const float* __restrict s1, const float* __restrict s2, int64_t n, float* __restrict d) {
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) _mm512_storeu_ps(d + j, _mm512_add_ps(_mm512_loadu_ps(s1 + j), _mm512_loadu_ps(s2 + j)));
+  if (j < n) {
+    const __mmask16 k = __mmask16((1u << (n - j)) - 1);
+    _mm512_mask_storeu_ps(d + j, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, s1 + j), _mm512_maskz_loadu_ps(k, s2 + j)));
+  }
+}
+#endif
 
 /// tri2col over the runs: the scratch image holds one channel and then L'
 /// zeros, and each run is a vector add of two stretches of it.
@@ -287,19 +306,22 @@ void tri2col_by_table(const SymConvGeometry& g, const TapTable& tt, const T* x, 
 /// Its adjoint: each input entry the sum of the column values of its
 /// readers, added from 0 in the order (l, p, q, tap (a, b) before (b, a)):
 /// a fixed order, whatever the chunk or thread, and the one the earlier
-/// scatter loops (output at a time, row walk) added in, so SCosRec's runs
+/// scatter loops (up to commit c331caa) added in, so SCosRec's training runs
 /// kept their bits. x is overwritten.
 template <typename T>
-void col2tri_by_table(const SymConvGeometry& g, const TapTable& tt, const T* columns, int64_t nb, T* x) {
+void col2tri_by_table(const SymConvGeometry& g, const TapTable& tt, const T* columns, int64_t nb, T* x, T* rows) {
   const int64_t m = g.Cin, T_in = g.in_entries(), T_out = g.out_entries(), ncols = nb * T_out;
-  const int64_t pair_stride = m * ncols;
   for (int64_t i = 0; i < nb; ++i)
     for (int64_t k = 0; k < m; ++k) {
-      const T* src = columns + k * ncols + i * T_out;
+      // this channel's P column rows side by side, so a reader is one index
+      for (int64_t l = 0; l < g.pairs(); ++l) {
+        const T* src = columns + (l * m + k) * ncols + i * T_out;
+        std::copy(src, src + T_out, rows + l * T_out);
+      }
       T* xi = x + (i * m + k) * T_in;
       for (int64_t e = 0; e < T_in; ++e) {
         T sum = T(0);
-        for (int32_t j = tt.first[e]; j < tt.first[e + 1]; ++j) sum += src[tt.pair[j] * pair_stride + tt.out[j]];
+        for (int32_t j = tt.first[e]; j < tt.first[e + 1]; ++j) sum += rows[tt.reader[j]];
         xi[e] = sum;
       }
     }
@@ -373,7 +395,17 @@ template <typename T>
 void col2tri(const SymConvGeometry& g, const FoldScratch<T>& fs, const T* columns, int64_t nb, T* x) {
   if (pointwise(g)) pointwise_scatter(g, columns, nb, x);
   else if (fs.table.by_runs) col2tri_by_runs(g, fs.table, columns, nb, x);
-  else col2tri_by_table(g, fs.table, columns, nb, x);
+  else col2tri_by_table(g, fs.table, columns, nb, x, fs.image + g.in_entries() + std::max<int64_t>(g.Lout, 1));
+}
+
+/// y [F, n] += bias (each row its filter's), in place: the same sum as the
+/// chunks' copy out, from[j] + bias[f].
+template <typename T>
+void add_bias(T* y, int64_t F, int64_t n, const T* bias) {
+  for (int64_t f = 0; f < F; ++f) {
+    const T bf = bias ? bias[f] : T(0);
+    for (int64_t j = 0; j < n; ++j) y[f * n + j] = y[f * n + j] + bf;
+  }
 }
 
 template <typename T>
@@ -390,10 +422,7 @@ void preserving_forward(const SymConvGeometry& g, const View& x, const View& r, 
     for_each_chunk(g.N, preserving_threads(g), 1, [&](int64_t, int64_t n, int64_t) {
       T* yn = py + n * g.F * T_out;
       gemm<T>(g.F, T_out, K, pr, 1, g.F, px + n * g.Cin * T_in, T_in, 1, yn, T_out);
-      for (int64_t f = 0; f < g.F; ++f) {
-        const T bf = pb ? pb[f] : T(0);
-        for (int64_t j = 0; j < T_out; ++j) yn[f * T_out + j] = yn[f * T_out + j] + bf;
-      }
+      add_bias(yn, g.F, T_out, pb);
     });
     return;
   }
@@ -403,8 +432,14 @@ void preserving_forward(const SymConvGeometry& g, const View& x, const View& r, 
   for_each_chunk(g.N, threads, preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
     T* columns = ws + t * per_thread;
     const int64_t ncols = nb * T_out;
-    T* out = columns + K * ncols;
     tri2col(g, FoldScratch<T>{table, columns + scratch_image_at(g)}, px + n * g.Cin * T_in, nb, columns);
+    if (nb == 1) {  // a chunk of one image: the GEMM writes y_n itself
+      T* yn = py + n * g.F * T_out;
+      gemm<T>(g.F, ncols, K, pr, 1, g.F, columns, ncols, 1, yn, T_out);
+      add_bias(yn, g.F, T_out, pb);
+      return;
+    }
+    T* out = columns + K * ncols;
     // r^T [F, K] read in place through its strides (1, F)
     gemm<T>(g.F, ncols, K, pr, 1, g.F, columns, ncols, 1, out, ncols);
     for (int64_t i = 0; i < nb; ++i)
@@ -443,8 +478,12 @@ void preserving_backward_data(const SymConvGeometry& g, const View& grad_y, cons
   for_each_chunk(g.N, threads, preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
     T* columns = ws + t * per_thread;
     const int64_t ncols = nb * T_out;
-    T* gathered = columns + K * ncols;
-    gather_chunk(pg + n * g.F * T_out, nb, g.F, T_out, g.F * T_out, gathered);
+    // one image's grad_y is its own gathered block
+    const T* gathered = pg + n * g.F * T_out;
+    if (nb > 1) {
+      gather_chunk(gathered, nb, g.F, T_out, g.F * T_out, columns + K * ncols);
+      gathered = columns + K * ncols;
+    }
     gemm<T>(K, ncols, g.F, pr, g.F, 1, gathered, ncols, 1, columns, ncols);
     col2tri(g, FoldScratch<T>{table, ws + t * per_thread + scratch_image_at(g)}, columns, nb, px + n * g.Cin * T_in);
   });
@@ -485,9 +524,11 @@ void preserving_backward_filter(const SymConvGeometry& g, const View& x, const V
     if (!in_place) {
       T* built = ws + t * per_thread;
       tri2col(g, FoldScratch<T>{table, built + scratch_image_at(g)}, columns, nb, built);
-      gather_chunk(gathered, nb, g.F, T_out, g.F * T_out, built + K * ncols);
       columns = built;
-      gathered = built + K * ncols;
+    }
+    if (nb > 1) {  // one image's grad_y is its own gathered block
+      gather_chunk(gathered, nb, g.F, T_out, g.F * T_out, ws + t * per_thread + K * ncols);
+      gathered = ws + t * per_thread + K * ncols;
     }
     // columns [K, ncols] @ grad_y^T [ncols, F] (strides (1, ncols): in place)
     gemm<T>(K, g.F, ncols, columns, ncols, 1, gathered, 1, ncols, product, g.F);
