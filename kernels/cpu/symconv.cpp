@@ -217,6 +217,20 @@ void gather_pair_sums(const int32_t* __restrict t1, const int32_t* __restrict t2
   for (int64_t t = 0; t < n; ++t) dst[t] = image[t1[t]] + image[t2[t]];
 }
 
+/// dst[t] = image[t1[t]] + 0: a lone tap's column row (its second tap is
+/// the zero slot, so the sum is the same without reading it).
+template <typename T>
+void gather_lone(const int32_t* __restrict t1, const T* __restrict image, int64_t n, T* __restrict dst) {
+  for (int64_t t = 0; t < n; ++t) dst[t] = image[t1[t]] + T(0);
+}
+
+/// Whether kernel pair l is a lone tap (a, a) on the diagonal.
+bool sym_pair_is_lone(int64_t l) {
+  int64_t a, b;
+  sym_pair_taps(l, &a, &b);
+  return a == b;
+}
+
 /// d[j] = s1[j] + s2[j] and x[j] += s[j] over one run.
 template <typename T>
 void add_run(const T* __restrict s1, const T* __restrict s2, int64_t n, T* __restrict d) {
@@ -298,8 +312,11 @@ void tri2col_by_table(const SymConvGeometry& g, const TapTable& tt, const T* x, 
   for (int64_t i = 0; i < nb; ++i)
     for (int64_t k = 0; k < m; ++k) {
       std::copy(x + (i * m + k) * T_in, x + (i * m + k + 1) * T_in, image);
-      for (int64_t l = 0; l < g.pairs(); ++l)
-        gather_pair_sums(tt.tap1 + l * T_out, tt.tap2 + l * T_out, image, T_out, columns + (l * m + k) * ncols + i * T_out);
+      for (int64_t l = 0; l < g.pairs(); ++l) {
+        T* dst = columns + (l * m + k) * ncols + i * T_out;
+        if (sym_pair_is_lone(l)) gather_lone(tt.tap1 + l * T_out, image, T_out, dst);
+        else gather_pair_sums(tt.tap1 + l * T_out, tt.tap2 + l * T_out, image, T_out, dst);
+      }
     }
 }
 
