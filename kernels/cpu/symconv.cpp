@@ -89,16 +89,76 @@ bool preserving_in_place(const SymConvGeometry& g, SymConvPass pass) {
 /// one, whose columns are its images as they are.
 bool uses_tap_table(const SymConvGeometry& g) { return !pointwise(g); }
 
-/// Where a thread's scratch image starts in its buffers: after the columns
-/// and the [F, ncols] block of a whole chunk.
+/// The stretches of output rows over which both taps' packed entries step
+/// by one ("runs"): run(l, t, e1, e2, n) for each in (l, p, q) order, with
+/// t its first output, e1, e2 the entries taps (a, b) and (b, a) read there
+/// and n its length. The padding of output column q is entry T + q (a
+/// padded tap steps through zeros after the scratch image), and a lone tap
+/// (a, a) reads the padding as its second.
+template <typename Run>
+void for_each_run(const SymConvGeometry& g, const Run& run) {
+  const int64_t T_in = g.in_entries();
+  for (int64_t l = 0; l < g.pairs(); ++l) {
+    int64_t a, b;
+    sym_pair_taps(l, &a, &b);
+    int64_t t0 = 0, first1 = 0, first2 = 0, n = 0;
+    for (int64_t p = 0; p < g.Lout; ++p)
+      for (int64_t q = 0; q <= p; ++q) {
+        const auto entry = [&](int64_t e) { return e >= 0 ? e : T_in + q; };
+        const int64_t e1 = entry(g.entry_or_pad(p + a - g.pad, q + b - g.pad));
+        const int64_t e2 = entry(a == b ? -1 : g.entry_or_pad(p + b - g.pad, q + a - g.pad));
+        if (q > 0 && e1 == first1 + n && e2 == first2 + n) {
+          ++n;
+          continue;
+        }
+        if (n > 0) run(l, t0, first1, first2, n);
+        t0 = sym_tri(p, q), first1 = e1, first2 = e2, n = 1;
+      }
+    if (n > 0) run(l, t0, first1, first2, n);
+  }
+}
+
+/// The fold loops take the runs when they average this many entries or
+/// more (3x3 with padding 1: 1.7 at L 5, 4.2 at L 16, 6 at L 24, 7.8 at L
+/// 32, 30 at L 128); shorter ones go entry by entry (tri2col_channels_last,
+/// col2tri_by_table). Measured (3x3, 1 thread, ms, runs against entries),
+/// the fold (forward): 32 -> 32 at L 32 19.2 against 18.5, L 64 14.5
+/// against 17.0, L 128 12.7 against 17.4; the adjoint (backward): L 5 2.90
+/// against 1.47, L 16 15.8 against 12.8, L 24 28.8 against 29.5, L 32 45.5
+/// against 52.5, L 128 27.2 against 51.6.
+constexpr int64_t kMinMeanRun = 6;
+
+bool folds_by_runs(const SymConvGeometry& g) {
+  if (pointwise(g)) return false;
+  // counting walks every output once per pair: keep the last geometry's answer
+  thread_local int64_t seen[3] = {-1, -1, -1};
+  thread_local bool answer = false;
+  if (seen[0] != g.L || seen[1] != g.C || seen[2] != g.pad) {
+    int64_t runs = 0;
+    for_each_run(g, [&](int64_t, int64_t, int64_t, int64_t, int64_t) { ++runs; });
+    answer = g.pairs() * g.out_entries() >= kMinMeanRun * runs;
+    seen[0] = g.L, seen[1] = g.C, seen[2] = g.pad;
+  }
+  return answer;
+}
+
+/// Whether tri2col writes the columns transposed, [ncols, K] (row i T' + t,
+/// column l m + k): the entry-by-entry fold, which then moves m channels at
+/// once (the GEMMs read that layout through their strides).
+bool folds_channels_last(const SymConvGeometry& g) { return uses_tap_table(g) && !folds_by_runs(g); }
+
+/// Where a thread's scratch starts in its buffers: after the columns and
+/// the [F, ncols] block of a whole chunk.
 int64_t scratch_image_at(const SymConvGeometry& g) {
   return (g.pairs() * g.Cin + g.F) * preserving_chunk(g) * g.out_entries();
 }
 
-/// The fold loops' scratch: an image of T entries and L' zeros, then one
-/// image channel's P column rows side by side (col2tri_by_table).
+/// The fold loops' scratch: for runs an image channel of T entries and L'
+/// zeros; otherwise an image channel-last, [T + 1, m] with a zero row, for
+/// the fold, or one channel's P column rows side by side for the adjoint.
 int64_t scratch_image_elements(const SymConvGeometry& g) {
-  return g.in_entries() + std::max<int64_t>(g.Lout, 1) + g.pairs() * g.out_entries();
+  if (folds_by_runs(g)) return g.in_entries() + std::max<int64_t>(g.Lout, 1);
+  return std::max(g.Cin * (g.in_entries() + 1), g.pairs() * g.out_entries());
 }
 
 /// One thread's buffers for a pass: columns [K, ncols], an [F, ncols] block
@@ -109,24 +169,18 @@ int64_t preserving_thread_elements(const SymConvGeometry& g, SymConvPass pass) {
 }
 
 /// The fold's index tables, built once per pass and used by every image and
-/// channel.
-///   tap1, tap2 [P, T']  for pair l and output t of an image, the packed
-///                       entries taps (a, b) and (b, a) read; T (one past
-///                       the image) stands for the padding and for a lone
-///                       tap's missing second, where the scratch copy of an
-///                       image holds 0
-///   readers             the same reads inverted for the adjoint, per input
-///                       entry e: its readers l T' + t (pair l, output t)
-///                       at reader[j] for j in [first[e], first[e + 1]), in
-///                       the order (l, t, tap (a, b) before (b, a))
-///   runs                the same reads as stretches of an output row over
-///                       which both taps' entries step by one: (t, e1, e2,
-///                       n) at runs[4 j], pair l's at j in [pair_runs[l],
-///                       pair_runs[l + 1]); the padding of output column q
-///                       is entry T + q, so a padded tap steps through the
-///                       scratch image's zeros
-///   by_runs             whether the loops take the runs (long rows) or the
-///                       entry tables (short rows; see kMinMeanRun)
+/// channel; one of two kinds, by folds_by_runs:
+///   runs [.., 4]        for long rows, each of for_each_run's runs as (t,
+///                       e1, e2, n), pair l's at j in [pair_runs[l],
+///                       pair_runs[l + 1])
+///   tap1, tap2 [T', P]  for short rows, for output t and pair l the
+///                       entries taps (a, b) and (b, a) read, T (the zero
+///                       row of the channel-last scratch) for the padding
+///                       and a lone tap's missing second
+///   readers             with them, for the adjoint: per input entry e, its
+///                       readers l T' + t (pair l, output t) at reader[j]
+///                       for j in [first[e], first[e + 1]), in the order (l,
+///                       t, tap (a, b) before (b, a))
 struct TapTable {
   int32_t *tap1, *tap2, *first, *reader, *runs, *pair_runs;
   bool by_runs;
@@ -134,101 +188,71 @@ struct TapTable {
 
 /// int32s of a TapTable (the workspace holds them as that many T slots).
 int64_t tap_table_elements(const SymConvGeometry& g) {
-  const int64_t reads = 2 * g.pairs() * g.out_entries();
-  return reads + g.in_entries() + 1 + reads + 2 * reads + g.pairs() + 1;
+  const int64_t reads = g.pairs() * g.out_entries();
+  return folds_by_runs(g) ? 4 * reads + g.pairs() + 1 : 2 * reads + g.in_entries() + 1 + 2 * reads;
 }
 
-TapTable tap_table_in(const SymConvGeometry& g, int32_t* at) {
-  const int64_t reads = 2 * g.pairs() * g.out_entries();
-  TapTable tt;
-  tt.tap1 = at;
-  tt.tap2 = at + reads / 2;
-  tt.first = at + reads;
-  tt.reader = tt.first + g.in_entries() + 1;
-  tt.runs = tt.reader + reads;
-  tt.pair_runs = tt.runs + 2 * reads;
-  tt.by_runs = false;
-  return tt;
+void build_tap_runs(const SymConvGeometry& g, const TapTable& tt) {
+  int64_t count = 0, pair = -1;
+  for_each_run(g, [&](int64_t l, int64_t t, int64_t e1, int64_t e2, int64_t n) {
+    while (pair < l) tt.pair_runs[++pair] = int32_t(count);
+    int32_t* run = tt.runs + 4 * count++;
+    run[0] = int32_t(t), run[1] = int32_t(e1), run[2] = int32_t(e2), run[3] = int32_t(n);
+  });
+  while (pair < g.pairs()) tt.pair_runs[++pair] = int32_t(count);
 }
 
-/// Fills tt.runs and tt.pair_runs; returns how many runs there are.
-int64_t build_tap_runs(const SymConvGeometry& g, const TapTable& tt) {
-  const int64_t T_in = g.in_entries();
-  int64_t count = 0;
-  for (int64_t l = 0; l < g.pairs(); ++l) {
-    tt.pair_runs[l] = int32_t(count);
-    int64_t a, b;
-    sym_pair_taps(l, &a, &b);
-    for (int64_t p = 0; p < g.Lout; ++p)
-      for (int64_t q = 0; q <= p; ++q) {
-        const auto entry = [&](int64_t e) { return int32_t(e >= 0 ? e : T_in + q); };
-        const int32_t e1 = entry(g.entry_or_pad(p + a - g.pad, q + b - g.pad));
-        const int32_t e2 = entry(a == b ? -1 : g.entry_or_pad(p + b - g.pad, q + a - g.pad));
-        int32_t* last = tt.runs + 4 * (count - 1);
-        if (q > 0 && e1 == last[1] + last[3] && e2 == last[2] + last[3]) {
-          ++last[3];
-        } else {
-          int32_t* run = tt.runs + 4 * count++;
-          run[0] = int32_t(sym_tri(p, q));
-          run[1] = e1;
-          run[2] = e2;
-          run[3] = 1;
-        }
-      }
-  }
-  tt.pair_runs[g.pairs()] = int32_t(count);
-  return count;
-}
-
-void build_tap_table(const SymConvGeometry& g, const TapTable& tt) {
-  const int64_t T_in = g.in_entries(), T_out = g.out_entries();
+void build_tap_entries(const SymConvGeometry& g, const TapTable& tt) {
+  const int64_t T_in = g.in_entries(), T_out = g.out_entries(), P = g.pairs();
   const auto slot = [&](int64_t e) { return int32_t(e >= 0 ? e : T_in); };
-  for (int64_t l = 0; l < g.pairs(); ++l) {
+  for (int64_t l = 0; l < P; ++l) {
     int64_t a, b;
     sym_pair_taps(l, &a, &b);
     for (int64_t p = 0; p < g.Lout; ++p)
       for (int64_t q = 0; q <= p; ++q) {
-        const int64_t t = l * T_out + sym_tri(p, q);
+        const int64_t t = sym_tri(p, q) * P + l;
         tt.tap1[t] = slot(g.entry_or_pad(p + a - g.pad, q + b - g.pad));
         tt.tap2[t] = slot(a == b ? -1 : g.entry_or_pad(p + b - g.pad, q + a - g.pad));
       }
   }
   // readers: count each entry's, then place them in (l, t, tap) order
   std::fill(tt.first, tt.first + T_in + 1, 0);
-  const int64_t reads = g.pairs() * T_out;
-  for (int64_t t = 0; t < reads; ++t)
-    for (const int32_t e : {tt.tap1[t], tt.tap2[t]})
-      if (e < T_in) ++tt.first[e + 1];
+  const auto each_read = [&](const auto& read) {
+    for (int64_t l = 0; l < P; ++l)
+      for (int64_t t = 0; t < T_out; ++t)
+        for (const int32_t e : {tt.tap1[t * P + l], tt.tap2[t * P + l]})
+          if (e < T_in) read(e, l * T_out + t);
+  };
+  each_read([&](int32_t e, int64_t) { ++tt.first[e + 1]; });
   for (int64_t e = 0; e < T_in; ++e) tt.first[e + 1] += tt.first[e];
   // first[e] as each entry's cursor: afterwards it holds the entry's end,
   // which is the next entry's start, so shift it back by one
-  for (int64_t t = 0; t < reads; ++t)
-    for (const int32_t e : {tt.tap1[t], tt.tap2[t]})
-      if (e < T_in) tt.reader[tt.first[e]++] = int32_t(t);
+  each_read([&](int32_t e, int64_t r) { tt.reader[tt.first[e]++] = int32_t(r); });
   for (int64_t e = T_in; e > 0; --e) tt.first[e] = tt.first[e - 1];
   tt.first[0] = 0;
 }
 
-/// dst[t] = image[t1[t]] + image[t2[t]]; restrict, so the compiler may use
-/// SIMD gathers (dst never overlaps the scratch image or the tables).
+/// The tables at `at` (tap_table_elements(g) slots of T), built, for a
+/// geometry that uses them; empty otherwise.
 template <typename T>
-void gather_pair_sums(const int32_t* __restrict t1, const int32_t* __restrict t2, const T* __restrict image,
-                      int64_t n, T* __restrict dst) {
-  for (int64_t t = 0; t < n; ++t) dst[t] = image[t1[t]] + image[t2[t]];
-}
-
-/// dst[t] = image[t1[t]] + 0: a lone tap's column row (its second tap is
-/// the zero slot, so the sum is the same without reading it).
-template <typename T>
-void gather_lone(const int32_t* __restrict t1, const T* __restrict image, int64_t n, T* __restrict dst) {
-  for (int64_t t = 0; t < n; ++t) dst[t] = image[t1[t]] + T(0);
-}
-
-/// Whether kernel pair l is a lone tap (a, a) on the diagonal.
-bool sym_pair_is_lone(int64_t l) {
-  int64_t a, b;
-  sym_pair_taps(l, &a, &b);
-  return a == b;
+TapTable tap_table_at(const SymConvGeometry& g, T* at) {
+  if (!uses_tap_table(g)) return {};
+  int32_t* base = reinterpret_cast<int32_t*>(static_cast<void*>(at));
+  const int64_t reads = g.pairs() * g.out_entries();
+  TapTable tt{};
+  tt.by_runs = folds_by_runs(g);
+  if (tt.by_runs) {
+    tt.runs = base;
+    tt.pair_runs = base + 4 * reads;
+    build_tap_runs(g, tt);
+  } else {
+    tt.tap1 = base;
+    tt.tap2 = base + reads;
+    tt.first = base + 2 * reads;
+    tt.reader = tt.first + g.in_entries() + 1;
+    build_tap_entries(g, tt);
+  }
+  return tt;
 }
 
 /// d[j] = s1[j] + s2[j] and x[j] += s[j] over one run.
@@ -245,6 +269,8 @@ void accumulate_run(const T* __restrict s, int64_t n, T* __restrict x) {
 // Runs average 6-30 entries: a compiled vector loop spends them in its
 // scalar remainder, so with AVX-512 each run's tail is one masked vector
 // (masked-off lanes neither load nor fault). The same adds, the same bits.
+// (Not for accumulate_run: a masked store stalls the next run's load of
+// the same entries, and the adjoint got slower.)
 template <>
 void add_run<float>(const float* __restrict s1, const float* __restrict s2, int64_t n, float* __restrict d) {
   int64_t j = 0;
@@ -257,7 +283,9 @@ void add_run<float>(const float* __restrict s1, const float* __restrict s2, int6
 #endif
 
 /// tri2col over the runs: the scratch image holds one channel and then L'
-/// zeros, and each run is a vector add of two stretches of it.
+/// zeros, and each run is a vector add of two stretches of it. The sum is
+/// tap (a, b)'s value plus tap (b, a)'s (+ 0 for the padding or a lone
+/// tap), as in every fold here.
 template <typename T>
 void tri2col_by_runs(const SymConvGeometry& g, const TapTable& tt, const T* x, int64_t nb, T* columns,
                      T* image) {
@@ -280,7 +308,8 @@ void tri2col_by_runs(const SymConvGeometry& g, const TapTable& tt, const T* x, i
 /// column values added to its taps' stretches (the padding's skipped), tap
 /// (a, b)'s before (b, a)'s. Within an output row the two taps meet only
 /// at q = p, and runs go in (l, p, q) order, so each entry receives its
-/// values in the entry tables' order: the same bits.
+/// values in the order (l, p, q, tap (a, b) before (b, a)), as in
+/// col2tri_by_table: the same bits.
 template <typename T>
 void col2tri_by_runs(const SymConvGeometry& g, const TapTable& tt, const T* columns, int64_t nb, T* x) {
   const int64_t m = g.Cin, T_in = g.in_entries(), T_out = g.out_entries(), ncols = nb * T_out;
@@ -299,32 +328,40 @@ void col2tri_by_runs(const SymConvGeometry& g, const TapTable& tt, const T* colu
     }
 }
 
-/// tri2col through the tables, one image channel at a time: the channel is
-/// copied into `image` (T + 1 elements, the last 0), then each pair's
-/// column row is image[tap1] + image[tap2], entry by entry, with no index
-/// math left in the loop. The sum is tap (a, b)'s value plus tap (b, a)'s
-/// (+ 0 for the padding or a lone tap).
+/// tri2col entry by entry for short rows, into columns^T [ncols, K]: each
+/// image is copied channel-last into xt ([T + 1, m], the last row zero),
+/// then the row of output t holds, for each pair l, xt[tap1] + xt[tap2]
+/// over all m channels at once. The rows a tap reads are scattered over a
+/// short map, but each moves m contiguous values, where a channel at a
+/// time moved one (1.15-1.3x faster at L 5-32, measured; slower from L 64,
+/// where the runs take over anyway).
 template <typename T>
-void tri2col_by_table(const SymConvGeometry& g, const TapTable& tt, const T* x, int64_t nb, T* columns,
-                      T* image) {
-  const int64_t m = g.Cin, T_in = g.in_entries(), T_out = g.out_entries(), ncols = nb * T_out;
-  image[T_in] = T(0);
-  for (int64_t i = 0; i < nb; ++i)
-    for (int64_t k = 0; k < m; ++k) {
-      std::copy(x + (i * m + k) * T_in, x + (i * m + k + 1) * T_in, image);
-      for (int64_t l = 0; l < g.pairs(); ++l) {
-        T* dst = columns + (l * m + k) * ncols + i * T_out;
-        if (sym_pair_is_lone(l)) gather_lone(tt.tap1 + l * T_out, image, T_out, dst);
-        else gather_pair_sums(tt.tap1 + l * T_out, tt.tap2 + l * T_out, image, T_out, dst);
+void tri2col_channels_last(const SymConvGeometry& g, const TapTable& tt, const T* x, int64_t nb, T* columns_t,
+                           T* xt) {
+  const int64_t m = g.Cin, P = g.pairs(), K = P * m, T_in = g.in_entries(), T_out = g.out_entries();
+  std::fill(xt + T_in * m, xt + (T_in + 1) * m, T(0));
+  for (int64_t i = 0; i < nb; ++i) {
+    const T* xi = x + i * m * T_in;
+    for (int64_t k = 0; k < m; ++k)
+      for (int64_t e = 0; e < T_in; ++e) xt[e * m + k] = xi[k * T_in + e];
+    for (int64_t t = 0; t < T_out; ++t) {
+      T* row = columns_t + (i * T_out + t) * K;
+      for (int64_t l = 0; l < P; ++l) {
+        const T* __restrict a = xt + int64_t(tt.tap1[t * P + l]) * m;
+        const T* __restrict b = xt + int64_t(tt.tap2[t * P + l]) * m;
+        T* __restrict d = row + l * m;
+        for (int64_t k = 0; k < m; ++k) d[k] = a[k] + b[k];
       }
     }
+  }
 }
 
-/// Its adjoint: each input entry the sum of the column values of its
+/// The adjoint for short rows (columns as the backward-data GEMM writes
+/// them, [K, ncols]): each input entry the sum of the column values of its
 /// readers, added from 0 in the order (l, p, q, tap (a, b) before (b, a)):
 /// a fixed order, whatever the chunk or thread, and the one the earlier
-/// scatter loops (up to commit c331caa) added in, so SCosRec's training runs
-/// kept their bits. x is overwritten.
+/// scatter loops (up to commit c331caa) added in, so SCosRec's training
+/// runs kept their bits. x is overwritten.
 template <typename T>
 void col2tri_by_table(const SymConvGeometry& g, const TapTable& tt, const T* columns, int64_t nb, T* x, T* rows) {
   const int64_t m = g.Cin, T_in = g.in_entries(), T_out = g.out_entries(), ncols = nb * T_out;
@@ -346,7 +383,7 @@ void col2tri_by_table(const SymConvGeometry& g, const TapTable& tt, const T* col
 
 /// A 1x1 layer's columns are its images side by side: block k, image i is
 /// channel k of image i, entry for entry. The + 0 is the lone tap's sum of
-/// the loops above (it turns -0 into +0), kept so every path gives the
+/// the folds above (it turns -0 into +0), kept so every path gives the
 /// same bits.
 template <typename T>
 void pointwise_gather(const SymConvGeometry& g, const T* x, int64_t nb, T* columns) {
@@ -372,47 +409,29 @@ void pointwise_scatter(const SymConvGeometry& g, const T* columns, int64_t nb, T
 }
 
 /// What the fold loops need beyond the geometry: the tables (shared by the
-/// threads) and one thread's scratch image, for the maps that use them.
+/// threads) and one thread's scratch, for the maps that use them.
 template <typename T>
 struct FoldScratch {
   TapTable table;
-  T* image;
+  T* scratch;
 };
 
-/// The loops take the runs when they average this many entries or more
-/// (3x3 with padding 1: 1.7 at L 5, 4.2 at L 16, 6 at L 24, 7.8 at L 32, 30
-/// at L 128). Measured (3x3 32 -> 32, 1 thread, forward / backward ms,
-/// runs against entry tables): L 5 1.56 / 2.90 against 0.76 / 1.47, L 16
-/// 7.9 / 15.8 against 5.9 / 12.8, L 24 14.8 / 28.8 against 14.0 / 29.5,
-/// L 32 23.3 / 45.5 against 24.1 / 52.5, L 128 13.7 / 27.2 against 22.5 /
-/// 51.6: short runs pay a vector loop's set-up for a few entries.
-constexpr int64_t kMinMeanRun = 6;
-
-/// The tables at `at` (tap_table_elements(g) slots of T), built, for a
-/// geometry that uses them; empty otherwise.
-template <typename T>
-TapTable tap_table_at(const SymConvGeometry& g, T* at) {
-  if (!uses_tap_table(g)) return {};
-  TapTable tt = tap_table_in(g, reinterpret_cast<int32_t*>(static_cast<void*>(at)));
-  build_tap_table(g, tt);
-  tt.by_runs = g.pairs() * g.out_entries() >= kMinMeanRun * build_tap_runs(g, tt);
-  return tt;
-}
-
+/// The columns of nb images at x: [K, ncols], or [ncols, K] where
+/// folds_channels_last(g).
 template <typename T>
 void tri2col(const SymConvGeometry& g, const FoldScratch<T>& fs, const T* x, int64_t nb, T* columns) {
   if (pointwise(g)) pointwise_gather(g, x, nb, columns);
-  else if (fs.table.by_runs) tri2col_by_runs(g, fs.table, x, nb, columns, fs.image);
-  else tri2col_by_table(g, fs.table, x, nb, columns, fs.image);
+  else if (fs.table.by_runs) tri2col_by_runs(g, fs.table, x, nb, columns, fs.scratch);
+  else tri2col_channels_last(g, fs.table, x, nb, columns, fs.scratch);
 }
 
 /// x (nb images of [m, T], overwritten) = the adjoint of tri2col applied to
-/// columns.
+/// columns [K, ncols].
 template <typename T>
 void col2tri(const SymConvGeometry& g, const FoldScratch<T>& fs, const T* columns, int64_t nb, T* x) {
   if (pointwise(g)) pointwise_scatter(g, columns, nb, x);
   else if (fs.table.by_runs) col2tri_by_runs(g, fs.table, columns, nb, x);
-  else col2tri_by_table(g, fs.table, columns, nb, x, fs.image + g.in_entries() + std::max<int64_t>(g.Lout, 1));
+  else col2tri_by_table(g, fs.table, columns, nb, x, fs.scratch);
 }
 
 /// y [F, n] += bias (each row its filter's), in place: the same sum as the
@@ -452,13 +471,15 @@ void preserving_forward(const SymConvGeometry& g, const View& x, const View& r, 
     tri2col(g, FoldScratch<T>{table, columns + scratch_image_at(g)}, px + n * g.Cin * T_in, nb, columns);
     if (nb == 1) {  // a chunk of one image: the GEMM writes y_n itself
       T* yn = py + n * g.F * T_out;
-      gemm<T>(g.F, ncols, K, pr, 1, g.F, columns, ncols, 1, yn, T_out);
+      const bool cl = folds_channels_last(g);
+      gemm<T>(g.F, ncols, K, pr, 1, g.F, columns, cl ? 1 : ncols, cl ? K : 1, yn, T_out);
       add_bias(yn, g.F, T_out, pb);
       return;
     }
     T* out = columns + K * ncols;
+    const bool cl = folds_channels_last(g);
     // r^T [F, K] read in place through its strides (1, F)
-    gemm<T>(g.F, ncols, K, pr, 1, g.F, columns, ncols, 1, out, ncols);
+    gemm<T>(g.F, ncols, K, pr, 1, g.F, columns, cl ? 1 : ncols, cl ? K : 1, out, ncols);
     for (int64_t i = 0; i < nb; ++i)
       for (int64_t f = 0; f < g.F; ++f) {
         const T bf = pb ? pb[f] : T(0);
@@ -548,7 +569,8 @@ void preserving_backward_filter(const SymConvGeometry& g, const View& x, const V
       gathered = ws + t * per_thread + K * ncols;
     }
     // columns [K, ncols] @ grad_y^T [ncols, F] (strides (1, ncols): in place)
-    gemm<T>(K, g.F, ncols, columns, ncols, 1, gathered, 1, ncols, product, g.F);
+    const bool cl = folds_channels_last(g);
+    gemm<T>(K, g.F, ncols, columns, cl ? 1 : ncols, cl ? K : 1, gathered, 1, ncols, product, g.F);
     for (int64_t i = 0; i < r_elems; ++i) partial[i] += product[i];
   });
   const T* first = ws + partial_at;
