@@ -5,7 +5,8 @@
 // P*m rows, row l*m + k, matching r [P, m, F] read as [K, F]; ncols = nb*T',
 // image i at column i*T'):
 //   columns [K, ncols]   col_{l,k}(p, q) for the lower-triangle outputs only,
-//                        the two taps of pair l already added
+//                        the two taps of pair l already added (stored
+//                        transposed by the short rows' fold, see below)
 //   forward         out [F, ncols] = r^T @ columns, scattered to y (+ bias)
 //   backward_data   columns = r @ gathered grad_y, each packed entry then
 //                   the sum of the column values of the taps that read it
@@ -14,7 +15,10 @@
 // so the filter gradient comes out in R's layout, each pair's two taps
 // summed, which is (4.11), without a full kernel's gradient in between.
 // The fold (tri2col) and its adjoint go through index tables built once
-// per pass (TapTable), which leave no index math in their loops. A 1x1
+// per pass (TapTable), which leave no index math in their loops: on long
+// rows runs of consecutive entries, one vector add each; on short rows
+// entry by entry, the fold channel-last (it writes columns^T [ncols, K],
+// which the forward and filter GEMMs read through their strides). A 1x1
 // layer needs no fold: its columns are its images, and from side 5 its
 // forward and backward-data GEMMs read and write the tensors in place.
 //
@@ -465,20 +469,20 @@ void preserving_forward(const SymConvGeometry& g, const View& x, const View& r, 
   T* ws = workspace.data<T>();
   const int64_t threads = preserving_threads(g), per_thread = preserving_thread_elements(g, SymConvPass::kForward);
   const TapTable table = tap_table_at(g, ws + threads * per_thread);
+  const bool cl = folds_channels_last(g);
   for_each_chunk(g.N, threads, preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
     T* columns = ws + t * per_thread;
     const int64_t ncols = nb * T_out;
     tri2col(g, FoldScratch<T>{table, columns + scratch_image_at(g)}, px + n * g.Cin * T_in, nb, columns);
+    // r^T [F, K] read in place through its strides (1, F); the columns
+    // [K, ncols] through (ncols, 1), or (1, K) as stored channel-last
     if (nb == 1) {  // a chunk of one image: the GEMM writes y_n itself
       T* yn = py + n * g.F * T_out;
-      const bool cl = folds_channels_last(g);
       gemm<T>(g.F, ncols, K, pr, 1, g.F, columns, cl ? 1 : ncols, cl ? K : 1, yn, T_out);
       add_bias(yn, g.F, T_out, pb);
       return;
     }
     T* out = columns + K * ncols;
-    const bool cl = folds_channels_last(g);
-    // r^T [F, K] read in place through its strides (1, F)
     gemm<T>(g.F, ncols, K, pr, 1, g.F, columns, cl ? 1 : ncols, cl ? K : 1, out, ncols);
     for (int64_t i = 0; i < nb; ++i)
       for (int64_t f = 0; f < g.F; ++f) {
@@ -552,6 +556,7 @@ void preserving_backward_filter(const SymConvGeometry& g, const View& x, const V
   }
   const TapTable table = tap_table_at(g, ws + threads * per_thread);
   const bool in_place = preserving_in_place(g, SymConvPass::kBackwardFilter);
+  const bool cl = !in_place && folds_channels_last(g);
   for_each_chunk(g.N, threads, in_place ? 1 : preserving_chunk(g), [&](int64_t t, int64_t n, int64_t nb) {
     const int64_t ncols = nb * T_out;
     T* product = ws + t * per_thread + buffers;
@@ -568,8 +573,8 @@ void preserving_backward_filter(const SymConvGeometry& g, const View& x, const V
       gather_chunk(gathered, nb, g.F, T_out, g.F * T_out, ws + t * per_thread + K * ncols);
       gathered = ws + t * per_thread + K * ncols;
     }
-    // columns [K, ncols] @ grad_y^T [ncols, F] (strides (1, ncols): in place)
-    const bool cl = folds_channels_last(g);
+    // columns [K, ncols] (as stored: see the forward) @ grad_y^T [ncols, F]
+    // (strides (1, ncols): in place)
     gemm<T>(K, g.F, ncols, columns, cl ? 1 : ncols, cl ? K : 1, gathered, 1, ncols, product, g.F);
     for (int64_t i = 0; i < r_elems; ++i) partial[i] += product[i];
   });
