@@ -51,8 +51,8 @@ struct Case {
 };
 // Which CPU paths (kernels/cpu/symconv.cpp) they reach: the 1x1 layers
 // per-image GEMMs in place (L 5 and 24: kInPlaceMinEntries) or gathered
-// chunks (L 3); the others the entry tables (short rows) or, at L 26 and
-// 27, the runs (kMinMeanRun)
+// chunks (L 3); the others the channel-last fold with the entry tables'
+// adjoint (short rows) or, at L 26 and 27, the runs (kMinMeanRun)
 const std::vector<Case> kCases = {{2, 3, 5, 4, 1, 0},  {2, 3, 5, 4, 2, 0},  {3, 2, 5, 3, 3, 0},
                                   {2, 3, 4, 4, 3, 1},  {1, 2, 6, 5, 2, 1},  {2, 1, 3, 2, 3, 2},
                                   {1, 2, 26, 3, 3, 1}, {2, 2, 27, 2, 3, 0}, {2, 3, 24, 2, 1, 0},
