@@ -93,33 +93,41 @@ bool preserving_in_place(const SymConvGeometry& g, SymConvPass pass) {
 /// one, whose columns are its images as they are.
 bool uses_tap_table(const SymConvGeometry& g) { return !pointwise(g); }
 
-/// The stretches of output rows over which both taps' packed entries step
-/// by one ("runs"): run(l, t, e1, e2, n) for each in (l, p, q) order, with
-/// t its first output, e1, e2 the entries taps (a, b) and (b, a) read there
-/// and n its length. The padding of output column q is entry T + q (a
-/// padded tap steps through zeros after the scratch image), and a lone tap
-/// (a, a) reads the padding as its second.
-template <typename Run>
-void for_each_run(const SymConvGeometry& g, const Run& run) {
-  const int64_t T_in = g.in_entries();
+/// Every read of the fold in (l, p, q) order: read(l, p, q, e1, e2) with
+/// e1, e2 the packed entries taps (a, b) and (b, a) of pair l read at
+/// output (p, q), -1 in the padding and as a lone tap's (a, a) second.
+template <typename Read>
+void for_each_pair_read(const SymConvGeometry& g, const Read& read) {
   for (int64_t l = 0; l < g.pairs(); ++l) {
     int64_t a, b;
     sym_pair_taps(l, &a, &b);
-    int64_t t0 = 0, first1 = 0, first2 = 0, n = 0;
     for (int64_t p = 0; p < g.Lout; ++p)
-      for (int64_t q = 0; q <= p; ++q) {
-        const auto entry = [&](int64_t e) { return e >= 0 ? e : T_in + q; };
-        const int64_t e1 = entry(g.entry_or_pad(p + a - g.pad, q + b - g.pad));
-        const int64_t e2 = entry(a == b ? -1 : g.entry_or_pad(p + b - g.pad, q + a - g.pad));
-        if (q > 0 && e1 == first1 + n && e2 == first2 + n) {
-          ++n;
-          continue;
-        }
-        if (n > 0) run(l, t0, first1, first2, n);
-        t0 = sym_tri(p, q), first1 = e1, first2 = e2, n = 1;
-      }
-    if (n > 0) run(l, t0, first1, first2, n);
+      for (int64_t q = 0; q <= p; ++q)
+        read(l, p, q, g.entry_or_pad(p + a - g.pad, q + b - g.pad),
+             a == b ? -1 : g.entry_or_pad(p + b - g.pad, q + a - g.pad));
   }
+}
+
+/// The stretches of output rows over which both taps' packed entries step
+/// by one ("runs"): run(l, t, e1, e2, n) for each in (l, p, q) order, with
+/// t its first output, e1, e2 the entries the two taps read there and n its
+/// length. The padding of output column q is entry T + q, so a padded tap
+/// steps through zeros after the scratch image.
+template <typename Run>
+void for_each_run(const SymConvGeometry& g, const Run& run) {
+  const int64_t T_in = g.in_entries();
+  int64_t l0 = 0, t0 = 0, first1 = 0, first2 = 0, n = 0;
+  for_each_pair_read(g, [&](int64_t l, int64_t p, int64_t q, int64_t e1, int64_t e2) {
+    if (e1 < 0) e1 = T_in + q;
+    if (e2 < 0) e2 = T_in + q;
+    if (q > 0 && e1 == first1 + n && e2 == first2 + n) {
+      ++n;
+      return;
+    }
+    if (n > 0) run(l0, t0, first1, first2, n);
+    l0 = l, t0 = sym_tri(p, q), first1 = e1, first2 = e2, n = 1;
+  });
+  if (n > 0) run(l0, t0, first1, first2, n);
 }
 
 /// The fold loops take the runs when they average this many entries or
@@ -208,17 +216,11 @@ void build_tap_runs(const SymConvGeometry& g, const TapTable& tt) {
 
 void build_tap_entries(const SymConvGeometry& g, const TapTable& tt) {
   const int64_t T_in = g.in_entries(), T_out = g.out_entries(), P = g.pairs();
-  const auto slot = [&](int64_t e) { return int32_t(e >= 0 ? e : T_in); };
-  for (int64_t l = 0; l < P; ++l) {
-    int64_t a, b;
-    sym_pair_taps(l, &a, &b);
-    for (int64_t p = 0; p < g.Lout; ++p)
-      for (int64_t q = 0; q <= p; ++q) {
-        const int64_t t = sym_tri(p, q) * P + l;
-        tt.tap1[t] = slot(g.entry_or_pad(p + a - g.pad, q + b - g.pad));
-        tt.tap2[t] = slot(a == b ? -1 : g.entry_or_pad(p + b - g.pad, q + a - g.pad));
-      }
-  }
+  for_each_pair_read(g, [&](int64_t l, int64_t p, int64_t q, int64_t e1, int64_t e2) {
+    const int64_t t = sym_tri(p, q) * P + l;
+    tt.tap1[t] = int32_t(e1 >= 0 ? e1 : T_in);
+    tt.tap2[t] = int32_t(e2 >= 0 ? e2 : T_in);
+  });
   // readers: count each entry's, then place them in (l, t, tap) order
   std::fill(tt.first, tt.first + T_in + 1, 0);
   const auto each_read = [&](const auto& read) {
@@ -385,22 +387,9 @@ void col2tri_by_table(const SymConvGeometry& g, const TapTable& tt, const T* col
     }
 }
 
-/// A 1x1 layer's columns are its images side by side: block k, image i is
-/// channel k of image i, entry for entry. The + 0 is the lone tap's sum of
-/// the folds above (it turns -0 into +0), kept so every path gives the
-/// same bits.
-template <typename T>
-void pointwise_gather(const SymConvGeometry& g, const T* x, int64_t nb, T* columns) {
-  const int64_t T_in = g.in_entries(), ncols = nb * T_in;
-  for (int64_t i = 0; i < nb; ++i)
-    for (int64_t k = 0; k < g.Cin; ++k) {
-      const T* from = x + (i * g.Cin + k) * T_in;
-      T* to = columns + k * ncols + i * T_in;
-      for (int64_t j = 0; j < T_in; ++j) to[j] = from[j] + T(0);
-    }
-}
-
-/// Its adjoint: 0 + v, as col2tri's sums from 0.
+/// A 1x1 layer's columns are its images side by side (gather_chunk: block
+/// k, image i is channel k of image i); this is the adjoint, the same copy
+/// back, as 0 + v like col2tri's sums from 0.
 template <typename T>
 void pointwise_scatter(const SymConvGeometry& g, const T* columns, int64_t nb, T* x) {
   const int64_t T_in = g.in_entries(), ncols = nb * T_in;
@@ -424,7 +413,7 @@ struct FoldScratch {
 /// folds_channels_last(g).
 template <typename T>
 void tri2col(const SymConvGeometry& g, const FoldScratch<T>& fs, const T* x, int64_t nb, T* columns) {
-  if (pointwise(g)) pointwise_gather(g, x, nb, columns);
+  if (pointwise(g)) gather_chunk(x, nb, g.Cin, g.in_entries(), g.Cin * g.in_entries(), columns);
   else if (fs.table.by_runs) tri2col_by_runs(g, fs.table, x, nb, columns, fs.scratch);
   else tri2col_channels_last(g, fs.table, x, nb, columns, fs.scratch);
 }
